@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Installs every Debian package Parley needs to build, run and test.
+# Idempotent and quick when everything is already there: it asks dpkg first and
+# calls apt-get only for what is missing. Needs root (or sudo) for installs.
+set -euo pipefail
+
+packages=(
+  # toolchain
+  build-essential cmake pkg-config ccache git ca-certificates
+  # libraries
+  libboost1.81-all-dev libboost-json1.81-dev libboost-url1.81-dev
+  libsqlite3-dev libssl-dev libsodium-dev libspdlog-dev libfmt-dev
+  libcli11-dev libtomlplusplus-dev
+  # tests
+  libgtest-dev libgmock-dev libbenchmark-dev
+  python3 python3-requests sqlite3 curl procps
+)
+
+missing=()
+for package in "${packages[@]}"; do
+  status=$(dpkg-query -W -f='${db:Status-Status}' "$package" 2>/dev/null || true)
+  [ "$status" = installed ] || missing+=("$package")
+done
+
+# node/npm: only when there is no node at all (a machine may bring its own, newer one).
+if ! command -v node >/dev/null 2>&1; then
+  missing+=(nodejs npm)
+fi
+
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+
+echo "install-deps: installing ${missing[*]}"
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null 2>&1 || { echo "install-deps: need root or sudo to install: ${missing[*]}" >&2; exit 1; }
+  sudo="sudo"
+fi
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "install-deps: done"

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Runs ctest in each build directory given, one after the other, and ends with one line:
+# "N passed, N failed" over all of them. Exit status is non-zero when anything failed.
+set -uo pipefail
+total_passed=0
+total_failed=0
+status=0
+for build_dir in "$@"; do
+  echo "== tests in $build_dir"
+  log=$(mktemp)
+  ctest --test-dir "$build_dir" --output-on-failure -j"${JOBS:-2}" --timeout 600 2>&1 | tee "$log"
+  result=${PIPESTATUS[0]}
+  [ "$result" -eq 0 ] || status=1
+  summary=$(grep -E 'tests passed, [0-9]+ tests failed out of [0-9]+' "$log" | tail -1)
+  if [ -n "$summary" ]; then
+    failed=$(sed -E 's/.* ([0-9]+) tests failed out of ([0-9]+).*/\1/' <<<"$summary")
+    count=$(sed -E 's/.* ([0-9]+) tests failed out of ([0-9]+).*/\2/' <<<"$summary")
+    total_passed=$((total_passed + count - failed))
+    total_failed=$((total_failed + failed))
+  else
+    total_failed=$((total_failed + 1))
+    status=1
+  fi
+  rm -f "$log"
+done
+echo "$total_passed passed, $total_failed failed"
+exit $status

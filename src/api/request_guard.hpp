@@ -1,0 +1,58 @@
+#pragma once
+// What every API handler checks before its own work: who is calling (session cookie or
+// bearer token), whether a cookie-authenticated write comes from an allowed origin, and
+// that a body is a JSON object. Each check answers with the contract's error shape.
+
+#include "api/routes.hpp"
+#include "http/message.hpp"
+
+#include <boost/json/object.hpp>
+
+#include <expected>
+#include <optional>
+#include <string>
+
+namespace parley::api {
+
+struct caller {
+  auth::identity who;
+  bool by_cookie = false;
+};
+
+/// The token from `Authorization: Bearer` (preferred) or the session cookie.
+struct presented_token {
+  std::string token;
+  bool by_cookie = false;
+};
+[[nodiscard]] std::optional<presented_token> find_token(const http::request& message);
+
+/// True when the request's Origin is allowed: listed in `allowed`, or the request's own
+/// Host (a same-origin request).
+[[nodiscard]] bool origin_allowed(const http::request& message,
+                                  const std::vector<std::string>& allowed);
+
+/// Refuses a write (POST/PATCH/DELETE) whose Origin is not allowed, or that is
+/// cookie-authenticated and has no Origin at all: 403 forbidden_origin.
+[[nodiscard]] std::optional<http::response> check_origin(const http::request& message,
+                                                         bool by_cookie,
+                                                         const std::vector<std::string>& allowed);
+
+/// Authenticates the caller and applies the origin rule; 401 or 403 as the error.
+boost::asio::awaitable<std::expected<caller, http::response>>
+require_caller(http::request_context& context, const dependencies& with);
+
+/// Parses the body as a JSON object (an empty body is an empty object); 400 bad_request.
+[[nodiscard]] std::expected<boost::json::object, http::response>
+json_body(const http::request& message);
+
+/// A string member: nullopt when absent; an error response when present but not a string.
+[[nodiscard]] std::expected<std::optional<std::string>, http::response>
+optional_string(const http::request& message, const boost::json::object& body,
+                std::string_view field);
+
+/// Like optional_string, but absence is a 400 bad_request too.
+[[nodiscard]] std::expected<std::string, http::response>
+required_string(const http::request& message, const boost::json::object& body,
+                std::string_view field);
+
+} // namespace parley::api

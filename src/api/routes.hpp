@@ -1,0 +1,32 @@
+#pragma once
+// The REST API and the operational endpoints, mounted on the HTTP router:
+//   POST /api/v1/auth/code, /api/v1/auth/verify, /api/v1/auth/logout,
+//   GET/PATCH /api/v1/me, GET /healthz, GET /metrics, GET / (placeholder page).
+// Handlers translate between HTTP and the domain services; they hold no state.
+
+#include "auth/auth_service.hpp"
+#include "http/metrics.hpp"
+#include "http/router.hpp"
+
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace parley::api {
+
+struct dependencies {
+  auth::auth_service& auth;
+  http::metrics& metrics;
+  /// Origins allowed for cookie-authenticated writes, besides a request's own Host.
+  std::vector<std::string> allowed_origins;
+  /// True while the server drains (healthz answers 503).
+  std::function<bool()> draining;
+};
+
+/// Adds every route. `with` must outlive the router.
+void add_routes(http::router& routes, const dependencies& with);
+
+/// The name of the session cookie.
+inline constexpr std::string_view k_session_cookie = "parley_session";
+
+} // namespace parley::api

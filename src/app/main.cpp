@@ -1,0 +1,216 @@
+// parley: the command line. `parley serve` wires the layers together and runs the server;
+// `parley --help` lists every flag. The flags come from the configuration's settings table,
+// so every setting has exactly one flag, one environment variable and one TOML key.
+
+#include "api/routes.hpp"
+#include "auth/auth_service.hpp"
+#include "common/clock.hpp"
+#include "common/log.hpp"
+#include "config/config.hpp"
+#include "http/metrics.hpp"
+#include "http/router.hpp"
+#include "http/server.hpp"
+#include "sms/sender.hpp"
+#include "store/sqlite_database.hpp"
+
+#include <CLI/CLI.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+#include <iostream>
+#include <map>
+#include <thread>
+
+namespace {
+
+namespace asio = boost::asio;
+using namespace parley;
+
+struct command_line {
+  std::optional<std::string> config_path;
+  std::map<std::string, std::vector<std::string>> values; // setting key -> values given
+};
+
+// Registers one CLI11 option per setting that has a flag.
+void add_setting_options(CLI::App& app, command_line& into) {
+  for (const auto& entry : config::settings()) {
+    if (entry.flag.empty()) {
+      continue;
+    }
+    const config::config defaults;
+    std::string description = std::string(entry.help) + " [env " + std::string(entry.environment);
+    if (const auto shown = entry.show(defaults); !shown.empty()) {
+      description += ", default " + shown;
+    }
+    description += "]";
+    auto& target = into.values[std::string(entry.key)];
+    auto* option = app.add_option(std::string(entry.flag), target, description);
+    option->type_name(std::string(entry.value_name));
+    if (entry.is_list) {
+      option->allow_extra_args(false)->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+    } else {
+      option->multi_option_policy(CLI::MultiOptionPolicy::TakeLast)->expected(1);
+    }
+  }
+}
+
+int serve(const config::config& settings) {
+  log::initialize(settings.log_level);
+  const auto listen = config::parse_listen(settings.listen);
+
+  system_clock clock;
+  store::sqlite_database database(store::sqlite_options{settings.database, settings.database_readers});
+  spdlog::info("store.open path={} schema_version={}", settings.database, database.schema_version());
+
+  // Outbound calls (the SMS provider) run on their own thread, never on an I/O thread.
+  asio::io_context outbound(1);
+  auto outbound_guard = asio::make_work_guard(outbound);
+  std::thread outbound_thread([&outbound] { outbound.run(); });
+
+  std::unique_ptr<sms::sender> sender;
+  if (config::uses_twilio(settings)) {
+    sms::twilio_settings twilio;
+    twilio.account_sid = settings.twilio_account_sid;
+    twilio.auth_token = settings.twilio_auth_token;
+    twilio.phone_number = settings.twilio_phone_number;
+    twilio.verify_service_sid = settings.twilio_verify_service_sid;
+    twilio.api_base = settings.twilio_api_base;
+    twilio.verify_api_base = settings.twilio_verify_api_base;
+    twilio.timeout = settings.sms_timeout;
+    sender = sms::make_twilio_sender(std::move(twilio), outbound.get_executor());
+  } else {
+    sender = sms::make_development_sender();
+  }
+  spdlog::info("sms.sender name={}", sender->name());
+
+  auth::policy rules;
+  rules.default_region = settings.default_region;
+  rules.code_ttl = settings.code_ttl;
+  rules.code_resend_interval = settings.code_resend_interval;
+  rules.code_max_attempts = settings.code_max_attempts;
+  rules.codes_per_phone_per_hour = settings.codes_per_phone_per_hour;
+  rules.codes_per_address_per_hour = settings.codes_per_address_per_hour;
+  rules.session_idle_timeout = settings.session_idle_timeout;
+  auth::auth_service auth(rules, database, *sender, clock);
+
+  http::metrics counters;
+  counters.add_sampled("parley_store_write_jobs_total", "Jobs completed by the store's writer.",
+                       "counter", [&database] { return double(database.stats().write_jobs); });
+  counters.add_sampled("parley_store_write_batches_total",
+                       "Transactions committed by the store's writer (group commits).", "counter",
+                       [&database] { return double(database.stats().write_batches); });
+
+  http::server_options options;
+  options.host = listen.host;
+  options.port = listen.port;
+  options.threads = settings.threads != 0 ? settings.threads
+                                          : std::max(1U, std::thread::hardware_concurrency());
+  options.max_header_bytes = settings.max_header_bytes;
+  options.max_body_bytes = settings.max_body_bytes;
+  options.header_timeout = settings.header_timeout;
+  options.idle_timeout = settings.idle_timeout;
+  options.max_connections_per_address = settings.max_connections_per_address;
+  options.drain_timeout = settings.drain_timeout;
+  options.trust_proxy = settings.trust_proxy;
+
+  http::router routes;
+  http::server server(options, routes, counters);
+  api::dependencies dependencies{auth, counters, settings.allowed_origins,
+                                 [&server] { return server.draining(); }};
+  dependencies.allowed_origins.push_back("http://" + settings.listen);
+  api::add_routes(routes, dependencies);
+
+  server.start();
+
+  asio::signal_set signals(server.next_executor(), SIGTERM, SIGINT);
+  signals.async_wait([&server](const boost::system::error_code& error, int number) {
+    if (!error) {
+      spdlog::info("server.signal number={}", number);
+      server.stop();
+    }
+  });
+
+  // Expired codes are deleted every ten minutes.
+  asio::steady_timer purge_timer(server.next_executor());
+  asio::co_spawn(
+      purge_timer.get_executor(),
+      [&]() -> asio::awaitable<void> {
+        for (;;) {
+          purge_timer.expires_after(std::chrono::minutes(10));
+          co_await purge_timer.async_wait(asio::use_awaitable);
+          const int purged = co_await auth.purge_expired_codes();
+          spdlog::debug("auth.purged_codes count={}", purged);
+        }
+      },
+      asio::detached);
+
+  spdlog::info("server.ready url=http://{}:{}/", listen.host, server.port());
+  server.wait();
+  outbound_guard.reset();
+  outbound.stop();
+  outbound_thread.join();
+  database.stop();
+  spdlog::info("server.stopped");
+  return 0;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"Parley: real-time chat server.\n"
+               "Configuration: flags over environment over the TOML file over defaults.",
+               "parley"};
+  app.set_version_flag("--version", "parley 0.1.0");
+  app.require_subcommand(1);
+  command_line given;
+  std::string config_path;
+  app.add_option("--config", config_path, "TOML configuration file [env PARLEY_CONFIG]")
+      ->type_name("FILE");
+  add_setting_options(app, given);
+  auto* serve_command = app.add_subcommand("serve", "Run the server");
+  serve_command->fallthrough();
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& error) {
+    return app.exit(error);
+  }
+
+  config::sources sources;
+  if (!config_path.empty()) {
+    sources.toml_path = config_path;
+  } else if (auto from_environment = config::process_environment("PARLEY_CONFIG")) {
+    sources.toml_path = *from_environment;
+  }
+  sources.environment = config::process_environment;
+  for (auto& [key, values] : given.values) {
+    if (!values.empty()) {
+      sources.flags[key] = values;
+    }
+  }
+
+  config::config settings;
+  try {
+    settings = config::load(sources);
+  } catch (const config::config_error& error) {
+    std::fprintf(stderr, "parley: invalid configuration: %s\n", error.what());
+    return 2;
+  }
+
+  try {
+    if (serve_command->parsed()) {
+      return serve(settings);
+    }
+  } catch (const std::exception& error) {
+    std::fprintf(stderr, "parley: %s\n", error.what());
+    spdlog::critical("server.failed error={}", log::quoted(error.what()));
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,71 @@
+#include "http/router.hpp"
+
+namespace parley::http {
+namespace {
+
+std::vector<std::string_view> split(std::string_view path) {
+  std::vector<std::string_view> segments;
+  std::size_t start = 0;
+  while (start < path.size()) {
+    if (path[start] == '/') {
+      ++start;
+      continue;
+    }
+    const auto end = path.find('/', start);
+    segments.push_back(path.substr(start, end == std::string_view::npos ? end : end - start));
+    if (end == std::string_view::npos) {
+      break;
+    }
+    start = end;
+  }
+  return segments;
+}
+
+} // namespace
+
+void router::add(beast_http::verb method, std::string pattern, handler target) {
+  std::vector<std::string> segments;
+  for (const auto segment : split(pattern)) {
+    segments.emplace_back(segment);
+  }
+  entries_.push_back({method, std::move(pattern), std::move(segments), std::move(target)});
+}
+
+router::match router::find(beast_http::verb method, std::string_view path) const {
+  match result;
+  result.route = "unmatched";
+  const auto segments = split(path);
+  for (const auto& candidate : entries_) {
+    if (candidate.segments.size() != segments.size()) {
+      continue;
+    }
+    std::map<std::string, std::string, std::less<>> parameters;
+    bool matches = true;
+    for (std::size_t index = 0; index < segments.size() && matches; ++index) {
+      const auto& expected = candidate.segments[index];
+      if (expected.size() > 2 && expected.front() == '{' && expected.back() == '}') {
+        parameters[expected.substr(1, expected.size() - 2)] = std::string(segments[index]);
+      } else {
+        matches = expected == segments[index];
+      }
+    }
+    if (!matches) {
+      continue;
+    }
+    if (candidate.method == method && result.target == nullptr) {
+      result.target = &candidate.target;
+      result.route = candidate.pattern;
+      result.parameters = std::move(parameters);
+    }
+    if (!result.allowed.empty()) {
+      result.allowed += ", ";
+    }
+    result.allowed += std::string(beast_http::to_string(candidate.method));
+  }
+  if (result.target == nullptr && !result.allowed.empty()) {
+    result.route = "method_not_allowed";
+  }
+  return result;
+}
+
+} // namespace parley::http

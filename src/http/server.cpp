@@ -1,0 +1,328 @@
+#include "http/server.hpp"
+
+#include "common/log.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http.hpp>
+#include <spdlog/spdlog.h>
+
+#include <optional>
+
+namespace parley::http {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+using asio::ip::tcp;
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+/// Owned by the connection's coroutine; the drain reaches it through a weak_ptr and acts on
+/// it only on the connection's own executor.
+struct server::connection_state {
+  std::uint64_t id = 0;
+  std::string address;
+  asio::any_io_executor executor;
+  beast::tcp_stream* stream = nullptr; // valid while the coroutine runs
+  bool idle = true;                    // waiting for the next request
+};
+
+server::server(server_options options, const router& routes, metrics& counters)
+    : options_(std::move(options)), routes_(routes), metrics_(counters) {}
+
+server::~server() {
+  stop();
+  wait();
+}
+
+asio::any_io_executor server::next_executor() {
+  const auto index = next_context_.fetch_add(1, std::memory_order_relaxed) % contexts_.size();
+  return contexts_[index]->get_executor();
+}
+
+void server::start() {
+  const std::size_t thread_count = std::max<std::size_t>(1, options_.threads);
+  for (std::size_t index = 0; index < thread_count; ++index) {
+    contexts_.push_back(std::make_unique<asio::io_context>(1));
+    guards_.push_back(asio::make_work_guard(*contexts_.back()));
+  }
+  const tcp::endpoint endpoint(asio::ip::make_address(options_.host), options_.port);
+  acceptor_ = std::make_unique<tcp::acceptor>(*contexts_[0]);
+  acceptor_->open(endpoint.protocol());
+  acceptor_->set_option(asio::socket_base::reuse_address(true));
+  acceptor_->bind(endpoint);
+  acceptor_->listen(asio::socket_base::max_listen_connections);
+  bound_port_ = acceptor_->local_endpoint().port();
+  asio::co_spawn(*contexts_[0], accept_loop(), asio::detached);
+  for (auto& context : contexts_) {
+    threads_.emplace_back([&context] { context->run(); });
+  }
+  spdlog::info("http.listening address={}:{} threads={}", options_.host, bound_port_,
+               thread_count);
+}
+
+void server::stop() {
+  {
+    std::lock_guard lock(mutex_);
+    if (stop_requested_ || contexts_.empty()) {
+      stop_requested_ = true;
+      return;
+    }
+    stop_requested_ = true;
+  }
+  draining_ = true;
+  spdlog::info("http.draining");
+  asio::post(*contexts_[0], [this] {
+    beast::error_code ignored;
+    acceptor_->close(ignored);
+  });
+  std::vector<std::shared_ptr<connection_state>> open;
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto& [id, weak] : connections_) {
+      if (auto state = weak.lock()) {
+        open.push_back(std::move(state));
+      }
+    }
+  }
+  for (auto& state : open) {
+    asio::post(state->executor, [state] {
+      if (state->idle && state->stream != nullptr) {
+        beast::error_code ignored;
+        state->stream->socket().shutdown(tcp::socket::shutdown_both, ignored);
+        state->stream->socket().close(ignored);
+      }
+    });
+  }
+  changed_.notify_all();
+}
+
+void server::wait() {
+  {
+    std::unique_lock lock(mutex_);
+    changed_.wait(lock, [this] { return stop_requested_; });
+    changed_.wait_for(lock, options_.drain_timeout, [this] { return connections_.empty(); });
+    if (!connections_.empty()) {
+      spdlog::warn("http.drain_timeout connections={}", connections_.size());
+    }
+  }
+  for (auto& guard : guards_) {
+    guard.reset();
+  }
+  for (auto& context : contexts_) {
+    context->stop();
+  }
+  for (auto& thread : threads_) {
+    if (thread.joinable()) {
+      thread.join();
+    }
+  }
+  threads_.clear();
+}
+
+bool server::admit(const std::string& address) {
+  std::lock_guard lock(mutex_);
+  auto& count = per_address_[address];
+  if (count >= options_.max_connections_per_address) {
+    return false;
+  }
+  ++count;
+  return true;
+}
+
+void server::release(const std::string& address, std::uint64_t connection_id) {
+  {
+    std::lock_guard lock(mutex_);
+    if (const auto found = per_address_.find(address);
+        found != per_address_.end() && --found->second == 0) {
+      per_address_.erase(found);
+    }
+    connections_.erase(connection_id);
+  }
+  changed_.notify_all();
+}
+
+asio::awaitable<void> server::accept_loop() {
+  for (;;) {
+    auto& context = *contexts_[next_context_.fetch_add(1, std::memory_order_relaxed) %
+                               contexts_.size()];
+    auto [error, socket] = co_await acceptor_->async_accept(context, use_tuple);
+    if (error == asio::error::operation_aborted || !acceptor_->is_open()) {
+      co_return;
+    }
+    if (error) {
+      // Out of file descriptors and the like: log, breathe, go on.
+      spdlog::warn("http.accept_failed error={}", log::quoted(error.message()));
+      asio::steady_timer pause(co_await asio::this_coro::executor, std::chrono::milliseconds(50));
+      co_await pause.async_wait(use_tuple);
+      continue;
+    }
+    beast::error_code endpoint_error;
+    const auto remote = socket.remote_endpoint(endpoint_error);
+    if (endpoint_error) {
+      continue;
+    }
+    std::string address = remote.address().to_string();
+    if (!admit(address)) {
+      spdlog::warn("http.too_many_connections address={}", address);
+      continue; // the socket closes as it goes out of scope
+    }
+    auto state = std::make_shared<connection_state>();
+    state->address = std::move(address);
+    state->executor = socket.get_executor();
+    {
+      std::lock_guard lock(mutex_);
+      state->id = next_connection_id_++;
+      connections_.emplace(state->id, state);
+    }
+    asio::co_spawn(state->executor, serve(std::move(socket), state), asio::detached);
+  }
+}
+
+asio::awaitable<void> server::serve(tcp::socket socket, std::shared_ptr<connection_state> state) {
+  metrics_.connection_opened();
+  beast::tcp_stream stream(std::move(socket));
+  state->stream = &stream;
+  beast::flat_buffer buffer;
+  bool first_request = true;
+  beast::error_code error;
+
+  // Answers a request that could not be read, then the connection closes.
+  auto refuse = [&](status code, std::string_view error_code,
+                    std::string_view message) -> asio::awaitable<void> {
+    request placeholder;
+    placeholder.version(11);
+    auto answer = error_response(placeholder, code, error_code, message);
+    answer.keep_alive(false);
+    stream.expires_after(options_.header_timeout);
+    co_await beast_http::async_write(stream, answer, use_tuple);
+    metrics_.record_request("unreadable", "-", static_cast<unsigned>(code),
+                            std::chrono::nanoseconds(0));
+  };
+
+  for (;;) {
+    if (draining_) {
+      break;
+    }
+    beast_http::request_parser<beast_http::string_body> parser;
+    parser.header_limit(static_cast<std::uint32_t>(options_.max_header_bytes));
+    parser.body_limit(options_.max_body_bytes);
+    state->idle = true;
+    stream.expires_after(first_request ? options_.header_timeout : options_.idle_timeout);
+    std::tie(error, std::ignore) = co_await beast_http::async_read_header(stream, buffer, parser, use_tuple);
+    state->idle = false;
+    if (!error) {
+      const auto& header = parser.get();
+      if (beast::iequals(header[beast_http::field::expect], "100-continue")) {
+        beast_http::response<beast_http::empty_body> proceed{status::continue_, 11};
+        std::tie(error, std::ignore) = co_await beast_http::async_write(stream, proceed, use_tuple);
+      }
+    }
+    if (!error && !parser.is_done()) {
+      stream.expires_after(options_.header_timeout);
+      std::tie(error, std::ignore) = co_await beast_http::async_read(stream, buffer, parser, use_tuple);
+    }
+    if (error == beast_http::error::header_limit) {
+      co_await refuse(status::request_header_fields_too_large, "header_too_large",
+                      "The request headers are too large.");
+      break;
+    }
+    if (error == beast_http::error::body_limit) {
+      co_await refuse(status::payload_too_large, "payload_too_large",
+                      "The request body is too large.");
+      break;
+    }
+    if (error == beast_http::error::end_of_stream || error == asio::error::eof ||
+        error == beast::error::timeout || error == asio::error::operation_aborted ||
+        error == asio::error::connection_reset || error == asio::error::bad_descriptor) {
+      break;
+    }
+    if (error) {
+      co_await refuse(status::bad_request, "bad_request", "The request is not valid HTTP/1.1.");
+      break;
+    }
+    request message = parser.release();
+    std::string address = state->address;
+    bool secure = false;
+    if (options_.trust_proxy) {
+      // nginx appends the address it saw: the last hop is the one to trust.
+      if (const auto forwarded = message["X-Forwarded-For"]; !forwarded.empty()) {
+        const auto comma = forwarded.rfind(',');
+        auto last = forwarded.substr(comma == std::string_view::npos ? 0 : comma + 1);
+        while (!last.empty() && last.front() == ' ') {
+          last.remove_prefix(1);
+        }
+        address = std::string(last);
+      }
+      secure = beast::iequals(message["X-Forwarded-Proto"], "https");
+    }
+    auto answer = co_await dispatch(message, address, secure);
+    if (draining_) {
+      answer.keep_alive(false);
+    }
+    stream.expires_after(options_.idle_timeout);
+    std::tie(error, std::ignore) = co_await beast_http::async_write(stream, answer, use_tuple);
+    if (error || !answer.keep_alive()) {
+      break;
+    }
+    first_request = false;
+  }
+  stream.socket().shutdown(tcp::socket::shutdown_send, error);
+  state->stream = nullptr;
+  metrics_.connection_closed();
+  release(state->address, state->id);
+}
+
+asio::awaitable<response> server::dispatch(const request& message, const std::string& address,
+                                           bool secure) {
+  const auto started = std::chrono::steady_clock::now();
+  const std::string_view target = message.target();
+  const auto question = target.find('?');
+  const std::string_view path = target.substr(0, question);
+  const std::string_view query =
+      question == std::string_view::npos ? std::string_view() : target.substr(question + 1);
+
+  std::optional<response> answer;
+  std::string_view route = "unmatched";
+  if (path.empty() || path.front() != '/') {
+    answer = error_response(message, status::bad_request, "bad_request",
+                            "The request target must be a path.");
+  } else {
+    auto found = routes_.find(message.method(), path);
+    route = found.route;
+    if (found.target == nullptr && !found.allowed.empty()) {
+      answer = error_response(message, status::method_not_allowed, "method_not_allowed",
+                              "This method is not allowed here.");
+      answer->set(beast_http::field::allow, found.allowed);
+    } else if (found.target == nullptr) {
+      answer = error_response(message, status::not_found, "not_found", "There is nothing here.");
+    } else {
+      request_context context{message, address, secure, std::move(found.parameters), path, query};
+      try {
+        answer = co_await (*found.target)(context);
+      } catch (const std::exception& failure) {
+        spdlog::error("http.handler_failed route={} error={}", route, log::quoted(failure.what()));
+        answer = error_response(message, status::internal_server_error, "internal_error",
+                                "Something went wrong on our side. Try again.");
+      }
+    }
+  }
+  const auto elapsed = std::chrono::steady_clock::now() - started;
+  const auto code = static_cast<unsigned>(answer->result_int());
+  metrics_.record_request(route, message.method_string(), code, elapsed);
+  if (code >= 500) {
+    spdlog::warn("http.request method={} route={} status={} address={}", message.method_string(),
+                 route, code, address);
+  } else {
+    spdlog::debug("http.request method={} route={} status={} address={} us={}",
+                  message.method_string(), route, code, address,
+                  std::chrono::duration_cast<std::chrono::microseconds>(elapsed).count());
+  }
+  co_return std::move(*answer);
+}
+
+} // namespace parley::http

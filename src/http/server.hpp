@@ -1,0 +1,96 @@
+#pragma once
+// The HTTP/1.1 server: Boost.Beast over Asio C++20 coroutines, one io_context and one
+// thread per core. A connection lives on one io_context for its whole life, so its state is
+// only ever touched by that context's single thread (an implicit strand).
+//
+// Bounded everywhere: header bytes, body bytes, time to receive a request, keep-alive idle
+// time, connections per client address. Errors in the request get the contract's error shape
+// (400, 405, 413, 431, 500). stop() drains: the listener closes, idle keep-alive connections
+// close, requests in flight finish (their responses carry `Connection: close`), then wait()
+// returns.
+
+#include "http/metrics.hpp"
+#include "http/router.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+namespace parley::http {
+
+struct server_options {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 8080; ///< 0 picks a free port (see server::port()).
+  std::size_t threads = 1;
+  std::size_t max_header_bytes = 8 * 1024;
+  std::size_t max_body_bytes = 64 * 1024;
+  std::chrono::seconds header_timeout{10};
+  std::chrono::seconds idle_timeout{60};
+  std::size_t max_connections_per_address = 512;
+  std::chrono::seconds drain_timeout{10};
+  bool trust_proxy = false;
+};
+
+class server {
+public:
+  /// `routes` and `counters` must outlive the server.
+  server(server_options options, const router& routes, metrics& counters);
+  ~server();
+  server(const server&) = delete;
+  server& operator=(const server&) = delete;
+
+  /// Binds and starts the I/O threads. Throws std::system_error when the address is taken.
+  void start();
+  /// Starts draining; callable from any thread (a signal handler's completion included).
+  void stop();
+  /// Blocks until stop() was called and the drain finished (or timed out), then joins the
+  /// I/O threads.
+  void wait();
+
+  /// The bound port (useful with port 0).
+  [[nodiscard]] std::uint16_t port() const { return bound_port_; }
+  /// An I/O executor for background coroutines (round-robin across threads).
+  [[nodiscard]] boost::asio::any_io_executor next_executor();
+  [[nodiscard]] bool draining() const { return draining_.load(); }
+
+private:
+  struct connection_state;
+
+  boost::asio::awaitable<void> accept_loop();
+  boost::asio::awaitable<void> serve(boost::asio::ip::tcp::socket socket,
+                                     std::shared_ptr<connection_state> state);
+  boost::asio::awaitable<response> dispatch(const request& message, const std::string& address,
+                                            bool secure);
+  bool admit(const std::string& address);
+  void release(const std::string& address, std::uint64_t connection_id);
+
+  server_options options_;
+  const router& routes_;
+  metrics& metrics_;
+  std::vector<std::unique_ptr<boost::asio::io_context>> contexts_;
+  std::vector<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> guards_;
+  std::vector<std::thread> threads_;
+  std::unique_ptr<boost::asio::ip::tcp::acceptor> acceptor_; // used on contexts_[0] only
+  std::atomic<std::size_t> next_context_{0};
+  std::uint16_t bound_port_ = 0;
+  std::atomic<bool> draining_{false};
+
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  bool stop_requested_ = false;                                     // guarded by mutex_
+  std::unordered_map<std::string, std::size_t> per_address_;        // guarded by mutex_
+  std::unordered_map<std::uint64_t, std::weak_ptr<connection_state>> connections_; // guarded by mutex_
+  std::uint64_t next_connection_id_ = 1;                            // guarded by mutex_
+};
+
+} // namespace parley::http

@@ -1,0 +1,182 @@
+#pragma once
+// The store's threads and how callers reach them.
+//
+// All writes go through one writer thread with group commit: jobs queue up, the writer takes
+// everything waiting (up to a bound), runs each job in its own savepoint inside one
+// transaction, commits, and only then completes the jobs. A job whose callers have been
+// answered is therefore on disk. Reads run on separate reader threads, each with its own
+// connection (WAL readers see the last commit). No store call ever runs on an I/O thread:
+// callers on an I/O thread `co_await read(...)` / `co_await write(...)` and are resumed on
+// their own executor.
+
+#include "store/transaction.hpp"
+
+#include <boost/asio/associated_executor.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <exception>
+#include <future>
+#include <memory>
+#include <optional>
+#include <type_traits>
+
+namespace parley::store {
+
+/// One unit of work for a store thread. run() executes on the store thread inside a
+/// transaction; complete() follows once the outcome is final: for a write, after COMMIT.
+class job {
+public:
+  virtual ~job() = default;
+  virtual void run_read(read_transaction& transaction) { (void)transaction; }
+  virtual void run_write(write_transaction& transaction) { (void)transaction; }
+  /// `failure` is null on success. Called on the store thread; must not block.
+  virtual void complete(std::exception_ptr failure) = 0;
+};
+
+struct statistics {
+  std::uint64_t write_jobs = 0;    ///< Jobs committed (or failed) by the writer.
+  std::uint64_t write_batches = 0; ///< Transactions committed: jobs / batches = batching.
+  std::uint64_t read_jobs = 0;
+};
+
+/// A database: a writer and readers. Thread-safe. stop() (or the destructor) finishes every
+/// queued job before returning.
+class database {
+public:
+  virtual ~database() = default;
+  virtual void submit_write(std::unique_ptr<job> work) = 0;
+  virtual void submit_read(std::unique_ptr<job> work) = 0;
+  /// Finishes queued work and stops the threads. Later submissions fail their jobs.
+  virtual void stop() = 0;
+  [[nodiscard]] virtual statistics stats() const = 0;
+
+  /// Runs `function(write_transaction&)` in the next group commit and resumes the caller with
+  /// its result after COMMIT. A thrown exception (storage failure) is rethrown to the caller.
+  ///
+  /// Pass a named function object, never a capturing lambda written inside the co_await
+  /// expression: g++ 12 materialises such a temporary in the coroutine frame with a bitwise
+  /// copy, so a captured short std::string ends up pointing into the wrong object.
+  template <class Function> auto write(Function function);
+
+  /// Runs `function(read_transaction&)` on a reader thread and resumes the caller with its
+  /// result.
+  template <class Function> auto read(Function function);
+};
+
+namespace detail {
+
+// Holds the caller's function on the heap. Only this pointer crosses into coroutine frames:
+// g++ 12 can relocate by-value coroutine arguments bitwise, which breaks objects that point
+// into themselves (a short std::string captured by a lambda).
+template <class Result, class Function> struct prepared_call {
+  explicit prepared_call(Function work) : function(std::move(work)) {}
+  Function function;
+  std::optional<Result> result;
+};
+
+template <class Result, class Function, class Handler> class coroutine_job final : public job {
+public:
+  coroutine_job(std::unique_ptr<prepared_call<Result, Function>> call, Handler handler)
+      : call_(std::move(call)), handler_(std::move(handler)),
+        work_(boost::asio::get_associated_executor(handler_)) {}
+
+  void run_read(read_transaction& transaction) override {
+    if constexpr (std::is_invocable_v<Function&, read_transaction&>) {
+      call_->result.emplace(call_->function(transaction));
+    }
+  }
+  void run_write(write_transaction& transaction) override {
+    if constexpr (std::is_invocable_v<Function&, write_transaction&>) {
+      call_->result.emplace(call_->function(transaction));
+    }
+  }
+  void complete(std::exception_ptr failure) override {
+    if (!failure && !call_->result) {
+      failure = std::make_exception_ptr(std::logic_error("store job produced no result"));
+    }
+    auto executor = work_.get_executor();
+    boost::asio::post(executor, [handler = std::move(handler_), failure, call = std::move(call_),
+                                 work = std::move(work_)]() mutable {
+      std::move(handler)(failure, std::move(call));
+    });
+  }
+
+private:
+  std::unique_ptr<prepared_call<Result, Function>> call_;
+  Handler handler_;
+  boost::asio::executor_work_guard<boost::asio::associated_executor_t<Handler>> work_;
+};
+
+template <class Result, class Function>
+boost::asio::awaitable<Result> submit(database& target,
+                                      std::unique_ptr<prepared_call<Result, Function>> call,
+                                      bool is_write) {
+  using call_pointer = std::unique_ptr<prepared_call<Result, Function>>;
+  auto finished = co_await boost::asio::async_initiate<const boost::asio::use_awaitable_t<>&,
+                                                       void(std::exception_ptr, call_pointer)>(
+      [&target, is_write, &call](auto handler) {
+        using handler_type = decltype(handler);
+        auto job = std::make_unique<coroutine_job<Result, Function, handler_type>>(
+            std::move(call), std::move(handler));
+        if (is_write) {
+          target.submit_write(std::move(job));
+        } else {
+          target.submit_read(std::move(job));
+        }
+      },
+      boost::asio::use_awaitable);
+  co_return std::move(*finished->result);
+}
+
+template <class Result, class Function> class blocking_job final : public job {
+public:
+  explicit blocking_job(Function function) : function_(std::move(function)) {}
+  void run_write(write_transaction& transaction) override { result_.emplace(function_(transaction)); }
+  void complete(std::exception_ptr failure) override {
+    if (failure) {
+      promise_.set_exception(failure);
+    } else {
+      promise_.set_value(std::move(*result_));
+    }
+  }
+  std::future<Result> future() { return promise_.get_future(); }
+
+private:
+  Function function_;
+  std::optional<Result> result_;
+  std::promise<Result> promise_;
+};
+
+} // namespace detail
+
+/// Runs `function(write_transaction&)` in a group commit and waits for it: for start-up and
+/// tests, never on an I/O thread.
+template <class Function> auto blocking_write(database& target, Function function) {
+  using result_type = std::invoke_result_t<Function&, write_transaction&>;
+  auto work = std::make_unique<detail::blocking_job<result_type, Function>>(std::move(function));
+  auto result = work->future();
+  target.submit_write(std::move(work));
+  return result.get();
+}
+
+template <class Function> auto database::write(Function function) {
+  using result_type = std::invoke_result_t<Function&, write_transaction&>;
+  static_assert(!std::is_void_v<result_type>, "store jobs return a value");
+  return detail::submit<result_type, Function>(
+      *this, std::make_unique<detail::prepared_call<result_type, Function>>(std::move(function)),
+      true);
+}
+
+template <class Function> auto database::read(Function function) {
+  using result_type = std::invoke_result_t<Function&, read_transaction&>;
+  static_assert(!std::is_void_v<result_type>, "store jobs return a value");
+  return detail::submit<result_type, Function>(
+      *this, std::make_unique<detail::prepared_call<result_type, Function>>(std::move(function)),
+      false);
+}
+
+} // namespace parley::store

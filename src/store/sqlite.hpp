@@ -1,0 +1,116 @@
+#pragma once
+// A small RAII layer over SQLite's C API: a connection, prepared statements with bound
+// parameters, and a per-connection statement cache. A connection is used by one thread at
+// a time (the store gives each thread its own). Errors throw sqlite_error: at this level a
+// failed SQL call is either a bug or a broken disk, and the store turns it into a failed job.
+
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+namespace parley::store::sqlite {
+
+class sqlite_error : public std::runtime_error {
+public:
+  sqlite_error(int code, const std::string& message) : std::runtime_error(message), code_(code) {}
+  /// The extended result code (SQLITE_CONSTRAINT_UNIQUE, …).
+  [[nodiscard]] int code() const { return code_; }
+
+private:
+  int code_;
+};
+
+class connection;
+
+/// A prepared statement. Bind with 1-based indexes, step, read columns with 0-based indexes.
+class statement {
+public:
+  statement(connection& owner, std::string_view sql);
+  ~statement();
+  statement(const statement&) = delete;
+  statement& operator=(const statement&) = delete;
+  statement(statement&& other) noexcept;
+  statement& operator=(statement&&) = delete;
+
+  statement& bind(int index, std::int64_t value);
+  statement& bind(int index, std::string_view text);
+  statement& bind_blob(int index, std::span<const unsigned char> bytes);
+  statement& bind_null(int index);
+  template <class T> statement& bind(int index, const std::optional<T>& value) {
+    return value ? bind(index, *value) : bind_null(index);
+  }
+
+  /// Advances to the next row: true when there is one, false when done.
+  bool step();
+  /// Runs a statement that returns no rows.
+  void run() {
+    while (step()) {
+    }
+  }
+  /// Clears bindings and rewinds, ready for reuse.
+  void reset();
+
+  [[nodiscard]] bool is_null(int column) const;
+  [[nodiscard]] std::int64_t integer(int column) const;
+  [[nodiscard]] std::optional<std::int64_t> optional_integer(int column) const;
+  [[nodiscard]] std::string text(int column) const;
+  [[nodiscard]] std::vector<unsigned char> blob(int column) const;
+
+private:
+  connection* owner_;
+  sqlite3_stmt* handle_ = nullptr;
+};
+
+enum class open_mode { read_write_create, read_only };
+
+class connection {
+public:
+  /// Opens `path`; throws sqlite_error. Sets a busy timeout so that readers wait for a
+  /// checkpoint instead of failing.
+  connection(const std::string& path, open_mode mode);
+  ~connection();
+  connection(const connection&) = delete;
+  connection& operator=(const connection&) = delete;
+
+  /// Runs one or more statements without parameters (DDL, PRAGMA, BEGIN …).
+  void execute(std::string_view sql);
+
+  /// A statement prepared once per connection and kept; `sql` must outlive the connection
+  /// (a string literal). The statement comes back reset.
+  statement& cached(const char* sql);
+
+  [[nodiscard]] std::int64_t last_insert_rowid() const;
+  [[nodiscard]] int changes() const;
+  [[nodiscard]] sqlite3* handle() const { return handle_; }
+
+  /// Throws sqlite_error for a failed result code, with SQLite's message.
+  void check(int result_code, std::string_view what) const;
+
+private:
+  sqlite3* handle_ = nullptr;
+  std::unordered_map<const char*, statement> cache_;
+};
+
+/// BEGIN … COMMIT, rolled back by the destructor unless committed.
+class transaction_guard {
+public:
+  enum class kind { deferred, immediate };
+  transaction_guard(connection& db, kind begin_kind);
+  ~transaction_guard();
+  transaction_guard(const transaction_guard&) = delete;
+  transaction_guard& operator=(const transaction_guard&) = delete;
+  void commit();
+
+private:
+  connection& db_;
+  bool open_ = true;
+};
+
+} // namespace parley::store::sqlite

@@ -1,0 +1,43 @@
+#include "common/text.hpp"
+
+#include <gtest/gtest.h>
+
+namespace parley::text {
+namespace {
+
+TEST(text, accepts_well_formed_utf8) {
+  EXPECT_TRUE(is_valid_utf8(""));
+  EXPECT_TRUE(is_valid_utf8("plain ascii"));
+  EXPECT_TRUE(is_valid_utf8("caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80"));
+}
+
+TEST(text, rejects_malformed_utf8) {
+  EXPECT_FALSE(is_valid_utf8("\xC3"));             // truncated
+  EXPECT_FALSE(is_valid_utf8("\xC0\xAF"));         // overlong '/'
+  EXPECT_FALSE(is_valid_utf8("\xED\xA0\x80"));     // surrogate U+D800
+  EXPECT_FALSE(is_valid_utf8("\xF4\x90\x80\x80")); // above U+10FFFF
+  EXPECT_FALSE(is_valid_utf8("\x80"));             // lone continuation
+  EXPECT_FALSE(is_valid_utf8("\xFF"));
+}
+
+TEST(text, counts_code_points_not_bytes) {
+  EXPECT_EQ(code_point_count("abc"), 3U);
+  EXPECT_EQ(code_point_count("\xC3\xA9\xF0\x9F\x98\x80"), 2U);
+}
+
+TEST(text, trims_ascii_and_unicode_spaces) {
+  EXPECT_EQ(trim("  Alice \t\n"), "Alice");
+  EXPECT_EQ(trim("\xC2\xA0" "Bob\xE3\x80\x80"), "Bob");
+  EXPECT_EQ(trim("   "), "");
+  EXPECT_EQ(trim("a b"), "a b");
+}
+
+TEST(text, finds_control_characters) {
+  EXPECT_TRUE(has_control_characters("a\nb"));
+  EXPECT_TRUE(has_control_characters("a\x7F"));
+  EXPECT_TRUE(has_control_characters("a\xC2\x85"));
+  EXPECT_FALSE(has_control_characters("caf\xC3\xA9"));
+}
+
+} // namespace
+} // namespace parley::text

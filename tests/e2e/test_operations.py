@@ -1,0 +1,259 @@
+"""Operations: health, metrics, --help, configuration (validation and precedence), SIGTERM."""
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import tempfile
+import unittest
+
+from parley_harness import PHONE, TIMEOUT, ParleyServer, ServerTestCase, run_parley
+
+SAMPLE = re.compile(r'^[a-zA-Z_:][a-zA-Z0-9_:]*(\{[a-z_]+="[^"]*"(,[a-z_]+="[^"]*")*\})? [-+0-9.eE]+(Inf)?$')
+
+
+class HealthAndMetricsTest(ServerTestCase):
+    def test_healthz(self):
+        response = self.server.get("/healthz")
+        self.assertEqual(response.status, 200)
+        self.assertTrue(response.headers.get("Content-Type", "").startswith("application/json"))
+        self.assertEqual(response.json(), {"status": "ok"})
+
+    def metrics(self):
+        response = self.server.get("/metrics")
+        self.assertEqual(response.status, 200)
+        self.assertTrue(response.headers.get("Content-Type", "").startswith("text/plain"), response.headers)
+        text = response.body.decode()
+        for line in text.splitlines():
+            if line and not line.startswith("#"):
+                self.assertRegex(line, SAMPLE)
+        return text
+
+    def sample(self, text, name, **labels):
+        selector = ",".join(f'{key}="{value}"' for key, value in labels.items())
+        match = re.search(rf"^{re.escape(name)}\{{{re.escape(selector)}\}} (\S+)$", text, re.M)
+        return None if match is None else float(match.group(1))
+
+    def test_metrics_count_requests_by_route_method_and_status(self):
+        self.assertEqual(self.server.request_code(PHONE).status, 202)
+        self.assertEqual(self.server.request_code(PHONE).status, 429)
+        self.assertEqual(self.server.post("/api/v1/auth/code", {"phone": "nope"}).status, 400)
+        text = self.metrics()
+        labels = {"route": "/api/v1/auth/code", "method": "POST"}
+        self.assertEqual(self.sample(text, "parley_http_requests_total", **labels, status="202"), 1)
+        self.assertEqual(self.sample(text, "parley_http_requests_total", **labels, status="429"), 1)
+        self.assertEqual(self.sample(text, "parley_http_requests_total", **labels, status="400"), 1)
+        self.assertIn("# TYPE parley_http_requests_total counter", text)
+        self.assertIn("# TYPE parley_http_request_duration_seconds histogram", text)
+        self.assertEqual(
+            self.sample(text, "parley_http_request_duration_seconds_count", route="/api/v1/auth/code"), 3
+        )
+        # The connection asking is open.
+        match = re.search(r"^parley_http_open_connections (\S+)$", text, re.M)
+        self.assertIsNotNone(match, text)
+        self.assertGreaterEqual(float(match.group(1)), 1)
+
+    def test_metrics_count_grows(self):
+        before = self.sample(self.metrics(), "parley_http_requests_total", route="/healthz", method="GET", status="200") or 0
+        self.assertTrue(self.server.healthy())
+        self.assertTrue(self.server.healthy())
+        after = self.sample(self.metrics(), "parley_http_requests_total", route="/healthz", method="GET", status="200")
+        self.assertEqual(after, before + 2)
+
+
+class CommandLineTest(unittest.TestCase):
+    def test_help_lists_every_flag(self):
+        result = run_parley("--help")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        for flag, variable in (
+            ("--listen", "PARLEY_LISTEN"),
+            ("--database", "PARLEY_DATABASE"),
+            ("--default-region", "PARLEY_DEFAULT_REGION"),
+            ("--allowed-origin", "PARLEY_ALLOWED_ORIGINS"),
+            ("--message-rate", "PARLEY_MESSAGE_RATE"),
+            ("--config", None),
+            ("--max-body-bytes", None),
+            ("--max-header-bytes", None),
+            ("--code-ttl", None),
+            ("--code-resend-interval", None),
+            ("--code-max-attempts", None),
+            ("--codes-per-phone-per-hour", None),
+            ("--codes-per-address-per-hour", None),
+            ("--trust-proxy", None),
+            ("--sms-timeout", None),
+        ):
+            self.assertRegex(result.stdout, rf"(?m)^\s+(-\w,)?{re.escape(flag)}\b")
+            if variable:
+                self.assertIn(variable, result.stdout)
+        for variable in (
+            "TWILIO_ACCOUNT_SID",
+            "TWILIO_PHONE_NUMBER",
+            "TWILIO_VERIFY_SERVICE_SID",
+            "TWILIO_API_BASE",
+            "TWILIO_VERIFY_API_BASE",
+        ):
+            self.assertIn(variable, result.stdout)
+        self.assertIn("serve", result.stdout)
+
+
+class InvalidConfigurationTest(unittest.TestCase):
+    def setUp(self):
+        self.directory = tempfile.TemporaryDirectory(prefix="parley-e2e-")
+        self.addCleanup(self.directory.cleanup)
+        self.database = os.path.join(self.directory.name, "parley.db")
+
+    def toml(self, text):
+        path = os.path.join(self.directory.name, "parley.toml")
+        with open(path, "w") as file:
+            file.write(text)
+        return path
+
+    def assertRefused(self, arguments, field, env=None):
+        try:
+            result = run_parley("serve", "--database", self.database, *arguments, env=env, timeout=10)
+        except subprocess.TimeoutExpired:
+            self.fail(f"started instead of refusing {arguments} {env}")
+        self.assertNotEqual(result.returncode, 0, result.stderr)
+        self.assertIn(field, result.stderr)
+        self.assertNotIn("server.ready", result.stderr)
+        return result
+
+    def test_bad_values_are_refused_naming_the_field(self):
+        for arguments, env, field in (
+            (["--listen", "nonsense"], None, "listen"),
+            (["--listen", "127.0.0.1:99999"], None, "listen"),
+            ([], {"PARLEY_LISTEN": "nonsense"}, "listen"),
+            ([], {"PARLEY_DEFAULT_REGION": "usa"}, "default_region"),
+            (["--default-region", "U1"], None, "default_region"),
+            (["--code-ttl", "10"], None, "code_ttl"),
+            (["--message-rate", "-1"], None, "message_rate"),
+            ([], {"PARLEY_MAX_BODY_BYTES": "lots"}, "max_body_bytes"),
+            ([], {"TWILIO_ACCOUNT_SID": "AC" + "0" * 32}, "twilio_auth_token"),
+            ([], {"TWILIO_ACCOUNT_SID": "AC1", "TWILIO_AUTH_TOKEN": "t",
+                  "TWILIO_PHONE_NUMBER": "+15005550006", "TWILIO_API_BASE": "http://api.example.com"},
+             "twilio_api_base"),
+        ):
+            with self.subTest(arguments=arguments, env=env):
+                self.assertRefused(arguments, field, env)
+
+    def test_toml_unknown_key_and_syntax_error(self):
+        self.assertRefused(["--config", self.toml('listen = "127.0.0.1:0"\nlisten_port = 8080\n')], "listen_port")
+        self.assertRefused(["--config", self.toml("listen = \n")], "config")
+        self.assertRefused(["--config", self.toml('default_region = "usa"\n')], "default_region")
+        self.assertRefused(["--config", os.path.join(self.directory.name, "missing.toml")], "config")
+
+
+class PrecedenceTest(ServerTestCase):
+    """Flags over environment over the TOML file over defaults."""
+
+    flags = None
+    GB_NATIONAL, GB_E164 = "020 7946 0018", "+442079460018"
+
+    def toml(self, text):
+        path = os.path.join(tempfile.mkdtemp(prefix="parley-e2e-"), "parley.toml")
+        self.addCleanup(lambda: (os.remove(path), os.rmdir(os.path.dirname(path))))
+        with open(path, "w") as file:
+            file.write(text)
+        return path
+
+    def national_phone_result(self, server):
+        response = server.request_code(self.GB_NATIONAL)
+        return response.json()["phone"] if response.status == 202 else response.status
+
+    def test_toml_over_default(self):
+        config = self.toml('default_region = "GB"\n')
+        server = self.start_server(config=config)
+        self.assertEqual(self.national_phone_result(server), self.GB_E164)
+
+    def test_environment_over_toml(self):
+        config = self.toml('default_region = "US"\n')
+        server = self.start_server(config=config, env={"PARLEY_DEFAULT_REGION": "GB"})
+        self.assertEqual(self.national_phone_result(server), self.GB_E164)
+
+    def test_flag_over_environment(self):
+        server = self.start_server("--default-region", "US", env={"PARLEY_DEFAULT_REGION": "GB"})
+        self.assertEqual(self.national_phone_result(server), 400)  # not a US number
+
+    def test_listen_from_toml_environment_and_flag(self):
+        # An invalid lower layer must not matter when a higher one is valid.
+        config = self.toml('listen = "nonsense"\n')
+        server = self.start_server(config=config, listen=None, env={"PARLEY_LISTEN": "127.0.0.1:0"})
+        self.assertTrue(server.healthy())
+        server = self.start_server(config=config, env={"PARLEY_LISTEN": "nonsense"})  # the flag wins
+        self.assertTrue(server.healthy())
+        config = self.toml('listen = "127.0.0.1:0"\n')
+        server = self.start_server(config=config, listen=None)
+        self.assertTrue(server.healthy())
+        # And the environment is not ignored: an invalid value there beats a valid TOML.
+        with self.assertRaises(AssertionError):
+            self.start_server(config=config, listen=None, env={"PARLEY_LISTEN": "nonsense"})
+
+    def test_config_file_from_the_environment(self):
+        config = self.toml('default_region = "GB"\n')
+        server = self.start_server(env={"PARLEY_CONFIG": config})
+        self.assertEqual(self.national_phone_result(server), self.GB_E164)
+
+
+class SigtermTest(unittest.TestCase):
+    def setUp(self):
+        self.server = ParleyServer()
+        self.addCleanup(self.server.close)
+
+    def test_sigterm_exits_zero(self):
+        self.assertTrue(self.server.healthy())
+        self.assertEqual(self.server.terminate(), 0)
+        self.server.wait_for_log(r"server\.stopped")
+
+    def test_request_in_flight_completes_and_idle_connections_close(self):
+        server = self.server
+        idle = socket.create_connection((server.host, server.port), timeout=TIMEOUT)
+        self.addCleanup(idle.close)
+        idle.sendall(f"GET /healthz HTTP/1.1\r\nHost: {server.host}\r\n\r\n".encode())
+        self.assertTrue(self.read_response(idle).startswith(b"HTTP/1.1 200 "))
+
+        # A request whose headers the server has read (it answered 100 Continue)...
+        body = b'{"phone": "+14155550123"}'
+        busy = socket.create_connection((server.host, server.port), timeout=TIMEOUT)
+        self.addCleanup(busy.close)
+        busy.sendall(
+            (f"POST /api/v1/auth/code HTTP/1.1\r\nHost: {server.host}\r\n"
+             f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+             "Expect: 100-continue\r\n\r\n").encode()
+        )
+        self.assertTrue(self.read_response(busy).startswith(b"HTTP/1.1 100 "))
+        # ...is still answered after SIGTERM.
+        start = server.log_size()
+        server.process.send_signal(signal.SIGTERM)
+        server.wait_for_log(r"http\.draining", start)
+        busy.sendall(body)
+        answer = self.read_response(busy)
+        self.assertTrue(answer.startswith(b"HTTP/1.1 202 "), answer)
+        self.assertRegex(server.wait_for_code(PHONE), r"^[0-9]{6}$")
+        self.assertEqual(idle.recv(1024), b"")  # the idle keep-alive connection was closed
+        self.assertEqual(server.process.wait(TIMEOUT), 0)
+        with self.assertRaises(ConnectionRefusedError):
+            socket.create_connection((server.host, server.port), timeout=TIMEOUT).close()
+
+    @staticmethod
+    def read_response(connection):
+        """Reads one response (headers plus a Content-Length body)."""
+        data = b""
+        while b"\r\n\r\n" not in data:
+            chunk = connection.recv(65536)
+            if not chunk:
+                return data
+            data += chunk
+        head, _, rest = data.partition(b"\r\n\r\n")
+        match = re.search(rb"(?im)^content-length:\s*(\d+)", head)
+        length = int(match.group(1)) if match else 0
+        while len(rest) < length:
+            chunk = connection.recv(65536)
+            if not chunk:
+                break
+            rest += chunk
+        return head + b"\r\n\r\n" + rest
+
+
+if __name__ == "__main__":
+    unittest.main()

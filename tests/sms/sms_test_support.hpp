@@ -1,0 +1,89 @@
+#pragma once
+// Helpers shared by the sms tests: a network thread like the server's outbound one, a way
+// to run an awaitable on a caller's io_context, and a capture of the log.
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/use_future.hpp>
+
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
+
+#include <memory>
+#include <sstream>
+#include <string>
+#include <thread>
+
+namespace parley::sms::test_support {
+
+/// An io_context run by its own thread once start() is called; what the server gives the
+/// senders for their network calls.
+class network_thread {
+public:
+  enum class start_mode { now, later };
+
+  explicit network_thread(start_mode mode = start_mode::now)
+      : guard_(boost::asio::make_work_guard(context_)) {
+    if (mode == start_mode::now) {
+      start();
+    }
+  }
+  ~network_thread() {
+    guard_.reset();
+    context_.stop();
+    if (thread_.joinable()) {
+      thread_.join();
+    }
+  }
+  network_thread(const network_thread&) = delete;
+  network_thread& operator=(const network_thread&) = delete;
+
+  void start() {
+    thread_ = std::thread([this] { context_.run(); });
+  }
+  [[nodiscard]] boost::asio::any_io_executor executor() { return context_.get_executor(); }
+  [[nodiscard]] std::thread::id thread_id() const { return thread_.get_id(); }
+
+private:
+  boost::asio::io_context context_;
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> guard_;
+  std::thread thread_;
+};
+
+/// Runs `task` on a fresh io_context driven by this thread, the caller's, until it ends.
+template <class T> T run_on_caller(boost::asio::awaitable<T> task) {
+  boost::asio::io_context caller;
+  auto result = boost::asio::co_spawn(caller, std::move(task), boost::asio::use_future);
+  caller.run();
+  return result.get();
+}
+
+/// Sends everything logged through spdlog's default logger to a string while alive.
+class log_capture {
+public:
+  log_capture() : previous_(spdlog::default_logger()) {
+    auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(stream_);
+    auto logger = std::make_shared<spdlog::logger>("capture", std::move(sink));
+    logger->set_pattern("%l %v");
+    logger->set_level(spdlog::level::trace);
+    spdlog::set_default_logger(std::move(logger));
+  }
+  ~log_capture() { spdlog::set_default_logger(previous_); }
+  log_capture(const log_capture&) = delete;
+  log_capture& operator=(const log_capture&) = delete;
+
+  /// What was logged so far. Call when no other thread is logging.
+  [[nodiscard]] std::string text() const {
+    spdlog::default_logger()->flush();
+    return stream_.str();
+  }
+
+private:
+  std::ostringstream stream_;
+  std::shared_ptr<spdlog::logger> previous_;
+};
+
+} // namespace parley::sms::test_support
