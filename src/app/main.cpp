@@ -4,6 +4,7 @@
 
 #include "api/routes.hpp"
 #include "auth/auth_service.hpp"
+#include "auth/phone.hpp"
 #include "common/clock.hpp"
 #include "common/log.hpp"
 #include "config/config.hpp"
@@ -173,6 +174,9 @@ int main(int argc, char** argv) {
   app.add_option("--config", config_path, "TOML configuration file [env PARLEY_CONFIG]")
       ->type_name("FILE");
   add_setting_options(app, given);
+  app.footer("Secrets are read from the environment or the TOML file only, never from flags:\n"
+             "  TWILIO_AUTH_TOKEN    Twilio auth token (twilio_auth_token in TOML)\n"
+             "Documentation: README.md, docs/operations.md, docs/api.md");
   auto* serve_command = app.add_subcommand("serve", "Run the server");
   serve_command->fallthrough();
 
@@ -200,6 +204,14 @@ int main(int argc, char** argv) {
     settings = config::load(sources);
   } catch (const config::config_error& error) {
     std::fprintf(stderr, "parley: invalid configuration: %s\n", error.what());
+    return 2;
+  }
+
+  if (!auth::is_known_region(settings.default_region)) {
+    std::fprintf(stderr,
+                 "parley: invalid configuration: default_region: '%s' is not a region Parley "
+                 "knows national numbers for (see docs/operations.md)\n",
+                 settings.default_region.c_str());
     return 2;
   }
 

@@ -82,6 +82,10 @@ std::expected<std::string, error> validate_name(std::string_view name) {
     return std::unexpected(
         make_error(error_code::invalid_name, "The name must not contain control characters."));
   }
+  if (text::has_bidi_controls(trimmed)) {
+    return std::unexpected(make_error(
+        error_code::invalid_name, "The name must not contain text-direction override characters."));
+  }
   if (text::code_point_count(trimmed) > k_max_name_characters) {
     return std::unexpected(make_error(
         error_code::invalid_name,
@@ -160,6 +164,10 @@ auth_service::request_code(std::string raw_phone, std::string client_address) {
   // Send first: if the provider refuses, the earlier code (if any) stays as it was.
   auto sent = co_await sender_.send_code(std::move(request));
   if (!sent) {
+    // Nothing reached the phone: the number may ask again at once. The client address keeps
+    // the charge, so failed sends cannot be used to probe numbers without limit.
+    phone_limiter_.forget(*phone, now);
+    resend_limiter_.forget(*phone, now);
     spdlog::warn("auth.sms_failed phone={} sender={} status={} reason={}", *phone, sender_.name(),
                  sent.error().provider_status, log::quoted(sent.error().message));
     co_return std::unexpected(make_error(

@@ -1,5 +1,7 @@
 #include "auth/limiter.hpp"
 
+#include <algorithm>
+
 namespace parley::auth {
 
 sliding_window_limiter::sliding_window_limiter(std::size_t limit, std::chrono::milliseconds window)
@@ -36,6 +38,18 @@ void sliding_window_limiter::record(std::string_view key, unix_ms now) {
   }
   if (events_.size() >= sweep_at_) {
     sweep(now);
+  }
+}
+
+void sliding_window_limiter::forget(std::string_view key, unix_ms at) {
+  std::lock_guard lock(mutex_);
+  const auto found = events_.find(std::string(key));
+  if (found == events_.end()) {
+    return;
+  }
+  auto& events = found->second;
+  if (const auto event = std::find(events.rbegin(), events.rend(), at); event != events.rend()) {
+    events.erase(std::next(event).base());
   }
 }
 

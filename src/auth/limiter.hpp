@@ -28,6 +28,8 @@ public:
                                                                    unix_ms now);
   /// Records one event for `key`.
   void record(std::string_view key, unix_ms now);
+  /// Takes back an event recorded at `at` (the action it stood for did not happen).
+  void forget(std::string_view key, unix_ms at);
 
   [[nodiscard]] std::size_t key_count() const;
 

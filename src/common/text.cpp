@@ -127,6 +127,21 @@ bool has_control_characters(std::string_view input) {
   return false;
 }
 
+bool has_bidi_controls(std::string_view input) {
+  for (std::size_t index = 0; index + 2 < input.size(); ++index) {
+    if (static_cast<unsigned char>(input[index]) != 0xE2) {
+      continue;
+    }
+    const auto second = static_cast<unsigned char>(input[index + 1]);
+    const auto third = static_cast<unsigned char>(input[index + 2]);
+    if ((second == 0x80 && third >= 0xAA && third <= 0xAE) ||
+        (second == 0x81 && third >= 0xA6 && third <= 0xA9)) {
+      return true;
+    }
+  }
+  return false;
+}
+
 std::string ascii_lower(std::string_view input) {
   std::string result(input);
   for (char& character : result) {

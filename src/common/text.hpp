@@ -19,6 +19,10 @@ namespace parley::text {
 /// True when `input` contains a C0/C1 control character or DEL (tab and newline included).
 [[nodiscard]] bool has_control_characters(std::string_view input);
 
+/// True when `input` contains a bidirectional embedding, override or isolate (U+202A–U+202E,
+/// U+2066–U+2069): characters that can make a name display as something else.
+[[nodiscard]] bool has_bidi_controls(std::string_view input);
+
 /// Lower-case ASCII copy.
 [[nodiscard]] std::string ascii_lower(std::string_view input);
 

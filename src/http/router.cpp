@@ -52,7 +52,11 @@ router::match router::find(beast_http::verb method, std::string_view path) const
     if (!matches) {
       continue;
     }
-    if (candidate.method == method && result.target == nullptr) {
+    // HEAD is answered by the GET handler; the server sends the headers only.
+    const bool method_matches = candidate.method == method ||
+                                (method == beast_http::verb::head &&
+                                 candidate.method == beast_http::verb::get);
+    if (method_matches && result.target == nullptr) {
       result.target = &candidate.target;
       result.route = candidate.pattern;
       result.parameters = std::move(parameters);

@@ -12,6 +12,7 @@
 #include <boost/beast/http.hpp>
 #include <spdlog/spdlog.h>
 
+#include <array>
 #include <optional>
 
 namespace parley::http {
@@ -20,6 +21,7 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 using asio::ip::tcp;
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+constexpr std::size_t k_max_drained_bytes = 8 * 1024 * 1024;
 
 /// Owned by the connection's coroutine; the drain reaches it through a weak_ptr and acts on
 /// it only on the connection's own executor.
@@ -202,6 +204,20 @@ asio::awaitable<void> server::serve(tcp::socket socket, std::shared_ptr<connecti
     co_await beast_http::async_write(stream, answer, use_tuple);
     metrics_.record_request("unreadable", "-", static_cast<unsigned>(code),
                             std::chrono::nanoseconds(0));
+    // Lingering close: the client may still be sending the request it cannot finish. Reading
+    // (and dropping) a bounded amount first lets it see the answer instead of a reset.
+    beast::error_code ignored;
+    stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    stream.expires_after(std::chrono::seconds(2));
+    std::array<char, 16 * 1024> sink{};
+    std::size_t drained = 0;
+    while (drained < k_max_drained_bytes) {
+      auto [read_error, bytes] = co_await stream.async_read_some(asio::buffer(sink), use_tuple);
+      if (read_error) {
+        break;
+      }
+      drained += bytes;
+    }
   };
 
   for (;;) {
@@ -310,6 +326,11 @@ asio::awaitable<response> server::dispatch(const request& message, const std::st
                                 "Something went wrong on our side. Try again.");
       }
     }
+  }
+  if (message.method() == beast_http::verb::head) {
+    const auto length = answer->body().size();
+    answer->body().clear();
+    answer->content_length(length);
   }
   const auto elapsed = std::chrono::steady_clock::now() - started;
   const auto code = static_cast<unsigned>(answer->result_int());

@@ -166,8 +166,8 @@ asio::awaitable<call_result> perform(http_call& call, const http_call_settings& 
   if (connect_error) {
     co_return network_failure("connect", connect_error);
   }
-  auto [handshake_error] = co_await stream.async_handshake(asio::ssl::stream_base::client,
-                                                           k_use_tuple);
+  auto [handshake_error] =
+      co_await stream.async_handshake(asio::ssl::stream_base::client, k_use_tuple);
   if (handshake_error) {
     co_return network_failure("tls handshake", handshake_error);
   }

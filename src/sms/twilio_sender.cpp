@@ -31,15 +31,16 @@ constexpr int k_twilio_max_check_attempts = 60202;
 std::string basic_authorization(std::string_view user, std::string_view password) {
   const std::string credentials = fmt::format("{}:{}", user, password);
   std::string encoded(4 * ((credentials.size() + 2) / 3) + 1, '\0');
-  const int length =
-      EVP_EncodeBlock(reinterpret_cast<unsigned char*>(encoded.data()),
-                      reinterpret_cast<const unsigned char*>(credentials.data()),
-                      static_cast<int>(credentials.size()));
+  const int length = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(encoded.data()),
+                                     reinterpret_cast<const unsigned char*>(credentials.data()),
+                                     static_cast<int>(credentials.size()));
   encoded.resize(static_cast<std::size_t>(length));
   return "Basic " + encoded;
 }
 
-bool is_success(unsigned status) { return status >= 200 && status < 300; }
+bool is_success(unsigned status) {
+  return status >= 200 && status < 300;
+}
 
 long long elapsed_ms(steady_clock::time_point started) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(steady_clock::now() - started)
@@ -72,10 +73,10 @@ int int_member(const json::object& object, std::string_view name) {
 
 // Twilio's error body: {"code": 21211, "message": "...", "more_info": "...", "status": 400}.
 sms_error error_from_answer(const http_response& response) {
-  sms_error error{.message = fmt::format("The SMS provider answered with HTTP status {}.",
-                                         response.status),
-                  .provider_status = static_cast<int>(response.status),
-                  .provider_code = 0};
+  sms_error error{
+      .message = fmt::format("The SMS provider answered with HTTP status {}.", response.status),
+      .provider_status = static_cast<int>(response.status),
+      .provider_code = 0};
   if (const auto object = parse_object(response.body)) {
     if (auto message = string_member(*object, "message"); !message.empty()) {
       error.message = std::move(message);
@@ -123,8 +124,8 @@ public:
     auto response =
         co_await client_.post_form(std::move(path), std::move(authorization), std::move(fields));
     if (!response) {
-      spdlog::warn("sms.twilio operation={} host={} failure={} detail={} elapsed_ms={}",
-                   operation_, client_.base().host, failure_name(response.error().what),
+      spdlog::warn("sms.twilio operation={} host={} failure={} detail={} elapsed_ms={}", operation_,
+                   client_.base().host, failure_name(response.error().what),
                    log::quoted(response.error().detail), elapsed_ms(started_));
       co_return std::unexpected(error_from_transport(response.error()));
     }
@@ -132,14 +133,14 @@ public:
   }
 
   void log_success(const http_response& response, std::string_view detail) const {
-    spdlog::info("sms.twilio operation={} status={} {} elapsed_ms={}", operation_,
-                 response.status, detail, elapsed_ms(started_));
+    spdlog::info("sms.twilio operation={} status={} {} elapsed_ms={}", operation_, response.status,
+                 detail, elapsed_ms(started_));
   }
 
   void log_error(const sms_error& error) const {
     spdlog::info("sms.twilio operation={} status={} twilio_code={} message={} elapsed_ms={}",
-                 operation_, error.provider_status, error.provider_code,
-                 log::quoted(error.message), elapsed_ms(started_));
+                 operation_, error.provider_status, error.provider_code, log::quoted(error.message),
+                 elapsed_ms(started_));
   }
 
 private:
@@ -281,8 +282,7 @@ private:
     if (status == "max_attempts_reached") {
       return check_outcome::too_many_attempts;
     }
-    if (status == "expired" || status == "canceled" || status == "deleted" ||
-        status == "failed") {
+    if (status == "expired" || status == "canceled" || status == "deleted" || status == "failed") {
       return check_outcome::expired;
     }
     return std::unexpected(sms_error{

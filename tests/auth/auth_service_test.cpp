@@ -275,10 +275,17 @@ TEST_F(auth_service_test, a_failed_sms_keeps_the_earlier_code) {
   EXPECT_TRUE(verify(first, "Alice"));
 }
 
+TEST_F(auth_service_test, a_failed_sms_does_not_hold_back_the_next_request) {
+  sender_.fail_next_send();
+  ASSERT_FALSE(request());
+  EXPECT_TRUE(request()); // neither the resend interval nor the hourly cap was charged
+}
+
 TEST_F(auth_service_test, names_are_validated_and_trimmed) {
   ASSERT_TRUE(request());
   const auto code = sender_.last_code();
-  for (const std::string& bad : std::vector<std::string>{"", "   ", std::string(65, 'x'), "a\nb", "\xC3"}) {
+  for (const std::string& bad : std::vector<std::string>{"", "   ", std::string(65, 'x'), "a\nb", "\xC3",
+                                                               "evil\xE2\x80\xAEgnp.exe"}) {
     const auto refused = verify(code, bad);
     ASSERT_FALSE(refused) << bad;
     EXPECT_EQ(refused.error().code, error_code::invalid_name) << bad;

@@ -41,3 +41,18 @@ TEST(sliding_window_limiter, stale_keys_are_swept_so_memory_stays_bounded) {
 
 } // namespace
 } // namespace parley::auth
+
+namespace parley::auth {
+namespace {
+
+TEST(sliding_window_limiter, a_forgotten_event_no_longer_counts) {
+  sliding_window_limiter limiter(1, std::chrono::milliseconds(1000));
+  limiter.record("key", 100);
+  EXPECT_TRUE(limiter.wait_time("key", 150));
+  limiter.forget("key", 100);
+  EXPECT_FALSE(limiter.wait_time("key", 150));
+  limiter.forget("other", 100); // unknown keys are ignored
+}
+
+} // namespace
+} // namespace parley::auth

@@ -39,5 +39,12 @@ TEST(text, finds_control_characters) {
   EXPECT_FALSE(has_control_characters("caf\xC3\xA9"));
 }
 
+TEST(text, finds_bidirectional_overrides_and_isolates) {
+  EXPECT_TRUE(has_bidi_controls("evil\xE2\x80\xAEgnp.exe")); // U+202E
+  EXPECT_TRUE(has_bidi_controls("\xE2\x81\xA6x"));            // U+2066
+  EXPECT_FALSE(has_bidi_controls("\xE2\x80\x94 dash"));       // U+2014 is fine
+  EXPECT_FALSE(has_bidi_controls("\xD7\xA9\xD7\x9C\xD7\x95\xD7\x9D"));
+}
+
 } // namespace
 } // namespace parley::text

@@ -1,6 +1,8 @@
 """Durability: whatever the server acknowledged survives SIGKILL right after the answer."""
 
+import base64
 import concurrent.futures
+import os
 import unittest
 
 from parley_harness import PHONE, ServerTestCase
@@ -67,6 +69,25 @@ class SigkillTest(ServerTestCase):
         error = self.assertError(server.verify(PHONE, wrong, "Alice"), 400, "invalid_code")
         self.assertEqual(error["attempts_left"], 0)
         self.assertError(server.verify(PHONE, code, "Alice"), 429, "too_many_attempts")
+
+    def stored_bytes(self):
+        data = b""
+        for name in os.listdir(self.server.directory):
+            with open(os.path.join(self.server.directory, name), "rb") as file:
+                data += file.read()
+        return data
+
+    def test_tokens_and_codes_are_not_stored_or_logged_in_clear(self):
+        self.assertEqual(self.server.request_code(PHONE).status, 202)
+        pending = self.server.wait_for_code(PHONE)
+        token = self.server.sign_in("+14155550199", "Bob")["token"]
+        stored = self.stored_bytes()
+        self.assertIn(b"+14155550199", stored)  # the rows are there...
+        self.assertNotIn(token.encode(), stored)  # ...but not the token, as text or bytes
+        self.assertNotIn(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)), stored)
+        if pending not in PHONE + "+14155550199":  # a code could be a run of a number's digits
+            self.assertNotIn(pending.encode(), stored)
+        self.assertNotIn(token, self.server.log())
 
 
 if __name__ == "__main__":

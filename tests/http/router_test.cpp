@@ -57,3 +57,17 @@ TEST(router, the_root_path_is_a_route_of_its_own) {
 
 } // namespace
 } // namespace parley::http
+
+namespace parley::http {
+namespace {
+
+TEST(router, head_uses_the_get_route) {
+  router routes;
+  routes.add(beast_http::verb::get, "/healthz", answer_with(status::ok));
+  const auto found = routes.find(beast_http::verb::head, "/healthz");
+  ASSERT_NE(found.target, nullptr);
+  EXPECT_EQ(found.route, "/healthz");
+}
+
+} // namespace
+} // namespace parley::http

@@ -24,7 +24,8 @@ TEST(development_sender, logs_the_code_in_the_line_the_end_to_end_tests_read) {
             std::string::npos)
       << text;
   std::smatch match;
-  ASSERT_TRUE(std::regex_search(text, match, std::regex(R"(sms\.development to=(\S+) code=(\d{6}))")));
+  ASSERT_TRUE(
+      std::regex_search(text, match, std::regex(R"(sms\.development to=(\S+) code=(\d{6}))")));
   EXPECT_EQ(match[1], "+14155550123");
   EXPECT_EQ(match[2], "042917");
 }

@@ -58,16 +58,11 @@ http::response<http::string_body> exchange(std::uint16_t port, http::verb method
 fake_twilio_process::fake_twilio_process(fake_twilio_options options)
     : options_(std::move(options)) {
   const std::string script = std::string(PARLEY_SOURCE_DIR) + "/tests/e2e/fake_twilio.py";
-  std::vector<std::string> arguments{"/usr/bin/python3",
-                                     script,
-                                     "--account-sid",
-                                     options_.account_sid,
-                                     "--auth-token",
-                                     options_.auth_token,
-                                     "--phone-number",
-                                     options_.phone_number,
-                                     "--verify-service-sid",
-                                     options_.verify_service_sid,
+  std::vector<std::string> arguments{"/usr/bin/python3",     script,
+                                     "--account-sid",        options_.account_sid,
+                                     "--auth-token",         options_.auth_token,
+                                     "--phone-number",       options_.phone_number,
+                                     "--verify-service-sid", options_.verify_service_sid,
                                      "--exit-on-stdin-eof"};
   std::vector<char*> argv;
   for (auto& argument : arguments) {

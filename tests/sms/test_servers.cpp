@@ -30,7 +30,9 @@ using tcp = asio::ip::tcp;
 
 constexpr auto k_use_tuple = asio::as_tuple(asio::use_awaitable);
 
-tcp::endpoint loopback_any_port() { return {asio::ip::address_v4::loopback(), 0}; }
+tcp::endpoint loopback_any_port() {
+  return {asio::ip::address_v4::loopback(), 0};
+}
 
 asio::awaitable<void> hang_up_loop(tcp::acceptor& acceptor) {
   for (;;) {
@@ -48,8 +50,8 @@ asio::awaitable<void> serve_tls_connection(tcp::socket socket, asio::ssl::contex
                                            recorder record) {
   asio::ssl::stream<tcp::socket> stream(std::move(socket), tls);
   tls_connection_record connection;
-  auto [handshake_error] = co_await stream.async_handshake(asio::ssl::stream_base::server,
-                                                           k_use_tuple);
+  auto [handshake_error] =
+      co_await stream.async_handshake(asio::ssl::stream_base::server, k_use_tuple);
   if (const char* name = SSL_get_servername(stream.native_handle(), TLSEXT_NAMETYPE_host_name)) {
     connection.server_name = name;
   }

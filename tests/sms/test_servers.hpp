@@ -76,7 +76,7 @@ private:
   boost::asio::ip::tcp::acceptor acceptor_;
   std::uint16_t port_ = 0;
   std::string certificate_pem_;
-  std::mutex mutex_;                            // guards finished_
+  std::mutex mutex_; // guards finished_
   std::condition_variable finished_changed_;
   std::deque<tls_connection_record> finished_;
   std::thread thread_;

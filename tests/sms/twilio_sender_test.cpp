@@ -377,8 +377,7 @@ twilio_settings settings_for(std::string base, std::chrono::milliseconds timeout
           .timeout = timeout};
 }
 
-std::expected<void, sms_error> send_once(const twilio_settings& settings,
-                                         network_thread& network) {
+std::expected<void, sms_error> send_once(const twilio_settings& settings, network_thread& network) {
   const auto sender = make_twilio_sender(settings, network.executor());
   return run_on_caller(sender->send_code({.phone = "+14155550123", .code = "1", .body = "x"}));
 }
@@ -410,8 +409,7 @@ TEST(twilio_sender, refused_connection_is_unreachable) {
   std::uint16_t closed_port = 0;
   {
     boost::asio::io_context context;
-    boost::asio::ip::tcp::acceptor acceptor(
-        context, {boost::asio::ip::address_v4::loopback(), 0});
+    boost::asio::ip::tcp::acceptor acceptor(context, {boost::asio::ip::address_v4::loopback(), 0});
     closed_port = acceptor.local_endpoint().port();
   }
   network_thread network;
@@ -515,8 +513,8 @@ TEST(make_twilio_sender, accepts_https_and_plain_http_on_loopback) {
 
 TEST(make_twilio_sender, refuses_what_is_not_a_base_url) {
   network_thread network;
-  for (const char* base : {"", "api.twilio.com", "ftp://api.twilio.com",
-                           "https://user:password@api.twilio.com"}) {
+  for (const char* base :
+       {"", "api.twilio.com", "ftp://api.twilio.com", "https://user:password@api.twilio.com"}) {
     EXPECT_THROW((void)make_twilio_sender(settings_for(base), network.executor()),
                  std::invalid_argument)
         << base;
