@@ -147,6 +147,9 @@ asio::awaitable<call_result> perform(http_call& call, const http_call_settings& 
   if (!base.tls) {
     auto& stream = call.plain_stream.emplace(call.executor);
     auto [connect_error, endpoint] = co_await stream.async_connect(endpoints, k_use_tuple);
+    if (call.abandoned) {
+      co_return timeout_failure();
+    }
     if (connect_error) {
       co_return network_failure("connect", connect_error);
     }
@@ -163,6 +166,9 @@ asio::awaitable<call_result> perform(http_call& call, const http_call_settings& 
   stream.set_verify_callback(asio::ssl::host_name_verification(base.host));
   auto [connect_error, endpoint] =
       co_await beast::get_lowest_layer(stream).async_connect(endpoints, k_use_tuple);
+  if (call.abandoned) {
+    co_return timeout_failure();
+  }
   if (connect_error) {
     co_return network_failure("connect", connect_error);
   }

@@ -86,6 +86,20 @@ class BadInputTest(ServerTestCase):
         self.assertTrue(answer.startswith(b"HTTP/1.1 413 "), answer)
         self.assertIn(b'"payload_too_large"', answer)
 
+    def test_a_large_body_still_gets_its_413(self):
+        # The server reads and drops what the client keeps sending, so the client sees the
+        # answer instead of a reset connection.
+        body = json.dumps({"phone": PHONE, "padding": "x" * 2_000_000})
+        for _ in range(3):
+            response = self.server.post(CODE, body, headers=JSON)
+            self.assertError(response, 413, "payload_too_large")
+
+    def test_head_answers_like_get_without_a_body(self):
+        response = self.server.request("HEAD", "/healthz")
+        self.assertEqual(response.status, 200, response)
+        self.assertEqual(response.body, b"")
+        self.assertEqual(response.headers.get("Content-Length"), str(len(b'{"status":"ok"}')))
+
     def test_headers_over_the_limit(self):
         response = self.server.get("/healthz", headers={"X-Padding": "x" * 5000})
         self.assertError(response, 431)  # the contract names no code for it

@@ -106,6 +106,12 @@ class MessagesModeTest(FakeTwilioTestCase):
         self.assertEqual(self.fake.snapshot("messages"), [])
         self.assertTrue(server.healthy())
 
+    def test_a_failed_sms_can_be_retried_at_once(self):
+        server = self.start_messages_server()
+        self.fake.set_next_error(400, 21211, "The 'To' number +14155550123 is not a valid phone number.")
+        self.assertError(server.request_code(PHONE), 502, "sms_failed")
+        self.assertEqual(server.request_code(PHONE).status, 202)
+
     def test_twilio_server_error_without_json_becomes_sms_failed(self):
         server = self.start_messages_server()
         self.fake.set_next_error(503, body="<html>Service Unavailable</html>")
