@@ -50,7 +50,8 @@ public:
   /// A short name for logs and metrics: "development", "twilio-messages", "twilio-verify".
   [[nodiscard]] virtual std::string name() const = 0;
 
-  /// Sends the code to `request.phone`.
+  /// Sends the code to `request.phone`. Build the request as a named variable and pass it with
+  /// std::move: g++ 12 frees a `code_request` written inside the co_await expression wrongly.
   virtual boost::asio::awaitable<std::expected<void, sms_error>> send_code(code_request request) = 0;
 
   /// Checks `code` for `phone` at the provider. Only for provider_checks_codes() senders;
