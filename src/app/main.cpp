@@ -7,7 +7,9 @@
 #include "auth/phone.hpp"
 #include "common/clock.hpp"
 #include "common/log.hpp"
+#include "app/compliance.hpp"
 #include "config/config.hpp"
+#include "engineio/engine.hpp"
 #include "http/metrics.hpp"
 #include "http/router.hpp"
 #include "http/server.hpp"
@@ -51,6 +53,11 @@ void add_setting_options(CLI::App& app, command_line& into) {
     }
     description += "]";
     auto& target = into.values[std::string(entry.key)];
+    if (entry.value_name == "BOOL") {
+      // A bare `--flag` means true; `--flag=false` is accepted too.
+      app.add_flag(std::string(entry.flag) + "{true}", target, description)->type_name("[=BOOL]");
+      continue;
+    }
     auto* option = app.add_option(std::string(entry.flag), target, description);
     option->type_name(std::string(entry.value_name));
     if (entry.is_list) {
@@ -108,6 +115,8 @@ int serve(const config::config& settings) {
                        [&database] { return double(database.stats().write_batches); });
 
   http::server_options options;
+  options.body_limits.emplace_back("/engine.io/", settings.max_payload);
+  options.body_limits.emplace_back("/socket.io/", settings.max_payload);
   options.host = listen.host;
   options.port = listen.port;
   options.threads = settings.threads != 0 ? settings.threads
@@ -126,6 +135,34 @@ int serve(const config::config& settings) {
                                  [&server] { return server.draining(); }};
   dependencies.allowed_origins.push_back("http://" + settings.listen);
   api::add_routes(routes, dependencies);
+
+  // Real time. The compliance mode mounts the upstream suites' echo server at /engine.io/.
+  engineio::options realtime;
+  realtime.ping_interval = settings.ping_interval;
+  realtime.ping_timeout = settings.ping_timeout;
+  realtime.max_payload = settings.max_payload;
+  realtime.allowed_origins = dependencies.allowed_origins;
+  compliance::echo_handler echo;
+  std::unique_ptr<engineio::engine> echo_engine;
+  if (settings.compliance) {
+    spdlog::warn("server.compliance_mode endpoints=/engine.io/ origins=any "
+                 "note=\"a testing aid: never run it in production\"");
+    auto suite = realtime;
+    suite.allow_any_origin = true;
+    echo_engine = std::make_unique<engineio::engine>(suite, echo);
+    auto handle = [&engine = *echo_engine](http::request_context& context) {
+      return engine.handle_http(context);
+    };
+    using boost::beast::http::verb;
+    for (const auto method : {verb::get, verb::post, verb::options, verb::put, verb::delete_,
+                              verb::patch}) {
+      routes.add(method, "/engine.io", handle);
+    }
+    server.on_upgrade("/engine.io", [&engine = *echo_engine](auto upgrade) {
+      return engine.handle_upgrade(std::move(upgrade));
+    });
+    server.on_drain([&engine = *echo_engine] { engine.close_all(); });
+  }
 
   server.start();
 

@@ -102,6 +102,23 @@ setting seconds_setting(std::string_view key, std::string_view environment, std:
                  [member](const config& source) { return fmt::format("{}", (source.*member).count()); }};
 }
 
+setting milliseconds_setting(std::string_view key, std::string_view environment,
+                             std::string_view flag, std::string_view help,
+                             std::chrono::milliseconds config::*member, std::int64_t minimum,
+                             std::int64_t maximum) {
+  return setting{key,
+                 environment,
+                 flag,
+                 "MS",
+                 help,
+                 false,
+                 [=](config& target, std::string_view text) {
+                   target.*member = std::chrono::milliseconds(
+                       parse_integer<std::int64_t>(key, text, minimum, maximum));
+                 },
+                 [member](const config& source) { return fmt::format("{}", (source.*member).count()); }};
+}
+
 setting boolean_setting(std::string_view key, std::string_view environment, std::string_view flag,
                         std::string_view help, bool config::*member) {
   return setting{key,
@@ -161,6 +178,19 @@ std::vector<setting> make_settings() {
       integer_setting<int>("message_rate", "PARLEY_MESSAGE_RATE", "--message-rate", "N",
                            "Messages per second per user (bursts of twice that); 0 = no limit",
                            &config::message_rate, 0, 1'000'000),
+      milliseconds_setting("ping_interval", "PARLEY_PING_INTERVAL", "--ping-interval",
+                           "Engine.IO heartbeat: time between two pings",
+                           &config::ping_interval, 100, 3'600'000),
+      milliseconds_setting("ping_timeout", "PARLEY_PING_TIMEOUT", "--ping-timeout",
+                           "Engine.IO heartbeat: time a client has to answer a ping",
+                           &config::ping_timeout, 100, 3'600'000),
+      integer_setting<std::size_t>("max_payload", "PARLEY_MAX_PAYLOAD", "--max-payload", "BYTES",
+                                   "Largest Engine.IO payload (polling POST or WebSocket message)",
+                                   &config::max_payload, 1024, 100'000'000),
+      boolean_setting("compliance", "PARLEY_COMPLIANCE", "--compliance",
+                      "Testing aid: serve the upstream Engine.IO and Socket.IO protocol suites' "
+                      "endpoints (/engine.io/ echo, suite handlers), any origin. Never in production",
+                      &config::compliance),
       integer_setting<std::size_t>("threads", "PARLEY_THREADS", "--threads", "N",
                                    "I/O threads; 0 = one per core", &config::threads, 0, 256),
       boolean_setting("trust_proxy", "PARLEY_TRUST_PROXY", "--trust-proxy",

@@ -45,6 +45,12 @@ struct config {
   int codes_per_address_per_hour = 50;
   std::chrono::seconds session_idle_timeout{30 * 24 * 3600};
 
+  // Real time (Engine.IO / Socket.IO)
+  std::chrono::milliseconds ping_interval{25'000};
+  std::chrono::milliseconds ping_timeout{20'000};
+  std::size_t max_payload = 1'000'000;
+  bool compliance = false; ///< Mount the upstream protocol suites' test endpoints.
+
   // Chat
   int message_rate = 20; ///< Messages per second per user; 0 = unlimited.
 

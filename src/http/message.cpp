@@ -1,7 +1,6 @@
 #include "http/message.hpp"
 
 #include <boost/json/serialize.hpp>
-#include <boost/url/parse_query.hpp>
 
 namespace parley::http {
 namespace {
@@ -45,14 +44,53 @@ void set_retry_after(response& target, std::chrono::seconds wait) {
   target.set(beast_http::field::retry_after, std::to_string(std::max<std::int64_t>(1, wait.count())));
 }
 
-std::optional<std::string> query_parameter(std::string_view query, std::string_view name) {
-  auto parsed = boost::urls::parse_query(query);
-  if (!parsed) {
-    return std::nullopt;
+namespace {
+
+int hex_value(char digit) {
+  if (digit >= '0' && digit <= '9') {
+    return digit - '0';
   }
-  for (const auto& parameter : *parsed) {
-    if (parameter.key.decode() == name) {
-      return parameter.has_value ? parameter.value.decode() : std::string();
+  if (digit >= 'a' && digit <= 'f') {
+    return digit - 'a' + 10;
+  }
+  if (digit >= 'A' && digit <= 'F') {
+    return digit - 'A' + 10;
+  }
+  return -1;
+}
+
+// application/x-www-form-urlencoded decoding: %XX and '+' for a space. A malformed escape is
+// kept as it is.
+std::string form_decode(std::string_view encoded) {
+  std::string result;
+  result.reserve(encoded.size());
+  for (std::size_t index = 0; index < encoded.size(); ++index) {
+    const char character = encoded[index];
+    if (character == '+') {
+      result.push_back(' ');
+    } else if (character == '%' && index + 2 < encoded.size() &&
+               hex_value(encoded[index + 1]) >= 0 && hex_value(encoded[index + 2]) >= 0) {
+      result.push_back(static_cast<char>(hex_value(encoded[index + 1]) * 16 + hex_value(encoded[index + 2])));
+      index += 2;
+    } else {
+      result.push_back(character);
+    }
+  }
+  return result;
+}
+
+} // namespace
+
+// Boost.URL 1.81's pct_string_view::decode() reads past the end of a view into the rest of the
+// buffer (seen with a request target), so the query is parsed here.
+std::optional<std::string> query_parameter(std::string_view query, std::string_view name) {
+  while (!query.empty()) {
+    const auto ampersand = query.find('&');
+    const auto pair = query.substr(0, ampersand);
+    query = ampersand == std::string_view::npos ? std::string_view() : query.substr(ampersand + 1);
+    const auto equals = pair.find('=');
+    if (form_decode(pair.substr(0, equals)) == name) {
+      return equals == std::string_view::npos ? std::string() : form_decode(pair.substr(equals + 1));
     }
   }
   return std::nullopt;

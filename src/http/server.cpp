@@ -10,6 +10,7 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
 #include <spdlog/spdlog.h>
 
 #include <array>
@@ -67,6 +68,38 @@ void server::start() {
                thread_count);
 }
 
+void server::on_upgrade(std::string path_prefix, upgrade_handler handler) {
+  upgrades_.emplace_back(std::move(path_prefix), std::move(handler));
+}
+
+void server::on_drain(std::function<void()> listener) {
+  drain_listeners_.push_back(std::move(listener));
+}
+
+namespace {
+std::string_view path_of(std::string_view target) { return target.substr(0, target.find('?')); }
+} // namespace
+
+std::size_t server::body_limit_for(std::string_view target) const {
+  const auto path = path_of(target);
+  for (const auto& [prefix, limit] : options_.body_limits) {
+    if (path.starts_with(prefix)) {
+      return limit;
+    }
+  }
+  return options_.max_body_bytes;
+}
+
+const upgrade_handler* server::upgrade_for(std::string_view target) const {
+  const auto path = path_of(target);
+  for (const auto& [prefix, handler] : upgrades_) {
+    if (path.starts_with(prefix)) {
+      return &handler;
+    }
+  }
+  return nullptr;
+}
+
 void server::stop() {
   {
     std::lock_guard lock(mutex_);
@@ -78,6 +111,9 @@ void server::stop() {
   }
   draining_ = true;
   spdlog::info("http.draining");
+  for (const auto& listener : drain_listeners_) {
+    listener();
+  }
   asio::post(*contexts_[0], [this] {
     beast::error_code ignored;
     acceptor_->close(ignored);
@@ -232,6 +268,7 @@ asio::awaitable<void> server::serve(tcp::socket socket, std::shared_ptr<connecti
     std::tie(error, std::ignore) = co_await beast_http::async_read_header(stream, buffer, parser, use_tuple);
     state->idle = false;
     if (!error) {
+      parser.body_limit(body_limit_for(parser.get().target()));
       const auto& header = parser.get();
       if (beast::iequals(header[beast_http::field::expect], "100-continue")) {
         beast_http::response<beast_http::empty_body> proceed{status::continue_, 11};
@@ -262,6 +299,17 @@ asio::awaitable<void> server::serve(tcp::socket socket, std::shared_ptr<connecti
       break;
     }
     request message = parser.release();
+    if (beast::websocket::is_upgrade(message)) {
+      if (const auto* handler = upgrade_for(message.target())) {
+        auto upgrade = std::make_shared<upgrade_request>(
+            upgrade_request{std::move(stream), std::move(message), std::move(buffer), state->address});
+        state->stream = nullptr;
+        co_await (*handler)(std::move(upgrade));
+        metrics_.connection_closed();
+        release(state->address, state->id);
+        co_return;
+      }
+    }
     std::string address = state->address;
     bool secure = false;
     if (options_.trust_proxy) {

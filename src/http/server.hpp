@@ -14,6 +14,8 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
 
 #include <atomic>
 #include <chrono>
@@ -28,6 +30,20 @@
 
 namespace parley::http {
 
+/// A WebSocket upgrade request, handed over with its connection: the handler owns the stream
+/// (and any bytes already read past the request) from then on.
+struct upgrade_request {
+  boost::beast::tcp_stream stream;
+  request message;
+  boost::beast::flat_buffer buffer;
+  std::string client_address;
+};
+
+/// Runs a WebSocket connection to its end. Called on the connection's executor; the server
+/// counts the connection as open (and busy) until the returned coroutine finishes.
+using upgrade_handler =
+    std::function<boost::asio::awaitable<void>(std::shared_ptr<upgrade_request> upgrade)>;
+
 struct server_options {
   std::string host = "127.0.0.1";
   std::uint16_t port = 8080; ///< 0 picks a free port (see server::port()).
@@ -39,6 +55,9 @@ struct server_options {
   std::size_t max_connections_per_address = 512;
   std::chrono::seconds drain_timeout{10};
   bool trust_proxy = false;
+  /// Paths starting with one of these prefixes accept bodies up to the given size instead of
+  /// max_body_bytes (the Engine.IO endpoint takes its maxPayload).
+  std::vector<std::pair<std::string, std::size_t>> body_limits;
 };
 
 class server {
@@ -51,6 +70,13 @@ public:
 
   /// Binds and starts the I/O threads. Throws std::system_error when the address is taken.
   void start();
+  /// WebSocket upgrades of paths starting with `path_prefix` go to `handler`. Call before
+  /// start().
+  void on_upgrade(std::string path_prefix, upgrade_handler handler);
+  /// Called once when draining starts (e.g. to close long-lived real-time sessions). Call
+  /// before start().
+  void on_drain(std::function<void()> listener);
+
   /// Starts draining; callable from any thread (a signal handler's completion included).
   void stop();
   /// Blocks until stop() was called and the drain finished (or timed out), then joins the
@@ -74,7 +100,12 @@ private:
   bool admit(const std::string& address);
   void release(const std::string& address, std::uint64_t connection_id);
 
+  [[nodiscard]] std::size_t body_limit_for(std::string_view target) const;
+  [[nodiscard]] const upgrade_handler* upgrade_for(std::string_view target) const;
+
   server_options options_;
+  std::vector<std::pair<std::string, upgrade_handler>> upgrades_;
+  std::vector<std::function<void()>> drain_listeners_;
   const router& routes_;
   metrics& metrics_;
   std::vector<std::unique_ptr<boost::asio::io_context>> contexts_;

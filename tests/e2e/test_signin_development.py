@@ -50,7 +50,7 @@ class SignInFlowTest(ServerTestCase):
         self.assertError(self.server.verify(PHONE, code, "Alice"), 410, "code_expired")
 
     def test_cookie_is_secure_behind_an_https_proxy(self):
-        server = self.start_server("--trust-proxy", "true")
+        server = self.start_server("--trust-proxy")
         https = {"X-Forwarded-Proto": "https"}
         self.assertEqual(server.request_code(PHONE, headers=https).status, 202)
         response = server.verify(PHONE, server.wait_for_code(PHONE), "Alice", headers=https)

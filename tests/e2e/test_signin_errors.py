@@ -145,7 +145,7 @@ class HourlyCapsTest(ServerTestCase):
 
     def test_address_cap_is_per_client_address_behind_a_trusted_proxy(self):
         server = self.start_server(
-            "--code-resend-interval", "0", "--codes-per-address-per-hour", "1", "--trust-proxy", "true"
+            "--code-resend-interval", "0", "--codes-per-address-per-hour", "1", "--trust-proxy"
         )
         first, second = {"X-Forwarded-For": "203.0.113.7"}, {"X-Forwarded-For": "10.0.0.1, 203.0.113.8"}
         self.assertEqual(server.request_code("+14155550301", headers=first).status, 202)

@@ -74,3 +74,19 @@ TEST(metrics, sampled_values_are_read_at_each_render) {
 
 } // namespace
 } // namespace parley::http
+
+namespace parley::http {
+namespace {
+
+// Regression: Boost.URL 1.81's decode() read past the end of the query view.
+TEST(message, a_query_value_stops_at_the_end_of_the_view) {
+  const std::string buffer = "EIO=4&sid=abc HTTP/1.1\r\nAccept: */*\r\n";
+  const std::string_view query(buffer.data(), 13);
+  EXPECT_EQ(query_parameter(query, "sid"), "abc");
+  EXPECT_EQ(query_parameter("a=1&b", "b"), "");
+  EXPECT_EQ(query_parameter("x=%4", "x"), "%4");
+  EXPECT_EQ(query_parameter("x=a+b%2B", "x"), "a b+");
+}
+
+} // namespace
+} // namespace parley::http

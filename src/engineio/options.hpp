@@ -1,0 +1,26 @@
+#pragma once
+// Settings of the Engine.IO layer. Defaults are the reference server's.
+
+#include <chrono>
+#include <cstddef>
+#include <string>
+#include <vector>
+
+namespace parley::engineio {
+
+struct options {
+  std::chrono::milliseconds ping_interval{25'000};
+  std::chrono::milliseconds ping_timeout{20'000};
+  std::chrono::milliseconds upgrade_timeout{10'000};
+  /// The largest payload accepted in one POST or one WebSocket message (maxHttpBufferSize).
+  std::size_t max_payload = 1'000'000;
+  /// Outbound bound per session: more queued than this and the session is closed.
+  std::size_t max_queued_packets = 4096;
+  std::size_t max_queued_bytes = 4 * 1024 * 1024;
+  /// Origins allowed for CORS and WebSocket handshakes, besides the request's own Host.
+  std::vector<std::string> allowed_origins;
+  /// Any origin is allowed (the compliance mode; never in production).
+  bool allow_any_origin = false;
+};
+
+} // namespace parley::engineio

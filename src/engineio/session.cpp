@@ -1,0 +1,391 @@
+#include "engineio/session.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/buffers_to_string.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
+#include <spdlog/spdlog.h>
+
+namespace parley::engineio {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace websocket = boost::beast::websocket;
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+// How long a GET that arrives while an upgrade is being probed waits for its outcome.
+constexpr std::chrono::milliseconds k_upgrade_grace{50};
+
+std::string_view describe(close_reason reason) {
+  switch (reason) {
+  case close_reason::client_close:
+    return "client close";
+  case close_reason::transport_error:
+    return "transport error";
+  case close_reason::ping_timeout:
+    return "ping timeout";
+  case close_reason::parse_error:
+    return "parse error";
+  case close_reason::protocol_error:
+    return "protocol error";
+  case close_reason::overflow:
+    return "outbound queue overflow";
+  case close_reason::server_close:
+    return "server close";
+  }
+  return "unknown";
+}
+
+session::session(std::string id, asio::any_io_executor executor, const options& settings,
+                 session_handler& handler, handshake opened_with, transport first_transport,
+                 std::function<void(const std::string&)> on_finished)
+    : id_(std::move(id)), executor_(std::move(executor)), options_(settings), handler_(handler),
+      handshake_(std::move(opened_with)), on_finished_(std::move(on_finished)),
+      transport_(first_transport), signal_(executor_), heartbeat_(executor_),
+      upgrade_signal_(executor_) {}
+
+std::string session::start() {
+  boost::json::array upgrades;
+  if (transport_ == transport::polling) {
+    upgrades.emplace_back("websocket");
+  }
+  const boost::json::object open{{"sid", id_},
+                                 {"upgrades", std::move(upgrades)},
+                                 {"pingInterval", options_.ping_interval.count()},
+                                 {"pingTimeout", options_.ping_timeout.count()},
+                                 {"maxPayload", options_.max_payload}};
+  asio::co_spawn(executor_, heartbeat(), asio::detached);
+  auto text = boost::json::serialize(open);
+  if (transport_ == transport::websocket) {
+    queue(packet{packet_type::open, text, false}); // the first frame
+  }
+  return text;
+}
+
+void session::queue(packet message) {
+  queued_bytes_ += message.data.size() + 1;
+  queue_.push_back(std::move(message));
+  wake();
+}
+
+void session::wake() { signal_.cancel(); }
+
+void session::send(packet message) {
+  if (state_ != state::open) {
+    return;
+  }
+  if (queue_.size() >= options_.max_queued_packets ||
+      queued_bytes_ + message.data.size() > options_.max_queued_bytes) {
+    spdlog::info("engineio.overflow sid={} queued={} bytes={}", id_, queue_.size(), queued_bytes_);
+    finish(close_reason::overflow);
+    return;
+  }
+  queue(std::move(message));
+}
+
+void session::close(close_reason reason) {
+  if (state_ != state::open) {
+    return;
+  }
+  if (transport_ == transport::polling && !upgrading_) {
+    // The close packet (and whatever is queued before it) goes out with the next GET; a
+    // client that never comes back is dropped by the heartbeat's timeout.
+    reason_ = reason;
+    state_ = state::closing;
+    queue(packet{packet_type::close, {}, false});
+    awaiting_pong_ = true; // no more pings: the next heartbeat deadline finishes the session
+    heartbeat_.expires_after(options_.ping_interval + options_.ping_timeout);
+    return;
+  }
+  reason_ = reason;
+  state_ = state::closing;
+  wake(); // the WebSocket writer flushes the queue, then closes
+}
+
+void session::finish(close_reason reason) {
+  if (state_ == state::closed) {
+    return;
+  }
+  state_ = state::closed;
+  reason_ = reason;
+  upgrade_signal_.cancel();
+  queue_.clear();
+  queued_bytes_ = 0;
+  heartbeat_.cancel();
+  wake();
+  if (websocket_) {
+    beast::error_code ignored;
+    beast::get_lowest_layer(*websocket_).socket().shutdown(asio::ip::tcp::socket::shutdown_both,
+                                                            ignored);
+    beast::get_lowest_layer(*websocket_).socket().close(ignored);
+  }
+  spdlog::debug("engineio.closed sid={} reason={}", id_, describe(reason));
+  auto self = shared_from_this();
+  handler_.on_close(self, reason);
+  if (on_finished_) {
+    on_finished_(id_);
+  }
+}
+
+asio::awaitable<void> session::heartbeat() {
+  auto self = shared_from_this();
+  while (state_ != state::closed) {
+    if (state_ == state::open) {
+      heartbeat_.expires_after(options_.ping_interval);
+      co_await heartbeat_.async_wait(use_tuple);
+      if (state_ != state::open) {
+        continue; // closing: the deadline set by close() applies
+      }
+      awaiting_pong_ = true;
+      queue(packet{packet_type::ping, {}, false});
+      heartbeat_.expires_after(options_.ping_timeout);
+    }
+    co_await heartbeat_.async_wait(use_tuple);
+    if (state_ == state::closed) {
+      break;
+    }
+    if (awaiting_pong_ && heartbeat_.expiry() <= asio::steady_timer::clock_type::now()) {
+      finish(state_ == state::closing ? reason_ : close_reason::ping_timeout);
+    }
+  }
+}
+
+void session::on_packet(packet&& message) {
+  switch (message.type) {
+  case packet_type::pong:
+    if (awaiting_pong_ && state_ == state::open) {
+      awaiting_pong_ = false;
+      heartbeat_.cancel(); // next ping one interval from now
+    }
+    return;
+  case packet_type::message:
+    if (state_ == state::open) {
+      handler_.on_message(shared_from_this(), std::move(message));
+    }
+    return;
+  case packet_type::close:
+    finish(close_reason::client_close);
+    return;
+  case packet_type::ping:    // v4: only the server pings
+  case packet_type::open:    // server to client only
+  case packet_type::upgrade: // only on a probing WebSocket
+  case packet_type::noop:
+    spdlog::debug("engineio.unexpected_packet sid={} type={}", id_, static_cast<char>(message.type));
+    finish(close_reason::protocol_error);
+    return;
+  }
+}
+
+std::string session::drain_payload() {
+  std::vector<packet> batch(std::make_move_iterator(queue_.begin()),
+                            std::make_move_iterator(queue_.end()));
+  queue_.clear();
+  queued_bytes_ = 0;
+  return encode_payload(batch);
+}
+
+asio::awaitable<poll_answer> session::poll() {
+  auto self = shared_from_this();
+  if (state_ == state::closed) {
+    co_return poll_answer{poll_answer::kind::unknown_session, {}};
+  }
+  if (transport_ != transport::polling) {
+    co_return poll_answer{poll_answer::kind::bad_request, {}};
+  }
+  if (get_pending_) {
+    // Two GETs at once: the protocol's answer is to end the session; the waiting GET gets the
+    // close packet, this one an error.
+    finish(close_reason::protocol_error);
+    co_return poll_answer{poll_answer::kind::bad_request, {}};
+  }
+  if (upgrading_) {
+    // The client may have sent "5" already, on the WebSocket; if the upgrade completes within
+    // a moment this GET is refused like any GET after an upgrade, otherwise it ends with noop.
+    upgrade_signal_.expires_after(k_upgrade_grace);
+    co_await upgrade_signal_.async_wait(use_tuple);
+    if (state_ == state::closed) {
+      co_return poll_answer{poll_answer::kind::unknown_session, {}};
+    }
+    if (transport_ != transport::polling) {
+      co_return poll_answer{poll_answer::kind::bad_request, {}};
+    }
+    co_return poll_answer{poll_answer::kind::ok, encode_text(packet{packet_type::noop, {}, false})};
+  }
+  if (queue_.empty() && state_ == state::open) {
+    get_pending_ = true;
+    while (queue_.empty() && state_ == state::open && !upgrading_ &&
+           transport_ == transport::polling) {
+      signal_.expires_at(asio::steady_timer::time_point::max());
+      co_await signal_.async_wait(use_tuple);
+    }
+    get_pending_ = false;
+  }
+  if (state_ == state::closed) {
+    // Closed while this GET waited: by the client's own close packet (the GET just ends), or
+    // by the server (the GET carries the close packet).
+    const auto last = reason_ == close_reason::client_close ? packet_type::noop : packet_type::close;
+    co_return poll_answer{poll_answer::kind::ok, encode_text(packet{last, {}, false})};
+  }
+  if (upgrading_ || transport_ != transport::polling) {
+    co_return poll_answer{poll_answer::kind::ok, encode_text(packet{packet_type::noop, {}, false})};
+  }
+  const bool closing = state_ == state::closing;
+  auto body = drain_payload();
+  if (closing) {
+    finish(reason_);
+  }
+  co_return poll_answer{poll_answer::kind::ok, std::move(body)};
+}
+
+asio::awaitable<poll_answer> session::receive(std::string body) {
+  auto self = shared_from_this();
+  if (state_ == state::closed) {
+    co_return poll_answer{poll_answer::kind::unknown_session, {}};
+  }
+  if (transport_ != transport::polling) {
+    co_return poll_answer{poll_answer::kind::bad_request, {}};
+  }
+  auto packets = decode_payload(body);
+  if (!packets) {
+    spdlog::debug("engineio.bad_payload sid={} error={}", id_, describe(packets.error()));
+    finish(close_reason::parse_error);
+    co_return poll_answer{poll_answer::kind::bad_request, {}};
+  }
+  for (auto& message : *packets) {
+    if (state_ == state::closed) {
+      break;
+    }
+    on_packet(std::move(message));
+  }
+  co_return poll_answer{poll_answer::kind::ok, "ok"};
+}
+
+asio::awaitable<bool> session::probe(websocket_stream& socket) {
+  beast::flat_buffer buffer;
+  auto [error, bytes] = co_await socket.async_read(buffer, use_tuple);
+  if (error || !socket.got_text()) {
+    co_return false;
+  }
+  auto first = decode_text(beast::buffers_to_string(buffer.data()));
+  if (!first || first->type != packet_type::ping || first->data != "probe") {
+    co_return false;
+  }
+  socket.text(true);
+  const std::string answer = encode_text(packet{packet_type::pong, "probe", false});
+  std::tie(error, bytes) = co_await socket.async_write(asio::buffer(answer), use_tuple);
+  if (error || state_ != state::open) {
+    co_return false;
+  }
+  upgrading_ = true;
+  wake(); // a waiting GET answers noop, so the client can finish pausing polling
+
+  // The client now sends "5" (upgrade) within upgrade_timeout; nothing may be written before.
+  buffer.clear();
+  beast::get_lowest_layer(socket).expires_after(options_.upgrade_timeout);
+  std::tie(error, bytes) = co_await socket.async_read(buffer, use_tuple);
+  beast::get_lowest_layer(socket).expires_never();
+  upgrading_ = false;
+  if (error || !socket.got_text()) {
+    co_return false;
+  }
+  auto second = decode_text(beast::buffers_to_string(buffer.data()));
+  if (!second || second->type != packet_type::upgrade || state_ != state::open) {
+    co_return false;
+  }
+  co_return true;
+}
+
+asio::awaitable<void> session::run_websocket(std::shared_ptr<websocket_stream> socket) {
+  auto self = shared_from_this();
+  if (state_ != state::open) {
+    co_return;
+  }
+  if (transport_ == transport::polling) {
+    if (websocket_ || upgrading_) {
+      co_return; // a second probe: the caller's socket just closes
+    }
+    const bool upgraded = co_await probe(*socket);
+    if (upgraded && state_ == state::open) {
+      transport_ = transport::websocket;
+    }
+    upgrade_signal_.cancel();
+    wake();
+    if (!upgraded || state_ != state::open) {
+      beast::error_code ignored;
+      beast::get_lowest_layer(*socket).socket().close(ignored);
+      co_return;
+    }
+    spdlog::debug("engineio.upgraded sid={}", id_);
+  } else if (websocket_) {
+    co_return; // the session has its WebSocket already: this one just closes
+  }
+  websocket_ = socket;
+  asio::co_spawn(executor_, write_loop(socket), asio::detached);
+
+  beast::flat_buffer buffer;
+  buffer.max_size(options_.max_payload);
+  socket->read_message_max(options_.max_payload);
+  while (state_ != state::closed) {
+    buffer.clear();
+    auto [error, bytes] = co_await socket->async_read(buffer, use_tuple);
+    if (error) {
+      if (state_ == state::closing) {
+        finish(reason_); // our own close handshake ended the read
+      } else if (state_ != state::closed) {
+        finish(error == websocket::error::closed ? close_reason::client_close
+                                                 : close_reason::transport_error);
+      }
+      break;
+    }
+    const std::string data = beast::buffers_to_string(buffer.data());
+    if (!socket->got_text()) {
+      on_packet(decode_binary_frame(data));
+      continue;
+    }
+    auto message = decode_text(data);
+    if (!message || (message->binary)) {
+      finish(close_reason::parse_error);
+      break;
+    }
+    on_packet(std::move(*message));
+  }
+}
+
+asio::awaitable<void> session::write_loop(std::shared_ptr<websocket_stream> socket) {
+  auto self = shared_from_this();
+  for (;;) {
+    while (queue_.empty() && state_ == state::open) {
+      signal_.expires_at(asio::steady_timer::time_point::max());
+      co_await signal_.async_wait(use_tuple);
+    }
+    if (state_ == state::closed) {
+      co_return;
+    }
+    if (queue_.empty()) { // closing, and everything is written
+      co_await socket->async_close(websocket::close_code::normal, use_tuple);
+      finish(reason_);
+      co_return;
+    }
+    packet next = std::move(queue_.front());
+    queue_.pop_front();
+    queued_bytes_ -= std::min(queued_bytes_, next.data.size() + 1);
+    beast::error_code error;
+    if (next.binary) {
+      socket->binary(true);
+      std::tie(error, std::ignore) = co_await socket->async_write(asio::buffer(next.data), use_tuple);
+    } else {
+      socket->text(true);
+      const auto text = encode_text(next);
+      std::tie(error, std::ignore) = co_await socket->async_write(asio::buffer(text), use_tuple);
+    }
+    if (error) {
+      finish(close_reason::transport_error);
+      co_return;
+    }
+  }
+}
+
+} // namespace parley::engineio

@@ -1,0 +1,133 @@
+#pragma once
+// One Engine.IO session: its outbound queue, its transport (HTTP long-polling or WebSocket,
+// and the upgrade from one to the other), its heartbeat. A session lives on one executor
+// (single-threaded: the I/O thread it was opened on); every member function must be called
+// there. Other threads reach it with asio::post(session->executor(), …).
+
+#include "engineio/options.hpp"
+#include "engineio/packet.hpp"
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/websocket/stream.hpp>
+
+#include <deque>
+#include <functional>
+#include <memory>
+#include <string>
+
+namespace parley::engineio {
+
+enum class close_reason {
+  client_close,    ///< The client sent a close packet or ended the transport.
+  transport_error, ///< The transport failed (connection reset, read error).
+  ping_timeout,    ///< No pong within ping_timeout.
+  parse_error,     ///< The client sent something that is not Engine.IO.
+  protocol_error,  ///< A request the protocol forbids (a second GET while one waits, …).
+  overflow,        ///< The outbound queue passed its bound (a client that does not read).
+  server_close,    ///< The application or a shutdown closed it.
+};
+
+[[nodiscard]] std::string_view describe(close_reason reason);
+
+/// What the client sent when it opened the session.
+struct handshake {
+  std::string client_address;
+  std::string origin;
+  std::string cookie; ///< The raw Cookie header, for session cookies.
+  std::string query;  ///< The raw query string.
+};
+
+class session;
+
+/// The layer above (Socket.IO, or the compliance echo). Called on the session's executor.
+class session_handler {
+public:
+  virtual ~session_handler() = default;
+  virtual void on_open(const std::shared_ptr<session>& opened) = 0;
+  /// A message packet (text or binary) from the client.
+  virtual void on_message(const std::shared_ptr<session>& from, packet&& message) = 0;
+  /// Called once; nothing can be sent afterwards.
+  virtual void on_close(const std::shared_ptr<session>& closed, close_reason reason) = 0;
+};
+
+using websocket_stream = boost::beast::websocket::stream<boost::beast::tcp_stream>;
+
+/// The answer to a polling request, for the HTTP layer to send.
+struct poll_answer {
+  enum class kind { ok, unknown_session, bad_request, payload_too_large } what = kind::ok;
+  std::string body; ///< The encoded payload (GET) or "ok" (POST).
+};
+
+class session : public std::enable_shared_from_this<session> {
+public:
+  enum class transport { polling, websocket };
+
+  /// `on_finished` is called (on the executor) when the session is gone, so that the owner
+  /// can forget its id.
+  session(std::string id, boost::asio::any_io_executor executor, const options& settings,
+          session_handler& handler, handshake opened_with, transport first_transport,
+          std::function<void(const std::string&)> on_finished);
+
+  [[nodiscard]] const std::string& id() const { return id_; }
+  [[nodiscard]] const boost::asio::any_io_executor& executor() const { return executor_; }
+  [[nodiscard]] const handshake& opened_with() const { return handshake_; }
+  [[nodiscard]] bool is_open() const { return state_ != state::closed; }
+  [[nodiscard]] transport current_transport() const { return transport_; }
+
+  /// The open packet's JSON; starts the heartbeat. Call once, right after construction. A
+  /// WebSocket session also queues the open packet as its first frame.
+  std::string start();
+
+  /// Queues a message (text or binary). Closes the session with `overflow` when the queue is
+  /// over its bound. Ignored after close.
+  void send(packet message);
+
+  /// Closes the session. Queued packets still go out on a polling transport with the close
+  /// packet (the next GET gets them); a WebSocket is closed after its queue is written.
+  void close(close_reason reason = close_reason::server_close);
+
+  /// A polling GET: waits for packets, then answers with all of them.
+  boost::asio::awaitable<poll_answer> poll();
+  /// A polling POST with `body` (a payload).
+  boost::asio::awaitable<poll_answer> receive(std::string body);
+  /// Runs a WebSocket transport until it ends: a fresh WebSocket session (the open packet was
+  /// already queued by start()), or an upgrade probe of a polling session.
+  boost::asio::awaitable<void> run_websocket(std::shared_ptr<websocket_stream> socket);
+
+private:
+  enum class state { open, closing, closed };
+
+  void queue(packet message);
+  void wake();
+  void on_packet(packet&& message);
+  void finish(close_reason reason);
+  boost::asio::awaitable<void> heartbeat();
+  boost::asio::awaitable<void> write_loop(std::shared_ptr<websocket_stream> socket);
+  boost::asio::awaitable<bool> probe(websocket_stream& socket);
+  std::string drain_payload();
+
+  std::string id_;
+  boost::asio::any_io_executor executor_;
+  const options& options_;
+  session_handler& handler_;
+  handshake handshake_;
+  std::function<void(const std::string&)> on_finished_;
+
+  state state_ = state::open;
+  transport transport_;
+  close_reason reason_ = close_reason::server_close;
+  std::deque<packet> queue_;
+  std::size_t queued_bytes_ = 0;
+  bool get_pending_ = false;
+  bool upgrading_ = false;
+  bool awaiting_pong_ = false;
+  boost::asio::steady_timer signal_;    // cancelled whenever there is something to send
+  boost::asio::steady_timer heartbeat_; // ping interval, then ping timeout
+  boost::asio::steady_timer upgrade_signal_; // cancelled when a probe ends
+  std::shared_ptr<websocket_stream> websocket_;
+};
+
+} // namespace parley::engineio
