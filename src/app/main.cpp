@@ -7,9 +7,12 @@
 #include "auth/phone.hpp"
 #include "common/clock.hpp"
 #include "common/log.hpp"
+#include "api/realtime.hpp"
 #include "app/compliance.hpp"
 #include "config/config.hpp"
 #include "engineio/engine.hpp"
+#include "socketio/hub.hpp"
+#include "socketio/server.hpp"
 #include "http/metrics.hpp"
 #include "http/router.hpp"
 #include "http/server.hpp"
@@ -136,33 +139,55 @@ int serve(const config::config& settings) {
   dependencies.allowed_origins.push_back("http://" + settings.listen);
   api::add_routes(routes, dependencies);
 
-  // Real time. The compliance mode mounts the upstream suites' echo server at /engine.io/.
+  // Real time: Socket.IO at /socket.io/. The compliance mode replaces it with the upstream
+  // Socket.IO suite's server and adds the Engine.IO suite's echo server at /engine.io/, both
+  // with the suites' timings.
   engineio::options realtime;
   realtime.ping_interval = settings.ping_interval;
   realtime.ping_timeout = settings.ping_timeout;
   realtime.max_payload = settings.max_payload;
   realtime.allowed_origins = dependencies.allowed_origins;
-  compliance::echo_handler echo;
-  std::unique_ptr<engineio::engine> echo_engine;
+  socketio::server_options socket_options;
   if (settings.compliance) {
-    spdlog::warn("server.compliance_mode endpoints=/engine.io/ origins=any "
-                 "note=\"a testing aid: never run it in production\"");
-    auto suite = realtime;
-    suite.allow_any_origin = true;
-    echo_engine = std::make_unique<engineio::engine>(suite, echo);
-    auto handle = [&engine = *echo_engine](http::request_context& context) {
-      return engine.handle_http(context);
-    };
+    spdlog::warn("server.compliance_mode endpoints=/engine.io/,/socket.io/ origins=any "
+                 "authentication=none note=\"a testing aid: never run it in production\"");
+    realtime.ping_interval = std::chrono::milliseconds(300);
+    realtime.ping_timeout = std::chrono::milliseconds(200);
+    realtime.allow_any_origin = true;
+    socket_options.connect_timeout = std::chrono::milliseconds(1000);
+  }
+  socketio::hub hub;
+  api::realtime_namespace parley_namespace(auth, hub);
+  compliance::suite_namespace suite_main(true);
+  compliance::suite_namespace suite_custom(false);
+  socketio::server sockets(socket_options);
+  if (settings.compliance) {
+    sockets.add_namespace("/", suite_main);
+    sockets.add_namespace("/custom", suite_custom);
+  } else {
+    sockets.add_namespace("/", parley_namespace);
+  }
+  compliance::echo_handler echo;
+  std::vector<std::unique_ptr<engineio::engine>> engines;
+  const auto mount = [&](std::string path, engineio::session_handler& handler) {
+    auto& engine = *engines.emplace_back(std::make_unique<engineio::engine>(realtime, handler));
+    auto handle = [&engine](http::request_context& context) { return engine.handle_http(context); };
     using boost::beast::http::verb;
     for (const auto method : {verb::get, verb::post, verb::options, verb::put, verb::delete_,
                               verb::patch}) {
-      routes.add(method, "/engine.io", handle);
+      routes.add(method, path, handle);
     }
-    server.on_upgrade("/engine.io", [&engine = *echo_engine](auto upgrade) {
-      return engine.handle_upgrade(std::move(upgrade));
-    });
-    server.on_drain([&engine = *echo_engine] { engine.close_all(); });
+    server.on_upgrade(path, [&engine](auto upgrade) { return engine.handle_upgrade(std::move(upgrade)); });
+    server.on_drain([&engine] { engine.close_all(); });
+  };
+  mount("/socket.io", sockets);
+  if (settings.compliance) {
+    mount("/engine.io", echo);
   }
+  counters.add_sampled("parley_realtime_sessions", "Engine.IO sessions open now.", "gauge",
+                       [&engines] { return double(engines.front()->session_count()); });
+  counters.add_sampled("parley_realtime_sockets", "Authenticated Socket.IO sockets now.", "gauge",
+                       [&hub] { return double(hub.socket_count()); });
 
   server.start();
 

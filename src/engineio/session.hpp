@@ -77,6 +77,10 @@ public:
   [[nodiscard]] bool is_open() const { return state_ != state::closed; }
   [[nodiscard]] transport current_transport() const { return transport_; }
 
+  /// A slot for the layer above (the Socket.IO connection state of this session).
+  [[nodiscard]] const std::shared_ptr<void>& attachment() const { return attachment_; }
+  void attach(std::shared_ptr<void> value) { attachment_ = std::move(value); }
+
   /// The open packet's JSON; starts the heartbeat. Call once, right after construction. A
   /// WebSocket session also queues the open packet as its first frame.
   std::string start();
@@ -128,6 +132,7 @@ private:
   boost::asio::steady_timer heartbeat_; // ping interval, then ping timeout
   boost::asio::steady_timer upgrade_signal_; // cancelled when a probe ends
   std::shared_ptr<websocket_stream> websocket_;
+  std::shared_ptr<void> attachment_;
 };
 
 } // namespace parley::engineio

@@ -96,25 +96,32 @@ std::optional<std::string> query_parameter(std::string_view query, std::string_v
   return std::nullopt;
 }
 
+std::optional<std::string> cookie_value(std::string_view header, std::string_view name) {
+  std::string_view rest = header;
+  while (!rest.empty()) {
+    const auto end = rest.find(';');
+    std::string_view pair = rest.substr(0, end);
+    rest = end == std::string_view::npos ? std::string_view() : rest.substr(end + 1);
+    while (!pair.empty() && pair.front() == ' ') {
+      pair.remove_prefix(1);
+    }
+    const auto equals = pair.find('=');
+    if (equals != std::string_view::npos && pair.substr(0, equals) == name) {
+      std::string_view value = pair.substr(equals + 1);
+      if (value.size() >= 2 && value.front() == '"' && value.back() == '"') {
+        value = value.substr(1, value.size() - 2);
+      }
+      return std::string(value);
+    }
+  }
+  return std::nullopt;
+}
+
 std::optional<std::string> cookie(const request& from, std::string_view name) {
   const auto [first, last] = from.equal_range(beast_http::field::cookie);
   for (auto field = first; field != last; ++field) {
-    std::string_view rest = field->value();
-    while (!rest.empty()) {
-      const auto end = rest.find(';');
-      std::string_view pair = rest.substr(0, end);
-      rest = end == std::string_view::npos ? std::string_view() : rest.substr(end + 1);
-      while (!pair.empty() && pair.front() == ' ') {
-        pair.remove_prefix(1);
-      }
-      const auto equals = pair.find('=');
-      if (equals != std::string_view::npos && pair.substr(0, equals) == name) {
-        std::string_view value = pair.substr(equals + 1);
-        if (value.size() >= 2 && value.front() == '"' && value.back() == '"') {
-          value = value.substr(1, value.size() - 2);
-        }
-        return std::string(value);
-      }
+    if (auto value = cookie_value(field->value(), name)) {
+      return value;
     }
   }
   return std::nullopt;

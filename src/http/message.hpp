@@ -48,6 +48,9 @@ void set_retry_after(response& target, std::chrono::seconds wait);
 /// The value of query parameter `name` (percent-decoded), if present.
 [[nodiscard]] std::optional<std::string> query_parameter(std::string_view query, std::string_view name);
 
+/// The value of cookie `name` in one Cookie header's value, if present.
+[[nodiscard]] std::optional<std::string> cookie_value(std::string_view header, std::string_view name);
+
 /// The value of cookie `name` in the request's Cookie headers, if present.
 [[nodiscard]] std::optional<std::string> cookie(const request& from, std::string_view name);
 

@@ -1,0 +1,94 @@
+#include "socketio/hub.hpp"
+
+#include <boost/asio/post.hpp>
+
+#include <algorithm>
+
+namespace parley::socketio {
+
+bool hub::add(user_id user, session_id session, const std::shared_ptr<socket>& client) {
+  std::lock_guard lock(mutex_);
+  auto& entries = sockets_[user];
+  entries.push_back(entry{session, client});
+  ++socket_count_;
+  return entries.size() == 1;
+}
+
+bool hub::remove(user_id user, const std::shared_ptr<socket>& client) {
+  std::lock_guard lock(mutex_);
+  const auto found = sockets_.find(user);
+  if (found == sockets_.end()) {
+    return false;
+  }
+  auto& entries = found->second;
+  const auto before = entries.size();
+  std::erase_if(entries, [&](const entry& candidate) {
+    const auto live = candidate.client.lock();
+    return !live || live == client;
+  });
+  socket_count_ -= before - entries.size();
+  if (entries.empty()) {
+    sockets_.erase(found);
+    return before > 0;
+  }
+  return false;
+}
+
+void hub::emit_to_users(const std::vector<user_id>& users, std::string event, const message& args,
+                        const socket* except) {
+  std::vector<std::shared_ptr<socket>> targets;
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto user : users) {
+      if (const auto found = sockets_.find(user); found != sockets_.end()) {
+        for (const auto& candidate : found->second) {
+          if (auto live = candidate.client.lock(); live && live.get() != except) {
+            targets.push_back(std::move(live));
+          }
+        }
+      }
+    }
+  }
+  // Writes happen outside the lock, each on its socket's executor.
+  for (auto& target : targets) {
+    auto deliver = [target, event, args] { target->emit(event, args); };
+    boost::asio::post(target->executor(), std::move(deliver));
+  }
+}
+
+void hub::disconnect_session(session_id session) {
+  std::vector<std::shared_ptr<socket>> targets;
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto& [user, entries] : sockets_) {
+      for (const auto& candidate : entries) {
+        if (candidate.session == session) {
+          if (auto live = candidate.client.lock()) {
+            targets.push_back(std::move(live));
+          }
+        }
+      }
+    }
+  }
+  for (auto& target : targets) {
+    auto leave = [target] { target->disconnect(); };
+    boost::asio::post(target->executor(), std::move(leave));
+  }
+}
+
+std::size_t hub::socket_count() const {
+  std::lock_guard lock(mutex_);
+  return socket_count_;
+}
+
+std::size_t hub::user_count() const {
+  std::lock_guard lock(mutex_);
+  return sockets_.size();
+}
+
+bool hub::is_online(user_id user) const {
+  std::lock_guard lock(mutex_);
+  return sockets_.contains(user);
+}
+
+} // namespace parley::socketio

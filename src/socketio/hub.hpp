@@ -1,0 +1,49 @@
+#pragma once
+// Who is connected where: the sockets of each user on this node (the `Hub` seam of the
+// design). Delivery posts onto each socket's own executor, so a slow client never blocks
+// the caller or the others; each Engine.IO session bounds its own outbound queue and is
+// closed when that overflows. A later `bus` implementation (Redis) carries deliveries
+// between nodes behind the same calls.
+//
+// Thread-safety: every member may be called from any thread.
+
+#include "socketio/server.hpp"
+
+#include <cstdint>
+#include <mutex>
+#include <unordered_map>
+#include <vector>
+
+namespace parley::socketio {
+
+class hub {
+public:
+  using user_id = std::int64_t;
+  using session_id = std::int64_t;
+
+  /// Registers a connected socket. Returns true when it is the user's first socket here.
+  bool add(user_id user, session_id session, const std::shared_ptr<socket>& client);
+  /// Unregisters it. Returns true when it was the user's last socket here.
+  bool remove(user_id user, const std::shared_ptr<socket>& client);
+
+  /// Sends `event` to every socket of each of `users`, except `except` (the sending socket).
+  void emit_to_users(const std::vector<user_id>& users, std::string event, const message& args,
+                     const socket* except = nullptr);
+  /// Disconnects every socket opened with `session` (after logout).
+  void disconnect_session(session_id session);
+
+  [[nodiscard]] std::size_t socket_count() const;
+  [[nodiscard]] std::size_t user_count() const;
+  [[nodiscard]] bool is_online(user_id user) const;
+
+private:
+  struct entry {
+    session_id session;
+    std::weak_ptr<socket> client;
+  };
+  mutable std::mutex mutex_;
+  std::unordered_map<user_id, std::vector<entry>> sockets_; // guarded by mutex_
+  std::size_t socket_count_ = 0;                            // guarded by mutex_
+};
+
+} // namespace parley::socketio
