@@ -7,12 +7,16 @@ SANITIZE_DIR := build/sanitize
 CMAKE_FLAGS ?=
 PARLEY_FLAGS ?=
 
-.PHONY: all deps build build-sanitize run test test-release test-sanitize bench clean format
+.PHONY: all deps node-deps build build-sanitize run test test-release test-sanitize bench clean format
 
 all: build
 
 deps:
 	@bash scripts/install-deps.sh
+
+# npm packages of the real-time end-to-end tests (tests/e2e/node), after the Debian ones.
+node-deps: deps
+	@bash scripts/install-node-deps.sh
 
 $(RELEASE_DIR)/CMakeCache.txt: | deps
 	cmake -S . -B $(RELEASE_DIR) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) $(CMAKE_FLAGS)
@@ -36,13 +40,13 @@ run: build
 
 # Every test: unit and end-to-end on the release build, then all again under
 # AddressSanitizer + UndefinedBehaviorSanitizer.
-test: build build-sanitize
+test: node-deps build build-sanitize
 	@bash scripts/run-tests.sh $(RELEASE_DIR) $(SANITIZE_DIR)
 
-test-release: build
+test-release: node-deps build
 	@bash scripts/run-tests.sh $(RELEASE_DIR)
 
-test-sanitize: build-sanitize
+test-sanitize: node-deps build-sanitize
 	@bash scripts/run-tests.sh $(SANITIZE_DIR)
 
 bench: build

@@ -14,6 +14,7 @@ packages=(
   # tests
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-requests sqlite3 curl procps
+  python3-socketio python3-engineio python3-websocket
 )
 
 missing=()

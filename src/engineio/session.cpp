@@ -16,6 +16,10 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace websocket = boost::beast::websocket;
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+// At most this many packets per polling answer: python-engineio 4.3 (Debian 12) drops a
+// connection whose GET answer holds more (its Payload.max_decode_packets); the rest waits for
+// the next GET.
+constexpr std::size_t k_max_packets_per_poll = 16;
 // How long a GET that arrives while an upgrade is being probed waits for its outcome.
 constexpr std::chrono::milliseconds k_upgrade_grace{50};
 
@@ -180,10 +184,13 @@ void session::on_packet(packet&& message) {
 }
 
 std::string session::drain_payload() {
+  const auto count = std::min(queue_.size(), k_max_packets_per_poll);
   std::vector<packet> batch(std::make_move_iterator(queue_.begin()),
-                            std::make_move_iterator(queue_.end()));
-  queue_.clear();
-  queued_bytes_ = 0;
+                            std::make_move_iterator(queue_.begin() + static_cast<std::ptrdiff_t>(count)));
+  queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(count));
+  for (const auto& sent : batch) {
+    queued_bytes_ -= std::min(queued_bytes_, sent.data.size() + 1);
+  }
   return encode_payload(batch);
 }
 
@@ -232,10 +239,9 @@ asio::awaitable<poll_answer> session::poll() {
   if (upgrading_ || transport_ != transport::polling) {
     co_return poll_answer{poll_answer::kind::ok, encode_text(packet{packet_type::noop, {}, false})};
   }
-  const bool closing = state_ == state::closing;
   auto body = drain_payload();
-  if (closing) {
-    finish(reason_);
+  if (state_ == state::closing && queue_.empty()) {
+    finish(reason_); // the close packet went out with this answer
   }
   co_return poll_answer{poll_answer::kind::ok, std::move(body)};
 }

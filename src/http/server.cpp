@@ -48,6 +48,10 @@ asio::any_io_executor server::next_executor() {
 }
 
 void server::start() {
+  largest_body_limit_ = options_.max_body_bytes;
+  for (const auto& [prefix, limit] : options_.body_limits) {
+    largest_body_limit_ = std::max(largest_body_limit_, limit);
+  }
   const std::size_t thread_count = std::max<std::size_t>(1, options_.threads);
   for (std::size_t index = 0; index < thread_count; ++index) {
     contexts_.push_back(std::make_unique<asio::io_context>(1));
@@ -262,13 +266,22 @@ asio::awaitable<void> server::serve(tcp::socket socket, std::shared_ptr<connecti
     }
     beast_http::request_parser<beast_http::string_body> parser;
     parser.header_limit(static_cast<std::uint32_t>(options_.max_header_bytes));
-    parser.body_limit(options_.max_body_bytes);
+    // Beast checks Content-Length against the limit while parsing the header, before the
+    // route is known: parse with the largest limit, then apply the route's own below.
+    parser.body_limit(largest_body_limit_);
     state->idle = true;
     stream.expires_after(first_request ? options_.header_timeout : options_.idle_timeout);
     std::tie(error, std::ignore) = co_await beast_http::async_read_header(stream, buffer, parser, use_tuple);
     state->idle = false;
     if (!error) {
-      parser.body_limit(body_limit_for(parser.get().target()));
+      const auto limit = body_limit_for(parser.get().target());
+      if (const auto length = parser.content_length(); length && *length > limit) {
+        error = beast_http::error::body_limit;
+      } else {
+        parser.body_limit(limit); // for chunked bodies
+      }
+    }
+    if (!error) {
       const auto& header = parser.get();
       if (beast::iequals(header[beast_http::field::expect], "100-continue")) {
         beast_http::response<beast_http::empty_body> proceed{status::continue_, 11};

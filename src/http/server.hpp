@@ -106,6 +106,7 @@ private:
   server_options options_;
   std::vector<std::pair<std::string, upgrade_handler>> upgrades_;
   std::vector<std::function<void()>> drain_listeners_;
+  std::size_t largest_body_limit_ = 0; // set by start()
   const router& routes_;
   metrics& metrics_;
   std::vector<std::unique_ptr<boost::asio::io_context>> contexts_;

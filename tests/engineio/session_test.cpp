@@ -5,6 +5,7 @@
 #include <boost/asio/use_future.hpp>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <optional>
 #include <vector>
 
@@ -87,6 +88,19 @@ TEST_F(session_test, a_poll_answers_with_every_queued_packet) {
   const auto answer = run(live->poll());
   EXPECT_EQ(answer.what, poll_answer::kind::ok);
   EXPECT_EQ(answer.body, "4hello\x1e" "bAQI=");
+  live->close();
+}
+
+TEST_F(session_test, a_poll_answers_with_at_most_sixteen_packets) {
+  auto live = open();
+  for (int index = 0; index < 20; ++index) {
+    live->send(packet{packet_type::message, std::to_string(index), false});
+  }
+  const auto first = run(live->poll());
+  EXPECT_EQ(std::count(first.body.begin(), first.body.end(), '\x1e'), 15);
+  EXPECT_TRUE(first.body.starts_with("40\x1e" "41\x1e"));
+  const auto second = run(live->poll());
+  EXPECT_EQ(second.body, "416\x1e" "417\x1e" "418\x1e" "419");
   live->close();
 }
 
