@@ -268,6 +268,9 @@ asio::awaitable<void> accept_and_run(std::shared_ptr<session> live,
     live->close(close_reason::transport_error);
     co_return;
   }
+  // The upgrade request is no longer needed; a long-lived connection should not keep it.
+  upgrade->message = {};
+  upgrade->buffer = {};
   co_await live->run_websocket(socket);
 }
 
