@@ -20,18 +20,6 @@ std::optional<presented_token> find_token(const http::request& message) {
   return std::nullopt;
 }
 
-bool origin_allowed(const http::request& message, const std::vector<std::string>& allowed) {
-  const std::string origin = text::ascii_lower(message[beast_http::field::origin]);
-  for (const auto& candidate : allowed) {
-    if (origin == text::ascii_lower(candidate)) {
-      return true;
-    }
-  }
-  // Same origin: the page was served by the host the browser is talking to.
-  const std::string host = text::ascii_lower(message[beast_http::field::host]);
-  return !host.empty() && (origin == "http://" + host || origin == "https://" + host);
-}
-
 std::optional<http::response> check_origin(const http::request& message, bool by_cookie,
                                            const std::vector<std::string>& allowed) {
   const auto method = message.method();
@@ -40,7 +28,7 @@ std::optional<http::response> check_origin(const http::request& message, bool by
     return std::nullopt;
   }
   const bool has_origin = message.find(beast_http::field::origin) != message.end();
-  if ((has_origin && !origin_allowed(message, allowed)) || (!has_origin && by_cookie)) {
+  if ((has_origin && !http::origin_allowed(message, allowed)) || (!has_origin && by_cookie)) {
     return http::error_response(message, http::status::forbidden, "forbidden_origin",
                                 "This request must come from an allowed origin.");
   }

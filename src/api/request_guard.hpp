@@ -26,11 +26,6 @@ struct presented_token {
 };
 [[nodiscard]] std::optional<presented_token> find_token(const http::request& message);
 
-/// True when the request's Origin is allowed: listed in `allowed`, or the request's own
-/// Host (a same-origin request).
-[[nodiscard]] bool origin_allowed(const http::request& message,
-                                  const std::vector<std::string>& allowed);
-
 /// Refuses a write (POST/PATCH/DELETE) whose Origin is not allowed, or that is
 /// cookie-authenticated and has no Origin at all: 403 forbidden_origin.
 [[nodiscard]] std::optional<http::response> check_origin(const http::request& message,

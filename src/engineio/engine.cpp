@@ -1,6 +1,5 @@
 #include "engineio/engine.hpp"
 
-#include "common/text.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -117,18 +116,9 @@ void engine::close_all() {
 }
 
 bool engine::origin_allowed(const http::request& message) const {
-  const auto found = message.find(beast_http::field::origin);
-  if (found == message.end() || options_.allow_any_origin) {
-    return true; // not a browser, or anything goes
-  }
-  const std::string origin = text::ascii_lower(found->value());
-  for (const auto& allowed : options_.allowed_origins) {
-    if (origin == text::ascii_lower(allowed)) {
-      return true;
-    }
-  }
-  const std::string host = text::ascii_lower(message[beast_http::field::host]);
-  return !host.empty() && (origin == "http://" + host || origin == "https://" + host);
+  // No Origin: not a browser. Otherwise the same rule as the REST API's.
+  return options_.allow_any_origin || message.find(beast_http::field::origin) == message.end() ||
+         http::origin_allowed(message, options_.allowed_origins);
 }
 
 namespace {

@@ -48,7 +48,8 @@ private:
   std::unordered_map<std::string, std::shared_ptr<session>> sessions_; // guarded by mutex_
 };
 
-/// A fresh session id: 20 URL-safe characters from 15 random bytes.
+/// A fresh random id: 20 URL-safe characters from 15 random bytes (Engine.IO sids and
+/// Socket.IO socket ids, which are distinct draws).
 [[nodiscard]] std::string random_id();
 
 } // namespace parley::engineio

@@ -1,5 +1,7 @@
 #include "http/message.hpp"
 
+#include "common/text.hpp"
+
 #include <boost/json/serialize.hpp>
 
 namespace parley::http {
@@ -94,6 +96,17 @@ std::optional<std::string> query_parameter(std::string_view query, std::string_v
     }
   }
   return std::nullopt;
+}
+
+bool origin_allowed(const request& message, const std::vector<std::string>& allowed) {
+  const std::string origin = text::ascii_lower(message[beast_http::field::origin]);
+  for (const auto& candidate : allowed) {
+    if (origin == text::ascii_lower(candidate)) {
+      return true;
+    }
+  }
+  const std::string host = text::ascii_lower(message[beast_http::field::host]);
+  return !host.empty() && (origin == "http://" + host || origin == "https://" + host);
 }
 
 std::optional<std::string> cookie_value(std::string_view header, std::string_view name) {

@@ -13,6 +13,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace parley::http {
 
@@ -47,6 +48,10 @@ void set_retry_after(response& target, std::chrono::seconds wait);
 
 /// The value of query parameter `name` (percent-decoded), if present.
 [[nodiscard]] std::optional<std::string> query_parameter(std::string_view query, std::string_view name);
+
+/// True when the request's Origin is listed in `allowed` (case-insensitively) or is the
+/// request's own Host over http or https (a same-origin request).
+[[nodiscard]] bool origin_allowed(const request& message, const std::vector<std::string>& allowed);
 
 /// The value of cookie `name` in one Cookie header's value, if present.
 [[nodiscard]] std::optional<std::string> cookie_value(std::string_view header, std::string_view name);

@@ -1,27 +1,18 @@
 #include "socketio/server.hpp"
 
+#include "engineio/engine.hpp"
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/string.hpp>
-#include <sodium.h>
 #include <spdlog/spdlog.h>
 
-#include <array>
 #include <set>
 
 namespace parley::socketio {
 
 namespace asio = boost::asio;
-
-std::string random_socket_id() {
-  std::array<unsigned char, 15> bytes{};
-  randombytes_buf(bytes.data(), bytes.size());
-  std::array<char, sodium_base64_ENCODED_LEN(15, sodium_base64_VARIANT_URLSAFE_NO_PADDING)> text{};
-  sodium_bin2base64(text.data(), text.size(), bytes.data(), bytes.size(),
-                    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-  return std::string(text.data());
-}
 
 /// The Socket.IO state of one Engine.IO session: its decoder and its sockets by namespace.
 /// Lives on the session's executor, attached to the session.
@@ -161,7 +152,7 @@ private:
       return;
     }
     connecting_.insert(incoming.nsp);
-    auto client = std::make_shared<socket>(random_socket_id(), incoming.nsp, weak_from_this(),
+    auto client = std::make_shared<socket>(engineio::random_id(), incoming.nsp, weak_from_this(),
                                            live->executor());
     boost::json::object auth =
         incoming.data.is_object() ? std::move(incoming.data.as_object()) : boost::json::object{};
@@ -332,11 +323,7 @@ void socket::disconnect() {
   owner->remove(nsp_, "server namespace disconnect");
 }
 
-server::server(server_options options) : options_(options) {
-  if (sodium_init() < 0) {
-    throw std::runtime_error("libsodium could not be initialised");
-  }
-}
+server::server(server_options options) : options_(options) {}
 
 void server::add_namespace(std::string nsp, namespace_handler& handler) {
   namespaces_[std::move(nsp)] = &handler;

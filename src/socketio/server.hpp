@@ -130,7 +130,4 @@ private:
   std::map<std::string, namespace_handler*, std::less<>> namespaces_;
 };
 
-/// A fresh socket id (never the Engine.IO sid).
-[[nodiscard]] std::string random_socket_id();
-
 } // namespace parley::socketio
