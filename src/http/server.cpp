@@ -177,15 +177,20 @@ bool server::admit(const std::string& address) {
 }
 
 void server::release(const std::string& address, std::uint64_t connection_id) {
+  std::size_t remaining = 0;
   {
     std::lock_guard lock(mutex_);
-    if (const auto found = per_address_.find(address);
-        found != per_address_.end() && --found->second == 0) {
-      per_address_.erase(found);
+    if (const auto found = per_address_.find(address); found != per_address_.end()) {
+      remaining = --found->second;
+      if (remaining == 0) {
+        per_address_.erase(found);
+      }
     }
     connections_.erase(connection_id);
   }
   changed_.notify_all();
+  // Logged once the slot is free again, so a client (or a test) can tell when it may reconnect.
+  spdlog::debug("http.connection_closed address={} remaining={}", address, remaining);
 }
 
 asio::awaitable<void> server::accept_loop() {

@@ -17,7 +17,7 @@ def read_until_closed(connection):
 
 
 class ConnectionsPerAddressTest(ServerTestCase):
-    flags = ("--max-connections-per-address", "2")
+    flags = ("--max-connections-per-address", "2", "--log-level", "debug")
 
     def test_connections_over_the_limit_are_closed_and_the_others_keep_working(self):
         first = socket.create_connection((self.server.host, self.server.port), timeout=TIMEOUT)
@@ -36,9 +36,11 @@ class ConnectionsPerAddressTest(ServerTestCase):
         except (ConnectionResetError, BrokenPipeError):
             answer = b""
         self.assertEqual(answer, b"")
+        mark = self.server.log_size()
         first.close()
         second.close()
-        # Once they are gone, the address may connect again.
+        # Once the server has seen both go, the address may connect again.
+        self.server.wait_for_log(r"http\.connection_closed address=127\.0\.0\.1 remaining=0", start=mark)
         self.assertTrue(self.server.healthy())
 
 
