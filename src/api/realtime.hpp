@@ -1,9 +1,11 @@
 #pragma once
 // Parley's Socket.IO namespace "/": who may connect (a session token in the CONNECT auth
-// object, or the parley_session cookie of the Engine.IO handshake) and the registry of who is
-// connected (the hub). The chat events are added by the chat layer.
+// object, or the parley_session cookie of the Engine.IO handshake), the registry of who is
+// connected (the hub), and the chat events of the contract (message:send, messages:sync,
+// message:read, typing; presence on a user's first connect and last disconnect).
 
 #include "auth/auth_service.hpp"
+#include "chat/chat_service.hpp"
 #include "socketio/hub.hpp"
 #include "socketio/server.hpp"
 
@@ -16,8 +18,10 @@ struct realtime_identity {
 
 class realtime_namespace final : public socketio::namespace_handler {
 public:
-  /// `auth` and `registry` must outlive the namespace.
-  realtime_namespace(auth::auth_service& auth, socketio::hub& registry);
+  /// `auth`, `registry` and `chat` (when given) must outlive the namespace. Without `chat`,
+  /// every event is answered bad_request.
+  realtime_namespace(auth::auth_service& auth, socketio::hub& registry,
+                     chat::chat_service* chat = nullptr);
 
   boost::asio::awaitable<std::optional<socketio::connect_refusal>>
   authorize(std::shared_ptr<socketio::socket> client, boost::json::object auth) override;
@@ -28,8 +32,21 @@ public:
                      std::string_view reason) override;
 
 private:
+  boost::asio::awaitable<void> send(std::shared_ptr<socketio::socket> client, store::id user,
+                                    chat::send_request request, socketio::ack_function ack);
+  boost::asio::awaitable<void> sync(store::id user, store::id after, int limit,
+                                    socketio::ack_function ack);
+  boost::asio::awaitable<void> read(std::shared_ptr<socketio::socket> client, store::id user,
+                                    store::id conversation, store::id up_to,
+                                    socketio::ack_function ack);
+  boost::asio::awaitable<void> typing(std::shared_ptr<socketio::socket> client, store::id user,
+                                      store::id conversation, bool typing,
+                                      socketio::ack_function ack);
+  boost::asio::awaitable<void> presence(store::id user, bool online);
+
   auth::auth_service& auth_;
   socketio::hub& hub_;
+  chat::chat_service* chat_;
 };
 
 } // namespace parley::api

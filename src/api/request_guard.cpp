@@ -1,5 +1,9 @@
 #include "api/request_guard.hpp"
 
+#include <algorithm>
+#include <charconv>
+#include <cstdint>
+
 #include "common/text.hpp"
 
 #include <boost/json/parse.hpp>
@@ -109,6 +113,38 @@ std::expected<std::string, http::response> required_string(const http::request& 
                                                     "' is required."));
   }
   return std::move(**value);
+}
+
+std::optional<store::id> parse_id(std::string_view text) {
+  if (text.empty() || text.size() > 19 ||
+      !std::ranges::all_of(text, [](char c) { return c >= '0' && c <= '9'; })) {
+    return std::nullopt;
+  }
+  store::id value = 0;
+  const auto [end, failure] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (failure != std::errc{} || end != text.data() + text.size() || value <= 0) {
+    return std::nullopt;
+  }
+  return value;
+}
+
+std::optional<store::id> path_id(const http::request_context& context, std::string_view name) {
+  const auto found = context.parameters.find(name);
+  if (found == context.parameters.end()) {
+    return std::nullopt;
+  }
+  return parse_id(found->second);
+}
+
+std::optional<store::id> positive_id(const boost::json::value& value) {
+  if (const auto* number = value.if_int64(); number != nullptr && *number > 0) {
+    return *number;
+  }
+  if (const auto* number = value.if_uint64();
+      number != nullptr && *number > 0 && *number <= std::uint64_t(INT64_MAX)) {
+    return static_cast<store::id>(*number);
+  }
+  return std::nullopt;
 }
 
 } // namespace parley::api

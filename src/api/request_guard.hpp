@@ -50,4 +50,13 @@ optional_string(const http::request& message, const boost::json::object& body,
 required_string(const http::request& message, const boost::json::object& body,
                 std::string_view field);
 
+/// A positive decimal id as it appears in a path or a query ("42"; no sign, no leading
+/// zeros needed, at most 2^63-1).
+[[nodiscard]] std::optional<store::id> parse_id(std::string_view text);
+/// The route parameter `name` as an id.
+[[nodiscard]] std::optional<store::id> path_id(const http::request_context& context,
+                                               std::string_view name);
+/// A JSON number that is a positive integer id.
+[[nodiscard]] std::optional<store::id> positive_id(const boost::json::value& value);
+
 } // namespace parley::api

@@ -1,6 +1,8 @@
 #include "api/routes.hpp"
 
+#include "api/chat_routes.hpp"
 #include "api/request_guard.hpp"
+#include "chat/json.hpp"
 
 #include <boost/json/object.hpp>
 #include <fmt/format.h>
@@ -15,9 +17,7 @@ using verb = beast_http::verb;
 // Browsers keep a cookie at most 400 days; the server decides when the session ends.
 constexpr std::int64_t k_cookie_max_age = 400LL * 24 * 3600;
 
-boost::json::object user_json(const store::user_row& user) {
-  return {{"id", user.user_id}, {"name", user.name}, {"phone", user.phone}};
-}
+using chat::user_json;
 
 status status_of(auth::error_code code) {
   switch (code) {
@@ -235,6 +235,9 @@ void add_routes(http::router& routes, const dependencies& with) {
   routes.add(verb::get, "/healthz", bind(healthz));
   routes.add(verb::get, "/metrics", bind(metrics));
   routes.add(verb::get, "/", bind(index_page));
+  if (with.chat != nullptr) {
+    add_chat_routes(routes, with);
+  }
 }
 
 } // namespace parley::api

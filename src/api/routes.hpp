@@ -1,10 +1,12 @@
 #pragma once
 // The REST API and the operational endpoints, mounted on the HTTP router:
 //   POST /api/v1/auth/code, /api/v1/auth/verify, /api/v1/auth/logout,
-//   GET/PATCH /api/v1/me, GET /healthz, GET /metrics, GET / (placeholder page).
+//   GET/PATCH /api/v1/me, GET /healthz, GET /metrics, GET / (placeholder page), and the chat
+//   routes of chat_routes.hpp.
 // Handlers translate between HTTP and the domain services; they hold no state.
 
 #include "auth/auth_service.hpp"
+#include "chat/chat_service.hpp"
 #include "http/metrics.hpp"
 #include "http/router.hpp"
 
@@ -21,6 +23,8 @@ struct dependencies {
   std::vector<std::string> allowed_origins;
   /// True while the server drains (healthz answers 503).
   std::function<bool()> draining;
+  /// Contacts, conversations and history; when null those routes are not mounted.
+  chat::chat_service* chat = nullptr;
 };
 
 /// Adds every route. `with` must outlive the router.

@@ -132,10 +132,18 @@ int serve(const config::config& settings) {
   options.drain_timeout = settings.drain_timeout;
   options.trust_proxy = settings.trust_proxy;
 
+  socketio::hub hub;
+  chat::policy chat_rules;
+  chat_rules.default_region = settings.default_region;
+  chat_rules.max_message_length = settings.max_message_length;
+  chat_rules.message_rate = settings.message_rate;
+  chat_rules.message_burst = settings.message_burst;
+  chat::chat_service chat(chat_rules, database, hub, clock);
+
   http::router routes;
   http::server server(options, routes, counters);
   api::dependencies dependencies{auth, counters, settings.allowed_origins,
-                                 [&server] { return server.draining(); }};
+                                 [&server] { return server.draining(); }, &chat};
   dependencies.allowed_origins.push_back("http://" + settings.listen);
   api::add_routes(routes, dependencies);
 
@@ -156,8 +164,7 @@ int serve(const config::config& settings) {
     realtime.allow_any_origin = true;
     socket_options.connect_timeout = std::chrono::milliseconds(1000);
   }
-  socketio::hub hub;
-  api::realtime_namespace parley_namespace(auth, hub);
+  api::realtime_namespace parley_namespace(auth, hub, &chat);
   compliance::suite_namespace suite_main(true);
   compliance::suite_namespace suite_custom(false);
   socketio::server sockets(socket_options);

@@ -52,7 +52,9 @@ struct config {
   bool compliance = false; ///< Mount the upstream protocol suites' test endpoints.
 
   // Chat
-  int message_rate = 20; ///< Messages per second per user; 0 = unlimited.
+  int message_rate = 20;  ///< Messages per second per user; 0 = unlimited.
+  int message_burst = 40; ///< Messages at once before the rate applies.
+  std::size_t max_message_length = 4000; ///< Characters of a body after trimming.
 
   // SMS (Twilio); all empty = the development sender.
   std::string twilio_account_sid;

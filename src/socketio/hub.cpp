@@ -56,6 +56,37 @@ void hub::emit_to_users(const std::vector<user_id>& users, std::string event, co
   }
 }
 
+void hub::emit_to_users_with_ack(const std::vector<user_id>& users, std::string event,
+                                 const message& args, std::chrono::milliseconds timeout,
+                                 std::function<void(user_id user, const boost::asio::any_io_executor&)> on_ack,
+                                 const socket* except) {
+  std::vector<std::pair<user_id, std::shared_ptr<socket>>> targets;
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto user : users) {
+      if (const auto found = sockets_.find(user); found != sockets_.end()) {
+        for (const auto& candidate : found->second) {
+          if (auto live = candidate.client.lock(); live && live.get() != except) {
+            targets.emplace_back(user, std::move(live));
+          }
+        }
+      }
+    }
+  }
+  for (auto& [user, target] : targets) {
+    auto deliver = [target, user, event, args, timeout, on_ack] {
+      target->emit_with_ack(event, args, timeout,
+                            [user, on_ack, executor = target->executor()](
+                                const std::optional<message>& reply) {
+                              if (reply && on_ack) {
+                                on_ack(user, executor);
+                              }
+                            });
+    };
+    boost::asio::post(target->executor(), std::move(deliver));
+  }
+}
+
 void hub::disconnect_session(session_id session) {
   std::vector<std::shared_ptr<socket>> targets;
   {

@@ -9,7 +9,9 @@
 
 #include "socketio/server.hpp"
 
+#include <chrono>
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <unordered_map>
 #include <vector>
@@ -29,6 +31,12 @@ public:
   /// Sends `event` to every socket of each of `users`, except `except` (the sending socket).
   void emit_to_users(const std::vector<user_id>& users, std::string event, const message& args,
                      const socket* except = nullptr);
+  /// Like emit_to_users, asking each socket for an acknowledgement: `on_ack(user)` runs on
+  /// that socket's executor (passed along) when it answers within `timeout`.
+  void emit_to_users_with_ack(const std::vector<user_id>& users, std::string event,
+                              const message& args, std::chrono::milliseconds timeout,
+                              std::function<void(user_id user, const boost::asio::any_io_executor&)> on_ack,
+                              const socket* except = nullptr);
   /// Disconnects every socket opened with `session` (after logout).
   void disconnect_session(session_id session);
 

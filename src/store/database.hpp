@@ -57,6 +57,10 @@ public:
   /// Runs `function(write_transaction&)` in the next group commit and resumes the caller with
   /// its result after COMMIT. A thrown exception (storage failure) is rethrown to the caller.
   ///
+  /// A function object with a member `committed(Result&)` has it called on the writer thread
+  /// right after COMMIT, before any later job completes: jobs see their commits in commit
+  /// order there (e.g. to hand out messages in id order). It must not block.
+  ///
   /// Pass a named function object, never a capturing lambda written inside the co_await
   /// expression: g++ 12 materialises such a temporary in the coroutine frame with a bitwise
   /// copy, so a captured short std::string ends up pointing into the wrong object.
@@ -97,6 +101,11 @@ public:
   void complete(std::exception_ptr failure) override {
     if (!failure && !call_->result) {
       failure = std::make_exception_ptr(std::logic_error("store job produced no result"));
+    }
+    if constexpr (requires(Function& function, Result& result) { function.committed(result); }) {
+      if (!failure) {
+        call_->function.committed(*call_->result);
+      }
     }
     auto executor = work_.get_executor();
     boost::asio::post(executor, [handler = std::move(handler_), failure, call = std::move(call_),

@@ -37,4 +37,50 @@ struct login_code_row {
   int attempts = 0; ///< Wrong tries so far.
 };
 
+/// One entry of a user's contact list: the owner's nickname for a person.
+struct contact_row {
+  user_row user;                        ///< The person.
+  std::string name;                     ///< The owner's nickname for them.
+  std::optional<id> conversation_id;    ///< Their direct conversation, if one exists.
+  unix_ms created_at = 0;
+};
+
+enum class conversation_kind { direct, group };
+
+struct message_row {
+  id message_id = 0; ///< One increasing sequence over the whole server: the sync cursor.
+  id conversation_id = 0;
+  id sender_id = 0;
+  std::string body;
+  unix_ms sent_at = 0;
+  std::string client_id; ///< Unique per sender: a retried send finds the original.
+};
+
+struct conversation_row {
+  id conversation_id = 0;
+  conversation_kind kind = conversation_kind::direct;
+  std::optional<std::string> title; ///< Groups only.
+  id created_by = 0;
+  unix_ms created_at = 0;
+  std::optional<id> last_message_id;
+  unix_ms last_activity_at = 0; ///< The last message's time, or the creation time.
+};
+
+/// A member's state in one conversation.
+struct member_row {
+  id conversation_id = 0;
+  id user_id = 0;
+  id last_read_id = 0;      ///< Every message up to this id is read by this member.
+  id last_delivered_id = 0; ///< … and up to this one delivered to one of their devices.
+};
+
+/// A conversation as one member sees it in their list.
+struct conversation_summary {
+  conversation_row conversation;
+  std::vector<user_row> members; ///< Every member, the viewer included, by user id.
+  std::optional<message_row> last_message;
+  std::int64_t unread_count = 0; ///< Messages from others above the viewer's last read.
+  std::optional<std::string> nickname; ///< Direct only: the viewer's contact name for the other.
+};
+
 } // namespace parley::store

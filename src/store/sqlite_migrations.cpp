@@ -40,6 +40,59 @@ CREATE TABLE server_secrets (
   value BLOB NOT NULL
 ) WITHOUT ROWID;
 )sql"},
+    migration{2, "contacts, conversations, members, messages", R"sql(
+-- A user's contact list: the owner's own nickname for each person.
+CREATE TABLE contacts (
+  owner_id   INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+  contact_id INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+  name       TEXT    NOT NULL,
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (owner_id, contact_id),
+  CHECK (owner_id <> contact_id)
+) WITHOUT ROWID;
+-- Presence goes to everyone who has a user as a contact.
+CREATE INDEX contacts_by_contact ON contacts (contact_id, owner_id);
+
+-- direct_low/direct_high: the two members of a direct conversation (smaller id first), so
+-- that a pair has at most one; NULL for groups (NULLs are distinct in a UNIQUE index).
+CREATE TABLE conversations (
+  id               INTEGER PRIMARY KEY,
+  kind             TEXT    NOT NULL CHECK (kind IN ('direct', 'group')),
+  title            TEXT,
+  direct_low       INTEGER REFERENCES users (id),
+  direct_high      INTEGER REFERENCES users (id),
+  created_by       INTEGER NOT NULL REFERENCES users (id),
+  created_at       INTEGER NOT NULL,
+  last_message_id  INTEGER,
+  last_activity_at INTEGER NOT NULL,
+  CHECK ((kind = 'direct') = (direct_low IS NOT NULL AND direct_high IS NOT NULL)),
+  CHECK (direct_low < direct_high)
+);
+CREATE UNIQUE INDEX conversations_direct ON conversations (direct_low, direct_high);
+
+CREATE TABLE conversation_members (
+  conversation_id   INTEGER NOT NULL REFERENCES conversations (id) ON DELETE CASCADE,
+  user_id           INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+  joined_at         INTEGER NOT NULL,
+  last_read_id      INTEGER NOT NULL DEFAULT 0,
+  last_delivered_id INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (conversation_id, user_id)
+) WITHOUT ROWID;
+CREATE INDEX members_by_user ON conversation_members (user_id, conversation_id);
+
+-- AUTOINCREMENT: ids are never reused, even after the newest row is deleted, so they stay a
+-- valid sync cursor.
+CREATE TABLE messages (
+  id              INTEGER PRIMARY KEY AUTOINCREMENT,
+  conversation_id INTEGER NOT NULL REFERENCES conversations (id) ON DELETE CASCADE,
+  sender_id       INTEGER NOT NULL REFERENCES users (id),
+  body            TEXT    NOT NULL,
+  sent_at         INTEGER NOT NULL,
+  client_id       TEXT    NOT NULL,
+  UNIQUE (sender_id, client_id)
+);
+CREATE INDEX messages_by_conversation ON messages (conversation_id, id);
+)sql"},
 };
 
 } // namespace

@@ -27,7 +27,35 @@ public:
   int delete_expired_login_codes(unix_ms now) override;
   void put_server_secret(std::string_view name, std::span<const unsigned char> value) override;
 
+  std::vector<contact_row> contacts_of(id owner) override;
+  std::optional<contact_row> contact(id owner, id contact_id) override;
+  std::vector<id> contact_owners_of(id user) override;
+  std::optional<id> direct_conversation(id first, id second) override;
+  std::optional<conversation_row> conversation(id conversation_id) override;
+  std::optional<member_row> membership(id conversation_id, id user_id) override;
+  std::vector<id> member_ids(id conversation_id) override;
+  std::optional<conversation_summary> summary(id conversation_id, id viewer) override;
+  std::vector<conversation_summary> conversations_of(id viewer) override;
+  std::optional<message_row> message_by_client_id(id sender, std::string_view client_id) override;
+  std::vector<message_row> messages_before(id conversation_id, std::optional<id> before,
+                                           int limit) override;
+  std::vector<message_row> messages_after(id user, id after, int limit) override;
+
+  void insert_contact(id owner, id contact_id, std::string_view name, unix_ms now) override;
+  bool update_contact_name(id owner, id contact_id, std::string_view name) override;
+  bool delete_contact(id owner, id contact_id) override;
+  conversation_row insert_conversation(conversation_kind kind, std::optional<std::string_view> title,
+                                       std::optional<std::pair<id, id>> direct_pair, id created_by,
+                                       unix_ms now) override;
+  void insert_member(id conversation_id, id user_id, unix_ms now) override;
+  message_row insert_message(id conversation_id, id sender_id, std::string_view body,
+                             unix_ms sent_at, std::string_view client_id) override;
+  bool advance_read(id conversation_id, id user_id, id up_to) override;
+  bool advance_delivered(id conversation_id, id user_id, id up_to) override;
+
 private:
+  conversation_summary summarise(conversation_row conversation, id viewer, id last_read_id);
+
   sqlite::connection& db_;
 };
 

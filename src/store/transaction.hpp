@@ -10,6 +10,8 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace parley::store {
 
@@ -24,6 +26,36 @@ public:
   [[nodiscard]] virtual std::optional<login_code_row> login_code(std::string_view phone) = 0;
   /// A named server-wide secret (e.g. the key for hashing codes and tokens).
   [[nodiscard]] virtual std::optional<bytes> server_secret(std::string_view name) = 0;
+
+  // -- contacts ------------------------------------------------------------------------
+  /// `owner`'s contacts, by name (ASCII case-insensitive), then user id.
+  [[nodiscard]] virtual std::vector<contact_row> contacts_of(id owner) = 0;
+  [[nodiscard]] virtual std::optional<contact_row> contact(id owner, id contact_id) = 0;
+  /// The users who have `user` as a contact (for presence).
+  [[nodiscard]] virtual std::vector<id> contact_owners_of(id user) = 0;
+
+  // -- conversations -------------------------------------------------------------------
+  [[nodiscard]] virtual std::optional<id> direct_conversation(id first, id second) = 0;
+  [[nodiscard]] virtual std::optional<conversation_row> conversation(id conversation_id) = 0;
+  [[nodiscard]] virtual std::optional<member_row> membership(id conversation_id, id user_id) = 0;
+  /// Member user ids, ascending.
+  [[nodiscard]] virtual std::vector<id> member_ids(id conversation_id) = 0;
+  /// The conversation as `viewer` sees it in their list; nullopt when not a member.
+  [[nodiscard]] virtual std::optional<conversation_summary> summary(id conversation_id,
+                                                                    id viewer) = 0;
+  /// `viewer`'s conversations, most recent activity first. A direct conversation without
+  /// messages is listed only to the member who opened it.
+  [[nodiscard]] virtual std::vector<conversation_summary> conversations_of(id viewer) = 0;
+
+  // -- messages ------------------------------------------------------------------------
+  [[nodiscard]] virtual std::optional<message_row> message_by_client_id(id sender,
+                                                                        std::string_view client_id) = 0;
+  /// Up to `limit` messages of a conversation with ids below `before` (all when nullopt),
+  /// newest first.
+  [[nodiscard]] virtual std::vector<message_row>
+  messages_before(id conversation_id, std::optional<id> before, int limit) = 0;
+  /// Up to `limit` messages with ids above `after` in any of `user`'s conversations, ascending.
+  [[nodiscard]] virtual std::vector<message_row> messages_after(id user, id after, int limit) = 0;
 };
 
 class write_transaction : public read_transaction {
@@ -44,6 +76,27 @@ public:
   virtual int delete_expired_login_codes(unix_ms now) = 0;
 
   virtual void put_server_secret(std::string_view name, std::span<const unsigned char> value) = 0;
+
+  virtual void insert_contact(id owner, id contact_id, std::string_view name, unix_ms now) = 0;
+  /// False when there is no such contact.
+  virtual bool update_contact_name(id owner, id contact_id, std::string_view name) = 0;
+  virtual bool delete_contact(id owner, id contact_id) = 0;
+
+  /// A new conversation with no members yet. `direct_pair`: the two members of a direct one.
+  virtual conversation_row insert_conversation(conversation_kind kind,
+                                               std::optional<std::string_view> title,
+                                               std::optional<std::pair<id, id>> direct_pair,
+                                               id created_by, unix_ms now) = 0;
+  virtual void insert_member(id conversation_id, id user_id, unix_ms now) = 0;
+
+  /// Stores a message and makes it the conversation's last. Throws on a duplicate
+  /// (sender, client_id): callers look it up first.
+  virtual message_row insert_message(id conversation_id, id sender_id, std::string_view body,
+                                     unix_ms sent_at, std::string_view client_id) = 0;
+  /// Raises the member's read mark (and delivered mark) to `up_to`; true when read moved.
+  virtual bool advance_read(id conversation_id, id user_id, id up_to) = 0;
+  /// Raises the member's delivered mark to `up_to`; true when it moved.
+  virtual bool advance_delivered(id conversation_id, id user_id, id up_to) = 0;
 };
 
 } // namespace parley::store

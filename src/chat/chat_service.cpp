@@ -1,0 +1,558 @@
+#include "chat/chat_service.hpp"
+
+#include "auth/phone.hpp"
+#include "chat/json.hpp"
+#include "common/text.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/json/array.hpp>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <ranges>
+
+namespace parley::chat {
+namespace {
+
+using boost::asio::awaitable;
+using store::id;
+
+error make_error(error_code code, std::string message) {
+  return error{code, std::move(message), std::nullopt};
+}
+
+std::chrono::seconds ceil_seconds(std::chrono::milliseconds wait) {
+  return std::chrono::seconds(std::max<std::int64_t>(1, (wait.count() + 999) / 1000));
+}
+
+socketio::message one_argument(boost::json::object value) {
+  return socketio::message{boost::json::array{std::move(value)}, {}};
+}
+
+// -- store jobs (named function objects: see store::database::write) ---------------------
+
+struct list_contacts {
+  id owner;
+  std::vector<store::contact_row> operator()(store::read_transaction& transaction) const {
+    return transaction.contacts_of(owner);
+  }
+};
+
+struct add_contact_job {
+  id owner;
+  std::string phone;
+  std::optional<std::string> name;
+  unix_ms now;
+  result<store::contact_row> operator()(store::write_transaction& transaction) const {
+    const auto person = transaction.user_by_phone(phone);
+    if (person && person->user_id == owner) {
+      return std::unexpected(
+          make_error(error_code::cannot_add_self, "You cannot add yourself as a contact."));
+    }
+    if (!person) {
+      return std::unexpected(
+          make_error(error_code::user_not_found, "No Parley account has this phone number."));
+    }
+    if (transaction.contact(owner, person->user_id)) {
+      return std::unexpected(
+          make_error(error_code::already_contact, "This person is already one of your contacts."));
+    }
+    transaction.insert_contact(owner, person->user_id, name.value_or(person->name), now);
+    return *transaction.contact(owner, person->user_id);
+  }
+};
+
+struct rename_contact_job {
+  id owner;
+  id person;
+  std::string name;
+  result<store::contact_row> operator()(store::write_transaction& transaction) const {
+    if (!transaction.update_contact_name(owner, person, name)) {
+      return std::unexpected(make_error(error_code::not_a_contact, "No such contact."));
+    }
+    return *transaction.contact(owner, person);
+  }
+};
+
+struct delete_contact_job {
+  id owner;
+  id person;
+  result<bool> operator()(store::write_transaction& transaction) const {
+    if (!transaction.delete_contact(owner, person)) {
+      return std::unexpected(make_error(error_code::not_a_contact, "No such contact."));
+    }
+    return true;
+  }
+};
+
+struct list_conversations {
+  id viewer;
+  std::vector<store::conversation_summary> operator()(store::read_transaction& transaction) const {
+    return transaction.conversations_of(viewer);
+  }
+};
+
+// Finds or creates the direct conversation of `caller` and `other` (who must exist).
+std::pair<id, bool> direct_conversation(store::write_transaction& transaction, id caller, id other,
+                                        unix_ms now) {
+  if (const auto existing = transaction.direct_conversation(caller, other)) {
+    return {*existing, false};
+  }
+  const auto created = transaction.insert_conversation(store::conversation_kind::direct,
+                                                       std::nullopt, std::pair{caller, other},
+                                                       caller, now);
+  transaction.insert_member(created.conversation_id, caller, now);
+  transaction.insert_member(created.conversation_id, other, now);
+  return {created.conversation_id, true};
+}
+
+struct open_conversation_job {
+  id caller;
+  std::vector<id> others; // sorted, unique, without the caller
+  std::optional<std::string> title;
+  unix_ms now;
+  result<opened_conversation> operator()(store::write_transaction& transaction) const {
+    for (const auto other : others) {
+      if (!transaction.user_by_id(other)) {
+        return std::unexpected(
+            make_error(error_code::user_not_found, fmt::format("There is no user {}.", other)));
+      }
+    }
+    id conversation_id = 0;
+    bool created = true;
+    if (others.size() == 1) {
+      std::tie(conversation_id, created) = direct_conversation(transaction, caller, others[0], now);
+    } else {
+      const auto group = transaction.insert_conversation(store::conversation_kind::group, *title,
+                                                         std::nullopt, caller, now);
+      conversation_id = group.conversation_id;
+      transaction.insert_member(conversation_id, caller, now);
+      for (const auto other : others) {
+        transaction.insert_member(conversation_id, other, now);
+      }
+    }
+    return opened_conversation{*transaction.summary(conversation_id, caller), created};
+  }
+};
+
+struct history_job {
+  id viewer;
+  id conversation;
+  std::optional<id> before;
+  int limit;
+  result<page> operator()(store::read_transaction& transaction) const {
+    if (!transaction.membership(conversation, viewer)) {
+      return std::unexpected(make_error(error_code::not_found, "No such conversation."));
+    }
+    page answer;
+    answer.messages = transaction.messages_before(conversation, before, limit + 1);
+    if (answer.messages.size() > std::size_t(limit)) {
+      answer.has_more = true;
+      answer.messages.pop_back();
+    }
+    std::ranges::reverse(answer.messages);
+    return answer;
+  }
+};
+
+struct stored_message {
+  store::message_row message;
+  std::vector<id> members;
+  bool duplicate = false;
+};
+
+struct send_job {
+  chat_service* service;
+  const socketio::socket* except;
+  id sender;
+  send_request request;
+  unix_ms now;
+
+  result<stored_message> operator()(store::write_transaction& transaction) const {
+    if (auto original = transaction.message_by_client_id(sender, request.client_id)) {
+      return stored_message{std::move(*original), {}, true};
+    }
+    id conversation = 0;
+    if (request.to) {
+      if (*request.to == sender) {
+        return std::unexpected(
+            make_error(error_code::bad_request, "You cannot send a message to yourself."));
+      }
+      if (!transaction.user_by_id(*request.to)) {
+        return std::unexpected(make_error(error_code::not_found, "No such user."));
+      }
+      conversation = direct_conversation(transaction, sender, *request.to, now).first;
+    } else {
+      conversation = *request.conversation_id;
+      if (!transaction.membership(conversation, sender)) {
+        return std::unexpected(make_error(error_code::not_found, "No such conversation."));
+      }
+    }
+    auto message =
+        transaction.insert_message(conversation, sender, request.body, now, request.client_id);
+    // Your own message is read by you.
+    transaction.advance_read(conversation, sender, message.message_id);
+    return stored_message{std::move(message), transaction.member_ids(conversation), false};
+  }
+
+  // On the writer thread, in commit order: this is what keeps deliveries in id order.
+  void committed(result<stored_message>& outcome) const {
+    if (outcome && !outcome->duplicate) {
+      service->deliver(outcome->message, outcome->members, except);
+    }
+  }
+};
+
+struct sync_job {
+  id user;
+  id after;
+  int limit;
+  page operator()(store::read_transaction& transaction) const {
+    page answer;
+    answer.messages = transaction.messages_after(user, after, limit + 1);
+    if (answer.messages.size() > std::size_t(limit)) {
+      answer.has_more = true;
+      answer.messages.pop_back();
+    }
+    return answer;
+  }
+};
+
+struct mark_outcome {
+  bool moved = false;
+  id up_to = 0;
+  std::vector<id> members;
+};
+
+struct mark_read_job {
+  id reader;
+  id conversation;
+  id up_to;
+  result<mark_outcome> operator()(store::write_transaction& transaction) const {
+    if (!transaction.membership(conversation, reader)) {
+      return std::unexpected(make_error(error_code::not_found, "No such conversation."));
+    }
+    const auto found = transaction.conversation(conversation);
+    const id last = found && found->last_message_id ? *found->last_message_id : 0;
+    mark_outcome outcome;
+    outcome.up_to = std::min(up_to, last);
+    outcome.moved = outcome.up_to > 0 && transaction.advance_read(conversation, reader, outcome.up_to);
+    if (outcome.moved) {
+      outcome.members = transaction.member_ids(conversation);
+    }
+    return outcome;
+  }
+};
+
+struct mark_delivered_job {
+  id user;
+  id conversation;
+  id up_to;
+  mark_outcome operator()(store::write_transaction& transaction) const {
+    mark_outcome outcome;
+    outcome.up_to = up_to;
+    outcome.moved = transaction.advance_delivered(conversation, user, up_to);
+    if (outcome.moved) {
+      outcome.members = transaction.member_ids(conversation);
+    }
+    return outcome;
+  }
+};
+
+struct members_if_member_job {
+  id user;
+  id conversation;
+  std::optional<std::vector<id>> operator()(store::read_transaction& transaction) const {
+    if (!transaction.membership(conversation, user)) {
+      return std::nullopt;
+    }
+    return transaction.member_ids(conversation);
+  }
+};
+
+struct contact_owners_job {
+  id user;
+  std::vector<id> operator()(store::read_transaction& transaction) const {
+    return transaction.contact_owners_of(user);
+  }
+};
+
+std::vector<id> without(std::vector<id> users, id excluded) {
+  std::erase(users, excluded);
+  return users;
+}
+
+} // namespace
+
+std::string_view to_string(error_code code) {
+  switch (code) {
+  case error_code::bad_request:
+    return "bad_request";
+  case error_code::not_found:
+    return "not_found";
+  case error_code::body_too_long:
+    return "body_too_long";
+  case error_code::rate_limited:
+    return "rate_limited";
+  case error_code::invalid_phone:
+    return "invalid_phone";
+  case error_code::invalid_name:
+    return "invalid_name";
+  case error_code::cannot_add_self:
+    return "cannot_add_self";
+  case error_code::user_not_found:
+    return "user_not_found";
+  case error_code::already_contact:
+    return "already_contact";
+  case error_code::not_a_contact:
+    return "not_a_contact";
+  }
+  return "bad_request";
+}
+
+result<std::string> validate_title(std::string_view title) {
+  constexpr std::size_t k_max_title = 100;
+  if (!text::is_valid_utf8(title)) {
+    return std::unexpected(make_error(error_code::bad_request, "The title is not valid UTF-8."));
+  }
+  const auto trimmed = text::trim(title);
+  if (trimmed.empty()) {
+    return std::unexpected(make_error(error_code::bad_request, "A group needs a title."));
+  }
+  if (text::has_control_characters(trimmed) || text::has_bidi_controls(trimmed)) {
+    return std::unexpected(
+        make_error(error_code::bad_request, "The title must not contain control characters."));
+  }
+  if (text::code_point_count(trimmed) > k_max_title) {
+    return std::unexpected(make_error(
+        error_code::bad_request, fmt::format("The title must be at most {} characters long.", k_max_title)));
+  }
+  return std::string(trimmed);
+}
+
+chat_service::chat_service(policy rules, store::database& database, socketio::hub& hub,
+                           const parley::clock& clock)
+    : rules_(std::move(rules)), database_(database), hub_(hub), clock_(clock),
+      message_limits_(rules_.message_rate, rules_.message_burst),
+      typing_limits_(rules_.typing_rate, rules_.typing_burst) {}
+
+awaitable<std::vector<contact_view>> chat_service::contacts(id owner) {
+  list_contacts job{owner};
+  auto rows = co_await database_.read(std::move(job));
+  std::vector<contact_view> result;
+  result.reserve(rows.size());
+  for (auto& row : rows) {
+    const bool online = hub_.is_online(row.user.user_id);
+    result.push_back(contact_view{std::move(row), online});
+  }
+  co_return result;
+}
+
+awaitable<result<contact_view>> chat_service::add_contact(id owner, std::string phone,
+                                                          std::optional<std::string> name) {
+  auto normalized = auth::normalize_phone(phone, rules_.default_region);
+  if (!normalized) {
+    co_return std::unexpected(
+        make_error(error_code::invalid_phone, std::string(auth::describe(normalized.error()))));
+  }
+  if (name) {
+    auto valid = auth::validate_name(*name);
+    if (!valid) {
+      co_return std::unexpected(make_error(error_code::invalid_name, valid.error().message));
+    }
+    name = std::move(*valid);
+  }
+  add_contact_job job{owner, std::move(*normalized), std::move(name), clock_.now_ms()};
+  auto added = co_await database_.write(std::move(job));
+  if (!added) {
+    co_return std::unexpected(std::move(added.error()));
+  }
+  const bool online = hub_.is_online(added->user.user_id);
+  co_return contact_view{std::move(*added), online};
+}
+
+awaitable<result<contact_view>> chat_service::rename_contact(id owner, id person,
+                                                             std::string name) {
+  auto valid = auth::validate_name(name);
+  if (!valid) {
+    co_return std::unexpected(make_error(error_code::invalid_name, valid.error().message));
+  }
+  rename_contact_job job{owner, person, std::move(*valid)};
+  auto renamed = co_await database_.write(std::move(job));
+  if (!renamed) {
+    co_return std::unexpected(std::move(renamed.error()));
+  }
+  const bool online = hub_.is_online(renamed->user.user_id);
+  co_return contact_view{std::move(*renamed), online};
+}
+
+awaitable<result<bool>> chat_service::delete_contact(id owner, id person) {
+  delete_contact_job job{owner, person};
+  co_return co_await database_.write(std::move(job));
+}
+
+awaitable<std::vector<store::conversation_summary>> chat_service::conversations(id viewer) {
+  list_conversations job{viewer};
+  co_return co_await database_.read(std::move(job));
+}
+
+awaitable<result<opened_conversation>>
+chat_service::open_conversation(id caller, std::vector<id> members,
+                                std::optional<std::string> title) {
+  std::ranges::sort(members);
+  const auto [first, last] = std::ranges::unique(members);
+  members.erase(first, last);
+  std::erase(members, caller);
+  if (members.empty()) {
+    co_return std::unexpected(make_error(
+        error_code::bad_request, "Name at least one member besides yourself."));
+  }
+  if (members.size() > rules_.max_group_members) {
+    co_return std::unexpected(make_error(
+        error_code::bad_request,
+        fmt::format("A group has at most {} members besides you.", rules_.max_group_members)));
+  }
+  if (members.size() > 1) {
+    if (!title) {
+      co_return std::unexpected(make_error(error_code::bad_request, "A group needs a title."));
+    }
+    auto valid = validate_title(*title);
+    if (!valid) {
+      co_return std::unexpected(std::move(valid.error()));
+    }
+    title = std::move(*valid);
+  } else {
+    title.reset();
+  }
+  open_conversation_job job{caller, std::move(members), std::move(title), clock_.now_ms()};
+  co_return co_await database_.write(std::move(job));
+}
+
+awaitable<result<page>> chat_service::history(id viewer, id conversation, std::optional<id> before,
+                                              int limit) {
+  history_job job{viewer, conversation, before, limit};
+  co_return co_await database_.read(std::move(job));
+}
+
+awaitable<result<store::message_row>> chat_service::send(actor from, send_request request) {
+  if (request.conversation_id.has_value() == request.to.has_value()) {
+    co_return std::unexpected(make_error(
+        error_code::bad_request, "Give either conversation_id or to, not both."));
+  }
+  if (request.client_id.empty() || request.client_id.size() > rules_.max_client_id_length ||
+      !text::is_valid_utf8(request.client_id) || text::has_control_characters(request.client_id)) {
+    co_return std::unexpected(make_error(
+        error_code::bad_request,
+        fmt::format("client_id must be 1 to {} printable characters.", rules_.max_client_id_length)));
+  }
+  if (!text::is_valid_utf8(request.body)) {
+    co_return std::unexpected(make_error(error_code::bad_request, "The body is not valid UTF-8."));
+  }
+  const auto trimmed = text::trim(request.body);
+  if (trimmed.empty()) {
+    co_return std::unexpected(make_error(error_code::bad_request, "The message is empty."));
+  }
+  if (text::code_point_count(trimmed) > rules_.max_message_length) {
+    co_return std::unexpected(make_error(
+        error_code::body_too_long,
+        fmt::format("A message has at most {} characters.", rules_.max_message_length)));
+  }
+  request.body = std::string(trimmed);
+  const unix_ms now = clock_.now_ms();
+  if (const auto wait = message_limits_.take(from.user_id, now)) {
+    auto refusal = make_error(error_code::rate_limited, "Too many messages: slow down a little.");
+    refusal.retry_after = ceil_seconds(*wait);
+    co_return std::unexpected(std::move(refusal));
+  }
+  send_job job{this, from.socket.get(), from.user_id, std::move(request), now};
+  auto stored = co_await database_.write(std::move(job));
+  if (!stored) {
+    co_return std::unexpected(std::move(stored.error()));
+  }
+  co_return std::move(stored->message);
+}
+
+void chat_service::deliver(const store::message_row& message, const std::vector<id>& members,
+                           const socketio::socket* except) {
+  const id conversation = message.conversation_id;
+  const id message_id = message.message_id;
+  const id sender = message.sender_id;
+  auto on_ack = [this, conversation, message_id, sender](
+                    id user, const boost::asio::any_io_executor& executor) {
+    if (user == sender) {
+      return; // the sender's other tabs
+    }
+    boost::asio::co_spawn(
+        executor,
+        [this, user, conversation, message_id]() -> awaitable<void> {
+          co_await delivered(user, conversation, message_id);
+        },
+        boost::asio::detached);
+  };
+  hub_.emit_to_users_with_ack(members, "message", one_argument(message_json(message)),
+                              rules_.delivery_ack_timeout, std::move(on_ack), except);
+}
+
+awaitable<page> chat_service::sync(id user, id after, int limit) {
+  sync_job job{user, after, limit};
+  co_return co_await database_.read(std::move(job));
+}
+
+awaitable<result<bool>> chat_service::mark_read(actor reader, id conversation, id up_to) {
+  mark_read_job job{reader.user_id, conversation, up_to};
+  auto outcome = co_await database_.write(std::move(job));
+  if (!outcome) {
+    co_return std::unexpected(std::move(outcome.error()));
+  }
+  if (outcome->moved) {
+    hub_.emit_to_users(outcome->members, "receipt",
+                       one_argument({{"conversation_id", conversation},
+                                     {"user_id", reader.user_id},
+                                     {"kind", "read"},
+                                     {"up_to", outcome->up_to}}),
+                       reader.socket.get());
+  }
+  co_return true;
+}
+
+awaitable<void> chat_service::delivered(id user, id conversation, id message) {
+  mark_delivered_job job{user, conversation, message};
+  const auto outcome = co_await database_.write(std::move(job));
+  if (outcome.moved) {
+    hub_.emit_to_users(without(outcome.members, user), "receipt",
+                       one_argument({{"conversation_id", conversation},
+                                     {"user_id", user},
+                                     {"kind", "delivered"},
+                                     {"up_to", outcome.up_to}}));
+  }
+}
+
+awaitable<result<bool>> chat_service::typing(actor typist, id conversation, bool typing) {
+  if (typing_limits_.take(typist.user_id, clock_.now_ms())) {
+    co_return std::unexpected(make_error(error_code::rate_limited, "Too many typing events."));
+  }
+  members_if_member_job job{typist.user_id, conversation};
+  const auto members = co_await database_.read(std::move(job));
+  if (!members) {
+    co_return std::unexpected(make_error(error_code::not_found, "No such conversation."));
+  }
+  hub_.emit_to_users(without(*members, typist.user_id), "typing",
+                     one_argument({{"conversation_id", conversation},
+                                   {"user_id", typist.user_id},
+                                   {"typing", typing}}));
+  co_return true;
+}
+
+awaitable<void> chat_service::presence_changed(id user, bool online) {
+  contact_owners_job job{user};
+  const auto owners = co_await database_.read(std::move(job));
+  hub_.emit_to_users(owners, "presence",
+                     one_argument({{"user_id", user},
+                                   {"online", online},
+                                   {"last_seen", clock_.now_ms()}}));
+}
+
+} // namespace parley::chat

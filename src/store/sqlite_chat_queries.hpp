@@ -1,0 +1,108 @@
+#pragma once
+// The SQL of the chat queries, named so that a test can check each one's plan
+// (EXPLAIN QUERY PLAN: every lookup uses an index, no table is scanned whole).
+
+#include <array>
+
+namespace parley::store::chat_sql {
+
+inline constexpr const char* contacts_of =
+    "SELECT u.id, u.phone, u.name, u.created_at, k.name, c.id, k.created_at "
+    "FROM contacts k JOIN users u ON u.id = k.contact_id "
+    "LEFT JOIN conversations c ON c.direct_low = min(k.owner_id, k.contact_id) "
+    "AND c.direct_high = max(k.owner_id, k.contact_id) "
+    "WHERE k.owner_id = ?1 ORDER BY k.name COLLATE NOCASE, k.name, u.id";
+
+inline constexpr const char* contact =
+    "SELECT u.id, u.phone, u.name, u.created_at, k.name, c.id, k.created_at "
+    "FROM contacts k JOIN users u ON u.id = k.contact_id "
+    "LEFT JOIN conversations c ON c.direct_low = min(k.owner_id, k.contact_id) "
+    "AND c.direct_high = max(k.owner_id, k.contact_id) "
+    "WHERE k.owner_id = ?1 AND k.contact_id = ?2";
+
+inline constexpr const char* contact_owners_of =
+    "SELECT owner_id FROM contacts WHERE contact_id = ?1 ORDER BY owner_id";
+
+inline constexpr const char* direct_conversation =
+    "SELECT id FROM conversations WHERE direct_low = ?1 AND direct_high = ?2";
+
+inline constexpr const char* conversation =
+    "SELECT id, kind, title, created_by, created_at, last_message_id, last_activity_at "
+    "FROM conversations WHERE id = ?1";
+
+inline constexpr const char* membership =
+    "SELECT conversation_id, user_id, last_read_id, last_delivered_id "
+    "FROM conversation_members WHERE conversation_id = ?1 AND user_id = ?2";
+
+inline constexpr const char* member_ids =
+    "SELECT user_id FROM conversation_members WHERE conversation_id = ?1 ORDER BY user_id";
+
+inline constexpr const char* members =
+    "SELECT u.id, u.phone, u.name, u.created_at FROM conversation_members m "
+    "JOIN users u ON u.id = m.user_id WHERE m.conversation_id = ?1 ORDER BY u.id";
+
+inline constexpr const char* conversations_of =
+    "SELECT c.id, c.kind, c.title, c.created_by, c.created_at, c.last_message_id, "
+    "c.last_activity_at, m.last_read_id "
+    "FROM conversation_members m JOIN conversations c ON c.id = m.conversation_id "
+    "WHERE m.user_id = ?1 AND (c.kind = 'group' OR c.last_message_id IS NOT NULL "
+    "OR c.created_by = ?1) ORDER BY c.last_activity_at DESC, c.id DESC";
+
+inline constexpr const char* unread_count =
+    "SELECT count(*) FROM messages WHERE conversation_id = ?1 AND id > ?2 AND sender_id <> ?3";
+
+inline constexpr const char* nickname =
+    "SELECT name FROM contacts WHERE owner_id = ?1 AND contact_id = ?2";
+
+inline constexpr const char* message_by_id =
+    "SELECT id, conversation_id, sender_id, body, sent_at, client_id FROM messages WHERE id = ?1";
+
+inline constexpr const char* message_by_client_id =
+    "SELECT id, conversation_id, sender_id, body, sent_at, client_id FROM messages "
+    "WHERE sender_id = ?1 AND client_id = ?2";
+
+inline constexpr const char* messages_before =
+    "SELECT id, conversation_id, sender_id, body, sent_at, client_id FROM messages "
+    "WHERE conversation_id = ?1 AND id < ?2 ORDER BY id DESC LIMIT ?3";
+
+inline constexpr const char* messages_after =
+    "SELECT id, conversation_id, sender_id, body, sent_at, client_id FROM messages "
+    "WHERE id > ?2 AND conversation_id IN "
+    "(SELECT conversation_id FROM conversation_members WHERE user_id = ?1) "
+    "ORDER BY id LIMIT ?3";
+
+inline constexpr const char* insert_contact =
+    "INSERT INTO contacts (owner_id, contact_id, name, created_at) VALUES (?1, ?2, ?3, ?4)";
+inline constexpr const char* update_contact_name =
+    "UPDATE contacts SET name = ?3 WHERE owner_id = ?1 AND contact_id = ?2";
+inline constexpr const char* delete_contact =
+    "DELETE FROM contacts WHERE owner_id = ?1 AND contact_id = ?2";
+inline constexpr const char* insert_conversation =
+    "INSERT INTO conversations (kind, title, direct_low, direct_high, created_by, created_at, "
+    "last_activity_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)";
+inline constexpr const char* insert_member =
+    "INSERT INTO conversation_members (conversation_id, user_id, joined_at) VALUES (?1, ?2, ?3)";
+inline constexpr const char* insert_message =
+    "INSERT INTO messages (conversation_id, sender_id, body, sent_at, client_id) "
+    "VALUES (?1, ?2, ?3, ?4, ?5)";
+inline constexpr const char* touch_conversation =
+    "UPDATE conversations SET last_message_id = ?2, last_activity_at = max(last_activity_at, ?3) "
+    "WHERE id = ?1";
+inline constexpr const char* advance_read =
+    "UPDATE conversation_members SET last_read_id = ?3, "
+    "last_delivered_id = max(last_delivered_id, ?3) "
+    "WHERE conversation_id = ?1 AND user_id = ?2 AND last_read_id < ?3";
+inline constexpr const char* advance_delivered =
+    "UPDATE conversation_members SET last_delivered_id = ?3 "
+    "WHERE conversation_id = ?1 AND user_id = ?2 AND last_delivered_id < ?3";
+
+/// Every statement above, for the query-plan test.
+inline constexpr std::array all{
+    contacts_of,         contact,           contact_owners_of,    direct_conversation,
+    conversation,        membership,        member_ids,           members,
+    conversations_of,    unread_count,      nickname,             message_by_id,
+    message_by_client_id, messages_before,  messages_after,       update_contact_name,
+    delete_contact,      touch_conversation, advance_read,        advance_delivered,
+};
+
+} // namespace parley::store::chat_sql
