@@ -10,6 +10,7 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <fmt/format.h>
 #include <future>
@@ -89,9 +90,21 @@ TEST(sqlite_database, migrates_step_by_step_from_an_older_version) {
     sqlite::connection db(path, sqlite::open_mode::read_write_create);
     EXPECT_EQ(migrate(db, 1), 1);
     EXPECT_EQ(schema_version(db), 1);
+    // A foundation-era database with users in it.
+    db.execute("INSERT INTO users (phone, name, created_at) VALUES "
+               "('+14155550101', 'Alice', 1), ('+14155550102', 'Bob', 2)");
   }
   sqlite_database database({path, 1});
   EXPECT_EQ(database.schema_version(), sqlite_migrations().back().version);
+  // Their accounts carry over and the chat tables work with them.
+  const auto listed = blocking_write(database, [](write_transaction& transaction) {
+    const auto alice = transaction.user_by_phone("+14155550101");
+    const auto bob = transaction.user_by_phone("+14155550102");
+    transaction.insert_contact(alice->user_id, bob->user_id, "Bob", 3);
+    return transaction.contacts_of(alice->user_id);
+  });
+  ASSERT_EQ(listed.size(), 1U);
+  EXPECT_EQ(listed[0].user.name, "Bob");
 }
 
 TEST(sqlite_database, runs_with_wal_full_sync_and_foreign_keys) {
@@ -110,6 +123,37 @@ TEST(sqlite_database, runs_with_wal_full_sync_and_foreign_keys) {
   sqlite::statement mode(check, "PRAGMA journal_mode");
   ASSERT_TRUE(mode.step());
   EXPECT_EQ(mode.text(0), "wal");
+}
+
+// A job whose committed() records its result on the writer thread.
+struct ordered_insert {
+  std::string phone;
+  std::vector<id>* committed_ids;
+  id operator()(write_transaction& transaction) const {
+    return transaction.insert_user(phone, "user", 1).user_id;
+  }
+  void committed(id& user_id) const { committed_ids->push_back(user_id); }
+};
+
+TEST(sqlite_database, committed_hooks_run_in_commit_order_before_callers_resume) {
+  testing::temporary_directory directory;
+  sqlite_database database({directory.file("parley.db"), 1});
+  std::vector<id> committed_ids; // written on the writer thread only
+  constexpr int k_jobs = 50;
+  const auto body = [&]() -> boost::asio::awaitable<std::vector<id>> {
+    std::vector<id> resumed;
+    for (int index = 0; index < k_jobs; ++index) {
+      ordered_insert job{phone_number(index), &committed_ids};
+      const id inserted = co_await database.write(std::move(job));
+      // The hook ran before this caller resumed.
+      EXPECT_EQ(committed_ids.back(), inserted);
+      resumed.push_back(inserted);
+    }
+    co_return resumed;
+  };
+  const auto resumed = testing::run_coroutine(body());
+  EXPECT_EQ(resumed, committed_ids);
+  EXPECT_TRUE(std::ranges::is_sorted(committed_ids));
 }
 
 TEST(sqlite_database, group_commit_puts_every_queued_job_in_one_transaction) {

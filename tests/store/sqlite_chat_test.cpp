@@ -1,0 +1,250 @@
+// The chat queries of the SQLite store: contacts, conversations, members, messages, their
+// constraints, the migration from the foundation schema, and every query's plan.
+
+#include "store/sqlite_chat_queries.hpp"
+#include "store/sqlite_migrations.hpp"
+#include "store/sqlite_transaction.hpp"
+
+#include "support/temporary_directory.hpp"
+
+#include <gtest/gtest.h>
+
+#include <fmt/format.h>
+
+namespace parley::store {
+namespace {
+
+class sqlite_chat_test : public ::testing::Test {
+protected:
+  testing::temporary_directory directory_;
+  sqlite::connection db_{directory_.file("parley.db"), sqlite::open_mode::read_write_create};
+  sqlite_write_transaction transaction_{db_};
+  user_row alice_, bob_, carol_;
+
+  void SetUp() override {
+    db_.execute("PRAGMA foreign_keys = ON");
+    migrate(db_);
+    alice_ = transaction_.insert_user("+14155550101", "Alice", 100);
+    bob_ = transaction_.insert_user("+14155550102", "Bob", 100);
+    carol_ = transaction_.insert_user("+14155550103", "Carol", 100);
+  }
+
+  id direct(const user_row& first, const user_row& second, unix_ms now = 200) {
+    const auto created = transaction_.insert_conversation(
+        conversation_kind::direct, std::nullopt, std::pair{first.user_id, second.user_id},
+        first.user_id, now);
+    transaction_.insert_member(created.conversation_id, first.user_id, now);
+    transaction_.insert_member(created.conversation_id, second.user_id, now);
+    return created.conversation_id;
+  }
+
+  static void expect_constraint(const std::function<void()>& action) {
+    try {
+      action();
+      FAIL() << "no constraint error";
+    } catch (const sqlite::sqlite_error& error) {
+      EXPECT_EQ(error.code() & 0xff, SQLITE_CONSTRAINT) << error.what();
+    }
+  }
+};
+
+TEST_F(sqlite_chat_test, contacts_are_listed_by_name_without_case_then_by_id) {
+  transaction_.insert_contact(alice_.user_id, bob_.user_id, "zed", 1);
+  transaction_.insert_contact(alice_.user_id, carol_.user_id, "Anna", 2);
+  const auto dave = transaction_.insert_user("+14155550104", "Dave", 100);
+  transaction_.insert_contact(alice_.user_id, dave.user_id, "anna", 3);
+  const auto list = transaction_.contacts_of(alice_.user_id);
+  ASSERT_EQ(list.size(), 3U);
+  EXPECT_EQ(list[0].name, "Anna");
+  EXPECT_EQ(list[1].name, "anna");
+  EXPECT_EQ(list[2].name, "zed");
+  EXPECT_EQ(list[2].user.phone, "+14155550102");
+  EXPECT_TRUE(transaction_.contacts_of(bob_.user_id).empty());
+}
+
+TEST_F(sqlite_chat_test, a_contact_carries_the_direct_conversation_once_there_is_one) {
+  transaction_.insert_contact(alice_.user_id, bob_.user_id, "Bobby", 1);
+  EXPECT_FALSE(transaction_.contact(alice_.user_id, bob_.user_id)->conversation_id);
+  const auto conversation = direct(bob_, alice_);
+  EXPECT_EQ(transaction_.contact(alice_.user_id, bob_.user_id)->conversation_id, conversation);
+  EXPECT_EQ(transaction_.contacts_of(alice_.user_id)[0].conversation_id, conversation);
+}
+
+TEST_F(sqlite_chat_test, contacts_are_unique_per_owner_and_never_oneself) {
+  transaction_.insert_contact(alice_.user_id, bob_.user_id, "Bob", 1);
+  expect_constraint([&] { transaction_.insert_contact(alice_.user_id, bob_.user_id, "B", 2); });
+  expect_constraint([&] { transaction_.insert_contact(alice_.user_id, alice_.user_id, "Me", 2); });
+  transaction_.insert_contact(bob_.user_id, alice_.user_id, "Alice", 3); // the other direction
+}
+
+TEST_F(sqlite_chat_test, contacts_are_renamed_and_deleted_only_by_their_owner) {
+  transaction_.insert_contact(alice_.user_id, bob_.user_id, "Bob", 1);
+  EXPECT_FALSE(transaction_.update_contact_name(carol_.user_id, bob_.user_id, "Mine"));
+  EXPECT_TRUE(transaction_.update_contact_name(alice_.user_id, bob_.user_id, "Robert"));
+  EXPECT_EQ(transaction_.contact(alice_.user_id, bob_.user_id)->name, "Robert");
+  EXPECT_FALSE(transaction_.delete_contact(carol_.user_id, bob_.user_id));
+  EXPECT_TRUE(transaction_.delete_contact(alice_.user_id, bob_.user_id));
+  EXPECT_FALSE(transaction_.contact(alice_.user_id, bob_.user_id));
+  EXPECT_FALSE(transaction_.delete_contact(alice_.user_id, bob_.user_id));
+}
+
+TEST_F(sqlite_chat_test, presence_goes_to_the_owners_of_a_contact) {
+  transaction_.insert_contact(alice_.user_id, carol_.user_id, "C", 1);
+  transaction_.insert_contact(bob_.user_id, carol_.user_id, "C", 1);
+  EXPECT_EQ(transaction_.contact_owners_of(carol_.user_id),
+            (std::vector<id>{alice_.user_id, bob_.user_id}));
+  EXPECT_TRUE(transaction_.contact_owners_of(alice_.user_id).empty());
+}
+
+TEST_F(sqlite_chat_test, a_pair_has_one_direct_conversation_in_either_order) {
+  const auto conversation = direct(alice_, bob_);
+  EXPECT_EQ(transaction_.direct_conversation(alice_.user_id, bob_.user_id), conversation);
+  EXPECT_EQ(transaction_.direct_conversation(bob_.user_id, alice_.user_id), conversation);
+  EXPECT_FALSE(transaction_.direct_conversation(alice_.user_id, carol_.user_id));
+  expect_constraint([&] {
+    transaction_.insert_conversation(conversation_kind::direct, std::nullopt,
+                                     std::pair{bob_.user_id, alice_.user_id}, bob_.user_id, 300);
+  });
+  // Groups of the same people are distinct conversations.
+  const auto first = transaction_.insert_conversation(conversation_kind::group, "G", std::nullopt,
+                                                      alice_.user_id, 300);
+  const auto second = transaction_.insert_conversation(conversation_kind::group, "G", std::nullopt,
+                                                       alice_.user_id, 300);
+  EXPECT_NE(first.conversation_id, second.conversation_id);
+}
+
+TEST_F(sqlite_chat_test, a_member_joins_a_conversation_once) {
+  const auto conversation = direct(alice_, bob_);
+  expect_constraint([&] { transaction_.insert_member(conversation, alice_.user_id, 300); });
+  EXPECT_EQ(transaction_.member_ids(conversation), (std::vector<id>{alice_.user_id, bob_.user_id}));
+  EXPECT_TRUE(transaction_.membership(conversation, alice_.user_id));
+  EXPECT_FALSE(transaction_.membership(conversation, carol_.user_id));
+}
+
+TEST_F(sqlite_chat_test, messages_get_increasing_ids_and_become_the_last_message) {
+  const auto conversation = direct(alice_, bob_);
+  const auto first = transaction_.insert_message(conversation, alice_.user_id, "hi", 1000, "a1");
+  const auto second = transaction_.insert_message(conversation, bob_.user_id, "hello", 2000, "b1");
+  EXPECT_GT(second.message_id, first.message_id);
+  const auto found = transaction_.conversation(conversation);
+  EXPECT_EQ(found->last_message_id, second.message_id);
+  EXPECT_EQ(found->last_activity_at, 2000);
+}
+
+TEST_F(sqlite_chat_test, a_client_id_is_unique_per_sender) {
+  const auto conversation = direct(alice_, bob_);
+  const auto sent = transaction_.insert_message(conversation, alice_.user_id, "hi", 1000, "same");
+  expect_constraint(
+      [&] { transaction_.insert_message(conversation, alice_.user_id, "other", 1001, "same"); });
+  transaction_.insert_message(conversation, bob_.user_id, "hi", 1002, "same"); // another sender
+  EXPECT_EQ(transaction_.message_by_client_id(alice_.user_id, "same")->message_id, sent.message_id);
+  EXPECT_FALSE(transaction_.message_by_client_id(carol_.user_id, "same"));
+}
+
+TEST_F(sqlite_chat_test, message_ids_are_not_reused_after_the_newest_is_deleted) {
+  const auto conversation = direct(alice_, bob_);
+  const auto first = transaction_.insert_message(conversation, alice_.user_id, "a", 1, "1");
+  db_.execute(fmt::format("DELETE FROM messages WHERE id = {}", first.message_id));
+  const auto second = transaction_.insert_message(conversation, alice_.user_id, "b", 2, "2");
+  EXPECT_GT(second.message_id, first.message_id);
+}
+
+TEST_F(sqlite_chat_test, history_pages_go_backwards_from_before) {
+  const auto conversation = direct(alice_, bob_);
+  const auto other = direct(alice_, carol_);
+  std::vector<id> ids;
+  for (int index = 0; index < 5; ++index) {
+    ids.push_back(transaction_
+                      .insert_message(conversation, alice_.user_id, "m", index,
+                                      fmt::format("c{}", index))
+                      .message_id);
+    transaction_.insert_message(other, alice_.user_id, "elsewhere", index, fmt::format("o{}", index));
+  }
+  auto newest = transaction_.messages_before(conversation, std::nullopt, 2);
+  ASSERT_EQ(newest.size(), 2U);
+  EXPECT_EQ(newest[0].message_id, ids[4]);
+  EXPECT_EQ(newest[1].message_id, ids[3]);
+  auto older = transaction_.messages_before(conversation, ids[3], 10);
+  ASSERT_EQ(older.size(), 3U);
+  EXPECT_EQ(older[2].message_id, ids[0]);
+  EXPECT_TRUE(transaction_.messages_before(conversation, ids[0], 10).empty());
+}
+
+TEST_F(sqlite_chat_test, sync_returns_the_messages_of_my_conversations_after_a_cursor) {
+  const auto mine = direct(alice_, bob_);
+  const auto theirs = direct(bob_, carol_);
+  const auto a = transaction_.insert_message(mine, alice_.user_id, "1", 1, "1");
+  transaction_.insert_message(theirs, bob_.user_id, "not for alice", 2, "2");
+  const auto c = transaction_.insert_message(mine, bob_.user_id, "3", 3, "3");
+  auto all = transaction_.messages_after(alice_.user_id, 0, 10);
+  ASSERT_EQ(all.size(), 2U);
+  EXPECT_EQ(all[0].message_id, a.message_id);
+  EXPECT_EQ(all[1].message_id, c.message_id);
+  auto later = transaction_.messages_after(alice_.user_id, a.message_id, 10);
+  ASSERT_EQ(later.size(), 1U);
+  EXPECT_EQ(later[0].body, "3");
+  EXPECT_EQ(transaction_.messages_after(alice_.user_id, 0, 1).size(), 1U);
+}
+
+TEST_F(sqlite_chat_test, read_and_delivered_marks_only_move_forward) {
+  const auto conversation = direct(alice_, bob_);
+  EXPECT_TRUE(transaction_.advance_delivered(conversation, bob_.user_id, 5));
+  EXPECT_FALSE(transaction_.advance_delivered(conversation, bob_.user_id, 3));
+  EXPECT_TRUE(transaction_.advance_read(conversation, bob_.user_id, 7));
+  EXPECT_FALSE(transaction_.advance_read(conversation, bob_.user_id, 7));
+  const auto member = transaction_.membership(conversation, bob_.user_id);
+  EXPECT_EQ(member->last_read_id, 7);
+  EXPECT_EQ(member->last_delivered_id, 7); // read implies delivered
+  EXPECT_FALSE(transaction_.advance_read(conversation, carol_.user_id, 9)); // not a member
+}
+
+TEST_F(sqlite_chat_test, the_list_shows_recent_activity_first_with_unread_counts) {
+  const auto quiet = direct(alice_, bob_, 100);
+  const auto group = transaction_.insert_conversation(conversation_kind::group, "Trip",
+                                                      std::nullopt, bob_.user_id, 150);
+  for (const auto& member : {alice_, bob_, carol_}) {
+    transaction_.insert_member(group.conversation_id, member.user_id, 150);
+  }
+  transaction_.insert_message(group.conversation_id, bob_.user_id, "one", 300, "1");
+  const auto two = transaction_.insert_message(group.conversation_id, carol_.user_id, "two", 400, "2");
+  transaction_.insert_message(group.conversation_id, alice_.user_id, "mine", 500, "3");
+  transaction_.insert_contact(alice_.user_id, bob_.user_id, "Bobby", 1);
+
+  const auto list = transaction_.conversations_of(alice_.user_id);
+  ASSERT_EQ(list.size(), 2U);
+  EXPECT_EQ(list[0].conversation.conversation_id, group.conversation_id);
+  EXPECT_EQ(list[0].conversation.title, "Trip");
+  EXPECT_EQ(list[0].members.size(), 3U);
+  EXPECT_EQ(list[0].last_message->body, "mine");
+  EXPECT_EQ(list[0].unread_count, 2); // others' messages; her own never count
+  EXPECT_EQ(list[1].conversation.conversation_id, quiet);
+  EXPECT_FALSE(list[1].last_message);
+  EXPECT_EQ(list[1].nickname, "Bobby");
+
+  transaction_.advance_read(group.conversation_id, alice_.user_id, two.message_id);
+  EXPECT_EQ(transaction_.summary(group.conversation_id, alice_.user_id)->unread_count, 0);
+  EXPECT_FALSE(transaction_.summary(quiet, carol_.user_id));
+}
+
+TEST_F(sqlite_chat_test, an_empty_direct_conversation_shows_only_to_its_creator) {
+  const auto conversation = direct(alice_, bob_);
+  EXPECT_EQ(transaction_.conversations_of(alice_.user_id).size(), 1U);
+  EXPECT_TRUE(transaction_.conversations_of(bob_.user_id).empty());
+  transaction_.insert_message(conversation, alice_.user_id, "hi", 300, "1");
+  EXPECT_EQ(transaction_.conversations_of(bob_.user_id).size(), 1U);
+}
+
+// Every chat query uses an index for each table it touches: no full scans as data grows.
+TEST_F(sqlite_chat_test, every_query_is_served_by_an_index) {
+  for (const char* sql : chat_sql::all) {
+    sqlite::statement plan(db_, std::string("EXPLAIN QUERY PLAN ") + sql);
+    std::string details;
+    while (plan.step()) {
+      details += plan.text(3) + "\n";
+    }
+    EXPECT_EQ(details.find("SCAN "), std::string::npos) << sql << "\n" << details;
+  }
+}
+
+} // namespace
+} // namespace parley::store
