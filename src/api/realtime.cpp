@@ -167,6 +167,11 @@ void realtime_namespace::on_event(const std::shared_ptr<socketio::socket>& clien
   }
 
   if (name == "message:send") {
+    if (args.replaced_lone_surrogates) {
+      answer_error(ack, "bad_request",
+                   "The message is not valid Unicode text (it has a lone surrogate).");
+      return;
+    }
     chat::send_request request;
     auto conversation = optional_id(*body, "conversation_id");
     if (!conversation) {

@@ -15,6 +15,84 @@ namespace {
 constexpr std::array<std::string_view, 6> k_reserved_event_names{
     "connect", "connect_error", "disconnect", "disconnecting", "newListener", "removeListener"};
 
+// The code unit of a "\uXXXX" escape starting at `at` (the backslash), if it is one.
+std::optional<unsigned> escaped_unit(std::string_view json, std::size_t at) {
+  if (at + 6 > json.size() || json[at] != '\\' || json[at + 1] != 'u') {
+    return std::nullopt;
+  }
+  unsigned unit = 0;
+  for (std::size_t index = at + 2; index < at + 6; ++index) {
+    const char digit = json[index];
+    unit <<= 4;
+    if (digit >= '0' && digit <= '9') {
+      unit |= unsigned(digit - '0');
+    } else if (digit >= 'a' && digit <= 'f') {
+      unit |= unsigned(digit - 'a' + 10);
+    } else if (digit >= 'A' && digit <= 'F') {
+      unit |= unsigned(digit - 'A' + 10);
+    } else {
+      return std::nullopt;
+    }
+  }
+  return unit;
+}
+
+// `json` with every escaped lone surrogate replaced by \ufffd; nullopt when there is none
+// (then the JSON is broken for another reason).
+std::optional<std::string> replace_lone_surrogates(std::string_view json) {
+  std::string result;
+  result.reserve(json.size());
+  bool replaced = false;
+  bool in_string = false;
+  for (std::size_t index = 0; index < json.size();) {
+    const char character = json[index];
+    if (!in_string) {
+      in_string = character == '"';
+      result += character;
+      ++index;
+      continue;
+    }
+    if (character == '"') {
+      in_string = false;
+      result += character;
+      ++index;
+      continue;
+    }
+    if (character != '\\') {
+      result += character;
+      ++index;
+      continue;
+    }
+    const auto unit = escaped_unit(json, index);
+    if (!unit) { // another escape: copy it whole
+      result.append(json.substr(index, std::min<std::size_t>(2, json.size() - index)));
+      index += 2;
+      continue;
+    }
+    const bool high = *unit >= 0xD800 && *unit <= 0xDBFF;
+    const bool low = *unit >= 0xDC00 && *unit <= 0xDFFF;
+    if (high) {
+      const auto next = escaped_unit(json, index + 6);
+      if (next && *next >= 0xDC00 && *next <= 0xDFFF) { // a proper pair
+        result.append(json.substr(index, 12));
+        index += 12;
+        continue;
+      }
+    }
+    if (high || low) {
+      result += "\\ufffd";
+      replaced = true;
+    } else {
+      result.append(json.substr(index, 6));
+    }
+    index += 6;
+  }
+  if (!replaced) {
+    return std::nullopt;
+  }
+  return result;
+}
+
 bool is_digit(char character) {
   return character >= '0' && character <= '9';
 }
@@ -202,7 +280,17 @@ std::expected<decoded_text, decode_error> decode_message(std::string_view text) 
     boost::system::error_code error;
     content.data = boost::json::parse(json, error, {}, options);
     if (error) {
-      return std::unexpected(decode_error::bad_json);
+      // Boost.JSON refuses escaped lone surrogates; read them as U+FFFD and say so.
+      const auto repaired = replace_lone_surrogates(json);
+      if (!repaired) {
+        return std::unexpected(decode_error::bad_json);
+      }
+      error.clear();
+      content.data = boost::json::parse(*repaired, error, {}, options);
+      if (error) {
+        return std::unexpected(decode_error::bad_json);
+      }
+      content.replaced_lone_surrogates = true;
     }
   }
   if (auto shape = check_shape(content.type, json.empty() ? nullptr : &content.data); !shape) {

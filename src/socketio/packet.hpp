@@ -44,6 +44,10 @@ struct packet {
   std::optional<std::uint64_t> id;      ///< Ack id.
   boost::json::value data;              ///< Null when absent. Binary parts appear as placeholders.
   std::vector<std::string> attachments; ///< Raw bytes of the binary parts, in `num` order.
+  /// The JSON had `\uD800`-style escapes of lone UTF-16 surrogates (what JSON.stringify and
+  /// Python's json make of a broken string); they were decoded as U+FFFD so that the
+  /// application can refuse the event instead of the connection being closed.
+  bool replaced_lone_surrogates = false;
 
   friend bool operator==(const packet&, const packet&) = default;
 };

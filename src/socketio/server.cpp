@@ -197,7 +197,8 @@ private:
     std::string name = array.front().is_string() ? std::string(array.front().as_string())
                                                  : boost::json::serialize(array.front());
     array.erase(array.begin());
-    message args{std::move(array), std::move(incoming.attachments)};
+    message args{std::move(array), std::move(incoming.attachments),
+                 incoming.replaced_lone_surrogates};
     ack_function ack;
     if (incoming.id) {
       ack = [weak = weak_from_this(), nsp = client->nsp(), id = *incoming.id,

@@ -27,6 +27,8 @@ namespace parley::socketio {
 struct message {
   boost::json::array args;
   std::vector<std::string> attachments;
+  /// Some string had an escaped lone surrogate, now U+FFFD (see packet::replaced_lone_surrogates).
+  bool replaced_lone_surrogates = false;
 };
 
 class socket;

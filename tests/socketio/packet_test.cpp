@@ -777,5 +777,41 @@ TEST(socketio_over_polling, round_trips_binary_events_through_base64_records) {
   expect_same_stream_for_every_chunking(body);
 }
 
+TEST(socketio_packet, reads_escaped_lone_surrogates_as_replacement_characters_and_says_so) {
+  const struct {
+    std::string_view text;
+    std::string_view decoded; // the second argument
+  } cases[] = {
+      {R"(2["e","\ud800"])", "\xEF\xBF\xBD"},
+      {R"(2["e","a\udc00b"])", "a\xEF\xBF\xBD" "b"},
+      {R"(2["e","\ud800\u0041"])", "\xEF\xBF\xBD" "A"},
+      {R"(2["e","\ud800\ud83d\ude00"])", "\xEF\xBF\xBD\xF0\x9F\x98\x80"},
+      {R"(2["e",{"k\uDBFF":"\\ud800"}])", ""},
+  };
+  for (const auto& example : cases) {
+    decoder decoder;
+    const auto result = decoder.on_text(example.text);
+    ASSERT_TRUE(result && *result) << example.text;
+    EXPECT_TRUE((*result)->replaced_lone_surrogates) << example.text;
+    const auto& argument = (*result)->data.as_array().at(1);
+    if (argument.is_string()) {
+      EXPECT_EQ(std::string_view(argument.as_string()), example.decoded) << example.text;
+    } else {
+      // A key is repaired too; an escaped backslash before "ud800" is no escape at all.
+      const auto& object = argument.as_object();
+      ASSERT_EQ(object.size(), 1U);
+      EXPECT_EQ(std::string_view(object.begin()->key()), "k\xEF\xBF\xBD");
+      EXPECT_EQ(std::string_view(object.begin()->value().as_string()), "\\ud800");
+    }
+  }
+  // A proper pair is no repair; broken JSON stays broken.
+  decoder pair;
+  const auto proper = pair.on_text(R"(2["e","\ud83d\ude00"])");
+  ASSERT_TRUE(proper && *proper);
+  EXPECT_FALSE((*proper)->replaced_lone_surrogates);
+  decoder broken;
+  EXPECT_FALSE(broken.on_text(R"(2["e","\ud800)"));
+}
+
 } // namespace
 } // namespace parley::socketio
