@@ -49,9 +49,10 @@ test-release: node-deps build
 test-sanitize: node-deps build-sanitize
 	@bash scripts/run-tests.sh $(SANITIZE_DIR)
 
-bench: build
-	@echo "make bench: the load generator (parley-load) and the side-by-side comparison with a"
-	@echo "Node socket.io peer arrive with the benchmarks issue; nothing to measure yet."
+bench: node-deps build
+	@echo "== chat throughput: messages acked on disk and delivered, end to end"
+	@PARLEY_BINARY=$(CURDIR)/build/parley node bench/chat_throughput.mjs
+	@echo "(the side-by-side comparison with Node's socket.io arrives with the benchmarks issue)"
 
 format:
 	@git ls-files '*.cpp' '*.hpp' | xargs clang-format -i

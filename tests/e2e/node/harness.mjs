@@ -16,6 +16,8 @@ import readline from "node:readline";
 import { fileURLToPath } from "node:url";
 
 import { io } from "socket.io-client";
+
+export { io }; // for the scripts under bench/, which have no node_modules of their own
 import WebSocket from "ws";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
