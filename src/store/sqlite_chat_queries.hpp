@@ -11,7 +11,7 @@ inline constexpr const char* contacts_of =
     "FROM contacts k JOIN users u ON u.id = k.contact_id "
     "LEFT JOIN conversations c ON c.direct_low = min(k.owner_id, k.contact_id) "
     "AND c.direct_high = max(k.owner_id, k.contact_id) "
-    "WHERE k.owner_id = ?1 ORDER BY k.name COLLATE NOCASE, k.name, u.id";
+    "WHERE k.owner_id = ?1 ORDER BY k.name COLLATE NOCASE, u.id";
 
 inline constexpr const char* contact =
     "SELECT u.id, u.phone, u.name, u.created_at, k.name, c.id, k.created_at "
