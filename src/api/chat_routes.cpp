@@ -87,6 +87,9 @@ awaitable<http::response> add_contact(http::request_context& context, const depe
   if (!phone) {
     co_return std::move(phone.error());
   }
+  if (const auto* given = body->if_contains("name"); given != nullptr && given->is_null()) {
+    co_return bad_request(context.message, "The field 'name' must be a string (or left out).");
+  }
   auto name = optional_string(context.message, *body, "name");
   if (!name) {
     co_return std::move(name.error());

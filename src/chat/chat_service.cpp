@@ -442,8 +442,9 @@ awaitable<result<store::message_row>> chat_service::send(actor from, send_reques
     co_return std::unexpected(make_error(
         error_code::bad_request, "Give either conversation_id or to, not both."));
   }
-  if (request.client_id.empty() || request.client_id.size() > rules_.max_client_id_length ||
-      !text::is_valid_utf8(request.client_id) || text::has_control_characters(request.client_id)) {
+  if (request.client_id.empty() || !text::is_valid_utf8(request.client_id) ||
+      text::code_point_count(request.client_id) > rules_.max_client_id_length ||
+      text::has_control_characters(request.client_id)) {
     co_return std::unexpected(make_error(
         error_code::bad_request,
         fmt::format("client_id must be 1 to {} printable characters.", rules_.max_client_id_length)));

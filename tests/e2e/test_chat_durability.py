@@ -1,0 +1,239 @@
+"""Durability of messages: message:send is acknowledged "only after the message is durably
+stored", so whatever was acknowledged before a SIGKILL is in the history after a restart on
+the same database, exactly once; ids stay unique and ascending; retrying a client_id after
+the restart never makes a second message.
+
+Clients stream messages (a window of sends in flight) and the test SIGKILLs the server once
+a given number of acks has come back, while the streams are still going.
+"""
+
+import threading
+import unittest
+
+from chat_support import TIMEOUT, ChatCase, message_payload
+
+
+class Stream(threading.Thread):
+    """Sends messages to one conversation on one socket, at most ``window`` unanswered, until
+    the connection ends; records what was emitted and what was acknowledged."""
+
+    def __init__(self, chat, conversation_id, window, prefix, on_ack):
+        super().__init__(daemon=True)
+        self.chat = chat
+        self.conversation_id = conversation_id
+        self.window = window
+        self.prefix = prefix
+        self.on_ack = on_ack
+        self.condition = threading.Condition()
+        self.in_flight = 0
+        self.emitted = []  # payloads, in order
+        self.acked = {}  # client_id -> message
+        self.refused = []  # error acks (there should be none)
+        self.stopped = False
+        self.failure = None
+        chat.disconnect_callbacks.append(self.stop)
+
+    def stop(self):
+        with self.condition:
+            self.stopped = True
+            self.condition.notify_all()
+
+    def _callback(self, payload):
+        def callback(*args):
+            ack = args[0] if len(args) == 1 else args
+            with self.condition:
+                self.in_flight -= 1
+                if isinstance(ack, dict) and ack.get("ok") is True:
+                    self.acked[payload["client_id"]] = ack["message"]
+                else:
+                    self.refused.append((payload, ack))
+                self.condition.notify_all()
+            self.on_ack()
+
+        return callback
+
+    def run(self):
+        try:
+            n = 0
+            while True:
+                with self.condition:
+                    if not self.condition.wait_for(
+                            lambda: self.stopped or self.in_flight < self.window, TIMEOUT):
+                        raise AssertionError(f"{self.prefix}: no ack and no disconnection "
+                                             f"within {TIMEOUT} s")
+                    if self.stopped:
+                        return
+                    self.in_flight += 1
+                payload = message_payload(f"{self.prefix} {n}", conversation_id=self.conversation_id)
+                n += 1
+                try:
+                    self.chat.emit("message:send", payload, callback=self._callback(payload))
+                except Exception:  # noqa: BLE001 - the connection is gone (BadNamespaceError)
+                    return
+                self.emitted.append(payload)
+        except BaseException as error:  # noqa: BLE001 - reported by the test
+            self.failure = error
+
+
+class MessagesSurviveSigkillTest(ChatCase):
+    flags = ("--message-rate", "0")
+
+    def restart(self):
+        self.server.kill()
+        self.server = self.start_server(*self.flags, directory=self.server.directory)
+        return self.server
+
+    def run_streams(self, sockets_and_conversations, window, kill_after):
+        """Streams on every socket; SIGKILLs the server after ``kill_after`` acks in all."""
+        acks = {"count": 0}
+        reached = threading.Event()
+        lock = threading.Lock()
+
+        def on_ack():
+            with lock:
+                acks["count"] += 1
+                if acks["count"] >= kill_after:
+                    reached.set()
+
+        streams = [Stream(chat, conversation, window, f"stream {index}", on_ack)
+                   for index, (chat, conversation) in enumerate(sockets_and_conversations)]
+        for stream in streams:
+            stream.start()
+        self.assertTrue(reached.wait(TIMEOUT * 3), f"only {acks['count']} acks of {kill_after}")
+        self.server.kill()
+        for stream in streams:
+            stream.join(TIMEOUT)
+            self.assertFalse(stream.is_alive(), "the stream ends with the connection")
+            if stream.failure is not None:
+                raise stream.failure
+            self.assertEqual(stream.refused, [], "no refusals while streaming")
+        total = sum(len(stream.acked) for stream in streams)
+        self.assertGreaterEqual(total, kill_after)
+        return streams
+
+    def sync_all(self, chat):
+        messages, after = [], 0
+        while True:
+            page = chat.ack("messages:sync", {"after": after, "limit": 500})
+            self.assertIs(page["ok"], True, page)
+            messages += page["messages"]
+            if not page["has_more"]:
+                return messages
+            self.assertTrue(page["messages"], page)
+            after = page["messages"][-1]["id"]
+
+    def check_after_restart(self, user, streams, conversations):
+        """Every acknowledged message exactly once, as acknowledged; nothing never sent;
+        unique ascending ids; retries are idempotent. Returns the history."""
+        chat = self.chat(user)
+        synced = self.sync_all(chat)
+        ids = [message["id"] for message in synced]
+        self.assertEqual(ids, sorted(set(ids)), "unique, ascending ids")
+        emitted = {payload["client_id"]: payload for stream in streams for payload in stream.emitted}
+        by_client_id = {}
+        for message in synced:
+            self.assertNotIn(message["client_id"], by_client_id, f"stored twice: {message}")
+            by_client_id[message["client_id"]] = message
+            self.assertIn(message["client_id"], emitted, f"a message nobody sent: {message}")
+            self.assertEqual(message["body"], emitted[message["client_id"]]["body"])
+        for stream in streams:
+            for client_id, acked in stream.acked.items():
+                self.assertEqual(by_client_id.get(client_id), acked,
+                                 "an acknowledged message is in the history, unchanged")
+        # The REST history of each conversation agrees with the sync.
+        history = []
+        for conversation in conversations:
+            history += self.full_history(user, conversation)
+        self.assertEqual(sorted(history, key=lambda m: m["id"]), synced)
+
+        # Retrying every emitted message after the restart: the stored ones come back as
+        # they are, the lost ones are stored now; either way once.
+        newest = max(ids, default=0)
+        for payload in emitted.values():
+            owner = next(stream for stream in streams if payload in stream.emitted)
+            ack = owner.retry_socket.ack("message:send", payload)
+            message = self.assertSent(ack, client_id=payload["client_id"], body=payload["body"])
+            if payload["client_id"] in by_client_id:
+                self.assertEqual(message, by_client_id[payload["client_id"]])
+            else:
+                self.assertGreater(message["id"], newest, "new ids above the old ones")
+        after_retries = self.sync_all(chat)
+        self.assertEqual(sorted(m["client_id"] for m in after_retries), sorted(emitted))
+        retried_ids = [m["id"] for m in after_retries]
+        self.assertEqual(retried_ids, sorted(set(retried_ids)))
+        return synced
+
+    def test_each_send_awaiting_its_ack(self):
+        alice, bob = self.users("Alice", "Bob")
+        conversation = self.direct_conversation(alice, bob)
+        streams = self.run_streams([(self.chat(alice), conversation)], window=1, kill_after=40)
+        self.restart()
+        streams[0].retry_socket = self.chat(alice)
+        synced = self.check_after_restart(bob, streams, [conversation])
+        self.assertGreaterEqual(len(synced), 40)
+
+    def test_concurrent_streams_with_several_in_flight(self):
+        alice, bob, carol = self.users("Alice", "Bob", "Carol")
+        group = self.open_conversation(alice, bob, carol, title="Load", status=201)["id"]
+        direct = self.direct_conversation(alice, bob)
+        senders = [(alice, group), (bob, group), (carol, group), (alice, direct)]
+        sockets = [(self.chat(user), conversation) for user, conversation in senders]
+        # Bob also has a receiving socket: delivery work goes on while the server dies.
+        self.chat(bob)
+        streams = self.run_streams(sockets, window=8, kill_after=300)
+        self.restart()
+        for stream, (user, _) in zip(streams, senders):
+            stream.retry_socket = self.chat(user)
+        synced = self.check_after_restart(bob, streams, [group, direct])
+        self.assertGreaterEqual(len(synced), 300)
+        # Everyone sees the same group history.
+        group_history = self.full_history(alice, group)
+        self.assertEqual(self.full_history(carol, group), group_history)
+
+    def test_messages_survive_a_restart_after_a_clean_stop(self):
+        alice, bob = self.users("Alice", "Bob")
+        conversation = self.direct_conversation(alice, bob)
+        chat = self.chat(alice)
+        sent = [self.assertSent(chat.send(f"before {n}", conversation_id=conversation))
+                for n in range(5)]
+        bobs = self.chat(bob)
+        read = bobs.ack("message:read", {"conversation_id": conversation, "up_to": sent[2]["id"]})
+        self.assertEqual(read, {"ok": True})
+        chat.disconnect()
+        bobs.disconnect()
+        self.assertEqual(self.server.terminate(), 0)
+        self.server = self.start_server(*self.flags, directory=self.server.directory)
+        self.assertEqual(self.full_history(bob, conversation), sent)
+        listed = self.conversations(bob)
+        self.assertEqual(len(listed), 1)
+        self.assertEqual(listed[0]["last_message"], sent[-1])
+        self.assertEqual(listed[0]["unread_count"], 2, "the read mark survives")
+        # Ids keep growing across the restart, and the direct conversation is the same one.
+        later = self.assertSent(self.chat(alice).send("after", to=bob.id),
+                                conversation_id=conversation)
+        self.assertGreater(later["id"], sent[-1]["id"])
+
+    def test_contacts_and_conversations_survive_sigkill(self):
+        alice, bob, carol = self.users("Alice", "Bob", "Carol")
+        self.add_contact(alice, bob, "Bobby")
+        self.add_contact(alice, carol)
+        response = self.api("PATCH", f"/contacts/{carol.id}", {"name": "Caz"}, alice)
+        self.assertEqual(response.status, 200, response)
+        self.add_contact(bob, carol)
+        self.assertEqual(self.api("DELETE", f"/contacts/{carol.id}", user=bob).status, 204)
+        direct = self.open_conversation(alice, bob, status=201)
+        group = self.open_conversation(alice, bob, carol, title="Survivors", status=201)
+        contacts, conversations = self.contacts(alice), self.conversations(alice)
+        self.restart()
+        self.assertEqual(self.contacts(alice), contacts)
+        self.assertEqual(self.contacts(bob), [])
+        self.assertEqual(self.conversations(alice), conversations)
+        self.assertEqual(self.open_conversation(alice, bob, status=200), direct)
+        self.assertEqual([c["id"] for c in self.conversations(carol)], [group["id"]])
+
+    def direct_conversation(self, owner, other):
+        return self.open_conversation(owner, other, status=201)["id"]
+
+
+if __name__ == "__main__":
+    unittest.main()
