@@ -218,6 +218,10 @@ asio::awaitable<void> server::accept_loop() {
       spdlog::warn("http.too_many_connections address={}", address);
       continue; // the socket closes as it goes out of scope
     }
+    // Small writes (acks, events) go out at once: without this, Nagle's algorithm holds a
+    // write back until the peer's delayed ACK, up to 40 ms on Linux.
+    beast::error_code ignored;
+    socket.set_option(tcp::no_delay(true), ignored);
     auto state = std::make_shared<connection_state>();
     state->address = std::move(address);
     state->executor = socket.get_executor();
