@@ -195,8 +195,9 @@ constexpr std::string_view k_placeholder_page = R"html(<!doctype html>
 <body>
 <main>
 <h1>Parley</h1>
-<p>The server is running. The web client is not part of this build yet; the REST API is
-served under <code>/api/v1/</code> (see <code>docs/api.md</code>).</p>
+<p>The server is running, but it found no web client to serve (build it with
+<code>make web</code>, or point <code>--web-root</code> at its <code>dist</code> folder). The
+REST API is served under <code>/api/v1/</code> (see <code>docs/api.md</code>).</p>
 <p><a href="/healthz">Health</a> · <a href="/metrics">Metrics</a></p>
 </main>
 </body>
@@ -234,7 +235,14 @@ void add_routes(http::router& routes, const dependencies& with) {
   routes.add(verb::patch, "/api/v1/me", bind(patch_me));
   routes.add(verb::get, "/healthz", bind(healthz));
   routes.add(verb::get, "/metrics", bind(metrics));
-  routes.add(verb::get, "/", bind(index_page));
+  if (with.web != nullptr && !with.web->empty()) {
+    routes.set_fallback("static", [&with](http::request_context& context)
+                                      -> boost::asio::awaitable<http::response> {
+      co_return with.web->serve(context.message, context.path);
+    });
+  } else {
+    routes.add(verb::get, "/", bind(index_page));
+  }
   if (with.chat != nullptr) {
     add_chat_routes(routes, with);
   }

@@ -9,6 +9,7 @@
 #include "chat/chat_service.hpp"
 #include "http/metrics.hpp"
 #include "http/router.hpp"
+#include "http/static_files.hpp"
 
 #include <functional>
 #include <string>
@@ -25,6 +26,9 @@ struct dependencies {
   std::function<bool()> draining;
   /// Contacts, conversations and history; when null those routes are not mounted.
   chat::chat_service* chat = nullptr;
+  /// The web client's files, served at / and for every other unrouted GET; when null or
+  /// empty, / is a placeholder page.
+  const http::static_files* web = nullptr;
 };
 
 /// Adds every route. `with` must outlive the router.

@@ -140,10 +140,18 @@ int serve(const config::config& settings) {
   chat_rules.message_burst = settings.message_burst;
   chat::chat_service chat(chat_rules, database, hub, clock);
 
+  const http::static_files web(settings.web_root);
+  if (web.empty()) {
+    spdlog::warn("web.missing root={} note=\"no index.html there: / serves a placeholder page\"",
+                 settings.web_root);
+  } else {
+    spdlog::info("web.loaded root={} files={}", settings.web_root, web.file_count());
+  }
+
   http::router routes;
   http::server server(options, routes, counters);
   api::dependencies dependencies{auth, counters, settings.allowed_origins,
-                                 [&server] { return server.draining(); }, &chat};
+                                 [&server] { return server.draining(); }, &chat, &web};
   dependencies.allowed_origins.push_back("http://" + settings.listen);
   api::add_routes(routes, dependencies);
 

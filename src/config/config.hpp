@@ -34,6 +34,7 @@ struct config {
 
   // Storage
   std::string database = "var/parley.db";
+  std::string web_root = "web/dist"; ///< The web client's build; missing = a placeholder page.
   std::size_t database_readers = 4;
 
   // Sign-in

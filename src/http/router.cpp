@@ -69,7 +69,17 @@ router::match router::find(beast_http::verb method, std::string_view path) const
   if (result.target == nullptr && !result.allowed.empty()) {
     result.route = "method_not_allowed";
   }
+  if (result.target == nullptr && result.allowed.empty() && fallback_ &&
+      (method == beast_http::verb::get || method == beast_http::verb::head)) {
+    result.target = &fallback_;
+    result.route = fallback_name_;
+  }
   return result;
+}
+
+void router::set_fallback(std::string name, handler target) {
+  fallback_name_ = std::move(name);
+  fallback_ = std::move(target);
 }
 
 } // namespace parley::http

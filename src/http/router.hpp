@@ -25,6 +25,9 @@ public:
   };
   [[nodiscard]] match find(beast_http::verb method, std::string_view path) const;
 
+  /// Answers GET (and HEAD) requests that no route matches, as route `name` (static files).
+  void set_fallback(std::string name, handler target);
+
 private:
   struct entry {
     beast_http::verb method;
@@ -33,6 +36,8 @@ private:
     handler target;
   };
   std::vector<entry> entries_;
+  std::string fallback_name_;
+  handler fallback_;
 };
 
 } // namespace parley::http

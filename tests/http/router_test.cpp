@@ -71,3 +71,22 @@ TEST(router, head_uses_the_get_route) {
 
 } // namespace
 } // namespace parley::http
+
+namespace parley::http {
+namespace {
+
+TEST(router, the_fallback_answers_unrouted_reads_only) {
+  router routes;
+  routes.add(beast_http::verb::get, "/api/v1/me", answer_with(status::ok));
+  routes.add(beast_http::verb::patch, "/api/v1/me", answer_with(status::ok));
+  routes.set_fallback("static", answer_with(status::ok));
+  EXPECT_EQ(routes.find(beast_http::verb::get, "/c/7").route, "static");
+  EXPECT_EQ(routes.find(beast_http::verb::head, "/").route, "static");
+  EXPECT_EQ(routes.find(beast_http::verb::get, "/api/v1/me").route, "/api/v1/me");
+  // A write to an unknown path is no page; a known path with another method is still 405.
+  EXPECT_EQ(routes.find(beast_http::verb::post, "/c/7").target, nullptr);
+  EXPECT_EQ(routes.find(beast_http::verb::delete_, "/api/v1/me").route, "method_not_allowed");
+}
+
+} // namespace
+} // namespace parley::http
