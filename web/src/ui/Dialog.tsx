@@ -1,0 +1,33 @@
+import type { ComponentChildren } from "preact";
+import { useEffect, useRef } from "preact/hooks";
+import { useId } from "./hooks";
+
+/**
+ * A modal dialog on the native <dialog> element: focus moves inside, the page behind is
+ * inert, Escape closes it, and focus returns to where it was.
+ */
+export function Dialog(props: { title: string; onClose: () => void; children: ComponentChildren; class?: string }) {
+  const ref = useRef<HTMLDialogElement>(null);
+  const titleId = useId("dlg");
+  useEffect(() => {
+    const d = ref.current!;
+    const back = document.activeElement as HTMLElement | null;
+    if (!d.open) d.showModal();
+    const onCancel = (e: Event) => {
+      e.preventDefault();
+      props.onClose();
+    };
+    d.addEventListener("cancel", onCancel);
+    return () => {
+      d.removeEventListener("cancel", onCancel);
+      if (d.open) d.close();
+      back?.focus?.();
+    };
+  }, []);
+  return (
+    <dialog ref={ref} aria-labelledby={titleId} class={`dialog ${props.class ?? ""}`}>
+      <h2 id={titleId}>{props.title}</h2>
+      {props.children}
+    </dialog>
+  );
+}

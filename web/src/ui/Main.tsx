@@ -1,0 +1,355 @@
+import { useRef, useState } from "preact/hooks";
+import { parsePhoneNumberFromString, type CountryCode } from "libphonenumber-js";
+import type { State } from "../store";
+import { addContact, createGroup, logout, openConversation, openDirect } from "../store";
+import { filterContacts, filterConversations, otherMember } from "../lib/conversations";
+import type { Contact, Conversation } from "../lib/types";
+import { shortStamp } from "../lib/time";
+import { Chat } from "./Chat";
+import { Dialog } from "./Dialog";
+import { IconGroup } from "./icons";
+import { useNow } from "./hooks";
+import { toE164 } from "./SignIn";
+
+export function initials(name: string): string {
+  const parts = name.trim().split(/\s+/).filter(Boolean);
+  const chars = parts.length > 1 ? [parts[0], parts[parts.length - 1]] : parts;
+  return chars.map((p) => [...p][0]?.toUpperCase() ?? "").join("") || "?";
+}
+
+/** One of eight calm hues per person or group, from the id (CSS classes, no inline styles). */
+export function hue(id: number): string {
+  return `hue-${Math.abs(id) % 8}`;
+}
+
+export function Avatar(props: { id: number; name: string; online?: boolean; group?: boolean }) {
+  return (
+    <span class={`avatar ${hue(props.id)}`} aria-hidden="true">
+      {props.group ? <IconGroup /> : initials(props.name)}
+      {props.online !== undefined && <span class={`dot ${props.online ? "on" : "off"}`} />}
+    </span>
+  );
+}
+
+export function Main({ s }: { s: State }) {
+  const [query, setQuery] = useState("");
+  const [groupOpen, setGroupOpen] = useState(false);
+  const me = s.me!;
+  const open = s.openId != null;
+  return (
+    <div class={`layout ${open ? "has-open" : ""}`}>
+      <aside class="sidebar" aria-label="Conversations">
+        <header class="side-head">
+          <Avatar id={me.id} name={me.name} />
+          <div class="me">
+            <strong>{me.name}</strong>
+            <span class="muted small">{formatPhone(me.phone)}</span>
+          </div>
+          <button type="button" class="ghost" onClick={() => setGroupOpen(true)}>
+            New group
+          </button>
+          <button type="button" class="ghost" onClick={() => void logout()}>
+            Log out
+          </button>
+        </header>
+        <ConnectionBanner s={s} />
+        <AddContact me={me.phone} />
+        <div class="search">
+          <input
+            type="search"
+            aria-label="Search conversations"
+            placeholder="Search"
+            value={query}
+            onInput={(e) => setQuery((e.currentTarget as HTMLInputElement).value)}
+          />
+        </div>
+        <ConversationList s={s} query={query} />
+      </aside>
+      <main class="chat-pane">
+        {open ? (
+          <Chat s={s} key={s.openId!} />
+        ) : (
+          <div class="empty">
+            <span class="brand-mark big" aria-hidden="true" />
+            <h2>Parley</h2>
+            <p class="muted">Pick a conversation, or add a contact by phone number to start one.</p>
+          </div>
+        )}
+      </main>
+      {groupOpen && <GroupDialog contacts={s.contacts} onClose={() => setGroupOpen(false)} />}
+      <div class="toast" role="status" aria-live="polite">
+        {s.notice && <p>{s.notice}</p>}
+      </div>
+    </div>
+  );
+}
+
+function formatPhone(e164: string): string {
+  return parsePhoneNumberFromString(e164)?.formatInternational() ?? e164;
+}
+
+function ConnectionBanner({ s }: { s: State }) {
+  const pending = s.queue.filter((q) => !q.failed).length;
+  if (s.connection === "online") return null;
+  return (
+    <p class={`banner ${s.connection}`} role="status">
+      <span class="spinner" aria-hidden="true" />
+      {s.connection === "connecting" ? "Connecting…" : "Reconnecting…"}
+      {pending > 0 && ` ${pending} message${pending === 1 ? "" : "s"} waiting to be sent.`}
+    </p>
+  );
+}
+
+function AddContact({ me }: { me: string }) {
+  const [phone, setPhone] = useState("");
+  const [name, setName] = useState("");
+  const [expanded, setExpanded] = useState(false);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const phoneRef = useRef<HTMLInputElement>(null);
+  const country = (parsePhoneNumberFromString(me)?.country ?? "US") as CountryCode;
+
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    if (busy) return;
+    setError(null);
+    if (!phone.trim()) {
+      // The button first opens the form (for a keyboard or touch user who starts here).
+      setExpanded(true);
+      phoneRef.current?.focus();
+      return;
+    }
+    setBusy(true);
+    const err = await addContact(toE164(phone, country), name);
+    setBusy(false);
+    if (err) setError(err);
+    else {
+      setPhone("");
+      setName("");
+      setExpanded(false);
+    }
+  };
+
+  return (
+    <form
+      class="add-contact"
+      onSubmit={submit}
+      noValidate
+      onFocusOut={(e) => {
+        const to = (e as FocusEvent).relatedTarget as Node | null;
+        if (!to || !(e.currentTarget as HTMLElement).contains(to)) setExpanded(false);
+      }}
+    >
+      <div class="row">
+        <input
+          ref={phoneRef}
+          type="tel"
+          inputMode="tel"
+          autoComplete="off"
+          aria-label="Contact phone number"
+          placeholder="Contact phone number"
+          value={phone}
+          onFocus={() => setExpanded(true)}
+          onInput={(e) => {
+            setPhone((e.currentTarget as HTMLInputElement).value);
+            setError(null);
+          }}
+          aria-describedby={error ? "add-contact-error" : undefined}
+        />
+        <button type="submit" class="primary" disabled={busy}>
+          Add contact
+        </button>
+      </div>
+      {(expanded || phone || name) && (
+        <input
+          type="text"
+          aria-label="Nickname (optional)"
+          placeholder="Nickname (optional)"
+          maxLength={64}
+          value={name}
+          onInput={(e) => setName((e.currentTarget as HTMLInputElement).value)}
+        />
+      )}
+      {error && (
+        <p id="add-contact-error" class="error small" role="alert">
+          {error}
+        </p>
+      )}
+    </form>
+  );
+}
+
+function ConversationList({ s, query }: { s: State; query: string }) {
+  const now = useNow(60_000);
+  const me = s.me!;
+  const convs = filterConversations(s.conversations, query);
+  const inList = new Set(s.conversations.filter((c) => c.kind === "direct").map((c) => otherMember(c, me.id)?.id));
+  const loose = filterContacts(
+    s.contacts.filter((c) => !inList.has(c.user.id)),
+    query,
+  );
+  if (!s.conversationsLoaded) return <p class="muted pad">Loading conversations…</p>;
+  return (
+    <nav class="list" aria-label="Conversation list">
+      {s.loadError && <p class="error pad">{s.loadError}</p>}
+      {convs.map((c) => (
+        <ConversationLink key={c.id} c={c} s={s} now={now} />
+      ))}
+      {loose.length > 0 && <h2 class="list-head">Contacts</h2>}
+      {loose.map((c) => (
+        <ContactLink key={`u${c.user.id}`} c={c} s={s} />
+      ))}
+      {convs.length === 0 && loose.length === 0 && (
+        <p class="muted pad">
+          {query ? "Nothing matches your search." : "No conversations yet. Add a contact with their phone number to start."}
+        </p>
+      )}
+    </nav>
+  );
+}
+
+function ConversationLink({ c, s, now }: { c: Conversation; s: State; now: number }) {
+  const me = s.me!;
+  const other = c.kind === "direct" ? otherMember(c, me.id) : undefined;
+  const online = other ? s.presence[other.id]?.online : undefined;
+  const typingIds = Object.keys(s.typing[c.id] ?? {});
+  const last = c.last_message;
+  const descId = `conv-desc-${c.id}`;
+  let preview = "No messages yet";
+  if (last) {
+    const who =
+      last.sender_id === me.id
+        ? "You: "
+        : c.kind === "group"
+          ? `${s.contacts.find((x) => x.user.id === last.sender_id)?.name ?? c.members.find((u) => u.id === last.sender_id)?.name ?? ""}: `
+          : "";
+    preview = who + last.body.replace(/\s+/g, " ");
+  }
+  const typing = typingIds.length > 0;
+  return (
+    <a
+      href={`/c/${c.id}`}
+      class={`conv ${s.openId === c.id ? "current" : ""} ${c.unread_count ? "unread" : ""}`}
+      aria-label={c.title}
+      aria-describedby={descId}
+      aria-current={s.openId === c.id ? "page" : undefined}
+      onClick={(e) => {
+        if (e.ctrlKey || e.metaKey || e.shiftKey || e.button !== 0) return;
+        e.preventDefault();
+        void openConversation(c.id);
+      }}
+    >
+      <Avatar id={c.id} name={c.title} online={online} group={c.kind === "group"} />
+      <span class="conv-main">
+        <span class="conv-top">
+          <span class="conv-title">{c.title}</span>
+          {last && <span class="conv-time small">{shortStamp(last.sent_at, now)}</span>}
+        </span>
+        <span class="conv-bottom" id={descId}>
+          <span class={`conv-preview small ${typing ? "typing" : ""}`}>{typing ? "typing…" : preview}</span>
+          {c.unread_count > 0 && (
+            <span class="badge">
+              {c.unread_count}
+              <span class="sr-only"> unread</span>
+            </span>
+          )}
+          {online !== undefined && <span class="sr-only">{online ? ", online" : ", offline"}</span>}
+        </span>
+      </span>
+    </a>
+  );
+}
+
+function ContactLink({ c, s }: { c: Contact; s: State }) {
+  const online = s.presence[c.user.id]?.online;
+  const [busy, setBusy] = useState(false);
+  const descId = `contact-desc-${c.user.id}`;
+  return (
+    <a
+      href={`/u/${c.user.id}`}
+      class="conv"
+      aria-label={c.name}
+      aria-describedby={descId}
+      aria-busy={busy}
+      onClick={async (e) => {
+        if (e.ctrlKey || e.metaKey || e.shiftKey || e.button !== 0) return;
+        e.preventDefault();
+        setBusy(true);
+        await openDirect(c.user.id);
+        setBusy(false);
+      }}
+    >
+      <Avatar id={c.user.id + 1_000_000} name={c.name} online={online} />
+      <span class="conv-main">
+        <span class="conv-top">
+          <span class="conv-title">{c.name}</span>
+        </span>
+        <span class="conv-bottom" id={descId}>
+          <span class="conv-preview small">
+            {formatPhone(c.user.phone)}
+            {online !== undefined && <span class="sr-only">{online ? ", online" : ", offline"}</span>}
+          </span>
+        </span>
+      </span>
+    </a>
+  );
+}
+
+function GroupDialog({ contacts, onClose }: { contacts: Contact[]; onClose: () => void }) {
+  const [title, setTitle] = useState("");
+  const [picked, setPicked] = useState<Set<number>>(new Set());
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    if (!title.trim()) return setError("Give the group a title.");
+    if (picked.size < 2) return setError("Pick at least two contacts (for one person, open your conversation with them).");
+    setBusy(true);
+    const err = await createGroup(title, [...picked]);
+    setBusy(false);
+    if (err) setError(err);
+    else onClose();
+  };
+  return (
+    <Dialog title="New group" onClose={onClose}>
+      <form onSubmit={submit} class="stack" noValidate>
+        <label class="field">
+          <span>Group title</span>
+          <input type="text" maxLength={100} value={title} onInput={(e) => setTitle((e.currentTarget as HTMLInputElement).value)} />
+        </label>
+        <fieldset class="members">
+          <legend>Members</legend>
+          {contacts.length === 0 && <p class="muted small">Add contacts first: a group is made of your contacts.</p>}
+          {contacts.map((c) => (
+            <label key={c.user.id} class="check">
+              <input
+                type="checkbox"
+                checked={picked.has(c.user.id)}
+                onChange={(e) => {
+                  const next = new Set(picked);
+                  if ((e.currentTarget as HTMLInputElement).checked) next.add(c.user.id);
+                  else next.delete(c.user.id);
+                  setPicked(next);
+                }}
+              />
+              <span>{c.name}</span>
+            </label>
+          ))}
+        </fieldset>
+        {error && (
+          <p class="error small" role="alert">
+            {error}
+          </p>
+        )}
+        <div class="actions">
+          <button type="button" class="ghost" onClick={onClose}>
+            Cancel
+          </button>
+          <button type="submit" class="primary" disabled={busy}>
+            Create group
+          </button>
+        </div>
+      </form>
+    </Dialog>
+  );
+}
