@@ -7,16 +7,32 @@ SANITIZE_DIR := build/sanitize
 CMAKE_FLAGS ?=
 PARLEY_FLAGS ?=
 
-.PHONY: all deps node-deps build build-sanitize run test test-release test-sanitize bench clean format
+.PHONY: all deps test-deps node-deps web-deps web build build-sanitize run test test-release test-sanitize bench clean format
 
-all: build
+all: build web
 
+# Debian packages to build and run; test-deps adds the test tools and Chromium.
 deps:
 	@bash scripts/install-deps.sh
 
-# npm packages of the real-time end-to-end tests (tests/e2e/node), after the Debian ones.
-node-deps: deps
-	@bash scripts/install-node-deps.sh
+test-deps:
+	@bash scripts/install-deps.sh test
+
+# npm packages of the end-to-end tests (tests/e2e/node), after the Debian ones.
+node-deps: test-deps
+	@bash scripts/install-node-deps.sh tests/e2e/node
+
+# The web client (web/, TypeScript + Vite) is built into web/dist, which the server serves.
+web-deps: deps
+	@bash scripts/install-node-deps.sh web
+
+WEB_SOURCES := $(shell find web/src web/public -type f 2>/dev/null) web/index.html \
+	web/package-lock.json web/vite.config.ts web/tsconfig.json
+
+web/dist/index.html: $(WEB_SOURCES) | web-deps
+	cd web && npm run --silent build
+
+web: web-deps web/dist/index.html
 
 $(RELEASE_DIR)/CMakeCache.txt: | deps
 	cmake -S . -B $(RELEASE_DIR) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) $(CMAKE_FLAGS)
@@ -32,21 +48,22 @@ build: deps $(RELEASE_DIR)/CMakeCache.txt
 build-sanitize: deps $(SANITIZE_DIR)/CMakeCache.txt
 	cmake --build $(SANITIZE_DIR) -j$(JOBS)
 
-# Serves on http://127.0.0.1:8080 with SQLite at var/parley.db and the development SMS
-# sender (codes appear in this log). Extra flags: make run PARLEY_FLAGS="--log-level debug".
-run: build
+# Serves on http://127.0.0.1:8080 with SQLite at var/parley.db, the web client from web/dist
+# and the development SMS sender (codes appear in this log).
+# Extra flags: make run PARLEY_FLAGS="--log-level debug".
+run: build web
 	@mkdir -p var
 	./build/parley serve $(PARLEY_FLAGS)
 
 # Every test: unit and end-to-end on the release build, then all again under
 # AddressSanitizer + UndefinedBehaviorSanitizer.
-test: node-deps build build-sanitize
+test: node-deps web build build-sanitize
 	@bash scripts/run-tests.sh $(RELEASE_DIR) $(SANITIZE_DIR)
 
-test-release: node-deps build
+test-release: node-deps web build
 	@bash scripts/run-tests.sh $(RELEASE_DIR)
 
-test-sanitize: node-deps build-sanitize
+test-sanitize: node-deps web build-sanitize
 	@bash scripts/run-tests.sh $(SANITIZE_DIR)
 
 bench: node-deps build
@@ -58,4 +75,4 @@ format:
 	@git ls-files '*.cpp' '*.hpp' | xargs clang-format -i
 
 clean:
-	rm -rf build
+	rm -rf build web/dist

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs every Debian package Parley needs to build, run and test.
+# Installs every Debian package Parley needs to build and run it (no argument), or to build,
+# run and test it (`install-deps.sh test`: adds the test tools and Chromium).
 # Idempotent and quick when everything is already there: it asks dpkg first and
 # calls apt-get only for what is missing. Needs root (or sudo) for installs.
 set -euo pipefail
@@ -11,11 +12,17 @@ packages=(
   libboost1.81-all-dev libboost-json1.81-dev libboost-url1.81-dev
   libsqlite3-dev libssl-dev libsodium-dev libspdlog-dev libfmt-dev
   libcli11-dev libtomlplusplus-dev
-  # tests
+  # tests (the C++ test framework is needed to configure the build)
   libgtest-dev libgmock-dev libbenchmark-dev
-  python3 python3-requests sqlite3 curl procps
-  python3-socketio python3-engineio python3-websocket
 )
+if [ "${1:-}" = test ]; then
+  packages+=(
+    python3 python3-requests sqlite3 curl procps
+    python3-socketio python3-engineio python3-websocket
+    # the browser tests drive Debian's Chromium (playwright-core from npm, no download)
+    chromium
+  )
+fi
 
 missing=()
 for package in "${packages[@]}"; do
@@ -23,7 +30,8 @@ for package in "${packages[@]}"; do
   [ "$status" = installed ] || missing+=("$package")
 done
 
-# node/npm: only when there is no node at all (a machine may bring its own, newer one).
+# node/npm (the web client is built with them): only when there is no node at all (a machine
+# may bring its own, newer one).
 if ! command -v node >/dev/null 2>&1; then
   missing+=(nodejs npm)
 fi
