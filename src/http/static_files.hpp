@@ -5,7 +5,8 @@
 //
 // - A path naming a file serves it with its content type. Files under /assets/ have content
 //   hashes in their names and are cached for a year ("immutable"); everything else is
-//   "no-cache" (revalidated with its ETag, answered 304 when unchanged).
+//   "no-cache" (revalidated with its ETag, answered 304 when unchanged). Text files are
+//   gzipped once at start-up and sent so to clients that accept it.
 // - Any other path whose last segment has no dot (/c/7, /settings) serves index.html, so the
 //   single-page app's URLs survive a reload. Paths under /api/, /socket.io/ and /engine.io/
 //   never fall back: they are 404 in the API's error shape.
@@ -44,6 +45,7 @@ public:
 private:
   struct file {
     std::string body;
+    std::string gzipped; ///< Empty when not worth it.
     std::string content_type;
     std::string etag;
     bool immutable = false;
@@ -52,6 +54,12 @@ private:
 
   std::unordered_map<std::string, file> files_; ///< By URL path ("/assets/index-1a2b.js").
 };
+
+/// `bytes` in the gzip format (best compression).
+[[nodiscard]] std::string gzip(std::string_view bytes);
+
+/// True when an Accept-Encoding header value accepts gzip.
+[[nodiscard]] bool accepts_gzip(std::string_view accept_encoding);
 
 /// The content type for a file name's extension ("application/octet-stream" when unknown).
 [[nodiscard]] std::string_view content_type_for(std::string_view file_name);

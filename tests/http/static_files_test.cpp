@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <zlib.h>
 
 namespace parley::http {
 namespace {
@@ -90,6 +91,53 @@ TEST_F(static_files_test, client_side_routes_get_the_page_and_unknown_files_404)
 TEST_F(static_files_test, a_missing_folder_is_empty) {
   const static_files files(directory_.path() / "nowhere");
   EXPECT_TRUE(files.empty());
+}
+
+std::string gunzip(const std::string& bytes) {
+  z_stream stream{};
+  EXPECT_EQ(inflateInit2(&stream, 15 + 16), Z_OK);
+  std::string result(1 << 20, '\0');
+  stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(bytes.data()));
+  stream.avail_in = static_cast<uInt>(bytes.size());
+  stream.next_out = reinterpret_cast<Bytef*>(result.data());
+  stream.avail_out = static_cast<uInt>(result.size());
+  EXPECT_EQ(inflate(&stream, Z_FINISH), Z_STREAM_END);
+  result.resize(stream.total_out);
+  inflateEnd(&stream);
+  return result;
+}
+
+TEST_F(static_files_test, text_goes_out_gzipped_to_clients_that_accept_it) {
+  const std::string script(5000, 'x');
+  write("assets/big-000.js", script);
+  write("assets/picture-000.png", std::string(5000, 'y')); // already compressed formats stay
+  const static_files files(directory_.path());
+  auto message = get("/assets/big-000.js");
+  message.set(beast_http::field::accept_encoding, "br, gzip;q=0.8");
+  const auto zipped = files.serve(message, "/assets/big-000.js");
+  EXPECT_EQ(zipped[beast_http::field::content_encoding], "gzip");
+  EXPECT_EQ(zipped[beast_http::field::vary], "Accept-Encoding");
+  EXPECT_LT(zipped.body().size(), 200U);
+  EXPECT_EQ(gunzip(zipped.body()), script);
+  const auto plain = files.serve(get("/assets/big-000.js"), "/assets/big-000.js");
+  EXPECT_EQ(plain[beast_http::field::content_encoding], "");
+  EXPECT_EQ(plain.body(), script);
+  EXPECT_NE(plain[beast_http::field::etag], zipped[beast_http::field::etag]);
+  auto picture = get("/assets/picture-000.png");
+  picture.set(beast_http::field::accept_encoding, "gzip");
+  EXPECT_EQ(files.serve(picture, "/assets/picture-000.png")[beast_http::field::content_encoding], "");
+}
+
+TEST(accepts_gzip, reads_the_accept_encoding_list) {
+  EXPECT_TRUE(accepts_gzip("gzip"));
+  EXPECT_TRUE(accepts_gzip("gzip, deflate, br"));
+  EXPECT_TRUE(accepts_gzip("br;q=1.0, GZIP;q=0.5"));
+  EXPECT_TRUE(accepts_gzip("*"));
+  EXPECT_FALSE(accepts_gzip(""));
+  EXPECT_FALSE(accepts_gzip("br, deflate"));
+  EXPECT_FALSE(accepts_gzip("gzip;q=0"));
+  EXPECT_FALSE(accepts_gzip("gzip;q=0.000, br"));
+  EXPECT_FALSE(accepts_gzip("x-gzip2"));
 }
 
 TEST(content_type_for, knows_the_web_types_and_falls_back_to_bytes) {
