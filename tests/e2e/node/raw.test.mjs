@@ -259,6 +259,24 @@ describe("raw protocol, compliance mode", { timeout: 4 * TIMEOUT }, () => {
     });
   });
 
+  it("explicit --ping-interval / --ping-timeout win over the suite's heartbeat", async () => {
+    await withServer(["--compliance", "--ping-interval", "5000", "--ping-timeout", "4000"], async (server) => {
+      for (const path of ["/engine.io/", "/socket.io/"]) {
+        const { handshake } = await openWebSocket(server, path);
+        assertHandshake(handshake, { upgrades: [], pingInterval: 5000, pingTimeout: 4000, maxPayload: 1_000_000 });
+      }
+      const response = await server.request("GET", "/socket.io/?EIO=4&transport=polling");
+      assert.equal(response.status, 200, response.body);
+      assertHandshake(JSON.parse(response.body.slice(1)),
+                      { upgrades: ["websocket"], pingInterval: 5000, pingTimeout: 4000, maxPayload: 1_000_000 });
+    });
+    // Only one of the two given: the other keeps the suite's value.
+    await withServer(["--compliance", "--ping-interval", "6000"], async (server) => {
+      const { handshake } = await openWebSocket(server, "/engine.io/");
+      assertHandshake(handshake, { upgrades: [], pingInterval: 6000, pingTimeout: 200, maxPayload: 1_000_000 });
+    });
+  });
+
   it("a client that never answers pings is dropped after pingInterval + pingTimeout", async () => {
     await withServer(["--compliance"], async (server) => {
       const { frames } = await openWebSocket(server);
