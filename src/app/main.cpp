@@ -28,6 +28,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 #include <map>
@@ -147,6 +148,9 @@ int serve(const config::config& settings) {
   realtime.ping_interval = settings.ping_interval;
   realtime.ping_timeout = settings.ping_timeout;
   realtime.max_payload = settings.max_payload;
+  // A WebSocket close handshake must end well within the drain (see http.drain_timeout).
+  realtime.close_timeout = std::min(realtime.close_timeout,
+                                    std::chrono::milliseconds(settings.drain_timeout) / 2);
   realtime.allowed_origins = dependencies.allowed_origins;
   socketio::server_options socket_options;
   if (settings.compliance) {

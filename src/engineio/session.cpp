@@ -106,7 +106,12 @@ void session::close(close_reason reason) {
   }
   reason_ = reason;
   state_ = state::closing;
-  wake(); // the WebSocket writer flushes the queue, then closes
+  // The WebSocket writer flushes the queue, then runs the close handshake; the heartbeat
+  // ends the session at this deadline if that has not finished by then (a client that
+  // stopped reading, or never answers the close frame).
+  awaiting_pong_ = true;
+  heartbeat_.expires_after(options_.close_timeout);
+  wake();
 }
 
 void session::finish(close_reason reason) {

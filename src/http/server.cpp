@@ -107,11 +107,15 @@ const upgrade_handler* server::upgrade_for(std::string_view target) const {
 void server::stop() {
   {
     std::lock_guard lock(mutex_);
-    if (stop_requested_ || contexts_.empty()) {
-      stop_requested_ = true;
+    if (stop_requested_) {
       return;
     }
     stop_requested_ = true;
+    drain_deadline_ = std::chrono::steady_clock::now() + options_.drain_timeout;
+    if (contexts_.empty()) {
+      changed_.notify_all();
+      return;
+    }
   }
   draining_ = true;
   spdlog::info("http.draining");
@@ -147,8 +151,13 @@ void server::wait() {
   {
     std::unique_lock lock(mutex_);
     changed_.wait(lock, [this] { return stop_requested_; });
-    changed_.wait_for(lock, options_.drain_timeout, [this] { return connections_.empty(); });
-    if (!connections_.empty()) {
+    if (wait_started_) {
+      // Another call (or an earlier one, e.g. before the destructor's) does the drain.
+      changed_.wait(lock, [this] { return wait_finished_; });
+      return;
+    }
+    wait_started_ = true;
+    if (!changed_.wait_until(lock, drain_deadline_, [this] { return connections_.empty(); })) {
       spdlog::warn("http.drain_timeout connections={}", connections_.size());
     }
   }
@@ -164,6 +173,11 @@ void server::wait() {
     }
   }
   threads_.clear();
+  {
+    std::lock_guard lock(mutex_);
+    wait_finished_ = true;
+  }
+  changed_.notify_all();
 }
 
 bool server::admit(const std::string& address) {
