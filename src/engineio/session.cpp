@@ -22,6 +22,9 @@ constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 constexpr std::size_t k_max_packets_per_poll = 16;
 // How long a GET that arrives while an upgrade is being probed waits for its outcome.
 constexpr std::chrono::milliseconds k_upgrade_grace{50};
+// An idle WebSocket waits for its next message with a read buffer this small; a bigger
+// message is then read into a buffer that grows as needed and is freed again afterwards.
+constexpr std::size_t k_idle_read_bytes = 128;
 
 std::string_view describe(close_reason reason) {
   switch (reason) {
@@ -61,7 +64,7 @@ std::string session::start() {
                                  {"pingInterval", options_.ping_interval.count()},
                                  {"pingTimeout", options_.ping_timeout.count()},
                                  {"maxPayload", options_.max_payload}};
-  asio::co_spawn(executor_, heartbeat(), asio::detached);
+  arm_heartbeat(options_.ping_interval);
   auto text = boost::json::serialize(open);
   if (transport_ == transport::websocket) {
     queue(packet{packet_type::open, text, false}); // the first frame
@@ -75,7 +78,15 @@ void session::queue(packet message) {
   wake();
 }
 
-void session::wake() { signal_.cancel(); }
+void session::wake() {
+  signal_.cancel();
+  // A WebSocket writer runs only while there is something to write (or a close to send).
+  if (websocket_ && !writing_ && state_ != state::closed &&
+      (!queue_.empty() || state_ == state::closing)) {
+    writing_ = true;
+    asio::co_spawn(executor_, write_loop(websocket_), asio::detached);
+  }
+}
 
 void session::send(packet message) {
   if (state_ != state::open) {
@@ -101,7 +112,7 @@ void session::close(close_reason reason) {
     state_ = state::closing;
     queue(packet{packet_type::close, {}, false});
     awaiting_pong_ = true; // no more pings: the next heartbeat deadline finishes the session
-    heartbeat_.expires_after(options_.ping_interval + options_.ping_timeout);
+    arm_heartbeat(options_.ping_interval + options_.ping_timeout);
     return;
   }
   reason_ = reason;
@@ -110,7 +121,7 @@ void session::close(close_reason reason) {
   // ends the session at this deadline if that has not finished by then (a client that
   // stopped reading, or never answers the close frame).
   awaiting_pong_ = true;
-  heartbeat_.expires_after(options_.close_timeout);
+  arm_heartbeat(options_.close_timeout);
   wake();
 }
 
@@ -139,26 +150,30 @@ void session::finish(close_reason reason) {
   }
 }
 
-asio::awaitable<void> session::heartbeat() {
-  auto self = shared_from_this();
-  while (state_ != state::closed) {
-    if (state_ == state::open) {
-      heartbeat_.expires_after(options_.ping_interval);
-      co_await heartbeat_.async_wait(use_tuple);
-      if (state_ != state::open) {
-        continue; // closing: the deadline set by close() applies
-      }
-      awaiting_pong_ = true;
-      queue(packet{packet_type::ping, {}, false});
-      heartbeat_.expires_after(options_.ping_timeout);
-    }
-    co_await heartbeat_.async_wait(use_tuple);
-    if (state_ == state::closed) {
-      break;
-    }
-    if (awaiting_pong_ && heartbeat_.expiry() <= asio::steady_timer::clock_type::now()) {
-      finish(state_ == state::closing ? reason_ : close_reason::ping_timeout);
-    }
+void session::arm_heartbeat(std::chrono::milliseconds after) {
+  // Moving the expiry cancels the pending wait; its handler sees operation_aborted.
+  heartbeat_.expires_after(after);
+  heartbeat_.async_wait([self = shared_from_this()](const boost::system::error_code& error) {
+    self->on_heartbeat(error);
+  });
+}
+
+void session::on_heartbeat(const boost::system::error_code& error) {
+  if (error == asio::error::operation_aborted || state_ == state::closed) {
+    return; // re-armed (a newer wait is pending) or finished
+  }
+  if (heartbeat_.expiry() > asio::steady_timer::clock_type::now()) {
+    return; // completed just before being re-armed: the newer wait decides
+  }
+  if (awaiting_pong_) {
+    // No pong within ping_timeout, or the closing deadline passed.
+    finish(state_ == state::closing ? reason_ : close_reason::ping_timeout);
+    return;
+  }
+  if (state_ == state::open) {
+    awaiting_pong_ = true;
+    queue(packet{packet_type::ping, {}, false});
+    arm_heartbeat(options_.ping_timeout);
   }
 }
 
@@ -167,7 +182,7 @@ void session::on_packet(packet&& message) {
   case packet_type::pong:
     if (awaiting_pong_ && state_ == state::open) {
       awaiting_pong_ = false;
-      heartbeat_.cancel(); // next ping one interval from now
+      arm_heartbeat(options_.ping_interval); // next ping one interval from now
     }
     return;
   case packet_type::message:
@@ -190,9 +205,9 @@ void session::on_packet(packet&& message) {
 
 std::string session::drain_payload() {
   const auto count = std::min(queue_.size(), k_max_packets_per_poll);
-  std::vector<packet> batch(std::make_move_iterator(queue_.begin()),
-                            std::make_move_iterator(queue_.begin() + static_cast<std::ptrdiff_t>(count)));
-  queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(count));
+  const auto end = std::next(queue_.begin(), static_cast<std::ptrdiff_t>(count));
+  std::vector<packet> batch(std::make_move_iterator(queue_.begin()), std::make_move_iterator(end));
+  queue_.erase(queue_.begin(), end);
   for (const auto& sent : batch) {
     queued_bytes_ -= std::min(queued_bytes_, sent.data.size() + 1);
   }
@@ -334,14 +349,22 @@ asio::awaitable<void> session::run_websocket(std::shared_ptr<websocket_stream> s
     co_return; // the session has its WebSocket already: this one just closes
   }
   websocket_ = socket;
-  asio::co_spawn(executor_, write_loop(socket), asio::detached);
+  wake(); // starts the writer if something is queued (the open packet, for a fresh session)
 
   beast::flat_buffer buffer;
   buffer.max_size(options_.max_payload);
   socket->read_message_max(options_.max_payload);
   while (state_ != state::closed) {
+    // Between messages the buffer goes back to (at most) k_idle_read_bytes: Beast prepares
+    // the buffer before the next frame arrives, so an idle connection keeps whatever it holds.
     buffer.clear();
-    auto [error, bytes] = co_await socket->async_read(buffer, use_tuple);
+    if (buffer.capacity() > k_idle_read_bytes) {
+      buffer.shrink_to_fit();
+    }
+    auto [error, bytes] = co_await socket->async_read_some(buffer, k_idle_read_bytes, use_tuple);
+    if (!error && !socket->is_message_done()) {
+      std::tie(error, bytes) = co_await socket->async_read(buffer, use_tuple);
+    }
     if (error) {
       if (state_ == state::closing) {
         finish(reason_); // our own close handshake ended the read
@@ -366,19 +389,19 @@ asio::awaitable<void> session::run_websocket(std::shared_ptr<websocket_stream> s
 }
 
 asio::awaitable<void> session::write_loop(std::shared_ptr<websocket_stream> socket) {
+  // Started by wake() when there is something to write; ends when the queue is empty, so an
+  // idle connection keeps no writer coroutine.
   auto self = shared_from_this();
   for (;;) {
-    while (queue_.empty() && state_ == state::open) {
-      signal_.expires_at(asio::steady_timer::time_point::max());
-      co_await signal_.async_wait(use_tuple);
-    }
     if (state_ == state::closed) {
-      co_return;
+      break;
     }
-    if (queue_.empty()) { // closing, and everything is written
-      co_await socket->async_close(websocket::close_code::normal, use_tuple);
-      finish(reason_);
-      co_return;
+    if (queue_.empty()) {
+      if (state_ == state::closing) { // everything is written: the close handshake
+        co_await socket->async_close(websocket::close_code::normal, use_tuple);
+        finish(reason_);
+      }
+      break;
     }
     packet next = std::move(queue_.front());
     queue_.pop_front();
@@ -394,9 +417,10 @@ asio::awaitable<void> session::write_loop(std::shared_ptr<websocket_stream> sock
     }
     if (error) {
       finish(close_reason::transport_error);
-      co_return;
+      break;
     }
   }
+  writing_ = false;
 }
 
 } // namespace parley::engineio

@@ -13,7 +13,7 @@
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/websocket/stream.hpp>
 
-#include <deque>
+#include <list>
 #include <functional>
 #include <memory>
 #include <string>
@@ -108,7 +108,8 @@ private:
   void wake();
   void on_packet(packet&& message);
   void finish(close_reason reason);
-  boost::asio::awaitable<void> heartbeat();
+  void arm_heartbeat(std::chrono::milliseconds after);
+  void on_heartbeat(const boost::system::error_code& error);
   boost::asio::awaitable<void> write_loop(std::shared_ptr<websocket_stream> socket);
   boost::asio::awaitable<bool> probe(websocket_stream& socket);
   std::string drain_payload();
@@ -123,13 +124,18 @@ private:
   state state_ = state::open;
   transport transport_;
   close_reason reason_ = close_reason::server_close;
-  std::deque<packet> queue_;
+  // A list, not a deque: an idle session's empty queue allocates nothing (libstdc++'s
+  // deque allocates a map and a 512-byte node even when empty).
+  std::list<packet> queue_;
   std::size_t queued_bytes_ = 0;
   bool get_pending_ = false;
   bool upgrading_ = false;
   bool awaiting_pong_ = false;
+  bool writing_ = false; // a WebSocket write_loop is running (it ends when the queue is empty)
   boost::asio::steady_timer signal_;    // cancelled whenever there is something to send
-  boost::asio::steady_timer heartbeat_; // ping interval, then ping timeout
+  // Ping interval, then ping timeout (or the closing deadline). A completion handler rather
+  // than a coroutine: an idle session keeps no coroutine frame for its heartbeat.
+  boost::asio::steady_timer heartbeat_;
   boost::asio::steady_timer upgrade_signal_; // cancelled when a probe ends
   std::shared_ptr<websocket_stream> websocket_;
   std::shared_ptr<void> attachment_;

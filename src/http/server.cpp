@@ -336,9 +336,23 @@ asio::awaitable<void> server::serve(tcp::socket socket, std::shared_ptr<connecti
         auto upgrade = std::make_shared<upgrade_request>(
             upgrade_request{std::move(stream), std::move(message), std::move(buffer), state->address});
         state->stream = nullptr;
-        co_await (*handler)(std::move(upgrade));
-        metrics_.connection_closed();
-        release(state->address, state->id);
+        // The WebSocket runs in a coroutine of its own, and this one ends here: its frame
+        // (the parser, the buffers, room for every local above) is not kept for the life of a
+        // long-lived connection. The connection counts as open until the handler finishes.
+        auto finished = [this, state](const std::exception_ptr& failure) {
+          if (failure) {
+            try {
+              std::rethrow_exception(failure);
+            } catch (const std::exception& error) {
+              spdlog::error("http.upgrade_failed error={}", log::quoted(error.what()));
+            } catch (...) {
+              spdlog::error("http.upgrade_failed error=unknown");
+            }
+          }
+          metrics_.connection_closed();
+          release(state->address, state->id);
+        };
+        asio::co_spawn(state->executor, (*handler)(std::move(upgrade)), std::move(finished));
         co_return;
       }
     }
