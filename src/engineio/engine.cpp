@@ -250,26 +250,8 @@ asio::awaitable<void> refuse_upgrade(std::shared_ptr<http::upgrade_request> upgr
 
 asio::awaitable<void> nothing() { co_return; }
 
-// Runs for the whole life of a WebSocket connection, so it keeps as little as it can: the
-// upgrade request only until the handshake is answered.
-asio::awaitable<void> accept_and_run(std::shared_ptr<session> live,
-                                     std::shared_ptr<websocket_stream> socket,
-                                     std::unique_ptr<http::request> request) {
-  socket->set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
-  socket->set_option(websocket::stream_base::decorator(
-      [](websocket::response_type& answer) { answer.set(beast_http::field::server, "parley"); }));
-  auto [error] = co_await socket->async_accept(*request, asio::as_tuple(asio::use_awaitable));
-  request.reset();
-  if (error) {
-    live->close(close_reason::transport_error);
-    co_return;
-  }
-  co_await live->run_websocket(std::move(socket));
-}
-
-// The same on another executor (the session's), for the caller to await.
-asio::awaitable<void> accept_and_run_on(asio::any_io_executor executor,
-                                        asio::awaitable<void> connection) {
+// A connection's coroutine run on another executor (the session's), for the caller to await.
+asio::awaitable<void> run_on(asio::any_io_executor executor, asio::awaitable<void> connection) {
   co_await asio::co_spawn(executor, std::move(connection), asio::use_awaitable);
 }
 
@@ -315,7 +297,7 @@ asio::awaitable<void> engine::handle_upgrade(std::shared_ptr<http::upgrade_reque
   const bool same_executor = upgrade->stream.get_executor() == live->executor();
   std::shared_ptr<websocket_stream> socket;
   if (same_executor) {
-    socket = std::make_shared<websocket_stream>(std::move(upgrade->stream));
+    socket = std::make_shared<websocket_stream>(std::move(upgrade->stream.socket()));
   } else {
     auto& original = upgrade->stream.socket();
     beast::error_code error;
@@ -327,9 +309,18 @@ asio::awaitable<void> engine::handle_upgrade(std::shared_ptr<http::upgrade_reque
     if (error) {
       return nothing();
     }
-    tcp::socket moved(live->executor(), protocol, handle);
-    socket = std::make_shared<websocket_stream>(beast::tcp_stream(std::move(moved)));
+    socket = std::make_shared<websocket_stream>(live->executor(), protocol, handle);
   }
+  // Beast's handshake timeout for the accept and the close handshakes; no idle timeout or
+  // keep-alive pings: the Engine.IO heartbeat finds dead clients (and an idle timer would
+  // keep a pending wait per connection).
+  websocket::stream_base::timeout limits = websocket::stream_base::timeout::suggested(
+      beast::role_type::server);
+  limits.idle_timeout = websocket::stream_base::none();
+  limits.keep_alive_pings = false;
+  socket->set_option(limits);
+  socket->set_option(websocket::stream_base::decorator(
+      [](websocket::response_type& answer) { answer.set(beast_http::field::server, "parley"); }));
   auto request = std::make_unique<http::request>(std::move(upgrade->message));
   upgrade.reset();
   if (!query.sid) {
@@ -338,12 +329,12 @@ asio::awaitable<void> engine::handle_upgrade(std::shared_ptr<http::upgrade_reque
     auto opened = [this, live] { handler_.on_open(live); };
     asio::post(live->executor(), std::move(opened));
   }
-  auto connection = accept_and_run(live, std::move(socket), std::move(request));
+  auto connection = live->run_websocket(std::move(socket), std::move(request));
   if (same_executor) {
     return connection;
   }
   auto executor = live->executor();
-  return accept_and_run_on(std::move(executor), std::move(connection));
+  return run_on(std::move(executor), std::move(connection));
 }
 
 } // namespace parley::engineio

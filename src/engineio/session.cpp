@@ -138,9 +138,8 @@ void session::finish(close_reason reason) {
   wake();
   if (websocket_) {
     beast::error_code ignored;
-    beast::get_lowest_layer(*websocket_).socket().shutdown(asio::ip::tcp::socket::shutdown_both,
-                                                            ignored);
-    beast::get_lowest_layer(*websocket_).socket().close(ignored);
+    beast::get_lowest_layer(*websocket_).shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+    beast::get_lowest_layer(*websocket_).close(ignored);
   }
   spdlog::debug("engineio.closed sid={} reason={}", id_, describe(reason));
   auto self = shared_from_this();
@@ -309,10 +308,16 @@ asio::awaitable<bool> session::probe(websocket_stream& socket) {
   wake(); // a waiting GET answers noop, so the client can finish pausing polling
 
   // The client now sends "5" (upgrade) within upgrade_timeout; nothing may be written before.
+  // Beast's idle timeout, without its keep-alive pings, ends the read at that deadline.
   buffer.clear();
-  beast::get_lowest_layer(socket).expires_after(options_.upgrade_timeout);
+  websocket::stream_base::timeout usual;
+  socket.get_option(usual);
+  websocket::stream_base::timeout limited = usual;
+  limited.idle_timeout = options_.upgrade_timeout;
+  limited.keep_alive_pings = false;
+  socket.set_option(limited);
   std::tie(error, bytes) = co_await socket.async_read(buffer, use_tuple);
-  beast::get_lowest_layer(socket).expires_never();
+  socket.set_option(usual);
   upgrading_ = false;
   if (error || !socket.got_text()) {
     co_return false;
@@ -324,8 +329,17 @@ asio::awaitable<bool> session::probe(websocket_stream& socket) {
   co_return true;
 }
 
-asio::awaitable<void> session::run_websocket(std::shared_ptr<websocket_stream> socket) {
+asio::awaitable<void> session::run_websocket(std::shared_ptr<websocket_stream> socket,
+                                             std::unique_ptr<upgrade_message> request) {
   auto self = shared_from_this();
+  {
+    auto [error] = co_await socket->async_accept(*request, use_tuple);
+    request.reset(); // a long-lived connection does not keep its upgrade request
+    if (error) {
+      close(close_reason::transport_error);
+      co_return;
+    }
+  }
   if (state_ != state::open) {
     co_return;
   }
@@ -341,7 +355,7 @@ asio::awaitable<void> session::run_websocket(std::shared_ptr<websocket_stream> s
     wake();
     if (!upgraded || state_ != state::open) {
       beast::error_code ignored;
-      beast::get_lowest_layer(*socket).socket().close(ignored);
+      beast::get_lowest_layer(*socket).close(ignored);
       co_return;
     }
     spdlog::debug("engineio.upgraded sid={}", id_);

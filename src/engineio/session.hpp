@@ -10,7 +10,9 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
 #include <boost/beast/websocket/stream.hpp>
 
 #include <list>
@@ -53,7 +55,12 @@ public:
   virtual void on_close(const std::shared_ptr<session>& closed, close_reason reason) = 0;
 };
 
-using websocket_stream = boost::beast::websocket::stream<boost::beast::tcp_stream>;
+// Directly over the socket, not a beast::tcp_stream: the Engine.IO heartbeat and the
+// session's deadlines do the timing, and a tcp_stream costs an allocation of its own (with
+// two timers) per connection.
+using websocket_stream = boost::beast::websocket::stream<boost::asio::ip::tcp::socket>;
+/// The HTTP request that asked for the WebSocket (http::request).
+using upgrade_message = boost::beast::http::request<boost::beast::http::string_body>;
 
 /// The answer to a polling request, for the HTTP layer to send.
 struct poll_answer {
@@ -97,9 +104,11 @@ public:
   boost::asio::awaitable<poll_answer> poll();
   /// A polling POST with `body` (a payload).
   boost::asio::awaitable<poll_answer> receive(std::string body);
-  /// Runs a WebSocket transport until it ends: a fresh WebSocket session (the open packet was
+  /// Answers the WebSocket handshake `request` (freed once answered), then runs the
+  /// WebSocket transport until it ends: a fresh WebSocket session (the open packet was
   /// already queued by start()), or an upgrade probe of a polling session.
-  boost::asio::awaitable<void> run_websocket(std::shared_ptr<websocket_stream> socket);
+  boost::asio::awaitable<void> run_websocket(std::shared_ptr<websocket_stream> socket,
+                                             std::unique_ptr<upgrade_message> request);
 
 private:
   enum class state { open, closing, closed };
