@@ -51,8 +51,20 @@ session::session(std::string id, asio::any_io_executor executor, const options& 
                  std::function<void(const std::string&)> on_finished)
     : id_(std::move(id)), executor_(std::move(executor)), options_(settings), handler_(handler),
       handshake_(std::move(opened_with)), on_finished_(std::move(on_finished)),
-      transport_(first_transport), signal_(executor_), heartbeat_(executor_),
-      upgrade_signal_(executor_) {}
+      transport_(first_transport), heartbeat_(executor_) {}
+
+asio::steady_timer& session::made(std::unique_ptr<asio::steady_timer>& timer) {
+  if (!timer) {
+    timer = std::make_unique<asio::steady_timer>(executor_);
+  }
+  return *timer;
+}
+
+void session::cancel(const std::unique_ptr<asio::steady_timer>& timer) {
+  if (timer) {
+    timer->cancel();
+  }
+}
 
 std::string session::start() {
   boost::json::array upgrades;
@@ -79,7 +91,7 @@ void session::queue(packet message) {
 }
 
 void session::wake() {
-  signal_.cancel();
+  cancel(signal_);
   // A WebSocket writer runs only while there is something to write (or a close to send).
   if (websocket_ && !writing_ && state_ != state::closed &&
       (!queue_.empty() || state_ == state::closing)) {
@@ -131,7 +143,7 @@ void session::finish(close_reason reason) {
   }
   state_ = state::closed;
   reason_ = reason;
-  upgrade_signal_.cancel();
+  cancel(upgrade_signal_);
   queue_.clear();
   queued_bytes_ = 0;
   heartbeat_.cancel();
@@ -230,8 +242,9 @@ asio::awaitable<poll_answer> session::poll() {
   if (upgrading_) {
     // The client may have sent "5" already, on the WebSocket; if the upgrade completes within
     // a moment this GET is refused like any GET after an upgrade, otherwise it ends with noop.
-    upgrade_signal_.expires_after(k_upgrade_grace);
-    co_await upgrade_signal_.async_wait(use_tuple);
+    auto& grace = made(upgrade_signal_);
+    grace.expires_after(k_upgrade_grace);
+    co_await grace.async_wait(use_tuple);
     if (state_ == state::closed) {
       co_return poll_answer{poll_answer::kind::unknown_session, {}};
     }
@@ -244,8 +257,9 @@ asio::awaitable<poll_answer> session::poll() {
     get_pending_ = true;
     while (queue_.empty() && state_ == state::open && !upgrading_ &&
            transport_ == transport::polling) {
-      signal_.expires_at(asio::steady_timer::time_point::max());
-      co_await signal_.async_wait(use_tuple);
+      auto& signal = made(signal_);
+      signal.expires_at(asio::steady_timer::time_point::max());
+      co_await signal.async_wait(use_tuple);
     }
     get_pending_ = false;
   }
@@ -351,7 +365,7 @@ asio::awaitable<void> session::run_websocket(std::shared_ptr<websocket_stream> s
     if (upgraded && state_ == state::open) {
       transport_ = transport::websocket;
     }
-    upgrade_signal_.cancel();
+    cancel(upgrade_signal_);
     wake();
     if (!upgraded || state_ != state::open) {
       beast::error_code ignored;

@@ -58,7 +58,8 @@ public:
 // Directly over the socket, not a beast::tcp_stream: the Engine.IO heartbeat and the
 // session's deadlines do the timing, and a tcp_stream costs an allocation of its own (with
 // two timers) per connection.
-using websocket_stream = boost::beast::websocket::stream<boost::asio::ip::tcp::socket>;
+// No permessage-deflate (never enabled here) either, which keeps its state out of each stream.
+using websocket_stream = boost::beast::websocket::stream<boost::asio::ip::tcp::socket, false>;
 /// The HTTP request that asked for the WebSocket (http::request).
 using upgrade_message = boost::beast::http::request<boost::beast::http::string_body>;
 
@@ -117,6 +118,8 @@ private:
   void wake();
   void on_packet(packet&& message);
   void finish(close_reason reason);
+  boost::asio::steady_timer& made(std::unique_ptr<boost::asio::steady_timer>& timer);
+  static void cancel(const std::unique_ptr<boost::asio::steady_timer>& timer);
   void arm_heartbeat(std::chrono::milliseconds after);
   void on_heartbeat(const boost::system::error_code& error);
   boost::asio::awaitable<void> write_loop(std::shared_ptr<websocket_stream> socket);
@@ -141,11 +144,13 @@ private:
   bool upgrading_ = false;
   bool awaiting_pong_ = false;
   bool writing_ = false; // a WebSocket write_loop is running (it ends when the queue is empty)
-  boost::asio::steady_timer signal_;    // cancelled whenever there is something to send
+  // The two signals are made on first use (polling GETs, upgrade probes): a WebSocket-only
+  // session never waits on them, and each timer is ~120 bytes.
+  std::unique_ptr<boost::asio::steady_timer> signal_; // cancelled whenever there is something to send
   // Ping interval, then ping timeout (or the closing deadline). A completion handler rather
   // than a coroutine: an idle session keeps no coroutine frame for its heartbeat.
   boost::asio::steady_timer heartbeat_;
-  boost::asio::steady_timer upgrade_signal_; // cancelled when a probe ends
+  std::unique_ptr<boost::asio::steady_timer> upgrade_signal_; // cancelled when a probe ends
   std::shared_ptr<websocket_stream> websocket_;
   std::shared_ptr<void> attachment_;
 };
