@@ -19,6 +19,9 @@
 //
 //   bytes per connection = (VmRSS after - VmRSS before) / N
 //
+// Finally every connection is closed and, once the server's parley_realtime_sessions gauge is
+// 0, VmRSS is read a third time (rss_after_close_kib: what the allocator keeps).
+//
 // Open file limits: the server and this process each need more than N + warmup
 // descriptors (`ulimit -n`). The server must allow that many connections from 127.0.0.1
 // (this script passes --max-connections-per-address when it starts the server).
@@ -205,6 +208,7 @@ async function main() {
   const options = parseArguments(process.argv.slice(2));
   const log = new LogWatch();
   let server = null;
+  let tail = null;
   let url = options.url;
   let pid = options.pid;
   if (!url) {
@@ -213,9 +217,8 @@ async function main() {
     pid = server.pid;
   } else if (options.log) {
     // An external server: follow its log file for the code.
-    const tail = spawn("tail", ["-n", "0", "-F", options.log], { stdio: ["ignore", "pipe", "ignore"] });
+    tail = spawn("tail", ["-n", "0", "-F", options.log], { stdio: ["ignore", "pipe", "ignore"] });
     readline.createInterface({ input: tail.stdout }).on("line", (line) => log.push(line));
-    process.on("exit", () => tail.kill());
   }
   const sockets = [];
   try {
@@ -229,6 +232,14 @@ async function main() {
     if (counted !== expected) throw new Error(`the server counts ${counted} sockets, expected ${expected}`);
     const after = rssBytes(pid);
     const perConnection = (after - before) / options.connections;
+    // Then all of them close: what the server keeps afterwards (allocator caches, arenas).
+    for (const ws of sockets.splice(0)) ws.terminate();
+    await withTimeout((async () => {
+      while (await gauge(url, "parley_realtime_sessions") !== 0) {
+        await new Promise((resolve) => setTimeout(resolve, 100)); // polling the server's gauge
+      }
+    })(), "the server to close every session");
+    const closed = rssBytes(pid);
     const result = {
       server: server ? `${server.binary} ${server.flags.join(" ")}` : url,
       connections: options.connections,
@@ -236,6 +247,7 @@ async function main() {
       rss_start_kib: Math.round(startRss / 1024),
       rss_before_kib: Math.round(before / 1024),
       rss_after_kib: Math.round(after / 1024),
+      rss_after_close_kib: Math.round(closed / 1024),
       bytes_per_connection: Math.round(perConnection),
     };
     console.log(JSON.stringify(result, null, 2));
@@ -244,6 +256,7 @@ async function main() {
   } finally {
     for (const ws of sockets) ws.terminate();
     if (server) await server.stop();
+    if (tail) tail.kill();
   }
 }
 
