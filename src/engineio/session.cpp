@@ -322,16 +322,8 @@ asio::awaitable<bool> session::probe(websocket_stream& socket) {
   wake(); // a waiting GET answers noop, so the client can finish pausing polling
 
   // The client now sends "5" (upgrade) within upgrade_timeout; nothing may be written before.
-  // Beast's idle timeout, without its keep-alive pings, ends the read at that deadline.
   buffer.clear();
-  websocket::stream_base::timeout usual;
-  socket.get_option(usual);
-  websocket::stream_base::timeout limited = usual;
-  limited.idle_timeout = options_.upgrade_timeout;
-  limited.keep_alive_pings = false;
-  socket.set_option(limited);
   std::tie(error, bytes) = co_await socket.async_read(buffer, use_tuple);
-  socket.set_option(usual);
   upgrading_ = false;
   if (error || !socket.got_text()) {
     co_return false;
@@ -361,7 +353,16 @@ asio::awaitable<void> session::run_websocket(std::shared_ptr<websocket_stream> s
     if (websocket_ || upgrading_) {
       co_return; // a second probe: the caller's socket just closes
     }
+    // Each read of the probe ("2probe", then "5") must come within upgrade_timeout: Beast's
+    // idle timeout, without keep-alive pings, for as long as the probe lasts.
+    websocket::stream_base::timeout usual;
+    socket->get_option(usual);
+    websocket::stream_base::timeout limited = usual;
+    limited.idle_timeout = options_.upgrade_timeout;
+    limited.keep_alive_pings = false;
+    socket->set_option(limited);
     const bool upgraded = co_await probe(*socket);
+    socket->set_option(usual);
     if (upgraded && state_ == state::open) {
       transport_ = transport::websocket;
     }
