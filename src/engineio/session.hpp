@@ -146,7 +146,7 @@ private:
   bool writing_ = false; // a WebSocket write_loop is running (it ends when the queue is empty)
   // The two signals are made on first use (polling GETs, upgrade probes): a WebSocket-only
   // session never waits on them, and each timer is ~120 bytes.
-  std::unique_ptr<boost::asio::steady_timer> signal_; // cancelled whenever there is something to send
+  std::unique_ptr<boost::asio::steady_timer> signal_; // cancelled when there is something to send
   // Ping interval, then ping timeout (or the closing deadline). A completion handler rather
   // than a coroutine: an idle session keeps no coroutine frame for its heartbeat.
   boost::asio::steady_timer heartbeat_;
