@@ -28,6 +28,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 #include <map>
@@ -157,18 +158,20 @@ int serve(const config::config& settings) {
 
   // Real time: Socket.IO at /socket.io/. The compliance mode replaces it with the upstream
   // Socket.IO suite's server and adds the Engine.IO suite's echo server at /engine.io/, both
-  // with the suites' timings.
+  // with the suites' connect timeout (and, unless set explicitly, their heartbeat: see
+  // config::load).
   engineio::options realtime;
   realtime.ping_interval = settings.ping_interval;
   realtime.ping_timeout = settings.ping_timeout;
   realtime.max_payload = settings.max_payload;
+  // A WebSocket close handshake must end well within the drain (see http.drain_timeout).
+  realtime.close_timeout = std::min(realtime.close_timeout,
+                                    std::chrono::milliseconds(settings.drain_timeout) / 2);
   realtime.allowed_origins = dependencies.allowed_origins;
   socketio::server_options socket_options;
   if (settings.compliance) {
     spdlog::warn("server.compliance_mode endpoints=/engine.io/,/socket.io/ origins=any "
                  "authentication=none note=\"a testing aid: never run it in production\"");
-    realtime.ping_interval = std::chrono::milliseconds(300);
-    realtime.ping_timeout = std::chrono::milliseconds(200);
     realtime.allow_any_origin = true;
     socket_options.connect_timeout = std::chrono::milliseconds(1000);
   }

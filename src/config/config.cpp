@@ -189,10 +189,12 @@ std::vector<setting> make_settings() {
                                    "Longest message body, in characters after trimming",
                                    &config::max_message_length, 1, 100'000),
       milliseconds_setting("ping_interval", "PARLEY_PING_INTERVAL", "--ping-interval",
-                           "Engine.IO heartbeat: time between two pings",
+                           "Engine.IO heartbeat: time between two pings (default 300 with "
+                           "--compliance)",
                            &config::ping_interval, 100, 3'600'000),
       milliseconds_setting("ping_timeout", "PARLEY_PING_TIMEOUT", "--ping-timeout",
-                           "Engine.IO heartbeat: time a client has to answer a ping",
+                           "Engine.IO heartbeat: time a client has to answer a ping (default 200 "
+                           "with --compliance)",
                            &config::ping_timeout, 100, 3'600'000),
       integer_setting<std::size_t>("max_payload", "PARLEY_MAX_PAYLOAD", "--max-payload", "BYTES",
                                    "Largest Engine.IO payload (polling POST or WebSocket message)",
@@ -424,6 +426,21 @@ config load(const sources& from) {
       throw config_error(key, "unknown setting");
     }
     chosen[key] = values;
+  }
+  // The compliance mode's heartbeat is the upstream suites' (300 ms / 200 ms), but only as
+  // a default: a ping setting given by any source (TOML, environment, flag) still wins.
+  const bool compliance = [&] {
+    config probe;
+    if (const auto found = chosen.find("compliance"); found != chosen.end()) {
+      const auto entry = std::find_if(table.begin(), table.end(),
+                                      [](const setting& item) { return item.key == "compliance"; });
+      apply(probe, *entry, found->second);
+    }
+    return probe.compliance;
+  }();
+  if (compliance) {
+    result.ping_interval = k_compliance_ping_interval;
+    result.ping_timeout = k_compliance_ping_timeout;
   }
   for (const auto& entry : table) {
     if (const auto found = chosen.find(entry.key); found != chosen.end()) {

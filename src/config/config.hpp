@@ -51,6 +51,8 @@ struct config {
   std::chrono::milliseconds ping_timeout{20'000};
   std::size_t max_payload = 1'000'000;
   bool compliance = false; ///< Mount the upstream protocol suites' test endpoints.
+  // With `compliance`, ping_interval / ping_timeout default to the suites' timings below
+  // instead (load() applies them unless a source sets the ping settings).
 
   // Chat
   int message_rate = 20;  ///< Messages per second per user; 0 = unlimited.
@@ -69,6 +71,10 @@ struct config {
   // Operations
   std::string log_level = "info";
 };
+
+/// The heartbeat the upstream protocol suites expect: the defaults in compliance mode.
+inline constexpr std::chrono::milliseconds k_compliance_ping_interval{300};
+inline constexpr std::chrono::milliseconds k_compliance_ping_timeout{200};
 
 /// A configuration error, naming the field it is about.
 class config_error : public std::runtime_error {

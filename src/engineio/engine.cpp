@@ -240,56 +240,49 @@ asio::awaitable<http::response> engine::handle_http(http::request_context& conte
 
 namespace {
 
-asio::awaitable<void> refuse_upgrade(http::upgrade_request& upgrade, http::response answer) {
+asio::awaitable<void> refuse_upgrade(std::shared_ptr<http::upgrade_request> upgrade,
+                                     http::response answer) {
   answer.keep_alive(false);
-  co_await beast_http::async_write(upgrade.stream, answer, asio::as_tuple(asio::use_awaitable));
+  co_await beast_http::async_write(upgrade->stream, answer, asio::as_tuple(asio::use_awaitable));
   beast::error_code ignored;
-  upgrade.stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+  upgrade->stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
 }
 
-asio::awaitable<void> accept_and_run(std::shared_ptr<session> live,
-                                     std::shared_ptr<websocket_stream> socket,
-                                     std::shared_ptr<http::upgrade_request> upgrade) {
-  socket->set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
-  socket->set_option(websocket::stream_base::decorator(
-      [](websocket::response_type& answer) { answer.set(beast_http::field::server, "parley"); }));
-  auto [error] = co_await socket->async_accept(upgrade->message, asio::as_tuple(asio::use_awaitable));
-  if (error) {
-    live->close(close_reason::transport_error);
-    co_return;
-  }
-  // The upgrade request is no longer needed; a long-lived connection should not keep it.
-  upgrade->message = {};
-  upgrade->buffer = {};
-  co_await live->run_websocket(socket);
+asio::awaitable<void> nothing() { co_return; }
+
+// A connection's coroutine run on another executor (the session's), for the caller to await.
+asio::awaitable<void> run_on(asio::any_io_executor executor, asio::awaitable<void> connection) {
+  co_await asio::co_spawn(executor, std::move(connection), asio::use_awaitable);
 }
 
 } // namespace
 
+// Not a coroutine: the checks and the hand-over run now, and what is returned is a coroutine
+// that holds only what the connection needs from then on (not this function's locals, nor
+// the moved-from stream and buffer of the upgrade request).
 asio::awaitable<void> engine::handle_upgrade(std::shared_ptr<http::upgrade_request> upgrade) {
   const auto& message = upgrade->message;
   const bool cors = origin_allowed(message);
   const auto query = parse_query(message.target());
   if (!query.transport || *query.transport != "websocket") {
-    co_await refuse_upgrade(*upgrade, error_answer(message, protocol_error::transport_unknown, cors));
-    co_return;
+    auto answer = error_answer(message, protocol_error::transport_unknown, cors);
+    return refuse_upgrade(std::move(upgrade), std::move(answer));
   }
   if (!cors) {
-    co_await refuse_upgrade(*upgrade, error_answer(message, protocol_error::forbidden, cors));
-    co_return;
+    auto answer = error_answer(message, protocol_error::forbidden, cors);
+    return refuse_upgrade(std::move(upgrade), std::move(answer));
   }
   std::shared_ptr<session> live;
   if (query.sid) {
     live = find(*query.sid);
     if (!live) {
-      co_await refuse_upgrade(*upgrade, error_answer(message, protocol_error::unknown_sid, cors));
-      co_return;
+      auto answer = error_answer(message, protocol_error::unknown_sid, cors);
+      return refuse_upgrade(std::move(upgrade), std::move(answer));
     }
   } else {
     if (!query.eio || *query.eio != "4") {
-      co_await refuse_upgrade(
-          *upgrade, error_answer(message, protocol_error::unsupported_protocol_version, cors));
-      co_return;
+      auto answer = error_answer(message, protocol_error::unsupported_protocol_version, cors);
+      return refuse_upgrade(std::move(upgrade), std::move(answer));
     }
     const std::string_view target = message.target();
     const auto question = target.find('?');
@@ -301,30 +294,47 @@ asio::awaitable<void> engine::handle_upgrade(std::shared_ptr<http::upgrade_reque
   }
 
   // The session's executor runs everything of this connection: move the socket there.
+  const bool same_executor = upgrade->stream.get_executor() == live->executor();
   std::shared_ptr<websocket_stream> socket;
-  if (upgrade->stream.get_executor() == live->executor()) {
-    socket = std::make_shared<websocket_stream>(std::move(upgrade->stream));
+  if (same_executor) {
+    socket = std::make_shared<websocket_stream>(std::move(upgrade->stream.socket()));
   } else {
     auto& original = upgrade->stream.socket();
     beast::error_code error;
     const auto protocol = original.local_endpoint(error).protocol();
     if (error) {
-      co_return;
+      return nothing();
     }
     const auto handle = original.release(error);
     if (error) {
-      co_return;
+      return nothing();
     }
-    tcp::socket moved(live->executor(), protocol, handle);
-    socket = std::make_shared<websocket_stream>(beast::tcp_stream(std::move(moved)));
+    socket = std::make_shared<websocket_stream>(live->executor(), protocol, handle);
   }
+  // Beast's handshake timeout for the accept and the close handshakes; no idle timeout or
+  // keep-alive pings: the Engine.IO heartbeat finds dead clients (and an idle timer would
+  // keep a pending wait per connection).
+  websocket::stream_base::timeout limits = websocket::stream_base::timeout::suggested(
+      beast::role_type::server);
+  limits.idle_timeout = websocket::stream_base::none();
+  limits.keep_alive_pings = false;
+  socket->set_option(limits);
+  socket->set_option(websocket::stream_base::decorator(
+      [](websocket::response_type& answer) { answer.set(beast_http::field::server, "parley"); }));
+  auto request = std::make_unique<http::request>(std::move(upgrade->message));
+  upgrade.reset();
   if (!query.sid) {
     live->start();
     // on_open runs on the session's executor, like every other handler call.
     auto opened = [this, live] { handler_.on_open(live); };
     asio::post(live->executor(), std::move(opened));
   }
-  co_await asio::co_spawn(live->executor(), accept_and_run(live, socket, upgrade), asio::use_awaitable);
+  auto connection = live->run_websocket(std::move(socket), std::move(request));
+  if (same_executor) {
+    return connection;
+  }
+  auto executor = live->executor();
+  return run_on(std::move(executor), std::move(connection));
 }
 
 } // namespace parley::engineio

@@ -12,6 +12,10 @@ struct options {
   std::chrono::milliseconds ping_interval{25'000};
   std::chrono::milliseconds ping_timeout{20'000};
   std::chrono::milliseconds upgrade_timeout{10'000};
+  /// How long a server-initiated WebSocket close may take (our close frame written, the
+  /// client's answer read) before the connection is dropped: a client that stopped reading
+  /// must not hold a shutdown up.
+  std::chrono::milliseconds close_timeout{5'000};
   /// The largest payload accepted in one POST or one WebSocket message (maxHttpBufferSize).
   std::size_t max_payload = 1'000'000;
   /// Outbound bound per session: more queued than this and the session is closed.

@@ -22,6 +22,9 @@ constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 constexpr std::size_t k_max_packets_per_poll = 16;
 // How long a GET that arrives while an upgrade is being probed waits for its outcome.
 constexpr std::chrono::milliseconds k_upgrade_grace{50};
+// An idle WebSocket waits for its next message with a read buffer this small; a bigger
+// message is then read into a buffer that grows as needed and is freed again afterwards.
+constexpr std::size_t k_idle_read_bytes = 128;
 
 std::string_view describe(close_reason reason) {
   switch (reason) {
@@ -48,8 +51,20 @@ session::session(std::string id, asio::any_io_executor executor, const options& 
                  std::function<void(const std::string&)> on_finished)
     : id_(std::move(id)), executor_(std::move(executor)), options_(settings), handler_(handler),
       handshake_(std::move(opened_with)), on_finished_(std::move(on_finished)),
-      transport_(first_transport), signal_(executor_), heartbeat_(executor_),
-      upgrade_signal_(executor_) {}
+      transport_(first_transport), heartbeat_(executor_) {}
+
+asio::steady_timer& session::made(std::unique_ptr<asio::steady_timer>& timer) {
+  if (!timer) {
+    timer = std::make_unique<asio::steady_timer>(executor_);
+  }
+  return *timer;
+}
+
+void session::cancel(const std::unique_ptr<asio::steady_timer>& timer) {
+  if (timer) {
+    timer->cancel();
+  }
+}
 
 std::string session::start() {
   boost::json::array upgrades;
@@ -61,7 +76,7 @@ std::string session::start() {
                                  {"pingInterval", options_.ping_interval.count()},
                                  {"pingTimeout", options_.ping_timeout.count()},
                                  {"maxPayload", options_.max_payload}};
-  asio::co_spawn(executor_, heartbeat(), asio::detached);
+  arm_heartbeat(options_.ping_interval);
   auto text = boost::json::serialize(open);
   if (transport_ == transport::websocket) {
     queue(packet{packet_type::open, text, false}); // the first frame
@@ -75,7 +90,15 @@ void session::queue(packet message) {
   wake();
 }
 
-void session::wake() { signal_.cancel(); }
+void session::wake() {
+  cancel(signal_);
+  // A WebSocket writer runs only while there is something to write (or a close to send).
+  if (websocket_ && !writing_ && state_ != state::closed &&
+      (!queue_.empty() || state_ == state::closing)) {
+    writing_ = true;
+    asio::co_spawn(executor_, write_loop(websocket_), asio::detached);
+  }
+}
 
 void session::send(packet message) {
   if (state_ != state::open) {
@@ -101,12 +124,17 @@ void session::close(close_reason reason) {
     state_ = state::closing;
     queue(packet{packet_type::close, {}, false});
     awaiting_pong_ = true; // no more pings: the next heartbeat deadline finishes the session
-    heartbeat_.expires_after(options_.ping_interval + options_.ping_timeout);
+    arm_heartbeat(options_.ping_interval + options_.ping_timeout);
     return;
   }
   reason_ = reason;
   state_ = state::closing;
-  wake(); // the WebSocket writer flushes the queue, then closes
+  // The WebSocket writer flushes the queue, then runs the close handshake; the heartbeat
+  // ends the session at this deadline if that has not finished by then (a client that
+  // stopped reading, or never answers the close frame).
+  awaiting_pong_ = true;
+  arm_heartbeat(options_.close_timeout);
+  wake();
 }
 
 void session::finish(close_reason reason) {
@@ -115,16 +143,15 @@ void session::finish(close_reason reason) {
   }
   state_ = state::closed;
   reason_ = reason;
-  upgrade_signal_.cancel();
+  cancel(upgrade_signal_);
   queue_.clear();
   queued_bytes_ = 0;
   heartbeat_.cancel();
   wake();
   if (websocket_) {
     beast::error_code ignored;
-    beast::get_lowest_layer(*websocket_).socket().shutdown(asio::ip::tcp::socket::shutdown_both,
-                                                            ignored);
-    beast::get_lowest_layer(*websocket_).socket().close(ignored);
+    beast::get_lowest_layer(*websocket_).shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+    beast::get_lowest_layer(*websocket_).close(ignored);
   }
   spdlog::debug("engineio.closed sid={} reason={}", id_, describe(reason));
   auto self = shared_from_this();
@@ -134,26 +161,30 @@ void session::finish(close_reason reason) {
   }
 }
 
-asio::awaitable<void> session::heartbeat() {
-  auto self = shared_from_this();
-  while (state_ != state::closed) {
-    if (state_ == state::open) {
-      heartbeat_.expires_after(options_.ping_interval);
-      co_await heartbeat_.async_wait(use_tuple);
-      if (state_ != state::open) {
-        continue; // closing: the deadline set by close() applies
-      }
-      awaiting_pong_ = true;
-      queue(packet{packet_type::ping, {}, false});
-      heartbeat_.expires_after(options_.ping_timeout);
-    }
-    co_await heartbeat_.async_wait(use_tuple);
-    if (state_ == state::closed) {
-      break;
-    }
-    if (awaiting_pong_ && heartbeat_.expiry() <= asio::steady_timer::clock_type::now()) {
-      finish(state_ == state::closing ? reason_ : close_reason::ping_timeout);
-    }
+void session::arm_heartbeat(std::chrono::milliseconds after) {
+  // Moving the expiry cancels the pending wait; its handler sees operation_aborted.
+  heartbeat_.expires_after(after);
+  heartbeat_.async_wait([self = shared_from_this()](const boost::system::error_code& error) {
+    self->on_heartbeat(error);
+  });
+}
+
+void session::on_heartbeat(const boost::system::error_code& error) {
+  if (error == asio::error::operation_aborted || state_ == state::closed) {
+    return; // re-armed (a newer wait is pending) or finished
+  }
+  if (heartbeat_.expiry() > asio::steady_timer::clock_type::now()) {
+    return; // completed just before being re-armed: the newer wait decides
+  }
+  if (awaiting_pong_) {
+    // No pong within ping_timeout, or the closing deadline passed.
+    finish(state_ == state::closing ? reason_ : close_reason::ping_timeout);
+    return;
+  }
+  if (state_ == state::open) {
+    awaiting_pong_ = true;
+    queue(packet{packet_type::ping, {}, false});
+    arm_heartbeat(options_.ping_timeout);
   }
 }
 
@@ -162,7 +193,7 @@ void session::on_packet(packet&& message) {
   case packet_type::pong:
     if (awaiting_pong_ && state_ == state::open) {
       awaiting_pong_ = false;
-      heartbeat_.cancel(); // next ping one interval from now
+      arm_heartbeat(options_.ping_interval); // next ping one interval from now
     }
     return;
   case packet_type::message:
@@ -185,9 +216,9 @@ void session::on_packet(packet&& message) {
 
 std::string session::drain_payload() {
   const auto count = std::min(queue_.size(), k_max_packets_per_poll);
-  std::vector<packet> batch(std::make_move_iterator(queue_.begin()),
-                            std::make_move_iterator(queue_.begin() + static_cast<std::ptrdiff_t>(count)));
-  queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(count));
+  const auto end = std::next(queue_.begin(), static_cast<std::ptrdiff_t>(count));
+  std::vector<packet> batch(std::make_move_iterator(queue_.begin()), std::make_move_iterator(end));
+  queue_.erase(queue_.begin(), end);
   for (const auto& sent : batch) {
     queued_bytes_ -= std::min(queued_bytes_, sent.data.size() + 1);
   }
@@ -211,8 +242,9 @@ asio::awaitable<poll_answer> session::poll() {
   if (upgrading_) {
     // The client may have sent "5" already, on the WebSocket; if the upgrade completes within
     // a moment this GET is refused like any GET after an upgrade, otherwise it ends with noop.
-    upgrade_signal_.expires_after(k_upgrade_grace);
-    co_await upgrade_signal_.async_wait(use_tuple);
+    auto& grace = made(upgrade_signal_);
+    grace.expires_after(k_upgrade_grace);
+    co_await grace.async_wait(use_tuple);
     if (state_ == state::closed) {
       co_return poll_answer{poll_answer::kind::unknown_session, {}};
     }
@@ -225,8 +257,9 @@ asio::awaitable<poll_answer> session::poll() {
     get_pending_ = true;
     while (queue_.empty() && state_ == state::open && !upgrading_ &&
            transport_ == transport::polling) {
-      signal_.expires_at(asio::steady_timer::time_point::max());
-      co_await signal_.async_wait(use_tuple);
+      auto& signal = made(signal_);
+      signal.expires_at(asio::steady_timer::time_point::max());
+      co_await signal.async_wait(use_tuple);
     }
     get_pending_ = false;
   }
@@ -290,9 +323,7 @@ asio::awaitable<bool> session::probe(websocket_stream& socket) {
 
   // The client now sends "5" (upgrade) within upgrade_timeout; nothing may be written before.
   buffer.clear();
-  beast::get_lowest_layer(socket).expires_after(options_.upgrade_timeout);
   std::tie(error, bytes) = co_await socket.async_read(buffer, use_tuple);
-  beast::get_lowest_layer(socket).expires_never();
   upgrading_ = false;
   if (error || !socket.got_text()) {
     co_return false;
@@ -304,8 +335,17 @@ asio::awaitable<bool> session::probe(websocket_stream& socket) {
   co_return true;
 }
 
-asio::awaitable<void> session::run_websocket(std::shared_ptr<websocket_stream> socket) {
+asio::awaitable<void> session::run_websocket(std::shared_ptr<websocket_stream> socket,
+                                             std::unique_ptr<upgrade_message> request) {
   auto self = shared_from_this();
+  {
+    auto [error] = co_await socket->async_accept(*request, use_tuple);
+    request.reset(); // a long-lived connection does not keep its upgrade request
+    if (error) {
+      close(close_reason::transport_error);
+      co_return;
+    }
+  }
   if (state_ != state::open) {
     co_return;
   }
@@ -313,15 +353,24 @@ asio::awaitable<void> session::run_websocket(std::shared_ptr<websocket_stream> s
     if (websocket_ || upgrading_) {
       co_return; // a second probe: the caller's socket just closes
     }
+    // Each read of the probe ("2probe", then "5") must come within upgrade_timeout: Beast's
+    // idle timeout, without keep-alive pings, for as long as the probe lasts.
+    websocket::stream_base::timeout usual;
+    socket->get_option(usual);
+    websocket::stream_base::timeout limited = usual;
+    limited.idle_timeout = options_.upgrade_timeout;
+    limited.keep_alive_pings = false;
+    socket->set_option(limited);
     const bool upgraded = co_await probe(*socket);
+    socket->set_option(usual);
     if (upgraded && state_ == state::open) {
       transport_ = transport::websocket;
     }
-    upgrade_signal_.cancel();
+    cancel(upgrade_signal_);
     wake();
     if (!upgraded || state_ != state::open) {
       beast::error_code ignored;
-      beast::get_lowest_layer(*socket).socket().close(ignored);
+      beast::get_lowest_layer(*socket).close(ignored);
       co_return;
     }
     spdlog::debug("engineio.upgraded sid={}", id_);
@@ -329,14 +378,22 @@ asio::awaitable<void> session::run_websocket(std::shared_ptr<websocket_stream> s
     co_return; // the session has its WebSocket already: this one just closes
   }
   websocket_ = socket;
-  asio::co_spawn(executor_, write_loop(socket), asio::detached);
+  wake(); // starts the writer if something is queued (the open packet, for a fresh session)
 
   beast::flat_buffer buffer;
   buffer.max_size(options_.max_payload);
   socket->read_message_max(options_.max_payload);
   while (state_ != state::closed) {
+    // Between messages the buffer goes back to (at most) k_idle_read_bytes: Beast prepares
+    // the buffer before the next frame arrives, so an idle connection keeps whatever it holds.
     buffer.clear();
-    auto [error, bytes] = co_await socket->async_read(buffer, use_tuple);
+    if (buffer.capacity() > k_idle_read_bytes) {
+      buffer.shrink_to_fit();
+    }
+    auto [error, bytes] = co_await socket->async_read_some(buffer, k_idle_read_bytes, use_tuple);
+    if (!error && !socket->is_message_done()) {
+      std::tie(error, bytes) = co_await socket->async_read(buffer, use_tuple);
+    }
     if (error) {
       if (state_ == state::closing) {
         finish(reason_); // our own close handshake ended the read
@@ -361,19 +418,19 @@ asio::awaitable<void> session::run_websocket(std::shared_ptr<websocket_stream> s
 }
 
 asio::awaitable<void> session::write_loop(std::shared_ptr<websocket_stream> socket) {
+  // Started by wake() when there is something to write; ends when the queue is empty, so an
+  // idle connection keeps no writer coroutine.
   auto self = shared_from_this();
   for (;;) {
-    while (queue_.empty() && state_ == state::open) {
-      signal_.expires_at(asio::steady_timer::time_point::max());
-      co_await signal_.async_wait(use_tuple);
-    }
     if (state_ == state::closed) {
-      co_return;
+      break;
     }
-    if (queue_.empty()) { // closing, and everything is written
-      co_await socket->async_close(websocket::close_code::normal, use_tuple);
-      finish(reason_);
-      co_return;
+    if (queue_.empty()) {
+      if (state_ == state::closing) { // everything is written: the close handshake
+        co_await socket->async_close(websocket::close_code::normal, use_tuple);
+        finish(reason_);
+      }
+      break;
     }
     packet next = std::move(queue_.front());
     queue_.pop_front();
@@ -389,9 +446,10 @@ asio::awaitable<void> session::write_loop(std::shared_ptr<websocket_stream> sock
     }
     if (error) {
       finish(close_reason::transport_error);
-      co_return;
+      break;
     }
   }
+  writing_ = false;
 }
 
 } // namespace parley::engineio

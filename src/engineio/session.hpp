@@ -10,10 +10,12 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
 #include <boost/beast/websocket/stream.hpp>
 
-#include <deque>
+#include <list>
 #include <functional>
 #include <memory>
 #include <string>
@@ -53,7 +55,13 @@ public:
   virtual void on_close(const std::shared_ptr<session>& closed, close_reason reason) = 0;
 };
 
-using websocket_stream = boost::beast::websocket::stream<boost::beast::tcp_stream>;
+// Directly over the socket, not a beast::tcp_stream: the Engine.IO heartbeat and the
+// session's deadlines do the timing, and a tcp_stream costs an allocation of its own (with
+// two timers) per connection.
+// No permessage-deflate (never enabled here) either, which keeps its state out of each stream.
+using websocket_stream = boost::beast::websocket::stream<boost::asio::ip::tcp::socket, false>;
+/// The HTTP request that asked for the WebSocket (http::request).
+using upgrade_message = boost::beast::http::request<boost::beast::http::string_body>;
 
 /// The answer to a polling request, for the HTTP layer to send.
 struct poll_answer {
@@ -97,9 +105,11 @@ public:
   boost::asio::awaitable<poll_answer> poll();
   /// A polling POST with `body` (a payload).
   boost::asio::awaitable<poll_answer> receive(std::string body);
-  /// Runs a WebSocket transport until it ends: a fresh WebSocket session (the open packet was
+  /// Answers the WebSocket handshake `request` (freed once answered), then runs the
+  /// WebSocket transport until it ends: a fresh WebSocket session (the open packet was
   /// already queued by start()), or an upgrade probe of a polling session.
-  boost::asio::awaitable<void> run_websocket(std::shared_ptr<websocket_stream> socket);
+  boost::asio::awaitable<void> run_websocket(std::shared_ptr<websocket_stream> socket,
+                                             std::unique_ptr<upgrade_message> request);
 
 private:
   enum class state { open, closing, closed };
@@ -108,7 +118,10 @@ private:
   void wake();
   void on_packet(packet&& message);
   void finish(close_reason reason);
-  boost::asio::awaitable<void> heartbeat();
+  boost::asio::steady_timer& made(std::unique_ptr<boost::asio::steady_timer>& timer);
+  static void cancel(const std::unique_ptr<boost::asio::steady_timer>& timer);
+  void arm_heartbeat(std::chrono::milliseconds after);
+  void on_heartbeat(const boost::system::error_code& error);
   boost::asio::awaitable<void> write_loop(std::shared_ptr<websocket_stream> socket);
   boost::asio::awaitable<bool> probe(websocket_stream& socket);
   std::string drain_payload();
@@ -123,14 +136,21 @@ private:
   state state_ = state::open;
   transport transport_;
   close_reason reason_ = close_reason::server_close;
-  std::deque<packet> queue_;
+  // A list, not a deque: an idle session's empty queue allocates nothing (libstdc++'s
+  // deque allocates a map and a 512-byte node even when empty).
+  std::list<packet> queue_;
   std::size_t queued_bytes_ = 0;
   bool get_pending_ = false;
   bool upgrading_ = false;
   bool awaiting_pong_ = false;
-  boost::asio::steady_timer signal_;    // cancelled whenever there is something to send
-  boost::asio::steady_timer heartbeat_; // ping interval, then ping timeout
-  boost::asio::steady_timer upgrade_signal_; // cancelled when a probe ends
+  bool writing_ = false; // a WebSocket write_loop is running (it ends when the queue is empty)
+  // The two signals are made on first use (polling GETs, upgrade probes): a WebSocket-only
+  // session never waits on them, and each timer is ~120 bytes.
+  std::unique_ptr<boost::asio::steady_timer> signal_; // cancelled when there is something to send
+  // Ping interval, then ping timeout (or the closing deadline). A completion handler rather
+  // than a coroutine: an idle session keeps no coroutine frame for its heartbeat.
+  boost::asio::steady_timer heartbeat_;
+  std::unique_ptr<boost::asio::steady_timer> upgrade_signal_; // cancelled when a probe ends
   std::shared_ptr<websocket_stream> websocket_;
   std::shared_ptr<void> attachment_;
 };

@@ -107,11 +107,15 @@ const upgrade_handler* server::upgrade_for(std::string_view target) const {
 void server::stop() {
   {
     std::lock_guard lock(mutex_);
-    if (stop_requested_ || contexts_.empty()) {
-      stop_requested_ = true;
+    if (stop_requested_) {
       return;
     }
     stop_requested_ = true;
+    drain_deadline_ = std::chrono::steady_clock::now() + options_.drain_timeout;
+    if (contexts_.empty()) {
+      changed_.notify_all();
+      return;
+    }
   }
   draining_ = true;
   spdlog::info("http.draining");
@@ -147,8 +151,13 @@ void server::wait() {
   {
     std::unique_lock lock(mutex_);
     changed_.wait(lock, [this] { return stop_requested_; });
-    changed_.wait_for(lock, options_.drain_timeout, [this] { return connections_.empty(); });
-    if (!connections_.empty()) {
+    if (wait_started_) {
+      // Another call (or an earlier one, e.g. before the destructor's) does the drain.
+      changed_.wait(lock, [this] { return wait_finished_; });
+      return;
+    }
+    wait_started_ = true;
+    if (!changed_.wait_until(lock, drain_deadline_, [this] { return connections_.empty(); })) {
       spdlog::warn("http.drain_timeout connections={}", connections_.size());
     }
   }
@@ -164,6 +173,11 @@ void server::wait() {
     }
   }
   threads_.clear();
+  {
+    std::lock_guard lock(mutex_);
+    wait_finished_ = true;
+  }
+  changed_.notify_all();
 }
 
 bool server::admit(const std::string& address) {
@@ -326,9 +340,23 @@ asio::awaitable<void> server::serve(tcp::socket socket, std::shared_ptr<connecti
         auto upgrade = std::make_shared<upgrade_request>(
             upgrade_request{std::move(stream), std::move(message), std::move(buffer), state->address});
         state->stream = nullptr;
-        co_await (*handler)(std::move(upgrade));
-        metrics_.connection_closed();
-        release(state->address, state->id);
+        // The WebSocket runs in a coroutine of its own, and this one ends here: its frame
+        // (the parser, the buffers, room for every local above) is not kept for the life of a
+        // long-lived connection. The connection counts as open until the handler finishes.
+        auto finished = [this, state](const std::exception_ptr& failure) {
+          if (failure) {
+            try {
+              std::rethrow_exception(failure);
+            } catch (const std::exception& error) {
+              spdlog::error("http.upgrade_failed error={}", log::quoted(error.what()));
+            } catch (...) {
+              spdlog::error("http.upgrade_failed error=unknown");
+            }
+          }
+          metrics_.connection_closed();
+          release(state->address, state->id);
+        };
+        asio::co_spawn(state->executor, (*handler)(std::move(upgrade)), std::move(finished));
         co_return;
       }
     }

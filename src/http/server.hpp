@@ -78,9 +78,11 @@ public:
   void on_drain(std::function<void()> listener);
 
   /// Starts draining; callable from any thread (a signal handler's completion included).
+  /// Idempotent: the drain's deadline (drain_timeout) is set by the first call.
   void stop();
-  /// Blocks until stop() was called and the drain finished (or timed out), then joins the
-  /// I/O threads.
+  /// Blocks until stop() was called and the drain finished (or its deadline passed), then
+  /// joins the I/O threads. Idempotent: later calls (the destructor's included) return once
+  /// the first one has finished, without waiting for the drain again.
   void wait();
 
   /// The bound port (useful with port 0).
@@ -120,6 +122,9 @@ private:
   std::mutex mutex_;
   std::condition_variable changed_;
   bool stop_requested_ = false;                                     // guarded by mutex_
+  std::chrono::steady_clock::time_point drain_deadline_;            // guarded by mutex_
+  bool wait_started_ = false;                                       // guarded by mutex_
+  bool wait_finished_ = false;                                      // guarded by mutex_
   std::unordered_map<std::string, std::size_t> per_address_;        // guarded by mutex_
   std::unordered_map<std::uint64_t, std::weak_ptr<connection_state>> connections_; // guarded by mutex_
   std::uint64_t next_connection_id_ = 1;                            // guarded by mutex_

@@ -19,11 +19,12 @@ namespace asio = boost::asio;
 class connection : public std::enable_shared_from_this<connection> {
 public:
   connection(server& owner, const std::shared_ptr<engineio::session>& session)
-      : owner_(owner), session_(session), connect_timer_(session->executor()) {}
+      : owner_(owner), session_(session) {}
 
-  void start() {
-    connect_timer_.expires_after(owner_.options().connect_timeout);
-    connect_timer_.async_wait([weak = weak_from_this()](boost::system::error_code error) {
+  void start(const asio::any_io_executor& executor) {
+    connect_timer_ = std::make_unique<asio::steady_timer>(executor);
+    connect_timer_->expires_after(owner_.options().connect_timeout);
+    connect_timer_->async_wait([weak = weak_from_this()](boost::system::error_code error) {
       auto self = weak.lock();
       if (!error && self && self->sockets_.empty()) {
         self->close(engineio::close_reason::protocol_error);
@@ -62,7 +63,7 @@ public:
   }
 
   void closed(engineio::close_reason reason) {
-    connect_timer_.cancel();
+    connect_timer_.reset(); // destroying it cancels the wait
     auto sockets = std::move(sockets_);
     sockets_.clear();
     const std::string why = reason == engineio::close_reason::ping_timeout ? "ping timeout"
@@ -178,7 +179,7 @@ private:
         return;
       }
       self->sockets_.emplace(client->nsp(), client);
-      self->connect_timer_.cancel();
+      self->connect_timer_.reset(); // connected: not needed any more (nor kept, ~120 bytes)
       self->send(packet{packet_type::connect, client->nsp(), std::nullopt,
                         boost::json::object{{"sid", client->id()}}, {}});
       handler->on_connect(client);
@@ -221,7 +222,7 @@ private:
   decoder decoder_;
   std::map<std::string, std::shared_ptr<socket>, std::less<>> sockets_;
   std::set<std::string, std::less<>> connecting_;
-  asio::steady_timer connect_timer_;
+  std::unique_ptr<asio::steady_timer> connect_timer_; // until the first CONNECT succeeds
 };
 
 socket::socket(std::string id, std::string nsp, std::weak_ptr<connection> owner,
@@ -338,7 +339,7 @@ namespace_handler* server::find_namespace(std::string_view nsp) const {
 void server::on_open(const std::shared_ptr<engineio::session>& opened) {
   auto state = std::make_shared<connection>(*this, opened);
   opened->attach(state);
-  state->start();
+  state->start(opened->executor());
 }
 
 void server::on_message(const std::shared_ptr<engineio::session>& from, engineio::packet&& message) {

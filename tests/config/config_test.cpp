@@ -60,6 +60,51 @@ TEST(config, flags_beat_environment_beat_toml_beat_defaults) {
   EXPECT_EQ(value.database, "var/parley.db");                // default
 }
 
+TEST(config, compliance_mode_defaults_to_the_suites_heartbeat) {
+  auto from = with_environment({});
+  from.flags["compliance"] = {"true"};
+  const auto value = load(from);
+  EXPECT_EQ(value.ping_interval, std::chrono::milliseconds(300));
+  EXPECT_EQ(value.ping_timeout, std::chrono::milliseconds(200));
+
+  const auto normal = load(with_environment({}));
+  EXPECT_EQ(normal.ping_interval, std::chrono::milliseconds(25'000));
+  EXPECT_EQ(normal.ping_timeout, std::chrono::milliseconds(20'000));
+}
+
+TEST(config, an_explicit_heartbeat_wins_over_the_compliance_default_from_any_source) {
+  testing::temporary_directory directory;
+  {
+    auto from = with_environment({{"PARLEY_COMPLIANCE", "true"}});
+    from.flags["ping_interval"] = {"5000"};
+    from.flags["ping_timeout"] = {"4000"};
+    const auto value = load(from);
+    EXPECT_TRUE(value.compliance);
+    EXPECT_EQ(value.ping_interval, std::chrono::milliseconds(5000));
+    EXPECT_EQ(value.ping_timeout, std::chrono::milliseconds(4000));
+  }
+  {
+    auto from = with_environment({{"PARLEY_PING_TIMEOUT", "7000"}});
+    from.flags["compliance"] = {"true"};
+    const auto value = load(from);
+    EXPECT_EQ(value.ping_interval, std::chrono::milliseconds(300)); // not set: suite default
+    EXPECT_EQ(value.ping_timeout, std::chrono::milliseconds(7000)); // environment
+  }
+  {
+    auto from = with_environment({});
+    from.toml_path = write_file(directory, "compliance = true\nping_interval = 9000\n");
+    const auto value = load(from);
+    EXPECT_EQ(value.ping_interval, std::chrono::milliseconds(9000)); // TOML
+    EXPECT_EQ(value.ping_timeout, std::chrono::milliseconds(200));
+  }
+  {
+    // compliance given but false: the ordinary defaults.
+    auto from = with_environment({{"PARLEY_COMPLIANCE", "false"}});
+    const auto value = load(from);
+    EXPECT_EQ(value.ping_interval, std::chrono::milliseconds(25'000));
+  }
+}
+
 TEST(config, a_list_from_a_higher_source_replaces_the_lower_one) {
   testing::temporary_directory directory;
   auto from = with_environment({{"PARLEY_ALLOWED_ORIGINS", "https://a.example, https://b.example"}});

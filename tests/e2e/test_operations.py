@@ -255,5 +255,42 @@ class SigtermTest(unittest.TestCase):
         return head + b"\r\n\r\n" + rest
 
 
+class HalfOpenWebSocketShutdownTest(unittest.TestCase):
+    """SIGTERM while a WebSocket client has stopped reading and never answers the close."""
+
+    def test_the_drain_is_bounded_once(self):
+        server = ParleyServer("--drain-timeout", "1")
+        self.addCleanup(server.close)
+        client = socket.create_connection((server.host, server.port), timeout=TIMEOUT)
+        self.addCleanup(client.close)
+        client.sendall(
+            (f"GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: {server.host}\r\n"
+             "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+             "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+             ).encode()
+        )
+        data = b""
+        while b"\r\n\r\n" not in data:
+            chunk = client.recv(4096)
+            self.assertTrue(chunk, "the server closed before answering the upgrade")
+            data += chunk
+        head, _, frames = data.partition(b"\r\n\r\n")
+        self.assertTrue(head.startswith(b"HTTP/1.1 101 "), head)
+        # The open packet (an unmasked text frame "0{...}") says the session is running.
+        while len(frames) < 2 or len(frames) < 2 + (frames[1] & 0x7F):
+            chunk = client.recv(4096)
+            self.assertTrue(chunk, "the server closed before the open packet")
+            frames += chunk
+        self.assertEqual(frames[0], 0x81)
+        self.assertTrue(frames[2:3] == b"0", frames)
+        # From now on the client reads nothing and answers nothing.
+
+        start = server.log_size()
+        self.assertEqual(server.terminate(), 0)
+        server.wait_for_log(r"server\.stopped", start)
+        drain_timeouts = [line for line in server.log().splitlines() if "http.drain_timeout" in line]
+        self.assertLessEqual(len(drain_timeouts), 1, server.log())
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -166,6 +166,26 @@ describe("raw protocol, normal mode", { timeout: 6 * TIMEOUT }, () => {
     });
   });
 
+  it("an upgrade probe that goes silent is closed (upgrade timeout); the polling session stays", async () => {
+    // A heartbeat longer than the upgrade timeout (10 s), so that the polling session (which
+    // does not poll here) outlives its probes. Both cases run at once.
+    await withServer(["--ping-interval", "60000", "--ping-timeout", "60000"], async (server) => {
+      await Promise.all([[], ["2probe"]].map(async (before) => {
+        const opened = await server.request("GET", "/socket.io/?EIO=4&transport=polling");
+        const { sid } = JSON.parse(opened.body.slice(1));
+        const probe = server.websocket(`/socket.io/?EIO=4&transport=websocket&sid=${sid}`);
+        await probe.opened;
+        for (const packet of before) probe.send(packet);
+        if (before.length > 0) assert.equal(await probe.text("the probe's answer"), "3probe");
+        // Neither "2probe" nor "5" (or no "5" after the probe): the server gives up on it.
+        await probe.closedByServer("the server to close a silent upgrade probe");
+        const posted = await server.request("POST", `/socket.io/?EIO=4&transport=polling&sid=${sid}`,
+                                            { body: "41" });
+        assert.equal(posted.status, 200, `the polling session is still open: ${posted.body}`);
+      }));
+    });
+  });
+
   it("polling: a malformed POST ends that session only; an oversize POST gets 413", async () => {
     await withServer(NORMAL, async (server) => {
       const { token } = await server.signIn(PHONE, "Alice");
@@ -256,6 +276,24 @@ describe("raw protocol, compliance mode", { timeout: 4 * TIMEOUT }, () => {
       frames.send("4399999[1]");
       frames.send('42["message","x"]');
       assert.equal(await frames.text(), '42["message-back","x"]');
+    });
+  });
+
+  it("explicit --ping-interval / --ping-timeout win over the suite's heartbeat", async () => {
+    await withServer(["--compliance", "--ping-interval", "5000", "--ping-timeout", "4000"], async (server) => {
+      for (const path of ["/engine.io/", "/socket.io/"]) {
+        const { handshake } = await openWebSocket(server, path);
+        assertHandshake(handshake, { upgrades: [], pingInterval: 5000, pingTimeout: 4000, maxPayload: 1_000_000 });
+      }
+      const response = await server.request("GET", "/socket.io/?EIO=4&transport=polling");
+      assert.equal(response.status, 200, response.body);
+      assertHandshake(JSON.parse(response.body.slice(1)),
+                      { upgrades: ["websocket"], pingInterval: 5000, pingTimeout: 4000, maxPayload: 1_000_000 });
+    });
+    // Only one of the two given: the other keeps the suite's value.
+    await withServer(["--compliance", "--ping-interval", "6000"], async (server) => {
+      const { handshake } = await openWebSocket(server, "/engine.io/");
+      assertHandshake(handshake, { upgrades: [], pingInterval: 6000, pingTimeout: 200, maxPayload: 1_000_000 });
     });
   });
 
