@@ -25,7 +25,7 @@ export function dayLabel(ms: number, now: number, locale?: string): string {
 }
 
 export function timeLabel(ms: number, locale?: string): string {
-  return new Date(ms).toLocaleTimeString(locale, { hour: "2-digit", minute: "2-digit" });
+  return new Date(ms).toLocaleTimeString(locale, { hour: "numeric", minute: "2-digit" });
 }
 
 /** A short time for the conversation list: the time today, else the day. */

@@ -16,7 +16,7 @@ import { displayName, otherMember, otherMemberIds } from "../lib/conversations";
 import { fromQueued, mergeMessages, messageStatus, statusLabel } from "../lib/messages";
 import { groupByDay, lastSeenLabel, timeLabel } from "../lib/time";
 import type { ChatMessage, Conversation, MessageStatus } from "../lib/types";
-import { Avatar } from "./Main";
+import { Avatar, avatarId } from "./Main";
 import { Dialog } from "./Dialog";
 import { IconAlert, IconBack, IconCheck, IconClock, IconDoubleCheck, IconSend } from "./icons";
 import { isWide, useNow } from "./hooks";
@@ -86,7 +86,7 @@ function ChatHeader({ s, conv, now }: { s: State; conv: Conversation; now: numbe
       <button type="button" class="icon-btn back" aria-label="Back to conversations" onClick={() => closeConversation()}>
         <IconBack />
       </button>
-      <Avatar id={conv.id} name={conv.title} group={conv.kind === "group"} online={pres?.online} />
+      <Avatar id={avatarId(conv, other)} name={conv.title} group={conv.kind === "group"} online={pres?.online} />
       <div class="chat-title">
         <h2 id="chat-title">{conv.title}</h2>
         <p class={`small muted subtitle ${typers.length ? "typing" : ""}`}>{subtitle}</p>

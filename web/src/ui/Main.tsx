@@ -17,6 +17,12 @@ export function initials(name: string): string {
   return chars.map((p) => [...p][0]?.toUpperCase() ?? "").join("") || "?";
 }
 
+/** The colour key of a conversation: the other person's for a direct one (so a person keeps
+ *  their colour in the contact list, the conversation list and the chat), the group's own. */
+export function avatarId(c: { id: number; kind: string }, other?: { id: number }): number {
+  return c.kind === "direct" && other ? other.id : c.id + 3;
+}
+
 /** One of eight calm hues per person or group, from the id (CSS classes, no inline styles). */
 export function hue(id: number): string {
   return `hue-${Math.abs(id) % 8}`;
@@ -239,7 +245,7 @@ function ConversationLink({ c, s, now }: { c: Conversation; s: State; now: numbe
         void openConversation(c.id);
       }}
     >
-      <Avatar id={c.id} name={c.title} online={online} group={c.kind === "group"} />
+      <Avatar id={avatarId(c, other)} name={c.title} online={online} group={c.kind === "group"} />
       <span class="conv-main">
         <span class="conv-top">
           <span class="conv-title">{c.title}</span>
@@ -279,7 +285,7 @@ function ContactLink({ c, s }: { c: Contact; s: State }) {
         setBusy(false);
       }}
     >
-      <Avatar id={c.user.id + 1_000_000} name={c.name} online={online} />
+      <Avatar id={c.user.id} name={c.name} online={online} />
       <span class="conv-main">
         <span class="conv-top">
           <span class="conv-title">{c.name}</span>

@@ -1,11 +1,17 @@
-import { useEffect, useState } from "preact/hooks";
+import { useEffect, useLayoutEffect, useState } from "preact/hooks";
 import { getState, subscribe, type State } from "../store";
 
 /** Re-renders the component whenever the store changes. */
 export function useStore(): State {
   const [, force] = useState(0);
-  useEffect(() => subscribe(() => force((n) => n + 1)), []);
-  return getState();
+  const seen = getState();
+  useLayoutEffect(() => {
+    const unsubscribe = subscribe(() => force((n) => n + 1));
+    // A change between this render and the subscription (boot() starts at once) would be lost.
+    if (getState() !== seen) force((n) => n + 1);
+    return unsubscribe;
+  }, []);
+  return seen;
 }
 
 /** The current time, refreshed every `ms` (for countdowns and "today" labels). */
