@@ -486,12 +486,8 @@ void chat_service::deliver(const store::message_row& message, const std::vector<
     if (user == sender) {
       return; // the sender's other tabs
     }
-    boost::asio::co_spawn(
-        executor,
-        [this, user, conversation, message_id]() -> awaitable<void> {
-          co_await delivered(user, conversation, message_id);
-        },
-        boost::asio::detached);
+    boost::asio::co_spawn(executor, delivered(user, conversation, message_id),
+                          boost::asio::detached);
   };
   hub_.emit_to_users_with_ack(members, "message", one_argument(message_json(message)),
                               rules_.delivery_ack_timeout, std::move(on_ack), except);
