@@ -4,7 +4,7 @@
 // (PARLEY_WEB_ROOT, else web/dist) and real Chromium (PARLEY_CHROMIUM, else Debian's
 // /usr/bin/chromium) drives it through playwright-core, which is installed with the other
 // end-to-end dependencies in ../node/node_modules. Controls are found by their accessible
-// names (shared/API.md, "Web client"); nothing sleeps to synchronise: every wait is a
+// names (docs/api.md and the public contract, "Web client"); nothing sleeps to synchronise: every wait is a
 // Playwright auto-waiting locator with a generous timeout, reached only when something is
 // broken. The scenarios run in order on one server and share the people signed in first.
 //

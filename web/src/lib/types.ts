@@ -1,4 +1,4 @@
-// Shapes of the public contract (shared/API.md) and of the client's own state.
+// Shapes of the public API (docs/api.md) and of the client's own state.
 
 export interface User {
   id: number;
