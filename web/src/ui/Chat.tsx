@@ -68,7 +68,8 @@ function ChatHeader({ s, conv, now }: { s: State; conv: Conversation; now: numbe
   const me = s.me!;
   const other = conv.kind === "direct" ? otherMember(conv, me.id) : undefined;
   const contact = other ? s.contacts.find((c) => c.user.id === other.id) : undefined;
-  const pres = other ? s.presence[other.id] : undefined;
+  // Presence is only known while connected.
+  const pres = other && s.connection === "online" ? s.presence[other.id] : undefined;
   const [dialog, setDialog] = useState<"rename" | "remove" | null>(null);
   const typers = Object.keys(s.typing[conv.id] ?? {}).map(Number);
   let subtitle = "";

@@ -217,7 +217,9 @@ function ConversationList({ s, query }: { s: State; query: string }) {
 function ConversationLink({ c, s, now }: { c: Conversation; s: State; now: number }) {
   const me = s.me!;
   const other = c.kind === "direct" ? otherMember(c, me.id) : undefined;
-  const online = other ? s.presence[other.id]?.online : undefined;
+  // While this client is not connected it knows nothing about others: no green dot then.
+  const known = other ? s.presence[other.id] : undefined;
+  const online = known ? s.connection === "online" && known.online : undefined;
   const typingIds = Object.keys(s.typing[c.id] ?? {});
   const last = c.last_message;
   const descId = `conv-desc-${c.id}`;
@@ -267,7 +269,8 @@ function ConversationLink({ c, s, now }: { c: Conversation; s: State; now: numbe
 }
 
 function ContactLink({ c, s }: { c: Contact; s: State }) {
-  const online = s.presence[c.user.id]?.online;
+  const known = s.presence[c.user.id];
+  const online = known ? s.connection === "online" && known.online : undefined;
   const [busy, setBusy] = useState(false);
   const descId = `contact-desc-${c.user.id}`;
   return (
