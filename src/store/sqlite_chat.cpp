@@ -1,6 +1,7 @@
 // The chat half of the SQLite transaction: contacts, conversations, members, messages.
 
 #include "store/sqlite_chat_queries.hpp"
+#include "store/sqlite_rows.hpp"
 #include "store/sqlite_transaction.hpp"
 
 #include <algorithm>
@@ -10,10 +11,10 @@
 namespace parley::store {
 namespace {
 
-user_row read_user(const sqlite::statement& row, int first = 0) {
-  return user_row{row.integer(first), row.text(first + 1), row.text(first + 2),
-                  row.integer(first + 3)};
-}
+using sqlite_rows::all_rows;
+using sqlite_rows::read_user;
+using sqlite_rows::single_row;
+
 
 contact_row read_contact(const sqlite::statement& row) {
   return contact_row{read_user(row), row.text(4), row.optional_integer(5), row.integer(6)};
@@ -48,28 +49,6 @@ conversation_row read_conversation(const sqlite::statement& row) {
   return conversation;
 }
 
-// Every row of `statement`, mapped; leaves the statement reset.
-template <class Mapper>
-auto all_rows(sqlite::statement& statement, Mapper mapper) {
-  std::vector<decltype(mapper(statement))> rows;
-  while (statement.step()) {
-    rows.push_back(mapper(statement));
-  }
-  statement.reset();
-  return rows;
-}
-
-template <class Mapper>
-auto first_row(sqlite::statement& statement, Mapper mapper)
-    -> std::optional<decltype(mapper(statement))> {
-  std::optional<decltype(mapper(statement))> result;
-  if (statement.step()) {
-    result = mapper(statement);
-  }
-  statement.reset();
-  return result;
-}
-
 } // namespace
 
 std::vector<contact_row> sqlite_write_transaction::contacts_of(id owner) {
@@ -81,7 +60,7 @@ std::vector<contact_row> sqlite_write_transaction::contacts_of(id owner) {
 std::optional<contact_row> sqlite_write_transaction::contact(id owner, id contact_id) {
   auto& statement = db_.cached(chat_sql::contact);
   statement.bind(1, owner).bind(2, contact_id);
-  return first_row(statement, read_contact);
+  return single_row(statement, read_contact);
 }
 
 std::vector<id> sqlite_write_transaction::contact_owners_of(id user) {
@@ -93,19 +72,19 @@ std::vector<id> sqlite_write_transaction::contact_owners_of(id user) {
 std::optional<id> sqlite_write_transaction::direct_conversation(id first, id second) {
   auto& statement = db_.cached(chat_sql::direct_conversation);
   statement.bind(1, std::min(first, second)).bind(2, std::max(first, second));
-  return first_row(statement, [](const sqlite::statement& row) { return row.integer(0); });
+  return single_row(statement, [](const sqlite::statement& row) { return row.integer(0); });
 }
 
 std::optional<conversation_row> sqlite_write_transaction::conversation(id conversation_id) {
   auto& statement = db_.cached(chat_sql::conversation);
   statement.bind(1, conversation_id);
-  return first_row(statement, read_conversation);
+  return single_row(statement, read_conversation);
 }
 
 std::optional<member_row> sqlite_write_transaction::membership(id conversation_id, id user_id) {
   auto& statement = db_.cached(chat_sql::membership);
   statement.bind(1, conversation_id).bind(2, user_id);
-  return first_row(statement, [](const sqlite::statement& row) {
+  return single_row(statement, [](const sqlite::statement& row) {
     return member_row{row.integer(0), row.integer(1), row.integer(2), row.integer(3)};
   });
 }
@@ -122,16 +101,16 @@ conversation_summary sqlite_write_transaction::summarise(conversation_row conver
   {
     auto& statement = db_.cached(chat_sql::members);
     statement.bind(1, conversation.conversation_id);
-    result.members = all_rows(statement, [](const sqlite::statement& row) { return read_user(row); });
+    result.members = all_rows(statement, read_user);
   }
   if (conversation.last_message_id) {
     auto& statement = db_.cached(chat_sql::message_by_id);
     statement.bind(1, *conversation.last_message_id);
-    result.last_message = first_row(statement, read_message);
+    result.last_message = single_row(statement, read_message);
     auto& unread = db_.cached(chat_sql::unread_count);
     unread.bind(1, conversation.conversation_id).bind(2, last_read_id).bind(3, viewer);
     result.unread_count =
-        first_row(unread, [](const sqlite::statement& row) { return row.integer(0); }).value_or(0);
+        single_row(unread, [](const sqlite::statement& row) { return row.integer(0); }).value_or(0);
   }
   if (conversation.kind == conversation_kind::direct) {
     for (const auto& member : result.members) {
@@ -139,7 +118,7 @@ conversation_summary sqlite_write_transaction::summarise(conversation_row conver
         auto& statement = db_.cached(chat_sql::nickname);
         statement.bind(1, viewer).bind(2, member.user_id);
         result.nickname =
-            first_row(statement, [](const sqlite::statement& row) { return row.text(0); });
+            single_row(statement, [](const sqlite::statement& row) { return row.text(0); });
       }
     }
   }
@@ -179,7 +158,7 @@ std::optional<message_row> sqlite_write_transaction::message_by_client_id(
     id sender, std::string_view client_id) {
   auto& statement = db_.cached(chat_sql::message_by_client_id);
   statement.bind(1, sender).bind(2, client_id);
-  return first_row(statement, read_message);
+  return single_row(statement, read_message);
 }
 
 std::vector<message_row> sqlite_write_transaction::messages_before(id conversation_id,

@@ -1,25 +1,11 @@
 #include "store/sqlite_transaction.hpp"
 
+#include "store/sqlite_rows.hpp"
+
 namespace parley::store {
-namespace {
 
-user_row read_user(const sqlite::statement& row) {
-  return user_row{row.integer(0), row.text(1), row.text(2), row.integer(3)};
-}
-
-// Runs `statement` and maps its single row, if any; leaves the statement reset.
-template <class Mapper>
-auto single_row(sqlite::statement& statement, Mapper mapper)
-    -> std::optional<decltype(mapper(statement))> {
-  std::optional<decltype(mapper(statement))> result;
-  if (statement.step()) {
-    result = mapper(statement);
-  }
-  statement.reset();
-  return result;
-}
-
-} // namespace
+using sqlite_rows::read_user;
+using sqlite_rows::single_row;
 
 std::optional<user_row> sqlite_write_transaction::user_by_id(id user_id) {
   auto& statement = db_.cached("SELECT id, phone, name, created_at FROM users WHERE id = ?1");
