@@ -17,15 +17,11 @@ namespace {
 
 using boost::asio::awaitable;
 
-socketio::message one_argument(boost::json::object value) {
-  return socketio::message{boost::json::array{std::move(value)}, {}};
-}
-
 void answer_error(const socketio::ack_function& ack, std::string_view code,
                   std::string_view message) {
   if (ack) {
-    ack(one_argument(
-        {{"ok", false}, {"error", boost::json::object{{"code", code}, {"message", message}}}}));
+    ack(socketio::single_argument(boost::json::object{
+        {"ok", false}, {"error", boost::json::object{{"code", code}, {"message", message}}}}));
   }
 }
 
@@ -42,8 +38,8 @@ const boost::json::object* payload(const socketio::message& args) {
 }
 
 // A field that must be a positive id when present. nullopt: absent; error: wrong type.
-std::expected<std::optional<store::id>, std::string>
-optional_id(const boost::json::object& body, std::string_view field) {
+std::expected<std::optional<store::id>, std::string> optional_id(const boost::json::object& body,
+                                                                 std::string_view field) {
   const auto* value = body.if_contains(field);
   if (value == nullptr || value->is_null()) {
     return std::nullopt;
@@ -63,7 +59,8 @@ std::optional<store::id> cursor(const boost::json::object& body, std::string_vie
   if (const auto* number = value->if_int64(); number != nullptr && *number >= 0) {
     return *number;
   }
-  if (const auto* number = value->if_uint64(); number != nullptr && *number <= std::uint64_t(INT64_MAX)) {
+  if (const auto* number = value->if_uint64();
+      number != nullptr && *number <= std::uint64_t(INT64_MAX)) {
     return static_cast<store::id>(*number);
   }
   return std::nullopt;
@@ -83,20 +80,19 @@ const std::string* string_field(const boost::json::object& body, std::string_vie
 template <class Awaitable>
 void spawn(const std::shared_ptr<socketio::socket>& client, Awaitable work,
            socketio::ack_function ack, std::string_view event) {
-  boost::asio::co_spawn(client->executor(), std::move(work),
-                        [ack = std::move(ack), event = std::string(event)](std::exception_ptr failure) {
-                          if (!failure) {
-                            return;
-                          }
-                          try {
-                            std::rethrow_exception(failure);
-                          } catch (const std::exception& caught) {
-                            spdlog::error("realtime.event_failed event={} error={}", event,
-                                          caught.what());
-                          }
-                          answer_error(ack, "internal_error",
-                                       "The server could not complete this; try again.");
-                        });
+  boost::asio::co_spawn(
+      client->executor(), std::move(work),
+      [ack = std::move(ack), event = std::string(event)](std::exception_ptr failure) {
+        if (!failure) {
+          return;
+        }
+        try {
+          std::rethrow_exception(failure);
+        } catch (const std::exception& caught) {
+          spdlog::error("realtime.event_failed event={} error={}", event, caught.what());
+        }
+        answer_error(ack, "internal_error", "The server could not complete this; try again.");
+      });
 }
 
 } // namespace
@@ -155,8 +151,8 @@ void realtime_namespace::on_event(const std::shared_ptr<socketio::socket>& clien
   }
   const auto user = identity->who.user.user_id;
   const auto* body = payload(args);
-  const bool known = name == "message:send" || name == "messages:sync" ||
-                     name == "message:read" || name == "typing";
+  const bool known = name == "message:send" || name == "messages:sync" || name == "message:read" ||
+                     name == "typing";
   if (!known) {
     answer_error(ack, "bad_request", "Unknown event '" + name + "'.");
     return;
@@ -247,7 +243,8 @@ awaitable<void> realtime_namespace::send(std::shared_ptr<socketio::socket> clien
     co_return;
   }
   if (ack) {
-    ack(one_argument({{"ok", true}, {"message", chat::message_json(*sent)}}));
+    ack(socketio::single_argument(
+        boost::json::object{{"ok", true}, {"message", chat::message_json(*sent)}}));
   }
 }
 
@@ -260,7 +257,8 @@ awaitable<void> realtime_namespace::sync(store::id user, store::id after, int li
     for (const auto& message : found.messages) {
       messages.push_back(chat::message_json(message));
     }
-    ack(one_argument({{"ok", true}, {"messages", std::move(messages)}, {"has_more", found.has_more}}));
+    ack(socketio::single_argument(boost::json::object{
+        {"ok", true}, {"messages", std::move(messages)}, {"has_more", found.has_more}}));
   }
 }
 
@@ -274,12 +272,12 @@ awaitable<void> realtime_namespace::read(std::shared_ptr<socketio::socket> clien
     co_return;
   }
   if (ack) {
-    ack(one_argument({{"ok", true}}));
+    ack(socketio::single_argument(boost::json::object{{"ok", true}}));
   }
 }
 
-awaitable<void> realtime_namespace::typing(std::shared_ptr<socketio::socket> client,
-                                           store::id user, store::id conversation, bool typing,
+awaitable<void> realtime_namespace::typing(std::shared_ptr<socketio::socket> client, store::id user,
+                                           store::id conversation, bool typing,
                                            socketio::ack_function ack) {
   chat::actor typist{user, std::move(client)};
   auto relayed = co_await chat_->typing(std::move(typist), conversation, typing);
@@ -288,7 +286,7 @@ awaitable<void> realtime_namespace::typing(std::shared_ptr<socketio::socket> cli
     co_return;
   }
   if (ack) {
-    ack(one_argument({{"ok", true}}));
+    ack(socketio::single_argument(boost::json::object{{"ok", true}}));
   }
 }
 

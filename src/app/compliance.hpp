@@ -38,7 +38,7 @@ public:
 
   void on_connect(const std::shared_ptr<socketio::socket>& client) override {
     const auto auth = std::static_pointer_cast<boost::json::object>(client->user_data);
-    client->emit("auth", socketio::message{boost::json::array{*auth}, {}});
+    client->emit("auth", socketio::single_argument(*auth));
   }
 
   void on_event(const std::shared_ptr<socketio::socket>& client, std::string name,

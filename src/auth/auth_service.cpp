@@ -26,11 +26,6 @@ error make_error(error_code code, std::string message) {
   return error{code, std::move(message), std::nullopt, std::nullopt};
 }
 
-// Whole seconds, rounded up and at least one: what Retry-After should say.
-seconds ceil_seconds(milliseconds wait) {
-  return seconds(std::max<std::int64_t>(1, (wait.count() + 999) / 1000));
-}
-
 std::string wait_sentence(seconds wait) {
   return wait.count() == 1 ? std::string("1 second") : fmt::format("{} seconds", wait.count());
 }
@@ -143,7 +138,7 @@ auth_service::request_code(std::string raw_phone, std::string client_address) {
   consider(phone_limiter_.wait_time(*phone, now), "Too many codes were sent to this number.");
   consider(resend_limiter_.wait_time(*phone, now), "A code was just sent to this number.");
   if (wait) {
-    const auto retry = ceil_seconds(*wait);
+    const auto retry = retry_after_seconds(*wait);
     spdlog::info("auth.code_limited phone={} address={} retry_after={}", *phone, client_address,
                  retry.count());
     auto refusal = make_error(error_code::rate_limited,
@@ -330,7 +325,7 @@ auth_service::verify(std::string raw_phone, std::string code, std::optional<std:
   case check_state::exhausted: {
     auto refusal = make_error(error_code::too_many_attempts,
                               "Too many wrong codes: this code no longer works. Request a new one.");
-    refusal.retry_after = ceil_seconds(
+    refusal.retry_after = retry_after_seconds(
         resend_limiter_.wait_time(*phone, now).value_or(milliseconds(0)));
     co_return std::unexpected(std::move(refusal));
   }

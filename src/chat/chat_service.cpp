@@ -24,14 +24,6 @@ error make_error(error_code code, std::string message) {
   return error{code, std::move(message), std::nullopt};
 }
 
-std::chrono::seconds ceil_seconds(std::chrono::milliseconds wait) {
-  return std::chrono::seconds(std::max<std::int64_t>(1, (wait.count() + 999) / 1000));
-}
-
-socketio::message one_argument(boost::json::object value) {
-  return socketio::message{boost::json::array{std::move(value)}, {}};
-}
-
 // -- store jobs (named function objects: see store::database::write) ---------------------
 
 struct list_contacts {
@@ -101,9 +93,8 @@ std::pair<id, bool> direct_conversation(store::write_transaction& transaction, i
   if (const auto existing = transaction.direct_conversation(caller, other)) {
     return {*existing, false};
   }
-  const auto created = transaction.insert_conversation(store::conversation_kind::direct,
-                                                       std::nullopt, std::pair{caller, other},
-                                                       caller, now);
+  const auto created = transaction.insert_conversation(
+      store::conversation_kind::direct, std::nullopt, std::pair{caller, other}, caller, now);
   transaction.insert_member(created.conversation_id, caller, now);
   transaction.insert_member(created.conversation_id, other, now);
   return {created.conversation_id, true};
@@ -239,7 +230,8 @@ struct mark_read_job {
     const id last = found && found->last_message_id ? *found->last_message_id : 0;
     mark_outcome outcome;
     outcome.up_to = std::min(up_to, last);
-    outcome.moved = outcome.up_to > 0 && transaction.advance_read(conversation, reader, outcome.up_to);
+    outcome.moved =
+        outcome.up_to > 0 && transaction.advance_read(conversation, reader, outcome.up_to);
     if (outcome.moved) {
       outcome.members = transaction.member_ids(conversation);
     }
@@ -327,8 +319,9 @@ result<std::string> validate_title(std::string_view title) {
         make_error(error_code::bad_request, "The title must not contain control characters."));
   }
   if (text::code_point_count(trimmed) > k_max_title) {
-    return std::unexpected(make_error(
-        error_code::bad_request, fmt::format("The title must be at most {} characters long.", k_max_title)));
+    return std::unexpected(
+        make_error(error_code::bad_request,
+                   fmt::format("The title must be at most {} characters long.", k_max_title)));
   }
   return std::string(trimmed);
 }
@@ -407,8 +400,8 @@ chat_service::open_conversation(id caller, std::vector<id> members,
   members.erase(first, last);
   std::erase(members, caller);
   if (members.empty()) {
-    co_return std::unexpected(make_error(
-        error_code::bad_request, "Name at least one member besides yourself."));
+    co_return std::unexpected(
+        make_error(error_code::bad_request, "Name at least one member besides yourself."));
   }
   if (members.size() > rules_.max_group_members) {
     co_return std::unexpected(make_error(
@@ -439,15 +432,15 @@ awaitable<result<page>> chat_service::history(id viewer, id conversation, std::o
 
 awaitable<result<store::message_row>> chat_service::send(actor from, send_request request) {
   if (request.conversation_id.has_value() == request.to.has_value()) {
-    co_return std::unexpected(make_error(
-        error_code::bad_request, "Give either conversation_id or to, not both."));
+    co_return std::unexpected(
+        make_error(error_code::bad_request, "Give either conversation_id or to, not both."));
   }
   if (request.client_id.empty() || !text::is_valid_utf8(request.client_id) ||
       text::code_point_count(request.client_id) > rules_.max_client_id_length ||
       text::has_control_characters(request.client_id)) {
     co_return std::unexpected(make_error(
-        error_code::bad_request,
-        fmt::format("client_id must be 1 to {} printable characters.", rules_.max_client_id_length)));
+        error_code::bad_request, fmt::format("client_id must be 1 to {} printable characters.",
+                                             rules_.max_client_id_length)));
   }
   if (!text::is_valid_utf8(request.body)) {
     co_return std::unexpected(make_error(error_code::bad_request, "The body is not valid UTF-8."));
@@ -457,15 +450,15 @@ awaitable<result<store::message_row>> chat_service::send(actor from, send_reques
     co_return std::unexpected(make_error(error_code::bad_request, "The message is empty."));
   }
   if (text::code_point_count(trimmed) > rules_.max_message_length) {
-    co_return std::unexpected(make_error(
-        error_code::body_too_long,
-        fmt::format("A message has at most {} characters.", rules_.max_message_length)));
+    co_return std::unexpected(
+        make_error(error_code::body_too_long,
+                   fmt::format("A message has at most {} characters.", rules_.max_message_length)));
   }
   request.body = std::string(trimmed);
   const unix_ms now = clock_.now_ms();
   if (const auto wait = message_limits_.take(from.user_id, now)) {
     auto refusal = make_error(error_code::rate_limited, "Too many messages: slow down a little.");
-    refusal.retry_after = ceil_seconds(*wait);
+    refusal.retry_after = retry_after_seconds(*wait);
     co_return std::unexpected(std::move(refusal));
   }
   send_job job{this, from.socket.get(), from.user_id, std::move(request), now};
@@ -481,15 +474,15 @@ void chat_service::deliver(const store::message_row& message, const std::vector<
   const id conversation = message.conversation_id;
   const id message_id = message.message_id;
   const id sender = message.sender_id;
-  auto on_ack = [this, conversation, message_id, sender](
-                    id user, const boost::asio::any_io_executor& executor) {
+  auto on_ack = [this, conversation, message_id,
+                 sender](id user, const boost::asio::any_io_executor& executor) {
     if (user == sender) {
       return; // the sender's other tabs
     }
     boost::asio::co_spawn(executor, delivered(user, conversation, message_id),
                           boost::asio::detached);
   };
-  hub_.emit_to_users_with_ack(members, "message", one_argument(message_json(message)),
+  hub_.emit_to_users_with_ack(members, "message", socketio::single_argument(message_json(message)),
                               rules_.delivery_ack_timeout, std::move(on_ack), except);
 }
 
@@ -505,12 +498,13 @@ awaitable<result<bool>> chat_service::mark_read(actor reader, id conversation, i
     co_return std::unexpected(std::move(outcome.error()));
   }
   if (outcome->moved) {
-    hub_.emit_to_users(outcome->members, "receipt",
-                       one_argument({{"conversation_id", conversation},
-                                     {"user_id", reader.user_id},
-                                     {"kind", "read"},
-                                     {"up_to", outcome->up_to}}),
-                       reader.socket.get());
+    hub_.emit_to_users(
+        outcome->members, "receipt",
+        socketio::single_argument(boost::json::object{{"conversation_id", conversation},
+                                                      {"user_id", reader.user_id},
+                                                      {"kind", "read"},
+                                                      {"up_to", outcome->up_to}}),
+        reader.socket.get());
   }
   co_return true;
 }
@@ -519,11 +513,12 @@ awaitable<void> chat_service::delivered(id user, id conversation, id message) {
   mark_delivered_job job{user, conversation, message};
   const auto outcome = co_await database_.write(std::move(job));
   if (outcome.moved) {
-    hub_.emit_to_users(without(outcome.members, user), "receipt",
-                       one_argument({{"conversation_id", conversation},
-                                     {"user_id", user},
-                                     {"kind", "delivered"},
-                                     {"up_to", outcome.up_to}}));
+    hub_.emit_to_users(
+        without(outcome.members, user), "receipt",
+        socketio::single_argument(boost::json::object{{"conversation_id", conversation},
+                                                      {"user_id", user},
+                                                      {"kind", "delivered"},
+                                                      {"up_to", outcome.up_to}}));
   }
 }
 
@@ -536,10 +531,10 @@ awaitable<result<bool>> chat_service::typing(actor typist, id conversation, bool
   if (!members) {
     co_return std::unexpected(make_error(error_code::not_found, "No such conversation."));
   }
-  hub_.emit_to_users(without(*members, typist.user_id), "typing",
-                     one_argument({{"conversation_id", conversation},
-                                   {"user_id", typist.user_id},
-                                   {"typing", typing}}));
+  hub_.emit_to_users(
+      without(*members, typist.user_id), "typing",
+      socketio::single_argument(boost::json::object{
+          {"conversation_id", conversation}, {"user_id", typist.user_id}, {"typing", typing}}));
   co_return true;
 }
 
@@ -547,9 +542,8 @@ awaitable<void> chat_service::presence_changed(id user, bool online) {
   contact_owners_job job{user};
   const auto owners = co_await database_.read(std::move(job));
   hub_.emit_to_users(owners, "presence",
-                     one_argument({{"user_id", user},
-                                   {"online", online},
-                                   {"last_seen", clock_.now_ms()}}));
+                     socketio::single_argument(boost::json::object{
+                         {"user_id", user}, {"online", online}, {"last_seen", clock_.now_ms()}}));
 }
 
 } // namespace parley::chat

@@ -1,6 +1,7 @@
 #pragma once
 // Time sources. Domain code takes a `clock&` so that tests can set the time.
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -9,6 +10,11 @@ namespace parley {
 
 /// Milliseconds since the Unix epoch: the unit of every `*_at` in the API and the store.
 using unix_ms = std::int64_t;
+
+/// A wait as a Retry-After value: whole seconds, rounded up, at least one.
+[[nodiscard]] inline std::chrono::seconds retry_after_seconds(std::chrono::milliseconds wait) {
+  return std::chrono::seconds(std::max<std::int64_t>(1, (wait.count() + 999) / 1000));
+}
 
 /// A source of wall-clock time. Implementations are thread-safe.
 class clock {

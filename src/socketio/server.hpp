@@ -31,6 +31,11 @@ struct message {
   bool replaced_lone_surrogates = false;
 };
 
+/// A message with one JSON argument and no binary parts (most events and acks).
+[[nodiscard]] inline message single_argument(boost::json::value value) {
+  return message{boost::json::array{std::move(value)}, {}};
+}
+
 class socket;
 class connection;
 
