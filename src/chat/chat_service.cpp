@@ -272,6 +272,12 @@ struct contact_owners_job {
   }
 };
 
+// The `receipt` event: `user` has every message of `conversation` up to `up_to`.
+socketio::message receipt(id conversation, id user, std::string_view kind, id up_to) {
+  return socketio::single_argument(boost::json::object{
+      {"conversation_id", conversation}, {"user_id", user}, {"kind", kind}, {"up_to", up_to}});
+}
+
 std::vector<id> without(std::vector<id> users, id excluded) {
   std::erase(users, excluded);
   return users;
@@ -498,13 +504,9 @@ awaitable<result<bool>> chat_service::mark_read(actor reader, id conversation, i
     co_return std::unexpected(std::move(outcome.error()));
   }
   if (outcome->moved) {
-    hub_.emit_to_users(
-        outcome->members, "receipt",
-        socketio::single_argument(boost::json::object{{"conversation_id", conversation},
-                                                      {"user_id", reader.user_id},
-                                                      {"kind", "read"},
-                                                      {"up_to", outcome->up_to}}),
-        reader.socket.get());
+    hub_.emit_to_users(outcome->members, "receipt",
+                       receipt(conversation, reader.user_id, "read", outcome->up_to),
+                       reader.socket.get());
   }
   co_return true;
 }
@@ -513,12 +515,8 @@ awaitable<void> chat_service::delivered(id user, id conversation, id message) {
   mark_delivered_job job{user, conversation, message};
   const auto outcome = co_await database_.write(std::move(job));
   if (outcome.moved) {
-    hub_.emit_to_users(
-        without(outcome.members, user), "receipt",
-        socketio::single_argument(boost::json::object{{"conversation_id", conversation},
-                                                      {"user_id", user},
-                                                      {"kind", "delivered"},
-                                                      {"up_to", outcome.up_to}}));
+    hub_.emit_to_users(without(outcome.members, user), "receipt",
+                       receipt(conversation, user, "delivered", outcome.up_to));
   }
 }
 
