@@ -17,7 +17,7 @@ import { fromQueued, mergeMessages, messageStatus, statusLabel } from "../lib/me
 import { groupByDay, lastSeenLabel, timeLabel } from "../lib/time";
 import type { ChatMessage, Conversation, MessageStatus } from "../lib/types";
 import { Avatar, avatarId } from "./Main";
-import { Dialog } from "./Dialog";
+import { Dialog, FormFooter } from "./Dialog";
 import { IconAlert, IconBack, IconCheck, IconClock, IconDoubleCheck, IconSend } from "./icons";
 import { isWide, useNow } from "./hooks";
 
@@ -132,19 +132,7 @@ function RenameDialog({ userId, current, onClose }: { userId: number; current: s
           <input type="text" maxLength={64} value={name} onInput={(e) => setName((e.currentTarget as HTMLInputElement).value)} />
         </label>
         <p class="hint">Only you see this name.</p>
-        {error && (
-          <p class="error small" role="alert">
-            {error}
-          </p>
-        )}
-        <div class="actions">
-          <button type="button" class="ghost" onClick={onClose}>
-            Cancel
-          </button>
-          <button type="submit" class="primary" disabled={busy}>
-            Save
-          </button>
-        </div>
+        <FormFooter error={error} busy={busy} submit="Save" onClose={onClose} />
       </form>
     </Dialog>
   );

@@ -31,3 +31,24 @@ export function Dialog(props: { title: string; onClose: () => void; children: Co
     </dialog>
   );
 }
+
+/** The end of a form in a dialog: the last error, then Cancel and the submit button. */
+export function FormFooter(props: { error: string | null | undefined; busy: boolean; submit: string; onClose: () => void }) {
+  return (
+    <>
+      {props.error && (
+        <p class="error small" role="alert">
+          {props.error}
+        </p>
+      )}
+      <div class="actions">
+        <button type="button" class="ghost" onClick={props.onClose}>
+          Cancel
+        </button>
+        <button type="submit" class="primary" disabled={props.busy}>
+          {props.submit}
+        </button>
+      </div>
+    </>
+  );
+}

@@ -6,7 +6,7 @@ import { filterContacts, filterConversations, otherMember } from "../lib/convers
 import type { Contact, Conversation } from "../lib/types";
 import { shortStamp } from "../lib/time";
 import { Chat } from "./Chat";
-import { Dialog } from "./Dialog";
+import { Dialog, FormFooter } from "./Dialog";
 import { IconGroup } from "./icons";
 import { useNow } from "./hooks";
 import { toE164 } from "./SignIn";
@@ -345,19 +345,7 @@ function GroupDialog({ contacts, onClose }: { contacts: Contact[]; onClose: () =
             </label>
           ))}
         </fieldset>
-        {error && (
-          <p class="error small" role="alert">
-            {error}
-          </p>
-        )}
-        <div class="actions">
-          <button type="button" class="ghost" onClick={onClose}>
-            Cancel
-          </button>
-          <button type="submit" class="primary" disabled={busy}>
-            Create group
-          </button>
-        </div>
+        <FormFooter error={error} busy={busy} submit="Create group" onClose={onClose} />
       </form>
     </Dialog>
   );
