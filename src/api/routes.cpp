@@ -36,6 +36,8 @@ status status_of(auth::error_code code) {
     return status::bad_gateway;
   case auth::error_code::unauthorized:
     return status::unauthorized;
+  case auth::error_code::user_not_found:
+    return status::not_found;
   }
   return status::bad_request;
 }

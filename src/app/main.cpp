@@ -3,6 +3,7 @@
 // so every setting has exactly one flag, one environment variable and one TOML key.
 
 #include "api/routes.hpp"
+#include "chat/json.hpp"
 #include "auth/auth_service.hpp"
 #include "auth/phone.hpp"
 #include "common/clock.hpp"
@@ -28,9 +29,12 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
 
+#include <boost/json/serialize.hpp>
+
 #include <algorithm>
 #include <cstdio>
 #include <iostream>
+#include <string_view>
 #include <map>
 #include <thread>
 
@@ -241,6 +245,125 @@ int serve(const config::config& settings) {
   return 0;
 }
 
+// Operator commands: `parley users add|import` and `parley tokens issue` act on the database
+// directly (no server, no SMS), e.g. to onboard people or to give load tests their users.
+struct operator_request {
+  std::string phone;
+  std::string name;
+  bool token = false;
+};
+
+// The store and the auth rules, as the server would set them up, for one command.
+struct operator_context {
+  explicit operator_context(const config::config& settings)
+      : database(store::sqlite_options{settings.database, settings.database_readers}),
+        sender(sms::make_development_sender()), auth(rules_of(settings), database, *sender, clock) {}
+  ~operator_context() { database.stop(); }
+  operator_context(const operator_context&) = delete;
+  operator_context& operator=(const operator_context&) = delete;
+
+  static auth::policy rules_of(const config::config& settings) {
+    auth::policy rules;
+    rules.default_region = settings.default_region;
+    return rules;
+  }
+
+  system_clock clock;
+  store::sqlite_database database;
+  std::unique_ptr<sms::sender> sender;
+  auth::auth_service auth;
+};
+
+boost::json::object account_json(const auth::account& added) {
+  boost::json::object out{{"user", chat::user_json(added.user)}, {"created", added.created}};
+  if (!added.token.empty()) {
+    out["token"] = added.token;
+  }
+  return out;
+}
+
+int report_failure(const auth::error& failure) {
+  std::fprintf(stderr, "parley: %s: %s\n", std::string(auth::to_string(failure.code)).c_str(),
+               failure.message.c_str());
+  return 1;
+}
+
+// `parley users add --phone P --name N [--token]`: one JSON object on stdout.
+int add_user(const config::config& settings, const operator_request& request) {
+  operator_context context(settings);
+  auto results = context.auth.add_accounts({{request.phone, request.name}}, request.token);
+  if (!results.front()) {
+    return report_failure(results.front().error());
+  }
+  std::cout << boost::json::serialize(account_json(*results.front())) << '\n';
+  return 0;
+}
+
+// `parley users import [--tokens]`: stdin has one account per line, `PHONE,NAME` (the first
+// comma separates them; blank lines and lines starting with # are skipped). stdout gets one
+// JSON object per account line, in order: the account, or {"line", "error": {code, message}}.
+// Exit 1 when any line failed (the others are added all the same).
+int import_users(const config::config& settings, bool tokens) {
+  std::vector<auth::account_entry> entries;
+  std::vector<std::size_t> line_numbers;
+  std::vector<std::pair<std::size_t, std::string>> malformed;
+  std::string line;
+  for (std::size_t number = 1; std::getline(std::cin, line); ++number) {
+    if (!line.empty() && line.back() == '\r') {
+      line.pop_back();
+    }
+    if (line.empty() || line.front() == '#') {
+      continue;
+    }
+    const auto comma = line.find(',');
+    if (comma == std::string::npos) {
+      malformed.emplace_back(number, line);
+      continue;
+    }
+    entries.push_back({line.substr(0, comma), line.substr(comma + 1)});
+    line_numbers.push_back(number);
+  }
+  operator_context context(settings);
+  const auto results = context.auth.add_accounts(entries, tokens);
+  bool failed = !malformed.empty();
+  std::vector<std::pair<std::size_t, boost::json::object>> lines; // in input order
+  for (const auto& [number, text] : malformed) {
+    lines.emplace_back(number, boost::json::object{
+                                   {"line", number},
+                                   {"error", {{"code", "bad_request"},
+                                              {"message", "Expected PHONE,NAME on this line."}}}});
+  }
+  for (std::size_t index = 0; index < results.size(); ++index) {
+    boost::json::object out{{"line", line_numbers[index]}};
+    if (results[index]) {
+      for (auto& [key, value] : account_json(*results[index])) {
+        out[key] = value;
+      }
+    } else {
+      failed = true;
+      out["error"] = {{"code", auth::to_string(results[index].error().code)},
+                      {"message", results[index].error().message}};
+    }
+    lines.emplace_back(line_numbers[index], std::move(out));
+  }
+  std::ranges::sort(lines, {}, &std::pair<std::size_t, boost::json::object>::first);
+  for (const auto& [number, out] : lines) {
+    std::cout << boost::json::serialize(out) << '\n';
+  }
+  return failed ? 1 : 0;
+}
+
+// `parley tokens issue --phone P`: the token alone on stdout.
+int issue_token(const config::config& settings, const std::string& phone) {
+  operator_context context(settings);
+  auto issued = context.auth.issue_token(phone);
+  if (!issued) {
+    return report_failure(issued.error());
+  }
+  std::cout << issued->token << '\n';
+  return 0;
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -259,6 +382,27 @@ int main(int argc, char** argv) {
              "Documentation: README.md, docs/operations.md, docs/api.md");
   auto* serve_command = app.add_subcommand("serve", "Run the server");
   serve_command->fallthrough();
+
+  operator_request request;
+  bool import_tokens = false;
+  auto* users_command = app.add_subcommand("users", "Manage accounts in the database directly");
+  users_command->require_subcommand(1);
+  auto* add_command = users_command->add_subcommand(
+      "add", "Add an account (no SMS); prints it as JSON. An existing number keeps its account.");
+  add_command->add_option("--phone", request.phone, "Phone number")->required();
+  add_command->add_option("--name", request.name, "Display name")->required();
+  add_command->add_flag("--token", request.token, "Also open a session and print its token");
+  auto* import_command = users_command->add_subcommand(
+      "import", "Add the accounts listed on stdin, one PHONE,NAME per line; one JSON line each");
+  import_command->add_flag("--tokens", import_tokens, "Also open a session for each account");
+  auto* tokens_command = app.add_subcommand("tokens", "Manage session tokens");
+  tokens_command->require_subcommand(1);
+  auto* issue_command = tokens_command->add_subcommand(
+      "issue", "Open a session for an existing account and print its bearer token");
+  issue_command->add_option("--phone", request.phone, "Phone number of the account")->required();
+  for (auto* command : {users_command, add_command, import_command, tokens_command, issue_command}) {
+    command->fallthrough();
+  }
 
   try {
     app.parse(argc, argv);
@@ -298,6 +442,16 @@ int main(int argc, char** argv) {
   try {
     if (serve_command->parsed()) {
       return serve(settings);
+    }
+    log::initialize(settings.log_level);
+    if (add_command->parsed()) {
+      return add_user(settings, request);
+    }
+    if (import_command->parsed()) {
+      return import_users(settings, import_tokens);
+    }
+    if (issue_command->parsed()) {
+      return issue_token(settings, request.phone);
     }
   } catch (const std::exception& error) {
     std::fprintf(stderr, "parley: %s\n", error.what());

@@ -61,6 +61,8 @@ std::string_view to_string(error_code code) {
     return "sms_failed";
   case error_code::unauthorized:
     return "unauthorized";
+  case error_code::user_not_found:
+    return "user_not_found";
   }
   return "unknown";
 }
@@ -431,6 +433,97 @@ boost::asio::awaitable<int> auth_service::purge_expired_codes() {
     return transaction.delete_expired_login_codes(now);
   };
   co_return co_await database_.write(std::move(purge));
+}
+
+std::vector<std::expected<account, error>>
+auth_service::add_accounts(const std::vector<account_entry>& entries, bool open_sessions) {
+  constexpr std::size_t k_batch = 5000;
+  std::vector<std::expected<account, error>> results;
+  results.reserve(entries.size());
+  // Validation and token hashing happen here; only the writes go to the writer thread.
+  struct prepared {
+    std::string phone;
+    std::string name;
+    std::string token;
+    crypto::digest token_hash{};
+  };
+  for (std::size_t start = 0; start < entries.size(); start += k_batch) {
+    const std::size_t end = std::min(entries.size(), start + k_batch);
+    std::vector<prepared> batch;
+    std::vector<std::size_t> slots; // index into results of each batch entry
+    for (std::size_t index = start; index < end; ++index) {
+      const auto& entry = entries[index];
+      auto phone = normalize_phone(entry.phone, rules_.default_region);
+      if (!phone) {
+        results.emplace_back(std::unexpected(
+            make_error(error_code::invalid_phone, std::string(describe(phone.error())))));
+        continue;
+      }
+      auto name = validate_name(entry.name);
+      if (!name) {
+        results.emplace_back(std::unexpected(name.error()));
+        continue;
+      }
+      prepared item{std::move(*phone), std::move(*name), {}, {}};
+      if (open_sessions) {
+        item.token = crypto::random_token();
+        item.token_hash = hash_token(item.token);
+      }
+      slots.push_back(results.size());
+      results.emplace_back(account{});
+      batch.push_back(std::move(item));
+    }
+    const unix_ms now = clock_.now_ms();
+    auto added = store::blocking_write(
+        database_, [&batch, open_sessions, now](store::write_transaction& transaction) {
+          std::vector<account> accounts;
+          accounts.reserve(batch.size());
+          for (const auto& item : batch) {
+            account outcome;
+            if (auto existing = transaction.user_by_phone(item.phone)) {
+              outcome.user = *existing;
+            } else {
+              outcome.user = transaction.insert_user(item.phone, item.name, now);
+              outcome.created = true;
+            }
+            if (open_sessions) {
+              transaction.insert_session(item.token_hash, outcome.user.user_id, now);
+              outcome.token = item.token;
+            }
+            accounts.push_back(std::move(outcome));
+          }
+          return accounts;
+        });
+    for (std::size_t index = 0; index < added.size(); ++index) {
+      results[slots[index]] = std::move(added[index]);
+    }
+  }
+  return results;
+}
+
+std::expected<account, error> auth_service::issue_token(std::string_view raw_phone) {
+  auto phone = normalize_phone(raw_phone, rules_.default_region);
+  if (!phone) {
+    return std::unexpected(make_error(error_code::invalid_phone, std::string(describe(phone.error()))));
+  }
+  account outcome;
+  outcome.token = crypto::random_token();
+  const auto token_hash = hash_token(outcome.token);
+  const unix_ms now = clock_.now_ms();
+  auto user = store::blocking_write(
+      database_, [&phone, &token_hash, now](store::write_transaction& transaction) {
+        auto found = transaction.user_by_phone(*phone);
+        if (found) {
+          transaction.insert_session(token_hash, found->user_id, now);
+        }
+        return found;
+      });
+  if (!user) {
+    return std::unexpected(
+        make_error(error_code::user_not_found, fmt::format("No account has the number {}.", *phone)));
+  }
+  outcome.user = std::move(*user);
+  return outcome;
 }
 
 } // namespace parley::auth

@@ -34,6 +34,7 @@ enum class error_code {
   rate_limited,
   sms_failed,
   unauthorized,
+  user_not_found, ///< Operator commands only: no account has this number.
 };
 
 /// The contract's snake_case name of `code` ("invalid_phone", …).
@@ -70,6 +71,19 @@ struct signed_in {
   bool created = false;
 };
 
+/// An account an operator adds without an SMS code (`parley users add`, `parley users import`).
+struct account_entry {
+  std::string phone; ///< Any accepted format; normalised to E.164.
+  std::string name;
+};
+
+/// The outcome for one account_entry, or of `issue_token`.
+struct account {
+  store::user_row user;
+  bool created = false; ///< False when the number already had an account (its name is kept).
+  std::string token;    ///< The new session's token, when one was asked for; else empty.
+};
+
 /// A valid session and its user.
 struct identity {
   store::id session_id = 0;
@@ -102,6 +116,18 @@ public:
   /// PATCH /me.
   boost::asio::awaitable<std::expected<store::user_row, error>> rename(identity who,
                                                                        std::string name);
+
+  /// Operator commands: act on the database directly and block until committed, so call them
+  /// from the command line's thread, never on an I/O thread. Each entry is validated like
+  /// sign-in (phone, name); a number that already has an account keeps it. With
+  /// `open_sessions`, a session is opened for every valid entry and its token returned.
+  /// Entries are written in transactions of up to 5,000.
+  std::vector<std::expected<account, error>> add_accounts(const std::vector<account_entry>& entries,
+                                                          bool open_sessions);
+
+  /// Opens a session for the account of `phone` (blocking, as above): `parley tokens issue`.
+  /// `user_not_found` when the number has no account.
+  std::expected<account, error> issue_token(std::string_view phone);
 
   /// Called (on the caller's thread) after a session is revoked.
   void on_session_revoked(std::function<void(store::id session_id)> listener);
