@@ -18,9 +18,11 @@ deps:
 test-deps:
 	@bash scripts/install-deps.sh test
 
-# npm packages of the end-to-end tests (tests/e2e/node), after the Debian ones.
+# npm packages of the end-to-end tests (tests/e2e/node) and of the benchmarks' Node
+# socket.io peer (bench/peers/socketio), after the Debian ones.
 node-deps: test-deps
 	@bash scripts/install-node-deps.sh tests/e2e/node
+	@bash scripts/install-node-deps.sh bench/peers/socketio
 
 # The web client (web/, TypeScript + Vite) is built into web/dist, which the server serves.
 web-deps: deps
@@ -40,10 +42,12 @@ $(RELEASE_DIR)/CMakeCache.txt: | deps
 $(SANITIZE_DIR)/CMakeCache.txt: | deps
 	cmake -S . -B $(SANITIZE_DIR) -DCMAKE_BUILD_TYPE=Debug -DPARLEY_SANITIZE=ON $(CMAKE_FLAGS)
 
-# The server binary ends up at ./build/parley (a link into the release build).
+# The server binary ends up at ./build/parley (a link into the release build), the load
+# generator at ./build/parley-load.
 build: deps $(RELEASE_DIR)/CMakeCache.txt
 	cmake --build $(RELEASE_DIR) -j$(JOBS)
 	@ln -sfn release/parley build/parley
+	@ln -sfn release/parley-load build/parley-load
 
 build-sanitize: deps $(SANITIZE_DIR)/CMakeCache.txt
 	cmake --build $(SANITIZE_DIR) -j$(JOBS)
@@ -66,10 +70,11 @@ test-release: node-deps web build
 test-sanitize: node-deps web build-sanitize
 	@bash scripts/run-tests.sh $(SANITIZE_DIR)
 
+# Every workload against Parley and the Node socket.io peer, side by side (bench/README.md).
+# Extra arguments: make bench BENCH_FLAGS="throughput --pairs 200".
+BENCH_FLAGS ?=
 bench: node-deps build
-	@echo "== chat throughput: messages acked on disk and delivered, end to end"
-	@PARLEY_BINARY=$(CURDIR)/build/parley node bench/chat_throughput.mjs
-	@echo "(the side-by-side comparison with Node's socket.io arrives with the benchmarks issue)"
+	@/usr/bin/python3 bench/run.py $(BENCH_FLAGS)
 
 format:
 	@git ls-files '*.cpp' '*.hpp' | xargs clang-format -i

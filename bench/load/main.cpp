@@ -1,0 +1,134 @@
+// parley-load: drives a Socket.IO chat server (Parley, or the peer in bench/peers) with many
+// WebSocket clients and reports what it measured. See bench/README.md.
+//
+//   parley-load WORKLOAD --url http://127.0.0.1:8080 --users users.txt [--server-pid PID] …
+//
+// The users file has one `ID TOKEN` per line (`parley users import --tokens` makes them for
+// Parley). Each workload prints one line `LABEL WORKLOAD key=value …` and, with --json,
+// writes the same as a JSON object.
+
+#include "workloads.hpp"
+
+#include <CLI/CLI.hpp>
+#include <boost/url/parse.hpp>
+
+#include <sys/resource.h>
+
+#include <cstdio>
+#include <exception>
+
+namespace {
+
+using namespace parley::load;
+
+// Raises the open-file limit to the hard limit: the idle workload holds a socket per user.
+void raise_file_limit() {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &limit);
+  }
+}
+
+server_address parse_url(const std::string& text) {
+  const auto url = boost::urls::parse_uri(text);
+  if (!url || url->scheme() != "http" || url->host().empty()) {
+    throw CLI::ValidationError("--url", "expected http://HOST:PORT, got " + text);
+  }
+  server_address address;
+  address.host = url->host();
+  address.port = url->has_port() ? url->port_number() : 80;
+  return address;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"parley-load: load generator for Socket.IO chat servers (Parley and its peer)",
+               "parley-load"};
+  app.require_subcommand(1);
+  common_options common;
+  std::string url = "http://127.0.0.1:8080";
+  app.add_option("--url", url, "The server (http://HOST:PORT)")->capture_default_str();
+  app.add_option("--users", common.users_file, "Users file: one `ID TOKEN` per line")->required();
+  app.add_option("--server-pid", common.server_pid, "Server process, for CPU time and memory");
+  app.add_flag("--metrics", common.metrics, "Read the server's /metrics (Parley's store commits)");
+  app.add_option("--threads", common.threads, "Generator threads")->capture_default_str();
+  app.add_option("--connect-concurrency", common.connect_concurrency,
+                 "Handshakes in flight while connecting")->capture_default_str();
+  app.add_option("--source-addresses", common.source_addresses,
+                 "Connect from 127.0.0.1 … 127.0.0.N in turn (beyond one address's ports)")
+      ->capture_default_str();
+  app.add_option("--label", common.label, "Name of the server in the output")->capture_default_str();
+  app.add_option("--json", common.json_path, "Write the result here as JSON");
+
+  throughput_options throughput;
+  auto* throughput_command = app.add_subcommand(
+      "throughput", "Pairs of users; each sender keeps W messages in flight (or a paced rate)");
+  throughput_command->add_option("--pairs", throughput.pairs)->capture_default_str();
+  throughput_command->add_option("--window", throughput.window, "Messages in flight per sender")
+      ->capture_default_str();
+  throughput_command->add_option("--rate", throughput.rate,
+                                 "Offered messages/s in all (paced); 0 = as fast as acked")
+      ->capture_default_str();
+  throughput_command->add_option("--warmup", throughput.warmup_seconds)->capture_default_str();
+  throughput_command->add_option("--seconds", throughput.seconds)->capture_default_str();
+
+  fanout_options fanout;
+  auto* fanout_command = app.add_subcommand("fanout", "One group; one message to every member");
+  fanout_command->add_option("--members", fanout.members, "Group size, sender included")
+      ->capture_default_str();
+  fanout_command->add_option("--rounds", fanout.rounds)->capture_default_str();
+  fanout_command->add_option("--burst", fanout.burst)->capture_default_str();
+  fanout_command->add_option("--window", fanout.window)->capture_default_str();
+
+  idle_options idle;
+  auto* idle_command = app.add_subcommand("idle", "Many idle authenticated connections");
+  idle_command->add_option("--connections", idle.connections)->capture_default_str();
+  idle_command->add_option("--warmup", idle.warmup, "Connections opened before the first reading")
+      ->capture_default_str();
+  idle_command->add_option("--hold", idle.hold_seconds)->capture_default_str();
+
+  history_options history;
+  auto* history_command =
+      app.add_subcommand("history", "Fill one conversation, then read random pages of it");
+  history_command->add_option("--messages", history.messages)->capture_default_str();
+  history_command->add_option("--page", history.page)->capture_default_str();
+  history_command->add_option("--concurrency", history.concurrency)->capture_default_str();
+  history_command->add_option("--seconds", history.seconds)->capture_default_str();
+
+  churn_options churn;
+  auto* churn_command = app.add_subcommand("churn", "Connect, authenticate, disconnect, again");
+  churn_command->add_option("--concurrency", churn.concurrency)->capture_default_str();
+  churn_command->add_option("--seconds", churn.seconds)->capture_default_str();
+
+  for (auto* command : {throughput_command, fanout_command, idle_command, history_command,
+                        churn_command}) {
+    command->fallthrough();
+  }
+  try {
+    app.parse(argc, argv);
+    common.server = parse_url(url);
+  } catch (const CLI::ParseError& error) {
+    return app.exit(error);
+  }
+
+  raise_file_limit();
+  try {
+    if (throughput_command->parsed()) {
+      run_throughput(common, throughput);
+    } else if (fanout_command->parsed()) {
+      run_fanout(common, fanout);
+    } else if (idle_command->parsed()) {
+      run_idle(common, idle);
+    } else if (history_command->parsed()) {
+      run_history(common, history);
+    } else if (churn_command->parsed()) {
+      run_churn(common, churn);
+    }
+  } catch (const std::exception& error) {
+    std::fprintf(stderr, "parley-load: %s\n", error.what());
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,50 @@
+#pragma once
+// What the load generator measures besides its own clocks: the server process's CPU time and
+// memory (from /proc/PID), its /metrics counters, and latency percentiles.
+
+#include "sio_client.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace parley::load {
+
+/// One reading of a process: CPU time (user + system) and resident memory.
+struct process_sample {
+  double cpu_seconds = 0;
+  std::uint64_t rss_bytes = 0;
+};
+
+/// The process's reading, or nullopt when it cannot be read (no such pid). pid 0 = none.
+std::optional<process_sample> sample_process(int pid);
+
+/// This process's own CPU time (all threads).
+double own_cpu_seconds();
+
+/// The value of an unlabelled sample `name` in the server's /metrics, if there is one.
+std::optional<double> scrape_metric(const server_address& server, const std::string& name);
+
+/// Latency samples in microseconds.
+class latencies {
+public:
+  void add(double microseconds) { samples_.push_back(microseconds); }
+  void merge(const latencies& other);
+  [[nodiscard]] std::size_t count() const { return samples_.size(); }
+  /// The q-quantile (0..1) by nearest rank; 0 when empty. Sorts once.
+  double quantile(double q);
+
+private:
+  std::vector<double> samples_;
+  bool sorted_ = false;
+};
+
+inline std::int64_t now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+} // namespace parley::load

@@ -1,0 +1,84 @@
+#pragma once
+// A Socket.IO v5 client over Engine.IO v4, WebSocket transport only, for load generation:
+// many connections per thread, each driven by its thread's io_context (no locks). It answers
+// pings, matches acks to their callbacks and hands every event to one handler.
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/websocket/stream.hpp>
+#include <boost/json/value.hpp>
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+namespace parley::load {
+
+struct server_address {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 8080;
+};
+
+class sio_connection : public std::enable_shared_from_this<sio_connection> {
+public:
+  /// An event from the server: its name, its first argument and the ack id it asks for (or
+  /// -1). Answer with `ack(id, "[]")`.
+  using event_handler =
+      std::function<void(sio_connection&, std::string_view name, boost::json::value& payload,
+                         std::int64_t ack_id)>;
+  /// The arguments array of an ack.
+  using ack_handler = std::function<void(boost::json::value& arguments)>;
+
+  explicit sio_connection(boost::asio::io_context& context);
+
+  /// TCP connect (from `source` when given), WebSocket handshake, Engine.IO open, Socket.IO
+  /// CONNECT with `{"token"}`. Returns an empty string once connected, else why not. Must
+  /// run on this connection's io_context.
+  boost::asio::awaitable<std::string> open(const server_address& server, const std::string& token,
+                                           std::optional<boost::asio::ip::address> source);
+
+  /// Starts the read loop (after open). `on_closed` runs once when the connection ends.
+  void start(event_handler on_event, std::function<void(std::string_view why)> on_closed = {});
+
+  /// `42[...]` with an ack id; `arguments_json` is the JSON array text `["name",{...}]`.
+  void emit_with_ack(std::string_view arguments_json, ack_handler on_ack);
+  void emit(std::string_view arguments_json);
+  void ack(std::int64_t id, std::string_view arguments_json);
+
+  /// A WebSocket close handshake, then the socket closes.
+  boost::asio::awaitable<void> close();
+  /// Drops the TCP connection without a handshake.
+  void abort();
+
+  [[nodiscard]] bool is_open() const { return open_; }
+  [[nodiscard]] std::size_t pending_acks() const { return acks_.size(); }
+  [[nodiscard]] boost::asio::io_context& context() { return context_; }
+
+private:
+  void send(std::string frame);
+  boost::asio::awaitable<void> write_loop();
+  boost::asio::awaitable<void> read_loop();
+  void dispatch(std::string_view frame);
+  void finish(std::string_view why);
+
+  boost::asio::io_context& context_;
+  boost::beast::websocket::stream<boost::asio::ip::tcp::socket> socket_;
+  boost::beast::flat_buffer buffer_;
+  std::deque<std::string> outbox_;
+  bool writing_ = false;
+  bool open_ = false;
+  std::uint64_t next_ack_ = 0;
+  std::unordered_map<std::uint64_t, ack_handler> acks_;
+  event_handler on_event_;
+  std::function<void(std::string_view)> on_closed_;
+};
+
+} // namespace parley::load
