@@ -138,6 +138,7 @@ void report::finish() {
 void server_meter::start() {
   if (options_.metrics) {
     commits_before_ = scrape_metric(options_.server, "parley_store_write_batches_total");
+    jobs_before_ = scrape_metric(options_.server, "parley_store_write_jobs_total");
   }
   before_ = sample_process(options_.server_pid);
   own_before_ = own_cpu_seconds();
@@ -150,6 +151,7 @@ void server_meter::stop() {
   after_ = sample_process(options_.server_pid);
   if (options_.metrics) {
     commits_after_ = scrape_metric(options_.server, "parley_store_write_batches_total");
+    jobs_after_ = scrape_metric(options_.server, "parley_store_write_jobs_total");
   }
 }
 
@@ -174,6 +176,13 @@ std::optional<double> server_meter::commits() const {
   return *commits_after_ - *commits_before_;
 }
 
+std::optional<double> server_meter::write_jobs() const {
+  if (!jobs_before_ || !jobs_after_) {
+    return std::nullopt;
+  }
+  return *jobs_after_ - *jobs_before_;
+}
+
 void add_server_figures(report& out, const server_meter& meter, double units,
                         const std::string& unit) {
   auto& figures = out.figures();
@@ -186,6 +195,9 @@ void add_server_figures(report& out, const server_meter& meter, double units,
   }
   if (const auto commits = meter.commits()) {
     figures["commits_per_s"] = rounded(*commits / meter.wall_seconds(), 0);
+  }
+  if (const auto jobs = meter.write_jobs(); jobs && units > 0) {
+    figures["store_writes_per_" + unit] = rounded(*jobs / units, 2);
   }
   figures["generator_cpu_cores"] = rounded(meter.generator_cpu_seconds() / meter.wall_seconds(), 2);
 }

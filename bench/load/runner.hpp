@@ -91,6 +91,8 @@ public:
   [[nodiscard]] std::optional<std::uint64_t> rss_bytes() const;
   /// Store commits in the window (Parley's parley_store_write_batches_total).
   [[nodiscard]] std::optional<double> commits() const;
+  /// Store write jobs in the window (Parley's parley_store_write_jobs_total).
+  [[nodiscard]] std::optional<double> write_jobs() const;
   [[nodiscard]] double wall_seconds() const { return wall_seconds_; }
   [[nodiscard]] double generator_cpu_seconds() const { return own_after_ - own_before_; }
 
@@ -98,6 +100,7 @@ private:
   const common_options& options_;
   std::optional<process_sample> before_, after_;
   std::optional<double> commits_before_, commits_after_;
+  std::optional<double> jobs_before_, jobs_after_;
   std::int64_t started_ns_ = 0;
   double wall_seconds_ = 0;
   double own_before_ = 0, own_after_ = 0;

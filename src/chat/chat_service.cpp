@@ -12,6 +12,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <utility>
 #include <ranges>
 
 namespace parley::chat {
@@ -512,11 +513,37 @@ awaitable<result<bool>> chat_service::mark_read(actor reader, id conversation, i
 }
 
 awaitable<void> chat_service::delivered(id user, id conversation, id message) {
-  mark_delivered_job job{user, conversation, message};
-  const auto outcome = co_await database_.write(std::move(job));
-  if (outcome.moved) {
-    hub_.emit_to_users(without(outcome.members, user), "receipt",
-                       receipt(conversation, user, "delivered", outcome.up_to));
+  const mark_key key{user, conversation};
+  {
+    std::lock_guard lock(marks_mutex_);
+    const auto [entry, first] = marks_in_flight_.try_emplace(key, 0);
+    if (!first) { // a job for this member and conversation is running: it writes this one next
+      entry->second = std::max(entry->second, message);
+      co_return;
+    }
+  }
+  id up_to = message;
+  for (;;) {
+    mark_outcome outcome;
+    try {
+      mark_delivered_job job{user, conversation, up_to};
+      outcome = co_await database_.write(std::move(job));
+    } catch (...) {
+      std::lock_guard lock(marks_mutex_);
+      marks_in_flight_.erase(key);
+      throw;
+    }
+    if (outcome.moved) {
+      hub_.emit_to_users(without(outcome.members, user), "receipt",
+                         receipt(conversation, user, "delivered", outcome.up_to));
+    }
+    std::lock_guard lock(marks_mutex_);
+    const auto entry = marks_in_flight_.find(key);
+    if (entry->second <= up_to) {
+      marks_in_flight_.erase(entry);
+      co_return;
+    }
+    up_to = std::exchange(entry->second, 0);
   }
 }
 

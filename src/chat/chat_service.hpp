@@ -19,8 +19,10 @@
 #include <chrono>
 #include <expected>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 namespace parley::chat {
@@ -119,7 +121,9 @@ public:
   boost::asio::awaitable<result<bool>> mark_read(actor reader, store::id conversation,
                                                  store::id up_to);
   boost::asio::awaitable<result<bool>> typing(actor typist, store::id conversation, bool typing);
-  /// A member's client acknowledged a `message`.
+  /// A member's client acknowledged a `message`. Marks for one member and conversation are
+  /// coalesced: while one store job for them runs, later acks only raise the mark the next
+  /// job writes, so a burst of acks costs one or two writes and `receipt`s, not one each.
   boost::asio::awaitable<void> delivered(store::id user, store::id conversation,
                                          store::id message);
   /// A user's first socket on this node connected / their last one left.
@@ -139,6 +143,21 @@ private:
   const parley::clock& clock_;
   token_buckets message_limits_;
   token_buckets typing_limits_;
+
+  struct mark_key {
+    store::id user;
+    store::id conversation;
+    bool operator==(const mark_key&) const = default;
+  };
+  struct mark_key_hash {
+    std::size_t operator()(const mark_key& key) const noexcept {
+      return std::hash<store::id>()(key.user) * 31 + std::hash<store::id>()(key.conversation);
+    }
+  };
+  std::mutex marks_mutex_;
+  /// Delivered marks being written: the highest message acknowledged since the running job
+  /// took its own (0 = nothing new). Guarded by marks_mutex_.
+  std::unordered_map<mark_key, store::id, mark_key_hash> marks_in_flight_;
 };
 
 /// Trims and checks a group title: valid UTF-8, no control characters, 1–100 characters.

@@ -421,11 +421,28 @@ asio::awaitable<void> session::write_loop(std::shared_ptr<websocket_stream> sock
   // Started by wake() when there is something to write; ends when the queue is empty, so an
   // idle connection keeps no writer coroutine.
   auto self = shared_from_this();
+  // The frames of this run gather in the socket and go out together once the queue is empty
+  // (one send for a burst, not one per packet).
+  struct holding {
+    coalescing_socket& socket;
+    bool held = true;
+    explicit holding(coalescing_socket& gathering) : socket(gathering) { socket.hold(); }
+    void release() {
+      if (std::exchange(held, false)) {
+        socket.release();
+      }
+    }
+    ~holding() { release(); }
+    holding(const holding&) = delete;
+    holding& operator=(const holding&) = delete;
+  };
+  holding gather(socket->next_layer());
   for (;;) {
     if (state_ == state::closed) {
       break;
     }
     if (queue_.empty()) {
+      gather.release();
       if (state_ == state::closing) { // everything is written: the close handshake
         co_await socket->async_close(websocket::close_code::normal, use_tuple);
         finish(reason_);

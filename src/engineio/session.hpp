@@ -4,6 +4,7 @@
 // (single-threaded: the I/O thread it was opened on); every member function must be called
 // there. Other threads reach it with asio::post(session->executor(), …).
 
+#include "engineio/coalescing_socket.hpp"
 #include "engineio/options.hpp"
 #include "engineio/packet.hpp"
 
@@ -59,7 +60,8 @@ public:
 // session's deadlines do the timing, and a tcp_stream costs an allocation of its own (with
 // two timers) per connection.
 // No permessage-deflate (never enabled here) either, which keeps its state out of each stream.
-using websocket_stream = boost::beast::websocket::stream<boost::asio::ip::tcp::socket, false>;
+// The socket gathers the frames of one writer run into one send (see coalescing_socket).
+using websocket_stream = boost::beast::websocket::stream<coalescing_socket, false>;
 /// The HTTP request that asked for the WebSocket (http::request).
 using upgrade_message = boost::beast::http::request<boost::beast::http::string_body>;
 

@@ -1,0 +1,105 @@
+#include "engineio/coalescing_socket.hpp"
+
+#include <boost/asio/append.hpp>
+#include <boost/asio/write.hpp>
+
+namespace parley::engineio {
+
+namespace asio = boost::asio;
+
+void coalescing_socket::state::complete(write_handler handler, boost::system::error_code error,
+                                        std::size_t size) {
+  // Never inline: the caller is inside the initiating function.
+  asio::post(socket.get_executor(), asio::append(std::move(handler), error, size));
+}
+
+void coalescing_socket::state::write(write_handler handler, std::size_t size) {
+  if (failure) {
+    gathered.clear();
+    complete(std::move(handler), failure, 0);
+    return;
+  }
+  if (gathered.size() >= k_high_water) {
+    if (sending) { // wait for the send in progress: the peer is slower than we write
+      waiting.emplace_back(std::move(handler), size);
+      return;
+    }
+    send(); // held for long: send what is there so far
+  } else if (holds == 0) {
+    schedule_send();
+  }
+  complete(std::move(handler), {}, size);
+}
+
+void coalescing_socket::state::schedule_send() {
+  if (send_posted) {
+    return;
+  }
+  send_posted = true;
+  asio::post(socket.get_executor(), [self = shared_from_this()] {
+    self->send_posted = false;
+    self->send();
+  });
+}
+
+void coalescing_socket::state::send() {
+  if (sending || failure || gathered.empty()) {
+    return;
+  }
+  sending = true;
+  in_flight.swap(gathered);
+  asio::async_write(socket, asio::buffer(in_flight),
+                    [self = shared_from_this()](boost::system::error_code error, std::size_t) {
+                      self->sent(error);
+                    });
+}
+
+void coalescing_socket::state::sent(boost::system::error_code error) {
+  sending = false;
+  // Give the memory back: an idle connection keeps no send buffer.
+  std::string().swap(in_flight);
+  if (error) {
+    failure = error;
+    std::string().swap(gathered);
+  }
+  auto released = std::move(waiting);
+  waiting.clear();
+  for (auto& [handler, size] : released) {
+    complete(std::move(handler), failure, failure ? 0 : size);
+  }
+  if (!failure && !gathered.empty() &&
+      (holds == 0 || gathered.size() >= k_high_water || !draining.empty())) {
+    send();
+    return;
+  }
+  if (failure || gathered.empty()) {
+    auto drained = std::move(draining);
+    draining.clear();
+    for (auto& handler : drained) {
+      asio::post(socket.get_executor(), asio::append(std::move(handler), failure));
+    }
+  }
+}
+
+void coalescing_socket::state::drain(drain_handler handler) {
+  if (!sending && gathered.empty()) {
+    asio::post(socket.get_executor(), asio::append(std::move(handler), failure));
+    return;
+  }
+  draining.push_back(std::move(handler));
+  send();
+}
+
+void teardown(boost::beast::role_type role, coalescing_socket& socket,
+              boost::system::error_code& error) {
+  // Beast's blocking close (Parley uses the asynchronous one): send what is gathered, then
+  // tear down.
+  auto& gathered = socket.state_->gathered;
+  if (!socket.state_->sending && !gathered.empty()) {
+    asio::write(socket.next_layer(), asio::buffer(gathered), error);
+    gathered.clear();
+  }
+  boost::beast::websocket::teardown(role, socket.next_layer(), error);
+}
+
+} // namespace parley::engineio
