@@ -68,6 +68,7 @@ class Server:
             self.create_parley_users(binary, database, users)
             command = [binary, "serve", "--listen", "127.0.0.1:0", "--database", database,
                        "--message-rate", "0", "--max-connections-per-address", "10000000",
+                       "--max-group-members", "100000",
                        "--web-root", self.directory, *flags]
             self.process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log_file,
                                             stderr=log_file, env=clean_environment())

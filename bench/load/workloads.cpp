@@ -114,6 +114,10 @@ struct error_log {
       first = what;
     }
   }
+  std::string first_error() {
+    std::lock_guard lock(mutex);
+    return first;
+  }
   void report_to(report& out) {
     out.figures()["errors"] = count.load();
     if (count.load() != 0) {
@@ -461,9 +465,12 @@ void run_fanout(const common_options& options, const fanout_options& workload) {
     run.remaining = recipients;
     const auto started = now_ns();
     send("round", round);
-    if (!wait_until([&] { return run.remaining.load() <= 0 && unacked.load() == 0; }, 30)) {
-      throw std::runtime_error(fmt::format("round {}: {} members still waiting after 30 s", round,
-                                           run.remaining.load()));
+    if (!wait_until([&] { return (run.remaining.load() <= 0 && unacked.load() == 0) ||
+                                 run.errors.count != 0; }, 30) ||
+        run.errors.count != 0) {
+      throw std::runtime_error(fmt::format("round {}: {} members still waiting ({})", round,
+                                           run.remaining.load(),
+                                           run.errors.count != 0 ? run.errors.first_error() : "30 s"));
     }
     if (round > 0) { // the first round warms up
       to_last.add(static_cast<double>(run.last_at.load() - started) / 1e3);
@@ -478,7 +485,12 @@ void run_fanout(const common_options& options, const fanout_options& workload) {
   const auto started = now_ns();
   for (unsigned message = 0; message < workload.burst; ++message) {
     send("burst", message);
-    wait_until([&] { return unacked.load() < workload.window; }, 30);
+    if (!wait_until([&] { return unacked.load() < workload.window || run.errors.count != 0; }, 30) ||
+        run.errors.count != 0) {
+      throw std::runtime_error(fmt::format("burst message {}: {}", message,
+                                           run.errors.count != 0 ? run.errors.first_error()
+                                                                 : "no ack for 30 s"));
+    }
   }
   if (!wait_until([&] { return run.remaining.load() <= 0; }, 60)) {
     throw std::runtime_error(fmt::format("burst: {} deliveries missing after 60 s",
@@ -678,7 +690,7 @@ void run_history(const common_options& options, const history_options& workload)
       throw std::runtime_error("filling the conversation: no ack for 30 s");
     }
     if (fill_errors.count != 0) {
-      throw std::runtime_error("filling the conversation: " + fill_errors.first);
+      throw std::runtime_error("filling the conversation: " + fill_errors.first_error());
     }
   }
   wait_until([&] { return unacked.load() == 0; }, 30);

@@ -141,6 +141,7 @@ int serve(const config::config& settings) {
   chat::policy chat_rules;
   chat_rules.default_region = settings.default_region;
   chat_rules.max_message_length = settings.max_message_length;
+  chat_rules.max_group_members = settings.max_group_members;
   chat_rules.message_rate = settings.message_rate;
   chat_rules.message_burst = settings.message_burst;
   chat::chat_service chat(chat_rules, database, hub, clock);

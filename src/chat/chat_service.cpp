@@ -240,6 +240,8 @@ struct mark_read_job {
   }
 };
 
+// A delivered mark concerns the people whose messages it newly covers: in a group of N,
+// telling every member of every other member's mark would cost N receipts per ack.
 struct mark_delivered_job {
   id user;
   id conversation;
@@ -247,9 +249,13 @@ struct mark_delivered_job {
   mark_outcome operator()(store::write_transaction& transaction) const {
     mark_outcome outcome;
     outcome.up_to = up_to;
+    const auto member = transaction.membership(conversation, user);
+    if (!member || member->last_delivered_id >= up_to) {
+      return outcome;
+    }
     outcome.moved = transaction.advance_delivered(conversation, user, up_to);
     if (outcome.moved) {
-      outcome.members = transaction.member_ids(conversation);
+      outcome.members = transaction.senders_between(conversation, member->last_delivered_id, up_to);
     }
     return outcome;
   }

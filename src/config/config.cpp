@@ -188,6 +188,10 @@ std::vector<setting> make_settings() {
                                    "--max-message-length", "CHARS",
                                    "Longest message body, in characters after trimming",
                                    &config::max_message_length, 1, 100'000),
+      integer_setting<std::size_t>("max_group_members", "PARLEY_MAX_GROUP_MEMBERS",
+                                   "--max-group-members", "N",
+                                   "Most members a new group may have besides its creator",
+                                   &config::max_group_members, 2, 100'000),
       milliseconds_setting("ping_interval", "PARLEY_PING_INTERVAL", "--ping-interval",
                            "Engine.IO heartbeat: time between two pings (default 300 with "
                            "--compliance)",

@@ -58,6 +58,7 @@ struct config {
   int message_rate = 20;  ///< Messages per second per user; 0 = unlimited.
   int message_burst = 40; ///< Messages at once before the rate applies.
   std::size_t max_message_length = 4000; ///< Characters of a body after trimming.
+  std::size_t max_group_members = 100;   ///< Besides the creator.
 
   // SMS (Twilio); all empty = the development sender.
   std::string twilio_account_sid;

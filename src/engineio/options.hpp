@@ -19,7 +19,7 @@ struct options {
   /// The largest payload accepted in one POST or one WebSocket message (maxHttpBufferSize).
   std::size_t max_payload = 1'000'000;
   /// Outbound bound per session: more queued than this and the session is closed.
-  std::size_t max_queued_packets = 4096;
+  std::size_t max_queued_packets = 32768; // a group sender gets a receipt per member
   std::size_t max_queued_bytes = 4 * 1024 * 1024;
   /// Origins allowed for CORS and WebSocket handshakes, besides the request's own Host.
   std::vector<std::string> allowed_origins;

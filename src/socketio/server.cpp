@@ -8,7 +8,9 @@
 #include <boost/json/string.hpp>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <set>
+#include <vector>
 
 namespace parley::socketio {
 
@@ -268,25 +270,53 @@ void socket::emit_with_ack(std::string_view event, message args, std::chrono::mi
     return;
   }
   const auto id = next_ack_id_++;
-  auto timer = std::make_shared<asio::steady_timer>(executor_);
-  timer->expires_after(timeout);
-  timer->async_wait([weak = weak_from_this(), id](boost::system::error_code error) {
-    auto self = weak.lock();
-    if (error || !self) {
-      return;
-    }
-    const auto found = self->pending_acks_.find(id);
-    if (found != self->pending_acks_.end()) {
-      auto callback = std::move(found->second.on_reply);
-      self->pending_acks_.erase(found);
-      if (callback) {
-        callback(std::nullopt);
-      }
-    }
-  });
-  pending_acks_.emplace(id, pending_ack{std::move(on_reply), std::move(timer)});
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  pending_acks_.emplace(id, pending_ack{std::move(on_reply), deadline});
+  arm_ack_timer(deadline);
   owner->send(packet{packet_type::event, nsp_, id, with_name(event, std::move(args.args)),
                      std::move(args.attachments)});
+}
+
+void socket::arm_ack_timer(std::chrono::steady_clock::time_point deadline) {
+  if (ack_timer_deadline_ && *ack_timer_deadline_ <= deadline) {
+    return; // it fires first, and re-arms for this one
+  }
+  if (!ack_timer_) {
+    ack_timer_ = std::make_unique<asio::steady_timer>(executor_);
+  }
+  ack_timer_deadline_ = deadline;
+  ack_timer_->expires_at(deadline); // cancels an armed wait for a later deadline
+  ack_timer_->async_wait([weak = weak_from_this()](boost::system::error_code error) {
+    auto self = weak.lock();
+    if (error || !self) {
+      return; // re-armed earlier, or the socket is gone
+    }
+    self->ack_timer_deadline_.reset();
+    self->expire_acks();
+  });
+}
+
+void socket::expire_acks() {
+  const auto now = std::chrono::steady_clock::now();
+  std::vector<ack_callback> expired;
+  std::optional<std::chrono::steady_clock::time_point> next;
+  for (auto entry = pending_acks_.begin(); entry != pending_acks_.end();) {
+    if (entry->second.deadline <= now) {
+      expired.push_back(std::move(entry->second.on_reply));
+      entry = pending_acks_.erase(entry);
+    } else {
+      next = next ? std::min(*next, entry->second.deadline) : entry->second.deadline;
+      ++entry;
+    }
+  }
+  if (next) {
+    arm_ack_timer(*next);
+  }
+  for (auto& callback : expired) {
+    if (callback) {
+      callback(std::nullopt);
+    }
+  }
 }
 
 void socket::on_ack(std::uint64_t id, message reply) {
@@ -295,7 +325,6 @@ void socket::on_ack(std::uint64_t id, message reply) {
     return; // unknown or late: ignored
   }
   auto callback = std::move(found->second.on_reply);
-  found->second.timer->cancel();
   pending_acks_.erase(found);
   if (callback) {
     callback(std::move(reply));
@@ -307,8 +336,9 @@ void socket::drop(std::string_view reason) {
   connected_ = false;
   auto pending = std::move(pending_acks_);
   pending_acks_.clear();
+  ack_timer_.reset(); // destroying it cancels the wait
+  ack_timer_deadline_.reset();
   for (auto& [id, waiting] : pending) {
-    waiting.timer->cancel();
     if (waiting.on_reply) {
       waiting.on_reply(std::nullopt);
     }

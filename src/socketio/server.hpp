@@ -75,9 +75,14 @@ private:
   void on_ack(std::uint64_t id, message reply);
   void drop(std::string_view reason); // no packet sent
 
+  // One timer per socket for every pending ack (not one each): armed for the earliest
+  // deadline, it expires what is due and re-arms for the next.
+  void arm_ack_timer(std::chrono::steady_clock::time_point deadline);
+  void expire_acks();
+
   struct pending_ack {
     ack_callback on_reply;
-    std::shared_ptr<boost::asio::steady_timer> timer;
+    std::chrono::steady_clock::time_point deadline;
   };
 
   std::string id_;
@@ -87,6 +92,8 @@ private:
   bool connected_ = true;
   std::uint64_t next_ack_id_ = 0;
   std::map<std::uint64_t, pending_ack> pending_acks_;
+  std::unique_ptr<boost::asio::steady_timer> ack_timer_; // made on the first ack asked for
+  std::optional<std::chrono::steady_clock::time_point> ack_timer_deadline_; // when armed
 };
 
 /// Why a CONNECT is refused: becomes CONNECT_ERROR {"message": …, "data"?: …}.

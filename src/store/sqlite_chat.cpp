@@ -95,6 +95,12 @@ std::vector<id> sqlite_write_transaction::member_ids(id conversation_id) {
   return all_rows(statement, [](const sqlite::statement& row) { return row.integer(0); });
 }
 
+std::vector<id> sqlite_write_transaction::senders_between(id conversation_id, id after, id up_to) {
+  auto& statement = db_.cached(chat_sql::senders_between);
+  statement.bind(1, conversation_id).bind(2, after).bind(3, up_to);
+  return all_rows(statement, [](const sqlite::statement& row) { return row.integer(0); });
+}
+
 conversation_summary sqlite_write_transaction::summarise(conversation_row conversation, id viewer,
                                                          id last_read_id) {
   conversation_summary result;

@@ -37,6 +37,10 @@ inline constexpr const char* membership =
 inline constexpr const char* member_ids =
     "SELECT user_id FROM conversation_members WHERE conversation_id = ?1 ORDER BY user_id";
 
+inline constexpr const char* senders_between =
+    "SELECT DISTINCT sender_id FROM messages "
+    "WHERE conversation_id = ?1 AND id > ?2 AND id <= ?3 ORDER BY sender_id";
+
 inline constexpr const char* members =
     "SELECT u.id, u.phone, u.name, u.created_at FROM conversation_members m "
     "JOIN users u ON u.id = m.user_id WHERE m.conversation_id = ?1 ORDER BY u.id";
@@ -100,6 +104,7 @@ inline constexpr const char* advance_delivered =
 inline constexpr std::array all{
     contacts_of,         contact,           contact_owners_of,    direct_conversation,
     conversation,        membership,        member_ids,           members,
+    senders_between,
     conversations_of,    unread_count,      nickname,             message_by_id,
     message_by_client_id, messages_before,  messages_after,       update_contact_name,
     delete_contact,      touch_conversation, advance_read,        advance_delivered,

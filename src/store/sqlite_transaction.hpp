@@ -34,6 +34,7 @@ public:
   std::optional<conversation_row> conversation(id conversation_id) override;
   std::optional<member_row> membership(id conversation_id, id user_id) override;
   std::vector<id> member_ids(id conversation_id) override;
+  std::vector<id> senders_between(id conversation_id, id after, id up_to) override;
   std::optional<conversation_summary> summary(id conversation_id, id viewer) override;
   std::vector<conversation_summary> conversations_of(id viewer) override;
   std::optional<message_row> message_by_client_id(id sender, std::string_view client_id) override;

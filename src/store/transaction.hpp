@@ -40,6 +40,9 @@ public:
   [[nodiscard]] virtual std::optional<member_row> membership(id conversation_id, id user_id) = 0;
   /// Member user ids, ascending.
   [[nodiscard]] virtual std::vector<id> member_ids(id conversation_id) = 0;
+  /// The distinct senders of the messages with `after` < id <= `up_to`, ascending.
+  [[nodiscard]] virtual std::vector<id> senders_between(id conversation_id, id after,
+                                                        id up_to) = 0;
   /// The conversation as `viewer` sees it in their list; nullopt when not a member.
   [[nodiscard]] virtual std::optional<conversation_summary> summary(id conversation_id,
                                                                     id viewer) = 0;

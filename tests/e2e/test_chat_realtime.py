@@ -428,6 +428,28 @@ class Basics:
         # Messages to Bob still go in; he finds them with messages:sync when back.
         self.assertSent(a.send("are you there?", to=bob.id))
 
+    def test_delivered_receipts_in_a_group_go_to_the_senders_they_cover(self):
+        alice, bob, carol = self.users("Alice", "Bob", "Carol")
+        a, b, c = self.chat(alice), self.chat(bob), self.chat(carol)
+        group = self.group(alice, bob, carol)
+        first = self.assertSent(a.send("one", conversation_id=group))
+        self.assertEqual(b.next_payload("message"), first)
+        self.assertEqual(c.next_payload("message"), first)
+        # Alice hears from both (python-socketio acks every message it gets).
+        marks = set()
+        while len(marks) < 2:
+            receipt, _ = a.wait_for("receipt", lambda r: r["kind"] == "delivered")
+            self.assertEqual((receipt["conversation_id"], receipt["up_to"]), (group, first["id"]))
+            marks.add(receipt["user_id"])
+        self.assertEqual(marks, {bob.id, carol.id})
+        # Carol sent nothing up to there: Bob's mark is none of her business. Her first
+        # receipt is about her own message.
+        second = self.assertSent(c.send("two", conversation_id=group))
+        receipt, skipped = c.wait_for("receipt", lambda r: r["kind"] == "delivered")
+        self.assertEqual(receipt["up_to"], second["id"], receipt)
+        self.assertIn(receipt["user_id"], (alice.id, bob.id))
+        self.assertEqual(skipped, [])
+
     def test_read_receipts_in_a_group_go_to_every_other_member(self):
         alice, bob, carol = self.users("Alice", "Bob", "Carol")
         a, b, c = self.chat(alice), self.chat(bob), self.chat(carol)

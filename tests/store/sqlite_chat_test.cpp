@@ -121,6 +121,27 @@ TEST_F(sqlite_chat_test, a_member_joins_a_conversation_once) {
   EXPECT_FALSE(transaction_.membership(conversation, carol_.user_id));
 }
 
+TEST_F(sqlite_chat_test, senders_between_lists_who_sent_in_a_range_once_each) {
+  const auto group =
+      transaction_.insert_conversation(conversation_kind::group, "G", std::nullopt, alice_.user_id, 300);
+  for (const auto& member : {alice_, bob_, carol_}) {
+    transaction_.insert_member(group.conversation_id, member.user_id, 300);
+  }
+  const auto one = transaction_.insert_message(group.conversation_id, bob_.user_id, "1", 400, "c1");
+  transaction_.insert_message(group.conversation_id, carol_.user_id, "2", 400, "c2");
+  const auto three = transaction_.insert_message(group.conversation_id, bob_.user_id, "3", 400, "c3");
+  const auto other = direct(alice_, bob_);
+  transaction_.insert_message(other, alice_.user_id, "elsewhere", 400, "c4");
+  EXPECT_EQ(transaction_.senders_between(group.conversation_id, 0, three.message_id),
+            (std::vector<id>{bob_.user_id, carol_.user_id}));
+  EXPECT_EQ(transaction_.senders_between(group.conversation_id, one.message_id, one.message_id),
+            std::vector<id>{});
+  EXPECT_EQ(transaction_.senders_between(group.conversation_id, one.message_id + 1, three.message_id),
+            std::vector<id>{bob_.user_id});
+  EXPECT_EQ(transaction_.senders_between(group.conversation_id, 0, 10'000),
+            (std::vector<id>{bob_.user_id, carol_.user_id}));
+}
+
 TEST_F(sqlite_chat_test, messages_get_increasing_ids_and_become_the_last_message) {
   const auto conversation = direct(alice_, bob_);
   const auto first = transaction_.insert_message(conversation, alice_.user_id, "hi", 1000, "a1");

@@ -285,14 +285,23 @@ function emit_to_members(conversation, { except_user = null, except_socket = nul
   }
 }
 
-// Marks `conversation` delivered to `user_id` up to `up_to`; the other members get a
-// cumulative `delivered` receipt when the mark moves.
+// Marks `conversation` delivered to `user_id` up to `up_to`. When the mark moves, the senders
+// of the messages it newly covers get a cumulative `delivered` receipt (as Parley does: in a
+// group, telling every member about every other member's mark would cost N receipts per ack).
 function mark_delivered(conversation, user_id, up_to) {
   const member = conversation.members.get(user_id);
   if (up_to <= member.last_delivered_id) return;
+  const { messages } = conversation;
+  const senders = new Set();
+  for (let index = lower_bound(messages, member.last_delivered_id + 1);
+       index < messages.length && messages[index].id <= up_to; index += 1) {
+    if (messages[index].sender_id !== user_id) senders.add(messages[index].sender_id);
+  }
   member.last_delivered_id = up_to;
-  emit_to_members(conversation, { except_user: user_id }, "receipt",
-    { conversation_id: conversation.id, user_id, kind: "delivered", up_to });
+  const receipt = { conversation_id: conversation.id, user_id, kind: "delivered", up_to };
+  for (const sender of senders) {
+    for (const socket of sockets_by_user.get(sender) ?? []) socket.emit("receipt", receipt);
+  }
 }
 
 function send_message(socket, user_id, payload) {
