@@ -4,6 +4,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_future.hpp>
 #include <boost/json/serialize.hpp>
+#include <fmt/format.h>
 
 #include <cmath>
 #include <ctime>
@@ -114,7 +115,8 @@ void report::finish() {
   std::ostringstream row;
   row << options_.label << " " << workload_;
   for (const auto& [key, value] : figures_) {
-    row << " " << std::string(key) << "=" << boost::json::serialize(value);
+    row << " " << std::string(key) << "="
+        << (value.is_double() ? fmt::format("{}", value.as_double()) : boost::json::serialize(value));
   }
   std::cout << row.str() << std::endl;
   if (options_.json_path.empty()) {

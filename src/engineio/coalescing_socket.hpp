@@ -79,6 +79,8 @@ public:
       state_->send();
     }
   }
+  /// Ends a hold without sending (the connection is being torn down).
+  void abandon_hold() { --state_->holds; }
 
   /// Completes once everything gathered so far has been sent (or sending failed).
   template <class Token> auto async_drain(Token&& token) {

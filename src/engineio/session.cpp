@@ -432,7 +432,12 @@ asio::awaitable<void> session::write_loop(std::shared_ptr<websocket_stream> sock
         socket.release();
       }
     }
-    ~holding() { release(); }
+    // Leaving early (the session closed, a write failed): nothing more is worth sending.
+    ~holding() {
+      if (held) {
+        socket.abandon_hold();
+      }
+    }
     holding(const holding&) = delete;
     holding& operator=(const holding&) = delete;
   };
