@@ -62,7 +62,7 @@ class Server:
         self.directory = tempfile.mkdtemp(prefix=f"bench-{kind}-", dir=workdir)
         self.users_file = os.path.join(self.directory, "users.txt")
         self.log_path = os.path.join(self.directory, "server.log")
-        log_file = open(self.log_path, "w")
+        self.log_file = log_file = open(self.log_path, "w")
         if kind == "parley":
             database = os.path.join(self.directory, "parley.db")
             self.create_parley_users(binary, database, users)
@@ -98,6 +98,7 @@ class Server:
                 stream.write(f"{row['user']['id']} {row['token']}\n")
 
     def stop(self):
+        self.log_file.close()
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
             try:

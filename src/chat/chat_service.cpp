@@ -241,7 +241,11 @@ struct mark_read_job {
 };
 
 // A delivered mark concerns the people whose messages it newly covers: in a group of N,
-// telling every member of every other member's mark would cost N receipts per ack.
+// telling every member of every other member's mark would cost N receipts per ack. After a
+// long absence the range can be long: past this many ids the receipt goes to every member
+// instead of scanning the range on the writer thread.
+constexpr id k_max_scanned_ids = 2000;
+
 struct mark_delivered_job {
   id user;
   id conversation;
@@ -255,7 +259,10 @@ struct mark_delivered_job {
     }
     outcome.moved = transaction.advance_delivered(conversation, user, up_to);
     if (outcome.moved) {
-      outcome.members = transaction.senders_between(conversation, member->last_delivered_id, up_to);
+      outcome.members = up_to - member->last_delivered_id > k_max_scanned_ids
+                            ? transaction.member_ids(conversation)
+                            : transaction.senders_between(conversation,
+                                                          member->last_delivered_id, up_to);
     }
     return outcome;
   }
