@@ -49,9 +49,17 @@ void hub::emit_to_users(const std::vector<user_id>& users, std::string event, co
       }
     }
   }
-  // Writes happen outside the lock, each on its socket's executor.
+  // Writes happen outside the lock, each on its socket's executor; the JSON is written once.
+  if (!args.attachments.empty()) {
+    for (auto& target : targets) {
+      auto deliver = [target, event, args] { target->emit(event, args); };
+      boost::asio::post(target->executor(), std::move(deliver));
+    }
+    return;
+  }
+  const auto serialized = serialize_event(event, args);
   for (auto& target : targets) {
-    auto deliver = [target, event, args] { target->emit(event, args); };
+    auto deliver = [target, serialized] { target->emit(serialized); };
     boost::asio::post(target->executor(), std::move(deliver));
   }
 }
@@ -73,15 +81,23 @@ void hub::emit_to_users_with_ack(const std::vector<user_id>& users, std::string 
       }
     }
   }
+  // The JSON is written once for every target (text arguments: the chat's messages).
+  const auto serialized = args.attachments.empty() ? serialize_event(event, args) : nullptr;
+  const auto shared_ack = std::make_shared<const decltype(on_ack)>(std::move(on_ack));
   for (auto& [user, target] : targets) {
-    auto deliver = [target, user, event, args, timeout, on_ack] {
-      target->emit_with_ack(event, args, timeout,
-                            [user, on_ack, executor = target->executor()](
-                                const std::optional<message>& reply) {
-                              if (reply && on_ack) {
-                                on_ack(user, executor);
-                              }
-                            });
+    auto deliver = [target, user, event, args = serialized ? message{} : args, serialized,
+                    timeout, shared_ack] {
+      auto on_reply = [user, shared_ack,
+                       executor = target->executor()](const std::optional<message>& reply) {
+        if (reply && *shared_ack) {
+          (*shared_ack)(user, executor);
+        }
+      };
+      if (serialized) {
+        target->emit_with_ack(serialized, timeout, std::move(on_reply));
+      } else {
+        target->emit_with_ack(event, args, timeout, std::move(on_reply));
+      }
     };
     boost::asio::post(target->executor(), std::move(deliver));
   }

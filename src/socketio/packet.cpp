@@ -366,7 +366,9 @@ encoded encode(const packet& outgoing) {
   if (outgoing.id) {
     result.text += std::to_string(*outgoing.id);
   }
-  if (!outgoing.data.is_null()) {
+  if (outgoing.serialized_data) {
+    result.text += *outgoing.serialized_data;
+  } else if (!outgoing.data.is_null()) {
     result.text += boost::json::serialize(outgoing.data);
   }
   return result;

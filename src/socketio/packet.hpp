@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <expected>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -48,6 +49,9 @@ struct packet {
   /// Python's json make of a broken string); they were decoded as U+FFFD so that the
   /// application can refuse the event instead of the connection being closed.
   bool replaced_lone_surrogates = false;
+  /// Outgoing only: `data` already serialised (shared by every socket of a fan-out); when
+  /// set, encode() writes it instead of `data`.
+  std::shared_ptr<const std::string> serialized_data;
 
   friend bool operator==(const packet&, const packet&) = default;
 };

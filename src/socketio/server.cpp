@@ -9,6 +9,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cassert>
 #include <set>
 #include <vector>
 
@@ -251,6 +252,35 @@ boost::json::array with_name(std::string_view event, boost::json::array args) {
 
 } // namespace
 
+serialized_event serialize_event(std::string_view event, const message& args) {
+  assert(args.attachments.empty());
+  return std::make_shared<const std::string>(boost::json::serialize(with_name(event, args.args)));
+}
+
+void socket::emit(const serialized_event& event) {
+  auto owner = owner_.lock();
+  if (!connected_ || !owner) {
+    return;
+  }
+  packet outgoing{packet_type::event, nsp_, std::nullopt, nullptr, {}};
+  outgoing.serialized_data = event;
+  owner->send(outgoing);
+}
+
+void socket::emit_with_ack(const serialized_event& event, std::chrono::milliseconds timeout,
+                           ack_callback on_reply) {
+  auto owner = owner_.lock();
+  if (!connected_ || !owner) {
+    if (on_reply) {
+      on_reply(std::nullopt);
+    }
+    return;
+  }
+  packet outgoing{packet_type::event, nsp_, expect_ack(timeout, std::move(on_reply)), nullptr, {}};
+  outgoing.serialized_data = event;
+  owner->send(outgoing);
+}
+
 void socket::emit(std::string_view event, message args) {
   auto owner = owner_.lock();
   if (!connected_ || !owner) {
@@ -269,12 +299,17 @@ void socket::emit_with_ack(std::string_view event, message args, std::chrono::mi
     }
     return;
   }
+  const auto id = expect_ack(timeout, std::move(on_reply));
+  owner->send(packet{packet_type::event, nsp_, id, with_name(event, std::move(args.args)),
+                     std::move(args.attachments)});
+}
+
+std::uint64_t socket::expect_ack(std::chrono::milliseconds timeout, ack_callback on_reply) {
   const auto id = next_ack_id_++;
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   pending_acks_.emplace(id, pending_ack{std::move(on_reply), deadline});
   arm_ack_timer(deadline);
-  owner->send(packet{packet_type::event, nsp_, id, with_name(event, std::move(args.args)),
-                     std::move(args.attachments)});
+  return id;
 }
 
 void socket::arm_ack_timer(std::chrono::steady_clock::time_point deadline) {

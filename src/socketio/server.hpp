@@ -31,6 +31,11 @@ struct message {
   bool replaced_lone_surrogates = false;
 };
 
+/// An event and its arguments serialised once (`["name", …]`) for many sockets: a fan-out
+/// encodes the JSON once instead of once per recipient. Text arguments only.
+using serialized_event = std::shared_ptr<const std::string>;
+[[nodiscard]] serialized_event serialize_event(std::string_view event, const message& args);
+
 /// A message with one JSON argument and no binary parts (most events and acks).
 [[nodiscard]] inline message single_argument(boost::json::value value) {
   return message{boost::json::array{std::move(value)}, {}};
@@ -64,6 +69,10 @@ public:
   /// Sends an event and waits up to `timeout` for the client's acknowledgement.
   void emit_with_ack(std::string_view event, message args, std::chrono::milliseconds timeout,
                      ack_callback on_reply);
+  /// The same with an event serialised once for many sockets.
+  void emit(const serialized_event& event);
+  void emit_with_ack(const serialized_event& event, std::chrono::milliseconds timeout,
+                     ack_callback on_reply);
   /// Sends DISCONNECT for this namespace; the Engine.IO session stays.
   void disconnect();
 
@@ -77,6 +86,7 @@ private:
 
   // One timer per socket for every pending ack (not one each): armed for the earliest
   // deadline, it expires what is due and re-arms for the next.
+  std::uint64_t expect_ack(std::chrono::milliseconds timeout, ack_callback on_reply);
   void arm_ack_timer(std::chrono::steady_clock::time_point deadline);
   void expire_acks();
 

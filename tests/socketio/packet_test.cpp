@@ -1,6 +1,7 @@
 #include "socketio/packet.hpp"
 
 #include "engineio/packet.hpp"
+#include "socketio/server.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -151,6 +152,19 @@ TEST(socketio_packet, encodes_the_documented_wire_forms) {
     EXPECT_EQ(result.text, text);
     EXPECT_EQ(result.attachments, attachments);
   }
+}
+
+TEST(socketio_packet, writes_data_serialised_once_for_many_sockets_verbatim) {
+  const auto shared = std::make_shared<const std::string>(R"(["message",{"id":7}])");
+  packet event{packet_type::event, "/", 12, nullptr, {}};
+  event.serialized_data = shared;
+  EXPECT_EQ(encode(event).text, R"(212["message",{"id":7}])");
+  packet in_namespace{packet_type::event, "/chat", std::nullopt, nullptr, {}};
+  in_namespace.serialized_data = shared;
+  EXPECT_EQ(encode(in_namespace).text, R"(2/chat,["message",{"id":7}])");
+  EXPECT_EQ(*serialize_event("message", single_argument(
+                                                      boost::json::object{{"id", 7}})),
+            R"(["message",{"id":7}])");
 }
 
 TEST(socketio_packet, encodes_binary_types_exactly_when_there_are_attachments) {
