@@ -12,8 +12,8 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <utility>
 #include <ranges>
+#include <utility>
 
 namespace parley::chat {
 namespace {
