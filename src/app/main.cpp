@@ -27,15 +27,16 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/json/serialize.hpp>
 #include <spdlog/spdlog.h>
 
-#include <boost/json/serialize.hpp>
+#include <sys/resource.h>
 
 #include <algorithm>
 #include <cstdio>
 #include <iostream>
-#include <string_view>
 #include <map>
+#include <string_view>
 #include <thread>
 
 namespace {
@@ -76,9 +77,30 @@ void add_setting_options(CLI::App& app, command_line& into) {
   }
 }
 
+// Every connection is a file descriptor: take all the operating system allows this process
+// (the soft limit up to the hard one), as nginx's worker_rlimit_nofile would.
+void raise_file_limit() {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) {
+    return;
+  }
+  const auto before = limit.rlim_cur;
+  // An unlimited hard limit still stops at the kernel's fs.nr_open (1,048,576 by default).
+  const rlim_t target = limit.rlim_max == RLIM_INFINITY ? 1'048'576 : limit.rlim_max;
+  if (limit.rlim_cur < target) {
+    limit.rlim_cur = target;
+    if (::setrlimit(RLIMIT_NOFILE, &limit) != 0) {
+      limit.rlim_cur = before;
+    }
+  }
+  spdlog::info("server.file_limit open_files={} was={} hard={}", limit.rlim_cur, before,
+               limit.rlim_max);
+}
+
 int serve(const config::config& settings) {
   log::initialize(settings.log_level);
   const auto listen = config::parse_listen(settings.listen);
+  raise_file_limit();
 
   system_clock clock;
   store::sqlite_database database(store::sqlite_options{settings.database, settings.database_readers});

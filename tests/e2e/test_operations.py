@@ -2,6 +2,7 @@
 
 import os
 import re
+import resource
 import signal
 import socket
 import subprocess
@@ -193,6 +194,21 @@ class PrecedenceTest(ServerTestCase):
         config = self.toml('default_region = "GB"\n')
         server = self.start_server(env={"PARLEY_CONFIG": config})
         self.assertEqual(self.national_phone_result(server), self.GB_E164)
+
+
+class FileLimitTest(unittest.TestCase):
+    def test_the_server_takes_the_hard_open_file_limit(self):
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        if hard == resource.RLIM_INFINITY or hard <= 256:
+            self.skipTest(f"the hard limit here ({hard}) leaves nothing to raise")
+        resource.setrlimit(resource.RLIMIT_NOFILE, (256, hard))  # inherited by the server
+        try:
+            server = ParleyServer()
+        finally:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+        self.addCleanup(server.close)
+        match = server.wait_for_log(r"server\.file_limit open_files=(\d+) was=(\d+) hard=(\d+)")
+        self.assertEqual(match.groups(), (str(hard), "256", str(hard)))
 
 
 class SigtermTest(unittest.TestCase):
