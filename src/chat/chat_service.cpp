@@ -246,25 +246,34 @@ struct mark_read_job {
 // instead of scanning the range on the writer thread.
 constexpr id k_max_scanned_ids = 2000;
 
-struct mark_delivered_job {
+struct delivered_mark {
   id user;
   id conversation;
   id up_to;
-  mark_outcome operator()(store::write_transaction& transaction) const {
-    mark_outcome outcome;
-    outcome.up_to = up_to;
-    const auto member = transaction.membership(conversation, user);
-    if (!member || member->last_delivered_id >= up_to) {
-      return outcome;
+  mark_outcome outcome;
+};
+
+// Every delivered mark acknowledged since the last such job, in one store job.
+struct mark_delivered_job {
+  std::vector<delivered_mark> marks;
+  std::vector<delivered_mark> operator()(store::write_transaction& transaction) {
+    for (auto& mark : marks) {
+      auto& outcome = mark.outcome;
+      outcome.up_to = mark.up_to;
+      const auto member = transaction.membership(mark.conversation, mark.user);
+      if (!member || member->last_delivered_id >= mark.up_to) {
+        continue;
+      }
+      outcome.moved = transaction.advance_delivered(mark.conversation, mark.user, mark.up_to);
+      if (outcome.moved) {
+        outcome.members =
+            mark.up_to - member->last_delivered_id > k_max_scanned_ids
+                ? transaction.member_ids(mark.conversation)
+                : transaction.senders_between(mark.conversation, member->last_delivered_id,
+                                              mark.up_to);
+      }
     }
-    outcome.moved = transaction.advance_delivered(conversation, user, up_to);
-    if (outcome.moved) {
-      outcome.members = up_to - member->last_delivered_id > k_max_scanned_ids
-                            ? transaction.member_ids(conversation)
-                            : transaction.senders_between(conversation,
-                                                          member->last_delivered_id, up_to);
-    }
-    return outcome;
+    return std::move(marks);
   }
 };
 
@@ -526,37 +535,43 @@ awaitable<result<bool>> chat_service::mark_read(actor reader, id conversation, i
 }
 
 awaitable<void> chat_service::delivered(id user, id conversation, id message) {
-  const mark_key key{user, conversation};
   {
     std::lock_guard lock(marks_mutex_);
-    const auto [entry, first] = marks_in_flight_.try_emplace(key, 0);
-    if (!first) { // a job for this member and conversation is running: it writes this one next
-      entry->second = std::max(entry->second, message);
-      co_return;
+    auto& mark = pending_marks_[mark_key{user, conversation}];
+    mark = std::max(mark, message);
+    if (std::exchange(marks_job_running_, true)) {
+      co_return; // the running job's successor takes this one
     }
   }
-  id up_to = message;
   for (;;) {
-    mark_outcome outcome;
-    try {
-      mark_delivered_job job{user, conversation, up_to};
-      outcome = co_await database_.write(std::move(job));
-    } catch (...) {
+    mark_delivered_job job;
+    {
       std::lock_guard lock(marks_mutex_);
-      marks_in_flight_.erase(key);
+      if (pending_marks_.empty()) {
+        marks_job_running_ = false;
+        co_return;
+      }
+      job.marks.reserve(pending_marks_.size());
+      for (const auto& [key, up_to] : pending_marks_) {
+        job.marks.push_back(delivered_mark{key.user, key.conversation, up_to, {}});
+      }
+      pending_marks_.clear();
+    }
+    std::vector<delivered_mark> written;
+    try {
+      written = co_await database_.write(std::move(job));
+    } catch (...) {
+      // Those marks are lost; later acknowledgements cover them (marks are cumulative).
+      std::lock_guard lock(marks_mutex_);
+      marks_job_running_ = false;
       throw;
     }
-    if (outcome.moved) {
-      hub_.emit_to_users(without(outcome.members, user), "receipt",
-                         receipt(conversation, user, "delivered", outcome.up_to));
+    for (const auto& mark : written) {
+      if (mark.outcome.moved) {
+        hub_.emit_to_users(without(mark.outcome.members, mark.user), "receipt",
+                           receipt(mark.conversation, mark.user, "delivered", mark.outcome.up_to));
+      }
     }
-    std::lock_guard lock(marks_mutex_);
-    const auto entry = marks_in_flight_.find(key);
-    if (entry->second <= up_to) {
-      marks_in_flight_.erase(entry);
-      co_return;
-    }
-    up_to = std::exchange(entry->second, 0);
   }
 }
 

@@ -121,9 +121,9 @@ public:
   boost::asio::awaitable<result<bool>> mark_read(actor reader, store::id conversation,
                                                  store::id up_to);
   boost::asio::awaitable<result<bool>> typing(actor typist, store::id conversation, bool typing);
-  /// A member's client acknowledged a `message`. Marks for one member and conversation are
-  /// coalesced: while one store job for them runs, later acks only raise the mark the next
-  /// job writes, so a burst of acks costs one or two writes and `receipt`s, not one each.
+  /// A member's client acknowledged a `message`. Marks are batched: one store job at a time
+  /// writes every mark acknowledged since the previous one (the highest per member and
+  /// conversation), so a burst of acks costs one job, and one `receipt` per mark that moved.
   boost::asio::awaitable<void> delivered(store::id user, store::id conversation,
                                          store::id message);
   /// A user's first socket on this node connected / their last one left.
@@ -155,9 +155,10 @@ private:
     }
   };
   std::mutex marks_mutex_;
-  /// Delivered marks being written: the highest message acknowledged since the running job
-  /// took its own (0 = nothing new). Guarded by marks_mutex_.
-  std::unordered_map<mark_key, store::id, mark_key_hash> marks_in_flight_;
+  /// Delivered marks acknowledged and not yet taken by a job: the highest message per member
+  /// and conversation. Guarded by marks_mutex_, like marks_job_running_.
+  std::unordered_map<mark_key, store::id, mark_key_hash> pending_marks_;
+  bool marks_job_running_ = false;
 };
 
 /// Trims and checks a group title: valid UTF-8, no control characters, 1–100 characters.
