@@ -145,6 +145,14 @@ def workloads(options):
             half_of="throughput",
             shown=["delivered_per_s", "delivery_p50_ms", "delivery_p99_ms", "delivery_p999_ms",
                    "server_cpu_us_per_message"]),
+        "throughput-light": dict(
+            users=2 * pairs,
+            # A fixed, light rate for both: latency when the machine is not saturated.
+            arguments=["throughput", "--pairs", pairs, "--window", 4 if smoke else options.window,
+                       "--seconds", 0.5 if smoke else options.seconds,
+                       "--warmup", 0.2 if smoke else 2, "--rate", 200 if smoke else 2000],
+            shown=["delivered_per_s", "delivery_p50_ms", "delivery_p99_ms", "delivery_p999_ms",
+                   "server_cpu_us_per_message"]),
         "fanout-100": dict(
             users=10 if smoke else 100,
             arguments=["fanout", "--members", 10 if smoke else 100, "--rounds", 3 if smoke else 50,
