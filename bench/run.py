@@ -72,8 +72,8 @@ class Server:
                        "--web-root", self.directory, *flags]
             self.process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log_file,
                                             stderr=log_file, env=clean_environment())
-            match = wait_for_line(self.log_path, r"http\.listening address=[0-9.]+:(\d+)", self.process)
-            wait_for_line(self.log_path, r"server\.ready", self.process)
+            match = self.wait_or_kill(r"http\.listening address=[0-9.]+:(\d+)")
+            self.wait_or_kill(r"server\.ready")
             self.port = int(match.group(1))
         else:
             with open(self.users_file, "w") as stream:
@@ -82,9 +82,18 @@ class Server:
             command = ["node", PEER, "--port", "0", "--users", self.users_file]
             self.process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log_file,
                                             stderr=log_file)
-            match = wait_for_line(self.log_path, r"^peer\.ready port=(\d+)", self.process)
+            match = self.wait_or_kill(r"^peer\.ready port=(\d+)")
             self.port = int(match.group(1))
         self.url = f"http://127.0.0.1:{self.port}"
+
+    def wait_or_kill(self, pattern):
+        try:
+            return wait_for_line(self.log_path, pattern, self.process)
+        except Failure:
+            self.process.kill()
+            self.process.wait()
+            self.log_file.close()
+            raise
 
     def create_parley_users(self, binary, database, count):
         lines = "".join(f"+1415{2000000 + user},Bench user {user}\n" for user in range(1, count + 1))
