@@ -128,7 +128,7 @@ struct error_log {
   }
 };
 
-void close_all(thread_pool& pool, std::vector<connection_ptr>& connections) {
+void close_all(std::vector<connection_ptr>& connections) {
   std::vector<std::future<void>> closed;
   for (auto& connection : connections) {
     closed.push_back(asio::co_spawn(connection->context(), connection->close(), asio::use_future));
@@ -136,7 +136,6 @@ void close_all(thread_pool& pool, std::vector<connection_ptr>& connections) {
   for (auto& future : closed) {
     future.get();
   }
-  (void)pool;
   connections.clear();
 }
 
@@ -150,6 +149,24 @@ bool wait_until(const std::function<bool()>& done, double seconds) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   return true;
+}
+
+// The measured window of a workload of loops: `warmup` seconds, then `seconds` with
+// `run.recording` set and the server read before and after; then the loops are told to stop
+// (`run.stopping`) and awaited. What the loops count while recording is the window's work.
+template <class Run>
+void measure_loops(Run& run, server_meter& meter, double warmup, double seconds,
+                   std::vector<std::future<void>>& loops) {
+  sleep_for(warmup);
+  meter.start();
+  run.recording = true;
+  sleep_for(seconds);
+  run.recording = false;
+  meter.stop();
+  run.stopping = true;
+  for (auto& loop : loops) {
+    loop.get();
+  }
 }
 
 // ---- throughput ----------------------------------------------------------------------
@@ -347,7 +364,7 @@ void run_throughput(const common_options& options, const throughput_options& wor
     run.errors.add(fmt::format("{} messages still unacknowledged 30 s after the end",
                                run.in_flight.load()));
   }
-  close_all(pool, connections);
+  close_all(connections);
 
   report out("throughput", options);
   out.parameters() = {{"pairs", workload.pairs},       {"window", workload.window},
@@ -500,7 +517,7 @@ void run_fanout(const common_options& options, const fanout_options& workload) {
   meter.stop();
   const auto delivered = run.delivered.load() - delivered_before;
   wait_until([&] { return unacked.load() == 0; }, 30);
-  close_all(pool, connections);
+  close_all(connections);
 
   report out("fanout", options);
   out.parameters() = {{"members", workload.members}, {"rounds", workload.rounds},
@@ -695,7 +712,7 @@ void run_history(const common_options& options, const history_options& workload)
   }
   wait_until([&] { return unacked.load() == 0; }, 30);
   const double fill_seconds = static_cast<double>(now_ns() - fill_started) / 1e9;
-  close_all(pool, connections);
+  close_all(connections);
 
   history_run run;
   run.page_latency.resize(workload.concurrency);
@@ -706,18 +723,9 @@ void run_history(const common_options& options, const history_options& workload)
                                                 first_id.load(), last_id.load(), workload.page, slot),
                                      asio::use_future));
   }
-  sleep_for(workload.warmup_seconds);
   server_meter meter(options);
-  meter.start();
-  run.recording = true;
-  sleep_for(workload.seconds);
-  run.recording = false;
-  meter.stop();
+  measure_loops(run, meter, workload.warmup_seconds, workload.seconds, readers);
   const auto pages = run.pages.load();
-  run.stopping = true;
-  for (auto& reader : readers) {
-    reader.get();
-  }
 
   report out("history", options);
   out.parameters() = {{"messages", workload.messages}, {"page", workload.page},
@@ -776,21 +784,13 @@ void run_churn(const common_options& options, const churn_options& workload) {
   churn_run run;
   std::vector<std::future<void>> loops;
   for (std::size_t index = 0; index < loopers.size(); ++index) {
-    loops.push_back(asio::co_spawn(pool.context(index), churn_loop(&run, &options, loopers[index], &pool.context(index)),
-                                   asio::use_future));
+    loops.push_back(asio::co_spawn(
+        pool.context(index), churn_loop(&run, &options, loopers[index], &pool.context(index)),
+        asio::use_future));
   }
-  sleep_for(std::min(1.0, workload.seconds / 5));
   server_meter meter(options);
-  meter.start();
-  run.recording = true;
-  sleep_for(workload.seconds);
-  run.recording = false;
-  meter.stop();
+  measure_loops(run, meter, std::min(1.0, workload.seconds / 5), workload.seconds, loops);
   const auto cycles = run.cycles.load();
-  run.stopping = true;
-  for (auto& loop : loops) {
-    loop.get();
-  }
   report out("churn", options);
   out.parameters() = {{"concurrency", workload.concurrency}, {"seconds", workload.seconds},
                       {"threads", pool.size()}};

@@ -258,40 +258,39 @@ serialized_event serialize_event(std::string_view event, const message& args) {
 }
 
 void socket::emit(const serialized_event& event) {
-  auto owner = owner_.lock();
-  if (!connected_ || !owner) {
-    return;
-  }
   packet outgoing{packet_type::event, nsp_, std::nullopt, nullptr, {}};
   outgoing.serialized_data = event;
-  owner->send(outgoing);
+  send_event(std::move(outgoing));
 }
 
 void socket::emit_with_ack(const serialized_event& event, std::chrono::milliseconds timeout,
                            ack_callback on_reply) {
-  auto owner = owner_.lock();
-  if (!connected_ || !owner) {
-    if (on_reply) {
-      on_reply(std::nullopt);
-    }
-    return;
-  }
-  packet outgoing{packet_type::event, nsp_, expect_ack(timeout, std::move(on_reply)), nullptr, {}};
+  packet outgoing{packet_type::event, nsp_, std::nullopt, nullptr, {}};
   outgoing.serialized_data = event;
-  owner->send(outgoing);
+  send_event_with_ack(std::move(outgoing), timeout, std::move(on_reply));
 }
 
 void socket::emit(std::string_view event, message args) {
-  auto owner = owner_.lock();
-  if (!connected_ || !owner) {
-    return;
-  }
-  owner->send(packet{packet_type::event, nsp_, std::nullopt, with_name(event, std::move(args.args)),
-                     std::move(args.attachments)});
+  send_event(packet{packet_type::event, nsp_, std::nullopt, with_name(event, std::move(args.args)),
+                    std::move(args.attachments)});
 }
 
 void socket::emit_with_ack(std::string_view event, message args, std::chrono::milliseconds timeout,
                            ack_callback on_reply) {
+  send_event_with_ack(packet{packet_type::event, nsp_, std::nullopt,
+                             with_name(event, std::move(args.args)), std::move(args.attachments)},
+                      timeout, std::move(on_reply));
+}
+
+void socket::send_event(packet outgoing) {
+  auto owner = owner_.lock();
+  if (connected_ && owner) {
+    owner->send(outgoing);
+  }
+}
+
+void socket::send_event_with_ack(packet outgoing, std::chrono::milliseconds timeout,
+                                 ack_callback on_reply) {
   auto owner = owner_.lock();
   if (!connected_ || !owner) {
     if (on_reply) {
@@ -299,9 +298,8 @@ void socket::emit_with_ack(std::string_view event, message args, std::chrono::mi
     }
     return;
   }
-  const auto id = expect_ack(timeout, std::move(on_reply));
-  owner->send(packet{packet_type::event, nsp_, id, with_name(event, std::move(args.args)),
-                     std::move(args.attachments)});
+  outgoing.id = expect_ack(timeout, std::move(on_reply));
+  owner->send(outgoing);
 }
 
 std::uint64_t socket::expect_ack(std::chrono::milliseconds timeout, ack_callback on_reply) {

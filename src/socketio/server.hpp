@@ -86,6 +86,9 @@ private:
 
   // One timer per socket for every pending ack (not one each): armed for the earliest
   // deadline, it expires what is due and re-arms for the next.
+  void send_event(packet outgoing);
+  void send_event_with_ack(packet outgoing, std::chrono::milliseconds timeout,
+                           ack_callback on_reply);
   std::uint64_t expect_ack(std::chrono::milliseconds timeout, ack_callback on_reply);
   void arm_ack_timer(std::chrono::steady_clock::time_point deadline);
   void expire_acks();
