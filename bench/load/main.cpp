@@ -55,11 +55,13 @@ int main(int argc, char** argv) {
   app.add_flag("--metrics", common.metrics, "Read the server's /metrics (Parley's store commits)");
   app.add_option("--threads", common.threads, "Generator threads")->capture_default_str();
   app.add_option("--connect-concurrency", common.connect_concurrency,
-                 "Handshakes in flight while connecting")->capture_default_str();
+                 "Handshakes in flight while connecting")
+      ->capture_default_str();
   app.add_option("--source-addresses", common.source_addresses,
                  "Connect from 127.0.0.1 … 127.0.0.N in turn (beyond one address's ports)")
       ->capture_default_str();
-  app.add_option("--label", common.label, "Name of the server in the output")->capture_default_str();
+  app.add_option("--label", common.label, "Name of the server in the output")
+      ->capture_default_str();
   app.add_option("--json", common.json_path, "Write the result here as JSON");
 
   throughput_options throughput;
@@ -68,8 +70,9 @@ int main(int argc, char** argv) {
   throughput_command->add_option("--pairs", throughput.pairs)->capture_default_str();
   throughput_command->add_option("--window", throughput.window, "Messages in flight per sender")
       ->capture_default_str();
-  throughput_command->add_option("--rate", throughput.rate,
-                                 "Offered messages/s in all (paced); 0 = as fast as acked")
+  throughput_command
+      ->add_option("--rate", throughput.rate,
+                   "Offered messages/s in all (paced); 0 = as fast as acked")
       ->capture_default_str();
   throughput_command->add_option("--warmup", throughput.warmup_seconds)->capture_default_str();
   throughput_command->add_option("--seconds", throughput.seconds)->capture_default_str();
@@ -102,8 +105,8 @@ int main(int argc, char** argv) {
   churn_command->add_option("--concurrency", churn.concurrency)->capture_default_str();
   churn_command->add_option("--seconds", churn.seconds)->capture_default_str();
 
-  for (auto* command : {throughput_command, fanout_command, idle_command, history_command,
-                        churn_command}) {
+  for (auto* command :
+       {throughput_command, fanout_command, idle_command, history_command, churn_command}) {
     command->fallthrough();
   }
   try {

@@ -94,7 +94,8 @@ std::vector<connection_ptr> connect_all(thread_pool& pool, const common_options&
       auto connection = std::make_shared<sio_connection>(context);
       connections.push_back(connection);
       opened.push_back(asio::co_spawn(
-          context, connection->open(options.server, users[index]->token, source_for(options, index)),
+          context,
+          connection->open(options.server, users[index]->token, source_for(options, index)),
           asio::use_future));
     }
     for (std::size_t offset = 0; offset < opened.size(); ++offset) {
@@ -116,7 +117,8 @@ void report::finish() {
   row << options_.label << " " << workload_;
   for (const auto& [key, value] : figures_) {
     row << " " << std::string(key) << "="
-        << (value.is_double() ? fmt::format("{}", value.as_double()) : boost::json::serialize(value));
+        << (value.is_double() ? fmt::format("{}", value.as_double())
+                              : boost::json::serialize(value));
   }
   std::cout << row.str() << std::endl;
   if (options_.json_path.empty()) {

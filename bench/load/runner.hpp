@@ -29,13 +29,13 @@ std::vector<user> read_users(const std::string& path);
 struct common_options {
   server_address server;
   std::string users_file;
-  int server_pid = 0;              ///< For CPU and memory readings; 0 = none.
-  bool metrics = false;            ///< Read the server's /metrics (Parley's store counters).
-  unsigned threads = 1;            ///< Generator threads, each with its own io_context.
+  int server_pid = 0;   ///< For CPU and memory readings; 0 = none.
+  bool metrics = false; ///< Read the server's /metrics (Parley's store counters).
+  unsigned threads = 1; ///< Generator threads, each with its own io_context.
   unsigned connect_concurrency = 200;
-  unsigned source_addresses = 1;   ///< >1: connect from 127.0.0.1 … 127.0.0.N in turn.
+  unsigned source_addresses = 1; ///< >1: connect from 127.0.0.1 … 127.0.0.N in turn.
   std::string label = "server";
-  std::string json_path;           ///< Where to write the result; empty = nowhere.
+  std::string json_path; ///< Where to write the result; empty = nowhere.
 };
 
 /// The generator's threads: connection i lives on context(i % threads).
@@ -46,7 +46,9 @@ public:
   thread_pool(const thread_pool&) = delete;
   thread_pool& operator=(const thread_pool&) = delete;
 
-  boost::asio::io_context& context(std::size_t index) { return *contexts_[index % contexts_.size()]; }
+  boost::asio::io_context& context(std::size_t index) {
+    return *contexts_[index % contexts_.size()];
+  }
   [[nodiscard]] std::size_t size() const { return contexts_.size(); }
   /// Runs `function` on every thread and waits for it (a barrier with the threads' state).
   void on_each(const std::function<void(std::size_t thread)>& function);

@@ -119,7 +119,8 @@ asio::awaitable<std::string> sio_connection::open(const server_address& server,
   }
 }
 
-void sio_connection::start(event_handler on_event, std::function<void(std::string_view)> on_closed) {
+void sio_connection::start(event_handler on_event,
+                           std::function<void(std::string_view)> on_closed) {
   on_event_ = std::move(on_event);
   on_closed_ = std::move(on_closed);
   asio::co_spawn(context_, read_loop(), asio::detached);

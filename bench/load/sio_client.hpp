@@ -31,9 +31,8 @@ class sio_connection : public std::enable_shared_from_this<sio_connection> {
 public:
   /// An event from the server: its name, its first argument and the ack id it asks for (or
   /// -1). Answer with `ack(id, "[]")`.
-  using event_handler =
-      std::function<void(sio_connection&, std::string_view name, boost::json::value& payload,
-                         std::int64_t ack_id)>;
+  using event_handler = std::function<void(sio_connection&, std::string_view name,
+                                           boost::json::value& payload, std::int64_t ack_id)>;
   /// The arguments array of an ack.
   using ack_handler = std::function<void(boost::json::value& arguments)>;
 

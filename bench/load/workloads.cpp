@@ -34,7 +34,9 @@ namespace {
 
 constexpr auto k_use = asio::as_tuple(asio::use_awaitable);
 
-void sleep_for(double seconds) { std::this_thread::sleep_for(duration<double>(seconds)); }
+void sleep_for(double seconds) {
+  std::this_thread::sleep_for(duration<double>(seconds));
+}
 
 std::vector<const user*> take_users(const std::vector<user>& users, std::size_t count,
                                     std::size_t offset = 0) {
@@ -221,9 +223,9 @@ void on_send_ack(throughput_run& run, sender& from, std::int64_t started, json::
 
 void send_one(throughput_run& run, sender& from) {
   const auto started = now_ns();
-  const auto arguments =
-      fmt::format(R"(["message:send",{{"conversation_id":{},"body":"t{}","client_id":"{}-{}-{}"}}])",
-                  from.conversation, started, run.prefix, from.index, from.sequence++);
+  const auto arguments = fmt::format(
+      R"(["message:send",{{"conversation_id":{},"body":"t{}","client_id":"{}-{}-{}"}}])",
+      from.conversation, started, run.prefix, from.index, from.sequence++);
   ++from.in_flight;
   ++run.in_flight;
   ++run.sent;
@@ -295,8 +297,7 @@ void run_throughput(const common_options& options, const throughput_options& wor
         }
       }
     };
-    asio::post(connections[index]->context(), [connection = connections[index], on_event,
-                                                 &run] {
+    asio::post(connections[index]->context(), [connection = connections[index], on_event, &run] {
       connection->start(on_event, [&run](std::string_view why) {
         if (!run.stopping) {
           run.errors.add(fmt::format("connection closed: {}", why));
@@ -312,9 +313,9 @@ void run_throughput(const common_options& options, const throughput_options& wor
       auto promise = std::make_shared<std::promise<std::string>>();
       opened.push_back(promise->get_future());
       asio::post(entry->connection->context(), [&run, from = entry.get(), promise] {
-        const auto arguments = fmt::format(
-            R"(["message:send",{{"to":{},"body":"t{}","client_id":"{}-{}-open"}}])", from->to,
-            now_ns(), run.prefix, from->index);
+        const auto arguments =
+            fmt::format(R"(["message:send",{{"to":{},"body":"t{}","client_id":"{}-{}-open"}}])",
+                        from->to, now_ns(), run.prefix, from->index);
         from->connection->emit_with_ack(arguments, [from, promise](json::value& answer) {
           const auto outcome = read_send_ack(answer);
           from->conversation = outcome.conversation_id;
@@ -361,15 +362,15 @@ void run_throughput(const common_options& options, const throughput_options& wor
     pacer.get();
   }
   if (!wait_until([&run] { return run.in_flight.load() <= 0; }, 30)) {
-    run.errors.add(fmt::format("{} messages still unacknowledged 30 s after the end",
-                               run.in_flight.load()));
+    run.errors.add(
+        fmt::format("{} messages still unacknowledged 30 s after the end", run.in_flight.load()));
   }
   close_all(connections);
 
   report out("throughput", options);
-  out.parameters() = {{"pairs", workload.pairs},       {"window", workload.window},
-                      {"rate", workload.rate},         {"seconds", workload.seconds},
-                      {"threads", pool.size()},        {"warmup_seconds", workload.warmup_seconds}};
+  out.parameters() = {{"pairs", workload.pairs}, {"window", workload.window},
+                      {"rate", workload.rate},   {"seconds", workload.seconds},
+                      {"threads", pool.size()},  {"warmup_seconds", workload.warmup_seconds}};
   latencies ack_latency;
   latencies delivery_latency;
   pool.on_each([&](std::size_t thread) {
@@ -401,8 +402,8 @@ void run_throughput(const common_options& options, const throughput_options& wor
 namespace {
 
 struct fanout_run {
-  std::atomic<std::int64_t> remaining{0};   // deliveries still expected
-  std::atomic<std::int64_t> last_at{0};     // when the last one arrived
+  std::atomic<std::int64_t> remaining{0}; // deliveries still expected
+  std::atomic<std::int64_t> last_at{0};   // when the last one arrived
   std::atomic<std::uint64_t> delivered{0};
   error_log errors;
 };
@@ -482,12 +483,15 @@ void run_fanout(const common_options& options, const fanout_options& workload) {
     run.remaining = recipients;
     const auto started = now_ns();
     send("round", round);
-    if (!wait_until([&] { return (run.remaining.load() <= 0 && unacked.load() == 0) ||
-                                 run.errors.count != 0; }, 30) ||
+    if (!wait_until(
+            [&] {
+              return (run.remaining.load() <= 0 && unacked.load() == 0) || run.errors.count != 0;
+            },
+            30) ||
         run.errors.count != 0) {
-      throw std::runtime_error(fmt::format("round {}: {} members still waiting ({})", round,
-                                           run.remaining.load(),
-                                           run.errors.count != 0 ? run.errors.first_error() : "30 s"));
+      throw std::runtime_error(
+          fmt::format("round {}: {} members still waiting ({})", round, run.remaining.load(),
+                      run.errors.count != 0 ? run.errors.first_error() : "30 s"));
     }
     if (round > 0) { // the first round warms up
       to_last.add(static_cast<double>(run.last_at.load() - started) / 1e3);
@@ -502,16 +506,17 @@ void run_fanout(const common_options& options, const fanout_options& workload) {
   const auto started = now_ns();
   for (unsigned message = 0; message < workload.burst; ++message) {
     send("burst", message);
-    if (!wait_until([&] { return unacked.load() < workload.window || run.errors.count != 0; }, 30) ||
+    if (!wait_until([&] { return unacked.load() < workload.window || run.errors.count != 0; },
+                    30) ||
         run.errors.count != 0) {
-      throw std::runtime_error(fmt::format("burst message {}: {}", message,
-                                           run.errors.count != 0 ? run.errors.first_error()
-                                                                 : "no ack for 30 s"));
+      throw std::runtime_error(
+          fmt::format("burst message {}: {}", message,
+                      run.errors.count != 0 ? run.errors.first_error() : "no ack for 30 s"));
     }
   }
   if (!wait_until([&] { return run.remaining.load() <= 0; }, 60)) {
-    throw std::runtime_error(fmt::format("burst: {} deliveries missing after 60 s",
-                                         run.remaining.load()));
+    throw std::runtime_error(
+        fmt::format("burst: {} deliveries missing after 60 s", run.remaining.load()));
   }
   const double burst_seconds = static_cast<double>(run.last_at.load() - started) / 1e9;
   meter.stop();
@@ -520,8 +525,10 @@ void run_fanout(const common_options& options, const fanout_options& workload) {
   close_all(connections);
 
   report out("fanout", options);
-  out.parameters() = {{"members", workload.members}, {"rounds", workload.rounds},
-                      {"burst", workload.burst},     {"window", workload.window},
+  out.parameters() = {{"members", workload.members},
+                      {"rounds", workload.rounds},
+                      {"burst", workload.burst},
+                      {"window", workload.window},
                       {"threads", pool.size()}};
   auto& figures = out.figures();
   figures["members"] = workload.members;
@@ -571,7 +578,8 @@ void run_idle(const common_options& options, const idle_options& workload) {
   }
 
   report out("idle", options);
-  out.parameters() = {{"connections", workload.connections}, {"warmup", workload.warmup},
+  out.parameters() = {{"connections", workload.connections},
+                      {"warmup", workload.warmup},
                       {"source_addresses", options.source_addresses},
                       {"threads", pool.size()}};
   auto& figures = out.figures();
@@ -579,9 +587,11 @@ void run_idle(const common_options& options, const idle_options& workload) {
   figures["connect_seconds"] = rounded(connect_seconds, 2);
   figures["connects_per_s"] = rounded(workload.connections / connect_seconds, 0);
   if (before && after) {
-    const double grown = static_cast<double>(after->rss_bytes) - static_cast<double>(before->rss_bytes);
+    const double grown =
+        static_cast<double>(after->rss_bytes) - static_cast<double>(before->rss_bytes);
     figures["server_bytes_per_connection"] = rounded(grown / workload.connections, 0);
-    figures["server_rss_mib"] = rounded(static_cast<double>(after->rss_bytes) / (1024.0 * 1024.0), 1);
+    figures["server_rss_mib"] =
+        rounded(static_cast<double>(after->rss_bytes) / (1024.0 * 1024.0), 1);
     figures["server_cpu_us_per_connect"] =
         rounded(*meter.cpu_seconds() * 1e6 / workload.connections, 1);
   }
@@ -627,9 +637,9 @@ struct history_run {
   error_log errors;
 };
 
-asio::awaitable<void> read_pages(history_run* run, const common_options* options, const user* reader,
-                                 std::int64_t conversation, std::int64_t first, std::int64_t last,
-                                 unsigned page, std::size_t slot) {
+asio::awaitable<void> read_pages(history_run* run, const common_options* options,
+                                 const user* reader, std::int64_t conversation, std::int64_t first,
+                                 std::int64_t last, unsigned page, std::size_t slot) {
   http_connection connection(co_await asio::this_coro::executor);
   if (auto why = co_await connection.connect(options->server); !why.empty()) {
     run->errors.add(why);
@@ -643,7 +653,8 @@ asio::awaitable<void> read_pages(history_run* run, const common_options* options
     const auto started = now_ns();
     const auto answer = co_await connection.get(target, reader->token);
     if (answer.status != 200) {
-      run->errors.add(fmt::format("GET {}: {} {}", target, answer.status, answer.body.substr(0, 200)));
+      run->errors.add(
+          fmt::format("GET {}: {} {}", target, answer.status, answer.body.substr(0, 200)));
       co_return;
     }
     if (run->recording.load(std::memory_order_relaxed)) {
@@ -669,7 +680,9 @@ void run_history(const common_options& options, const history_options& workload)
               self.ack(ack_id, "[]");
             }
           },
-          [&fill_errors](std::string_view why) { fill_errors.add(fmt::format("closed: {}", why)); });
+          [&fill_errors](std::string_view why) {
+            fill_errors.add(fmt::format("closed: {}", why));
+          });
     });
   }
 
@@ -683,10 +696,10 @@ void run_history(const common_options& options, const history_options& workload)
   const auto fill_started = now_ns();
   for (unsigned message = 0; message < workload.messages; ++message) {
     std::string target = message == 0 ? fmt::format(R"("to":{})", two[1]->id)
-                                       : fmt::format(R"("conversation_id":{})", conversation.load());
-    const auto arguments =
-        fmt::format(R"(["message:send",{{{},"body":"history message {} with some text","client_id":"{}-{}"}}])",
-                    target, message, prefix, message);
+                                      : fmt::format(R"("conversation_id":{})", conversation.load());
+    const auto arguments = fmt::format(
+        R"(["message:send",{{{},"body":"history message {} with some text","client_id":"{}-{}"}}])",
+        target, message, prefix, message);
     ++unacked;
     asio::post(writer.context(), [&, arguments] {
       writer.emit_with_ack(arguments, [&](json::value& answer) {
@@ -718,18 +731,21 @@ void run_history(const common_options& options, const history_options& workload)
   run.page_latency.resize(workload.concurrency);
   std::vector<std::future<void>> readers;
   for (std::size_t slot = 0; slot < workload.concurrency; ++slot) {
-    readers.push_back(asio::co_spawn(pool.context(slot),
-                                     read_pages(&run, &options, two[0], conversation.load(),
-                                                first_id.load(), last_id.load(), workload.page, slot),
-                                     asio::use_future));
+    readers.push_back(
+        asio::co_spawn(pool.context(slot),
+                       read_pages(&run, &options, two[0], conversation.load(), first_id.load(),
+                                  last_id.load(), workload.page, slot),
+                       asio::use_future));
   }
   server_meter meter(options);
   measure_loops(run, meter, workload.warmup_seconds, workload.seconds, readers);
   const auto pages = run.pages.load();
 
   report out("history", options);
-  out.parameters() = {{"messages", workload.messages}, {"page", workload.page},
-                      {"concurrency", workload.concurrency}, {"seconds", workload.seconds},
+  out.parameters() = {{"messages", workload.messages},
+                      {"page", workload.page},
+                      {"concurrency", workload.concurrency},
+                      {"seconds", workload.seconds},
                       {"threads", pool.size()}};
   latencies all;
   for (const auto& one : run.page_latency) {
@@ -784,15 +800,16 @@ void run_churn(const common_options& options, const churn_options& workload) {
   churn_run run;
   std::vector<std::future<void>> loops;
   for (std::size_t index = 0; index < loopers.size(); ++index) {
-    loops.push_back(asio::co_spawn(
-        pool.context(index), churn_loop(&run, &options, loopers[index], &pool.context(index)),
-        asio::use_future));
+    loops.push_back(asio::co_spawn(pool.context(index),
+                                   churn_loop(&run, &options, loopers[index], &pool.context(index)),
+                                   asio::use_future));
   }
   server_meter meter(options);
   measure_loops(run, meter, std::min(1.0, workload.seconds / 5), workload.seconds, loops);
   const auto cycles = run.cycles.load();
   report out("churn", options);
-  out.parameters() = {{"concurrency", workload.concurrency}, {"seconds", workload.seconds},
+  out.parameters() = {{"concurrency", workload.concurrency},
+                      {"seconds", workload.seconds},
                       {"threads", pool.size()}};
   out.figures()["cycles_per_s"] = rounded(static_cast<double>(cycles) / meter.wall_seconds(), 0);
   add_server_figures(out, meter, static_cast<double>(cycles), "cycle");

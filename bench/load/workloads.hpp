@@ -8,16 +8,16 @@ namespace parley::load {
 
 struct throughput_options {
   unsigned pairs = 50;
-  unsigned window = 10;        ///< Messages in flight per sender.
-  double rate = 0;             ///< Messages/s offered in all (paced); 0 = as fast as acked.
+  unsigned window = 10; ///< Messages in flight per sender.
+  double rate = 0;      ///< Messages/s offered in all (paced); 0 = as fast as acked.
   double warmup_seconds = 2;
   double seconds = 10;
 };
 
 struct fanout_options {
-  unsigned members = 100;      ///< The group, sender included.
-  unsigned rounds = 20;        ///< One message at a time: latency to the last member.
-  unsigned burst = 100;        ///< Then this many with `window` in flight: deliveries/s.
+  unsigned members = 100; ///< The group, sender included.
+  unsigned rounds = 20;   ///< One message at a time: latency to the last member.
+  unsigned burst = 100;   ///< Then this many with `window` in flight: deliveries/s.
   unsigned window = 8;
 };
 

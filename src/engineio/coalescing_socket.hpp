@@ -35,7 +35,8 @@ class coalescing_socket {
 public:
   using next_layer_type = boost::asio::ip::tcp::socket;
   using executor_type = next_layer_type::executor_type;
-  using write_handler = boost::asio::any_completion_handler<void(boost::system::error_code, std::size_t)>;
+  using write_handler =
+      boost::asio::any_completion_handler<void(boost::system::error_code, std::size_t)>;
   using drain_handler = boost::asio::any_completion_handler<void(boost::system::error_code)>;
 
   /// Bytes gathered beyond which a write waits for the send in progress.

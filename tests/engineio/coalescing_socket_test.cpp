@@ -125,8 +125,9 @@ TEST_F(coalescing_socket_test, writes_after_the_socket_failed_report_the_error) 
   // The first send fails on the closed socket; later writes get its error at once.
   texts_.push_back("later");
   bool later_failed = false;
-  asio::async_write(*socket_, asio::buffer(texts_.back()),
-                    [&](boost::system::error_code error, std::size_t) { later_failed = bool(error); });
+  asio::async_write(
+      *socket_, asio::buffer(texts_.back()),
+      [&](boost::system::error_code error, std::size_t) { later_failed = bool(error); });
   context_.poll();
   EXPECT_FALSE(failed); // it completed when gathered, before the send was tried
   EXPECT_TRUE(later_failed);
