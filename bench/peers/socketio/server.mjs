@@ -328,7 +328,8 @@ function send_message(socket, user_id, payload) {
 
   let conversation;
   if (has_to) {
-    if (to === user_id || !users.has(to)) return refusal("not_found", "No such user.");
+    if (to === user_id) return refusal("bad_request", "You cannot send a message to yourself.");
+    if (!users.has(to)) return refusal("not_found", "No such user.");
     [conversation] = direct_conversation(user_id, to);
   } else {
     conversation = conversation_of(user_id, conversation_id);
