@@ -97,6 +97,19 @@ void raise_file_limit() {
                limit.rlim_max);
 }
 
+// The sign-in rules from the configuration: for the server and for the operator commands.
+auth::policy auth_rules(const config::config& settings) {
+  auth::policy rules;
+  rules.default_region = settings.default_region;
+  rules.code_ttl = settings.code_ttl;
+  rules.code_resend_interval = settings.code_resend_interval;
+  rules.code_max_attempts = settings.code_max_attempts;
+  rules.codes_per_phone_per_hour = settings.codes_per_phone_per_hour;
+  rules.codes_per_address_per_hour = settings.codes_per_address_per_hour;
+  rules.session_idle_timeout = settings.session_idle_timeout;
+  return rules;
+}
+
 int serve(const config::config& settings) {
   log::initialize(settings.log_level);
   const auto listen = config::parse_listen(settings.listen);
@@ -127,15 +140,7 @@ int serve(const config::config& settings) {
   }
   spdlog::info("sms.sender name={}", sender->name());
 
-  auth::policy rules;
-  rules.default_region = settings.default_region;
-  rules.code_ttl = settings.code_ttl;
-  rules.code_resend_interval = settings.code_resend_interval;
-  rules.code_max_attempts = settings.code_max_attempts;
-  rules.codes_per_phone_per_hour = settings.codes_per_phone_per_hour;
-  rules.codes_per_address_per_hour = settings.codes_per_address_per_hour;
-  rules.session_idle_timeout = settings.session_idle_timeout;
-  auth::auth_service auth(rules, database, *sender, clock);
+  auth::auth_service auth(auth_rules(settings), database, *sender, clock);
 
   http::metrics counters;
   counters.add_sampled("parley_store_write_jobs_total", "Jobs completed by the store's writer.",
@@ -280,16 +285,11 @@ struct operator_request {
 struct operator_context {
   explicit operator_context(const config::config& settings)
       : database(store::sqlite_options{settings.database, settings.database_readers}),
-        sender(sms::make_development_sender()), auth(rules_of(settings), database, *sender, clock) {}
+        sender(sms::make_development_sender()),
+        auth(auth_rules(settings), database, *sender, clock) {}
   ~operator_context() { database.stop(); }
   operator_context(const operator_context&) = delete;
   operator_context& operator=(const operator_context&) = delete;
-
-  static auth::policy rules_of(const config::config& settings) {
-    auth::policy rules;
-    rules.default_region = settings.default_region;
-    return rules;
-  }
 
   system_clock clock;
   store::sqlite_database database;
