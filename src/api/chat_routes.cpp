@@ -183,7 +183,7 @@ awaitable<http::response> open_conversation(http::request_context& context,
     }
     ids.push_back(*value);
   }
-  if (ids.size() > 1000) {
+  if (ids.size() > 1000) { // also the highest --max-group-members accepted
     co_return bad_request(context.message, "Too many members.");
   }
   auto title = optional_string(context.message, *body, "title");

@@ -191,7 +191,8 @@ std::vector<setting> make_settings() {
       integer_setting<std::size_t>("max_group_members", "PARLEY_MAX_GROUP_MEMBERS",
                                    "--max-group-members", "N",
                                    "Most members a new group may have besides its creator",
-                                   &config::max_group_members, 2, 100'000),
+                                   // at most the 1,000 ids POST /conversations reads
+                                   &config::max_group_members, 2, 1000),
       milliseconds_setting("ping_interval", "PARLEY_PING_INTERVAL", "--ping-interval",
                            "Engine.IO heartbeat: time between two pings (default 300 with "
                            "--compliance)",

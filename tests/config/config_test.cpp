@@ -151,6 +151,8 @@ INSTANTIATE_TEST_SUITE_P(
                       bad_value{"PARLEY_LISTEN", "127.0.0.1:99999", "listen"},
                       bad_value{"PARLEY_MESSAGE_RATE", "-1", "message_rate"},
                       bad_value{"PARLEY_MESSAGE_RATE", "fast", "message_rate"},
+                      bad_value{"PARLEY_MAX_GROUP_MEMBERS", "1001", "max_group_members"},
+                      bad_value{"PARLEY_MAX_GROUP_MEMBERS", "1", "max_group_members"},
                       bad_value{"PARLEY_DEFAULT_REGION", "usa", "default_region"},
                       bad_value{"PARLEY_ALLOWED_ORIGINS", "example.com", "allowed_origins"},
                       bad_value{"PARLEY_ALLOWED_ORIGINS", "https://x.example/path", "allowed_origins"},
