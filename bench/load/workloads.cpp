@@ -18,10 +18,12 @@
 #include <atomic>
 #include <charconv>
 #include <future>
+#include <initializer_list>
 #include <iostream>
 #include <mutex>
 #include <random>
 #include <stdexcept>
+#include <string_view>
 #include <thread>
 
 namespace parley::load {
@@ -129,6 +131,26 @@ struct error_log {
     }
   }
 };
+
+// Ends a workload: the errors go into the report, the report is printed (and written), and
+// a run with errors fails.
+void finish(report& out, error_log& errors, std::string_view workload) {
+  errors.report_to(out);
+  out.finish();
+  if (errors.count != 0) {
+    throw std::runtime_error(fmt::format("the {} run had errors", workload));
+  }
+}
+
+// `name_p50_ms`, `name_p99_ms`, … for each quantile asked for.
+void add_percentiles(boost::json::object& figures, std::string_view name, latencies& samples,
+                     std::initializer_list<double> quantiles) {
+  for (const double quantile : quantiles) {
+    const auto digits = fmt::format("{}", quantile).substr(2); // 0.99 -> "99"
+    const auto key = fmt::format("{}_p{}{}_ms", name, digits, digits.size() == 1 ? "0" : "");
+    figures[key] = rounded(samples.quantile(quantile) / 1e3, 3);
+  }
+}
 
 void close_all(std::vector<connection_ptr>& connections) {
   std::vector<std::future<void>> closed;
@@ -380,21 +402,13 @@ void run_throughput(const common_options& options, const throughput_options& wor
   auto& figures = out.figures();
   figures["delivered_per_s"] = rounded(static_cast<double>(delivered) / meter.wall_seconds(), 0);
   figures["acked_per_s"] = rounded(static_cast<double>(acked) / meter.wall_seconds(), 0);
-  figures["ack_p50_ms"] = rounded(ack_latency.quantile(0.5) / 1e3, 3);
-  figures["ack_p99_ms"] = rounded(ack_latency.quantile(0.99) / 1e3, 3);
-  figures["ack_p999_ms"] = rounded(ack_latency.quantile(0.999) / 1e3, 3);
-  figures["delivery_p50_ms"] = rounded(delivery_latency.quantile(0.5) / 1e3, 3);
-  figures["delivery_p99_ms"] = rounded(delivery_latency.quantile(0.99) / 1e3, 3);
-  figures["delivery_p999_ms"] = rounded(delivery_latency.quantile(0.999) / 1e3, 3);
+  add_percentiles(figures, "ack", ack_latency, {0.5, 0.99, 0.999});
+  add_percentiles(figures, "delivery", delivery_latency, {0.5, 0.99, 0.999});
   if (workload.rate > 0) {
     figures["skipped_sends"] = run.skipped.load();
   }
   add_server_figures(out, meter, static_cast<double>(delivered), "message");
-  run.errors.report_to(out);
-  out.finish();
-  if (run.errors.count != 0) {
-    throw std::runtime_error("the throughput run had errors");
-  }
+  finish(out, run.errors, "throughput");
 }
 
 // ---- fanout --------------------------------------------------------------------------
@@ -536,11 +550,7 @@ void run_fanout(const common_options& options, const fanout_options& workload) {
   figures["to_last_max_ms"] = rounded(to_last.quantile(1.0) / 1e3, 3);
   figures["deliveries_per_s"] = rounded(static_cast<double>(delivered) / burst_seconds, 0);
   add_server_figures(out, meter, static_cast<double>(delivered), "delivery");
-  run.errors.report_to(out);
-  out.finish();
-  if (run.errors.count != 0) {
-    throw std::runtime_error("the fanout run had errors");
-  }
+  finish(out, run.errors, "fanout");
 }
 
 // ---- idle ----------------------------------------------------------------------------
@@ -618,11 +628,7 @@ void run_idle(const common_options& options, const idle_options& workload) {
     asio::post(connection->context(), [connection] { connection->abort(); });
   }
   pool.on_each([](std::size_t) {});
-  errors.report_to(out);
-  out.finish();
-  if (errors.count != 0) {
-    throw std::runtime_error("the idle run had errors");
-  }
+  finish(out, errors, "idle");
 }
 
 // ---- history -------------------------------------------------------------------------
@@ -754,14 +760,9 @@ void run_history(const common_options& options, const history_options& workload)
   auto& figures = out.figures();
   figures["fill_messages_per_s"] = rounded(workload.messages / fill_seconds, 0);
   figures["pages_per_s"] = rounded(static_cast<double>(pages) / meter.wall_seconds(), 0);
-  figures["page_p50_ms"] = rounded(all.quantile(0.5) / 1e3, 3);
-  figures["page_p99_ms"] = rounded(all.quantile(0.99) / 1e3, 3);
+  add_percentiles(figures, "page", all, {0.5, 0.99});
   add_server_figures(out, meter, static_cast<double>(pages), "page");
-  run.errors.report_to(out);
-  out.finish();
-  if (run.errors.count != 0) {
-    throw std::runtime_error("the history run had errors");
-  }
+  finish(out, run.errors, "history");
 }
 
 // ---- churn ---------------------------------------------------------------------------
@@ -813,11 +814,7 @@ void run_churn(const common_options& options, const churn_options& workload) {
                       {"threads", pool.size()}};
   out.figures()["cycles_per_s"] = rounded(static_cast<double>(cycles) / meter.wall_seconds(), 0);
   add_server_figures(out, meter, static_cast<double>(cycles), "cycle");
-  run.errors.report_to(out);
-  out.finish();
-  if (run.errors.count != 0) {
-    throw std::runtime_error("the churn run had errors");
-  }
+  finish(out, run.errors, "churn");
 }
 
 } // namespace parley::load
