@@ -123,6 +123,18 @@ int serve(const config::config& settings) {
   asio::io_context outbound(1);
   auto outbound_guard = asio::make_work_guard(outbound);
   std::thread outbound_thread([&outbound] { outbound.run(); });
+  // Also when start-up fails (say the address is in use): a joinable thread left behind
+  // would end the process with std::terminate instead of exit status 1.
+  struct outbound_stopper {
+    asio::io_context& context;
+    std::thread& thread;
+    ~outbound_stopper() {
+      context.stop();
+      if (thread.joinable()) {
+        thread.join();
+      }
+    }
+  } stop_outbound{outbound, outbound_thread};
 
   std::unique_ptr<sms::sender> sender;
   if (config::uses_twilio(settings)) {

@@ -211,6 +211,19 @@ class FileLimitTest(unittest.TestCase):
         self.assertEqual(match.groups(), (str(hard), "256", str(hard)))
 
 
+class StartupFailureTest(unittest.TestCase):
+    def test_an_address_in_use_exits_one_with_a_message(self):
+        first = ParleyServer()
+        self.addCleanup(first.close)
+        with tempfile.TemporaryDirectory(prefix="parley-e2e-") as directory:
+            result = run_parley("serve", "--listen", f"127.0.0.1:{first.port}",
+                                "--database", os.path.join(directory, "second.db"))
+        self.assertEqual(result.returncode, 1, result.stderr)
+        self.assertIn("Address already in use", result.stderr)
+        self.assertNotIn("terminate called", result.stderr)
+        self.assertTrue(first.healthy())
+
+
 class SigtermTest(unittest.TestCase):
     def setUp(self):
         self.server = ParleyServer()
