@@ -251,7 +251,12 @@ int serve(const config::config& settings) {
   counters.add_sampled("parley_realtime_sockets", "Authenticated Socket.IO sockets now.", "gauge",
                        [&hub] { return double(hub.socket_count()); });
 
-  server.start();
+  try {
+    server.start();
+  } catch (...) {
+    server.stop(); // now, while the engines its drain closes are still alive
+    throw;
+  }
 
   asio::signal_set signals(server.next_executor(), SIGTERM, SIGINT);
   signals.async_wait([&server](const boost::system::error_code& error, int number) {
