@@ -14,7 +14,7 @@
 // open page (failure-*.png), whose text and unanswered requests are added to the error.
 
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -40,11 +40,14 @@ if (!existsSync(path.join(WEB_ROOT, "index.html"))) {
   throw new Error(`no built web client at ${WEB_ROOT} (index.html missing): run \`make web\` or set PARLEY_WEB_ROOT.`);
 }
 let chromium;
+let axeSource;
 try {
-  // playwright-core lives in ../node/node_modules (tests/e2e/node/package.json).
-  ({ chromium } = createRequire(path.resolve(here, "../node/package.json"))("playwright-core"));
+  // playwright-core and axe-core live in ../node/node_modules (tests/e2e/node/package.json).
+  const require = createRequire(path.resolve(here, "../node/package.json"));
+  ({ chromium } = require("playwright-core"));
+  axeSource = readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
 } catch (error) {
-  throw new Error(`playwright-core is not installed: run \`npm ci\` in tests/e2e/node (${error.message})`);
+  throw new Error(`playwright-core or axe-core is not installed: run \`npm ci\` in tests/e2e/node (${error.message})`);
 }
 
 const people = {
@@ -104,9 +107,16 @@ async function addContact(page, person) {
   await shown(conversationLink(page, person.name));
 }
 
-/** The entry of the conversation list (a contact, a conversation or a group) named `name`. */
+/** The entry of the conversation list (a contact, a conversation or a group) named `name`:
+ *  a link whose accessible name is exactly that name. */
 function conversationLink(page, name) {
   return page.getByRole("navigation", { name: "Conversation list" }).getByRole("link", { name, exact: true });
+}
+
+/** The whole row of that entry: the link and what describes it (last message, time, unread). */
+function conversationRow(page, name) {
+  return page.getByRole("navigation", { name: "Conversation list" }).locator(".conv")
+    .filter({ has: page.getByRole("link", { name, exact: true }) });
 }
 
 /** The open conversation, a region named after the contact or group. */
@@ -141,6 +151,29 @@ async function openConversation(page, title) {
 async function bodiesShown(page, marker) {
   const texts = await page.getByRole("listitem").filter({ hasText: marker }).allInnerTexts();
   return texts.map((t) => new RegExp(`${marker}\\S*`).exec(t)[0]);
+}
+
+/** The violations axe-core finds in `page` as it is now, every rule on (the experimental ones
+ *  too, such as label-content-name-mismatch): [{id, impact, help, targets}]. axe is evaluated
+ *  through the DevTools protocol, so the page's Content-Security-Policy stays as it is. */
+async function axeViolations(page) {
+  await page.evaluate(axeSource);
+  return page.evaluate(async () => {
+    const experimental = window.axe.getRules(["experimental"]).map((rule) => [rule.ruleId, { enabled: true }]);
+    const result = await window.axe.run(document, { rules: Object.fromEntries(experimental) });
+    return result.violations.map((v) => ({
+      id: v.id, impact: v.impact, help: v.help, targets: v.nodes.map((node) => node.target.join(" ")),
+    }));
+  });
+}
+
+/** Fails when axe-core finds a critical, serious or moderate violation in `page` (`where`
+ *  names it); minor ones are printed. */
+async function assertAccessible(page, where) {
+  const violations = await axeViolations(page);
+  const grave = violations.filter((v) => ["critical", "serious", "moderate"].includes(v.impact));
+  assert.deepEqual(grave, [], `axe-core on ${where}: ${JSON.stringify(violations, null, 1)}`);
+  for (const minor of violations) console.log(`# axe-core on ${where}, minor: ${JSON.stringify(minor)}`);
 }
 
 /** What every open page shows (URL and text; a screenshot in SCREENSHOTS), for a failure. */
@@ -209,7 +242,11 @@ describe("web client in Chromium", { timeout: 8 * TEST_TIMEOUT }, () => {
     await shown(mine);
     await shown(status(mine, "Delivered"), "attached");
     // The conversation appears in Bob's list, with the message as its preview.
-    await shown(conversationLink(bob, people.alice.name).filter({ hasText: first }));
+    await shown(conversationRow(bob, people.alice.name).filter({ hasText: first }));
+    // The entry's accessible description is that preview (its name stays the contact's).
+    const described = await conversationLink(bob, people.alice.name).evaluate(
+      (link) => document.getElementById(link.getAttribute("aria-describedby"))?.textContent ?? "");
+    assert.match(described, new RegExp(first));
     assert.equal(await status(mine, "Read").count(), 0, "read before Bob opened the conversation");
 
     // Bob opens it: he sees the message and Alice sees it read.
@@ -285,8 +322,8 @@ describe("web client in Chromium", { timeout: 8 * TEST_TIMEOUT }, () => {
       assert.equal(await page.locator("img").count(), 0, "an <img> element exists in the page");
       assert.equal(await page.evaluate(() => window.__pwned), undefined, "the markup ran");
       // The conversation list's preview shows it as text too.
-      const link = conversationLink(page, page === alice ? people.bob.name : people.alice.name);
-      assert.equal(await link.locator("b, img").count(), 0);
+      const row = conversationRow(page, page === alice ? people.bob.name : people.alice.name);
+      assert.equal(await row.locator("b, img").count(), 0);
     }
   });
 
@@ -335,10 +372,19 @@ describe("web client in Chromium", { timeout: 8 * TEST_TIMEOUT }, () => {
     await shown(conversationLink(bob, "Weekend trip"));
   });
 
-  scenario("screenshots at phone and desktop widths, light and dark", async () => {
+  scenario("screenshots and an axe-core audit at phone and desktop widths, light and dark", async () => {
     const sizes = { phone: { width: 360, height: 740 }, desktop: { width: 1280, height: 800 } };
     const session = await s.alice.context.storageState();
     const saved = [];
+    const audited = [];
+    // Each screen is photographed and audited: no critical or serious axe-core violation.
+    const look = async (page, name) => {
+      const file = path.join(SCREENSHOTS, `${name}.png`);
+      await page.screenshot({ path: file });
+      saved.push(file);
+      await assertAccessible(page, name);
+      audited.push(name);
+    };
     for (const [size, viewport] of Object.entries(sizes)) {
       for (const colorScheme of ["light", "dark"]) {
         const options = { viewport, colorScheme, deviceScaleFactor: 1, reducedMotion: "reduce" };
@@ -346,9 +392,7 @@ describe("web client in Chromium", { timeout: 8 * TEST_TIMEOUT }, () => {
         const out = await newPage(options);
         await out.page.goto(server.url + "/");
         await shown(out.page.getByRole("button", { name: "Send code", exact: true }));
-        const signin = path.join(SCREENSHOTS, `signin-${size}-${colorScheme}.png`);
-        await out.page.screenshot({ path: signin });
-        saved.push(signin);
+        await look(out.page, `signin-${size}-${colorScheme}`);
         await out.context.close();
 
         const inside = await newPage({ ...options, storageState: session });
@@ -356,22 +400,22 @@ describe("web client in Chromium", { timeout: 8 * TEST_TIMEOUT }, () => {
         await shown(chat(inside.page, people.bob.name));
         await shown(message(inside.page, "offline-4-after-reconnect"));
         await shown(inside.page.getByRole("status").filter({ hasText: /Connecting|Reconnecting/ }), "hidden");
-        const conversation = path.join(SCREENSHOTS, `conversation-${size}-${colorScheme}.png`);
-        await inside.page.screenshot({ path: conversation });
-        saved.push(conversation);
+        await look(inside.page, `conversation-${size}-${colorScheme}`);
+        // The conversation list with nothing open: on a phone a screen of its own (reached
+        // with Back), on a desktop (no Back there) the sidebar next to the empty pane.
         if (size === "phone") {
-          // On a phone the conversation list is a screen of its own (on a desktop, the sidebar).
           await inside.page.getByRole("button", { name: "Back to conversations", exact: true }).click();
           await inside.page.waitForURL(`${server.url}/`, { timeout: WAIT });
-          await shown(conversationLink(inside.page, "Weekend trip"));
-          const list = path.join(SCREENSHOTS, `list-${size}-${colorScheme}.png`);
-          await inside.page.screenshot({ path: list });
-          saved.push(list);
+        } else {
+          await inside.page.goto(`${server.url}/`);
         }
+        await shown(conversationLink(inside.page, "Weekend trip"));
+        await look(inside.page, `list-${size}-${colorScheme}`);
         await inside.context.close();
       }
     }
     for (const file of saved) assert.ok(existsSync(file), `${file} was not written`);
+    assert.equal(audited.length, 12);
   });
 
   scenario("logging out returns to the sign-in screen, also after a reload", async () => {

@@ -235,7 +235,7 @@ function MessageList({ s, conv, messages, now }: { s: State; conv: Conversation;
   }, [t?.loaded, t?.loading, t?.hasMore, messages.length]);
 
   return (
-    <div class="messages-scroll" ref={ref} onScroll={onScroll} tabIndex={0} aria-label="Conversation history">
+    <div class="messages-scroll" ref={ref} onScroll={onScroll} tabIndex={0} role="region" aria-label="Conversation history">
       {t?.loading && <p class="muted small center" role="status">Loading messages…</p>}
       {t?.error && (
         <p class="error small center">

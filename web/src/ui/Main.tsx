@@ -43,8 +43,11 @@ export function Main({ s }: { s: State }) {
   const me = s.me!;
   const open = s.openId != null;
   return (
-    <div class={`layout ${open ? "has-open" : ""}`}>
-      <aside class="sidebar" aria-label="Conversations">
+    // One main landmark around both panes, with the page's heading: on a phone the list and
+    // the chat take turns on the screen, so neither can hold them.
+    <main class={`layout ${open ? "has-open" : ""}`}>
+      <h1 class="sr-only">Parley</h1>
+      <section class="sidebar" aria-label="Conversations">
         <header class="side-head">
           <Avatar id={me.id} name={me.name} />
           <div class="me">
@@ -70,8 +73,8 @@ export function Main({ s }: { s: State }) {
           />
         </div>
         <ConversationList s={s} query={query} />
-      </aside>
-      <main class="chat-pane">
+      </section>
+      <div class="chat-pane">
         {open ? (
           <Chat s={s} key={s.openId!} />
         ) : (
@@ -81,12 +84,12 @@ export function Main({ s }: { s: State }) {
             <p class="muted">Pick a conversation, or add a contact by phone number to start one.</p>
           </div>
         )}
-      </main>
+      </div>
       {groupOpen && <GroupDialog contacts={s.contacts} onClose={() => setGroupOpen(false)} />}
       <div class="toast" role="status" aria-live="polite">
         {s.notice && <p>{s.notice}</p>}
       </div>
-    </div>
+    </main>
   );
 }
 
@@ -234,23 +237,27 @@ function ConversationLink({ c, s, now }: { c: Conversation; s: State; now: numbe
     preview = who + last.body.replace(/\s+/g, " ");
   }
   const typing = typingIds.length > 0;
+  // The link holds only the title, so its accessible name is exactly what it shows (the
+  // contact or group); the rest of the row is its description. A stretched ::after makes the
+  // whole row the link's click target (styles.css, .conv-link).
   return (
-    <a
-      href={`/c/${c.id}`}
-      class={`conv ${s.openId === c.id ? "current" : ""} ${c.unread_count ? "unread" : ""}`}
-      aria-label={c.title}
-      aria-describedby={descId}
-      aria-current={s.openId === c.id ? "page" : undefined}
-      onClick={(e) => {
-        if (e.ctrlKey || e.metaKey || e.shiftKey || e.button !== 0) return;
-        e.preventDefault();
-        void openConversation(c.id);
-      }}
-    >
+    <div class={`conv ${s.openId === c.id ? "current" : ""} ${c.unread_count ? "unread" : ""}`}>
       <Avatar id={avatarId(c, other)} name={c.title} online={online} group={c.kind === "group"} />
       <span class="conv-main">
         <span class="conv-top">
-          <span class="conv-title">{c.title}</span>
+          <a
+            href={`/c/${c.id}`}
+            class="conv-title conv-link"
+            aria-describedby={descId}
+            aria-current={s.openId === c.id ? "page" : undefined}
+            onClick={(e) => {
+              if (e.ctrlKey || e.metaKey || e.shiftKey || e.button !== 0) return;
+              e.preventDefault();
+              void openConversation(c.id);
+            }}
+          >
+            {c.title}
+          </a>
           {last && <span class="conv-time small">{shortStamp(last.sent_at, now)}</span>}
         </span>
         <span class="conv-bottom" id={descId}>
@@ -264,7 +271,7 @@ function ConversationLink({ c, s, now }: { c: Conversation; s: State; now: numbe
           {online !== undefined && <span class="sr-only">{online ? ", online" : ", offline"}</span>}
         </span>
       </span>
-    </a>
+    </div>
   );
 }
 
@@ -274,24 +281,25 @@ function ContactLink({ c, s }: { c: Contact; s: State }) {
   const [busy, setBusy] = useState(false);
   const descId = `contact-desc-${c.user.id}`;
   return (
-    <a
-      href={`/u/${c.user.id}`}
-      class="conv"
-      aria-label={c.name}
-      aria-describedby={descId}
-      aria-busy={busy}
-      onClick={async (e) => {
-        if (e.ctrlKey || e.metaKey || e.shiftKey || e.button !== 0) return;
-        e.preventDefault();
-        setBusy(true);
-        await openDirect(c.user.id);
-        setBusy(false);
-      }}
-    >
+    <div class="conv">
       <Avatar id={c.user.id} name={c.name} online={online} />
       <span class="conv-main">
         <span class="conv-top">
-          <span class="conv-title">{c.name}</span>
+          <a
+            href={`/u/${c.user.id}`}
+            class="conv-title conv-link"
+            aria-describedby={descId}
+            aria-busy={busy}
+            onClick={async (e) => {
+              if (e.ctrlKey || e.metaKey || e.shiftKey || e.button !== 0) return;
+              e.preventDefault();
+              setBusy(true);
+              await openDirect(c.user.id);
+              setBusy(false);
+            }}
+          >
+            {c.name}
+          </a>
         </span>
         <span class="conv-bottom" id={descId}>
           <span class="conv-preview small">
@@ -300,7 +308,7 @@ function ContactLink({ c, s }: { c: Contact; s: State }) {
           </span>
         </span>
       </span>
-    </a>
+    </div>
   );
 }
 
