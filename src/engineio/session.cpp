@@ -20,8 +20,6 @@ constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 // connection whose GET answer holds more (its Payload.max_decode_packets); the rest waits for
 // the next GET.
 constexpr std::size_t k_max_packets_per_poll = 16;
-// How long a GET that arrives while an upgrade is being probed waits for its outcome.
-constexpr std::chrono::milliseconds k_upgrade_grace{50};
 // An idle WebSocket waits for its next message with a read buffer this small; a bigger
 // message is then read into a buffer that grows as needed and is freed again afterwards.
 constexpr std::size_t k_idle_read_bytes = 128;
@@ -148,52 +146,123 @@ void session::finish(close_reason reason) {
   queued_bytes_ = 0;
   heartbeat_.cancel();
   wake();
+  beast::error_code ignored;
   if (websocket_) {
-    beast::error_code ignored;
     beast::get_lowest_layer(*websocket_).shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
     beast::get_lowest_layer(*websocket_).close(ignored);
+  }
+  if (probe_socket_) { // the probe's pending read ends now, not at the upgrade timeout
+    beast::get_lowest_layer(*probe_socket_).shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
   }
   spdlog::debug("engineio.closed sid={} reason={}", id_, describe(reason));
   auto self = shared_from_this();
   handler_.on_close(self, reason);
-  if (on_finished_) {
-    on_finished_(id_);
+  if (reason == close_reason::client_close && transport_ == transport::polling && !get_pending_) {
+    // The client's close packet came with no GET waiting, yet the client keeps one open: it
+    // is on its way on another connection, which this server happened to read second. That
+    // GET gets the noop it would have had, not "Session ID unknown"; the id is forgotten
+    // with it, or after ping_timeout.
+    owes_noop_ = true;
+    heartbeat_.expires_after(options_.ping_timeout);
+    heartbeat_.async_wait([self](const boost::system::error_code& error) {
+      if (!error) {
+        self->owes_noop_ = false;
+        self->forget();
+      }
+    });
+    return;
+  }
+  forget();
+}
+
+void session::forget() {
+  if (auto done = std::exchange(on_finished_, nullptr)) {
+    done(id_);
   }
 }
 
 void session::arm_heartbeat(std::chrono::milliseconds after) {
+  arm_heartbeat_at(asio::steady_timer::clock_type::now() + after);
+}
+
+void session::arm_heartbeat_at(asio::steady_timer::time_point when) {
   // Moving the expiry cancels the pending wait; its handler sees operation_aborted.
-  heartbeat_.expires_after(after);
+  heartbeat_.expires_at(when);
   heartbeat_.async_wait([self = shared_from_this()](const boost::system::error_code& error) {
     self->on_heartbeat(error);
   });
+}
+
+void session::send_ping() {
+  awaiting_pong_ = true;
+  heard_since_ping_ = false;
+  ping_sent_ = asio::steady_timer::clock_type::now();
+  // Ahead of whatever is queued (only a fresh WebSocket session's open packet stays first):
+  // the heartbeat measures the client, not this queue. Behind a long queue the ping would
+  // reach the client later than its own watchdog allows (pingInterval + pingTimeout after
+  // the previous ping); Engine.IO packets carry no order between control and data.
+  auto position = queue_.begin();
+  if (position != queue_.end() && position->type == packet_type::open) {
+    ++position;
+  }
+  queue_.insert(position, packet{packet_type::ping, {}, false});
+  queued_bytes_ += 1;
+  wake();
+  arm_heartbeat(options_.ping_timeout);
+}
+
+bool session::input_waiting() const {
+  if (!websocket_) {
+    return false;
+  }
+  beast::error_code error;
+  const auto bytes = beast::get_lowest_layer(*websocket_).available(error);
+  return !error && bytes > 0;
 }
 
 void session::on_heartbeat(const boost::system::error_code& error) {
   if (error == asio::error::operation_aborted || state_ == state::closed) {
     return; // re-armed (a newer wait is pending) or finished
   }
-  if (heartbeat_.expiry() > asio::steady_timer::clock_type::now()) {
+  const auto now = asio::steady_timer::clock_type::now();
+  if (heartbeat_.expiry() > now) {
     return; // completed just before being re-armed: the newer wait decides
   }
-  if (awaiting_pong_) {
-    // No pong within ping_timeout, or the closing deadline passed.
-    finish(state_ == state::closing ? reason_ : close_reason::ping_timeout);
+  if (state_ == state::closing) {
+    finish(reason_); // the closing deadline passed
     return;
   }
-  if (state_ == state::open) {
-    awaiting_pong_ = true;
-    queue(packet{packet_type::ping, {}, false});
-    arm_heartbeat(options_.ping_timeout);
+  if (!awaiting_pong_) {
+    send_ping();
+    return;
   }
+  // The ping is unanswered. A client that sent anything since, or whose frames wait unread
+  // in this server's socket, is alive and its pong is behind them: this server's own
+  // backlog (a burst it has not read yet, a busy machine) is not the client's silence.
+  if (!heard_since_ping_ && !input_waiting()) {
+    finish(close_reason::ping_timeout);
+    return;
+  }
+  heard_since_ping_ = false; // from now on, what counts is what comes next
+  const auto next_ping = ping_sent_ + options_.ping_interval;
+  if (next_ping > now) {
+    arm_heartbeat_at(next_ping);
+    return;
+  }
+  // Keep pinging on time, so that the client's watchdog is satisfied while its pong is late.
+  send_ping();
 }
 
 void session::on_packet(packet&& message) {
+  heard_since_ping_ = true;
   switch (message.type) {
   case packet_type::pong:
     if (awaiting_pong_ && state_ == state::open) {
       awaiting_pong_ = false;
-      arm_heartbeat(options_.ping_interval); // next ping one interval from now
+      // The next ping one interval after this one (not after its pong, which may have been
+      // read late): the client expects a ping every pingInterval.
+      arm_heartbeat_at(std::max(asio::steady_timer::clock_type::now(),
+                                ping_sent_ + options_.ping_interval));
     }
     return;
   case packet_type::message:
@@ -228,6 +297,11 @@ std::string session::drain_payload() {
 asio::awaitable<poll_answer> session::poll() {
   auto self = shared_from_this();
   if (state_ == state::closed) {
+    if (std::exchange(owes_noop_, false)) {
+      heartbeat_.cancel();
+      forget();
+      co_return poll_answer{poll_answer::kind::ok, encode_text(packet{packet_type::noop, {}, false})};
+    }
     co_return poll_answer{poll_answer::kind::unknown_session, {}};
   }
   if (transport_ != transport::polling) {
@@ -239,19 +313,18 @@ asio::awaitable<poll_answer> session::poll() {
     finish(close_reason::protocol_error);
     co_return poll_answer{poll_answer::kind::bad_request, {}};
   }
-  if (upgrading_) {
-    // The client may have sent "5" already, on the WebSocket; if the upgrade completes within
-    // a moment this GET is refused like any GET after an upgrade, otherwise it ends with noop.
-    auto& grace = made(upgrade_signal_);
-    grace.expires_after(k_upgrade_grace);
-    co_await grace.async_wait(use_tuple);
-    if (state_ == state::closed) {
-      co_return poll_answer{poll_answer::kind::unknown_session, {}};
-    }
-    if (transport_ != transport::polling) {
+  if (probing_) {
+    // A WebSocket probe is under way. It first takes in everything the client has sent on it
+    // so far, so that a GET the client sent after "5" finds the session upgraded (400), as
+    // on the reference server, whichever of the two connections this server reads first.
+    get_pending_ = true;
+    co_await settle_probe();
+    get_pending_ = false;
+    if (state_ == state::open && transport_ != transport::polling) {
       co_return poll_answer{poll_answer::kind::bad_request, {}};
     }
-    co_return poll_answer{poll_answer::kind::ok, encode_text(packet{packet_type::noop, {}, false})};
+    // Still probing, or upgrading ("3probe" answered, no "5" yet): the wait below ends with a
+    // noop at once, or when the probe answers, so that the client can finish pausing.
   }
   if (queue_.empty() && state_ == state::open) {
     get_pending_ = true;
@@ -302,9 +375,54 @@ asio::awaitable<poll_answer> session::receive(std::string body) {
   co_return poll_answer{poll_answer::kind::ok, "ok"};
 }
 
+void session::probe_step() {
+  ++probe_steps_;
+  cancel(upgrade_signal_);
+}
+
+asio::awaitable<std::tuple<boost::system::error_code, std::size_t>>
+session::probe_read(websocket_stream& socket, beast::flat_buffer& buffer) {
+  // A step before the read starts and one when it ends: a GET settling on the probe looks
+  // again, only after this read's completion if the frame is here already (see settle_probe).
+  probe_reading_ = true;
+  probe_step();
+  auto result = co_await socket.async_read(buffer, use_tuple);
+  probe_reading_ = false;
+  probe_step();
+  co_return result;
+}
+
+asio::awaitable<void> session::settle_probe() {
+  auto self = shared_from_this();
+  for (;;) {
+    // Yield behind the completions already queued on this executor (a frame just handed to
+    // the probe's read). If the probe took a step meanwhile, its newest read may have queued
+    // a completion behind this yield: yield again, until a yield sees no step.
+    const auto seen = probe_steps_;
+    co_await asio::post(executor_, asio::use_awaitable);
+    if (!probing_ || state_ != state::open) {
+      co_return;
+    }
+    if (probe_steps_ != seen) {
+      continue;
+    }
+    beast::error_code error;
+    const auto unread =
+        probe_socket_ ? beast::get_lowest_layer(*probe_socket_).available(error) : 0;
+    if (probe_reading_ && (error || unread == 0)) {
+      co_return; // the probe has taken in everything the client sent on it so far
+    }
+    // The probe is handshaking, writing, or has input to read: wait for its next step. The
+    // probe itself is bounded (the handshake timeout, then upgrade_timeout per read).
+    auto& signal = made(upgrade_signal_);
+    signal.expires_at(asio::steady_timer::time_point::max());
+    co_await signal.async_wait(use_tuple);
+  }
+}
+
 asio::awaitable<bool> session::probe(websocket_stream& socket) {
   beast::flat_buffer buffer;
-  auto [error, bytes] = co_await socket.async_read(buffer, use_tuple);
+  auto [error, bytes] = co_await probe_read(socket, buffer);
   if (error || !socket.got_text()) {
     co_return false;
   }
@@ -319,11 +437,11 @@ asio::awaitable<bool> session::probe(websocket_stream& socket) {
     co_return false;
   }
   upgrading_ = true;
-  wake(); // a waiting GET answers noop, so the client can finish pausing polling
+  wake(); // a waiting GET answers noop, so the client can finish pausing
 
   // The client now sends "5" (upgrade) within upgrade_timeout; nothing may be written before.
   buffer.clear();
-  std::tie(error, bytes) = co_await socket.async_read(buffer, use_tuple);
+  std::tie(error, bytes) = co_await probe_read(socket, buffer);
   upgrading_ = false;
   if (error || !socket.got_text()) {
     co_return false;
@@ -338,21 +456,39 @@ asio::awaitable<bool> session::probe(websocket_stream& socket) {
 asio::awaitable<void> session::run_websocket(std::shared_ptr<websocket_stream> socket,
                                              std::unique_ptr<upgrade_message> request) {
   auto self = shared_from_this();
+  // A WebSocket for a polling session is an upgrade probe: one at a time, from its handshake
+  // on (a second one, or one after the upgrade, is answered and closed).
+  const bool probing = transport_ == transport::polling && !probing_ && state_ == state::open;
+  const bool refused = transport_ == transport::polling ? !probing : websocket_ != nullptr;
+  const auto end_probe = [this] {
+    probing_ = false;
+    probe_socket_ = nullptr;
+    probe_step();
+  };
+  if (probing) {
+    probing_ = true;
+    probe_socket_ = socket.get();
+    probe_step();
+  }
   {
     auto [error] = co_await socket->async_accept(*request, use_tuple);
     request.reset(); // a long-lived connection does not keep its upgrade request
     if (error) {
-      close(close_reason::transport_error);
+      if (probing) {
+        end_probe(); // a failed probe leaves the polling session as it was
+      } else if (!refused) {
+        close(close_reason::transport_error);
+      }
       co_return;
     }
   }
-  if (state_ != state::open) {
-    co_return;
-  }
-  if (transport_ == transport::polling) {
-    if (websocket_ || upgrading_) {
-      co_return; // a second probe: the caller's socket just closes
+  if (refused || state_ != state::open) {
+    if (probing) {
+      end_probe();
     }
+    co_return; // the caller's socket just closes
+  }
+  if (probing) {
     // Each read of the probe ("2probe", then "5") must come within upgrade_timeout: Beast's
     // idle timeout, without keep-alive pings, for as long as the probe lasts.
     websocket::stream_base::timeout usual;
@@ -366,7 +502,7 @@ asio::awaitable<void> session::run_websocket(std::shared_ptr<websocket_stream> s
     if (upgraded && state_ == state::open) {
       transport_ = transport::websocket;
     }
-    cancel(upgrade_signal_);
+    end_probe();
     wake();
     if (!upgraded || state_ != state::open) {
       beast::error_code ignored;
@@ -374,8 +510,6 @@ asio::awaitable<void> session::run_websocket(std::shared_ptr<websocket_stream> s
       co_return;
     }
     spdlog::debug("engineio.upgraded sid={}", id_);
-  } else if (websocket_) {
-    co_return; // the session has its WebSocket already: this one just closes
   }
   websocket_ = socket;
   wake(); // starts the writer if something is queued (the open packet, for a fresh session)

@@ -12,14 +12,17 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/websocket/stream.hpp>
 
 #include <list>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
+#include <tuple>
 
 namespace parley::engineio {
 
@@ -120,12 +123,20 @@ private:
   void wake();
   void on_packet(packet&& message);
   void finish(close_reason reason);
+  void forget();
   boost::asio::steady_timer& made(std::unique_ptr<boost::asio::steady_timer>& timer);
   static void cancel(const std::unique_ptr<boost::asio::steady_timer>& timer);
   void arm_heartbeat(std::chrono::milliseconds after);
+  void arm_heartbeat_at(boost::asio::steady_timer::time_point when);
   void on_heartbeat(const boost::system::error_code& error);
+  void send_ping();
+  [[nodiscard]] bool input_waiting() const;
   boost::asio::awaitable<void> write_loop(std::shared_ptr<websocket_stream> socket);
   boost::asio::awaitable<bool> probe(websocket_stream& socket);
+  boost::asio::awaitable<std::tuple<boost::system::error_code, std::size_t>>
+  probe_read(websocket_stream& socket, boost::beast::flat_buffer& buffer);
+  void probe_step();
+  boost::asio::awaitable<void> settle_probe();
   std::string drain_payload();
 
   std::string id_;
@@ -143,8 +154,22 @@ private:
   std::list<packet> queue_;
   std::size_t queued_bytes_ = 0;
   bool get_pending_ = false;
+  // A WebSocket probe of this polling session is under way (from its handshake until it
+  // upgrades or fails); `upgrading_` from the probe's answer ("3probe") until the client's
+  // "5"; `probe_reading_` while the probe waits for the client's next frame.
+  bool probing_ = false;
   bool upgrading_ = false;
+  bool probe_reading_ = false;
+  std::uint64_t probe_steps_ = 0; // each start and end of a probe read, and its start and end
+  websocket_stream* probe_socket_ = nullptr;
   bool awaiting_pong_ = false;
+  // Anything from the client since the last ping: proof that it is alive even if its pong is
+  // still behind what it sent (unread here, on a busy server).
+  bool heard_since_ping_ = false;
+  boost::asio::steady_timer::time_point ping_sent_{};
+  // Closed by the client's close packet with no GET waiting: the GET it may have sent before
+  // (on another connection, still on its way) gets the noop it would have had.
+  bool owes_noop_ = false;
   bool writing_ = false; // a WebSocket write_loop is running (it ends when the queue is empty)
   // The two signals are made on first use (polling GETs, upgrade probes): a WebSocket-only
   // session never waits on them, and each timer is ~120 bytes.
@@ -152,7 +177,7 @@ private:
   // Ping interval, then ping timeout (or the closing deadline). A completion handler rather
   // than a coroutine: an idle session keeps no coroutine frame for its heartbeat.
   boost::asio::steady_timer heartbeat_;
-  std::unique_ptr<boost::asio::steady_timer> upgrade_signal_; // cancelled when a probe ends
+  std::unique_ptr<boost::asio::steady_timer> upgrade_signal_; // cancelled at each probe step
   std::shared_ptr<websocket_stream> websocket_;
   std::shared_ptr<void> attachment_;
 };

@@ -2,6 +2,7 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_future.hpp>
 #include <gtest/gtest.h>
 
@@ -140,6 +141,9 @@ TEST_F(session_test, a_client_close_ends_a_waiting_poll_with_noop) {
   EXPECT_EQ(waiting.get().body, "6");
   EXPECT_EQ(closing.get().body, "ok");
   EXPECT_EQ(handler_.closed, close_reason::client_close);
+  // That GET had its noop: the id is unknown from now on.
+  EXPECT_TRUE(forgotten_);
+  EXPECT_EQ(run(live->poll()).what, poll_answer::kind::unknown_session);
 }
 
 TEST_F(session_test, two_polls_at_once_end_the_session) {
@@ -183,6 +187,70 @@ TEST_F(session_test, a_client_that_answers_pings_stays) {
   }
   EXPECT_FALSE(handler_.closed);
   live->close();
+}
+
+TEST_F(session_test, a_client_still_sending_is_not_dropped_while_its_pong_is_late) {
+  // The pong is behind what the client sent, unread by a busy server: what the server hears
+  // from the client proves it alive, and the pings keep coming on time meanwhile.
+  // A ping timeout far longer than the step from one statement to the next.
+  options quick;
+  quick.ping_interval = std::chrono::milliseconds(10);
+  quick.ping_timeout = std::chrono::milliseconds(400);
+  auto live = open(quick);
+  EXPECT_EQ(run(live->poll()).body, "2");
+  for (int round = 0; round < 2; ++round) {
+    EXPECT_EQ(run(live->receive("4busy")).body, "ok");
+    // Past the ping's deadline: not a close packet but the next ping.
+    EXPECT_EQ(run(live->poll()).body, "2") << "round " << round;
+  }
+  EXPECT_EQ(run(live->receive("3")).body, "ok");
+  EXPECT_FALSE(handler_.closed);
+  // Silent from now on (no pong to the next ping, nothing else): dropped.
+  EXPECT_EQ(run(live->poll()).body, "2");
+  EXPECT_EQ(run(live->poll()).body, "1");
+  EXPECT_EQ(handler_.closed, close_reason::ping_timeout);
+}
+
+TEST_F(session_test, a_ping_goes_ahead_of_queued_messages) {
+  options quick;
+  quick.ping_interval = std::chrono::milliseconds(10);
+  quick.ping_timeout = std::chrono::milliseconds(1000);
+  auto live = open(quick);
+  for (int index = 0; index < 20; ++index) {
+    live->send(packet{packet_type::message, std::to_string(index), false});
+  }
+  // Wait past the ping interval without polling: the heartbeat's timer expires first.
+  asio::steady_timer later(context_, std::chrono::milliseconds(30));
+  auto waited = later.async_wait(asio::use_future);
+  run_until(waited);
+  const auto answer = run(live->poll());
+  EXPECT_TRUE(answer.body.starts_with("2\x1e" "40\x1e" "41\x1e")) << answer.body;
+  live->close();
+}
+
+TEST_F(session_test, a_get_behind_the_client_close_gets_a_noop_once) {
+  // The client sent its GET, then "1" on another connection, and the POST was read first.
+  auto live = open();
+  EXPECT_EQ(run(live->receive("1")).body, "ok");
+  EXPECT_EQ(handler_.closed, close_reason::client_close);
+  EXPECT_FALSE(forgotten_);
+  const auto late = run(live->poll());
+  EXPECT_EQ(late.what, poll_answer::kind::ok);
+  EXPECT_EQ(late.body, "6");
+  EXPECT_TRUE(forgotten_);
+  EXPECT_EQ(run(live->poll()).what, poll_answer::kind::unknown_session);
+  EXPECT_EQ(run(live->receive("4x")).what, poll_answer::kind::unknown_session);
+}
+
+TEST_F(session_test, an_unclaimed_noop_is_forgotten_after_the_ping_timeout) {
+  options quick;
+  quick.ping_timeout = std::chrono::milliseconds(10);
+  auto live = open(quick);
+  EXPECT_EQ(run(live->receive("1")).body, "ok");
+  while (!forgotten_) {
+    ASSERT_NE(context_.run_one(), 0U);
+  }
+  EXPECT_EQ(run(live->poll()).what, poll_answer::kind::unknown_session);
 }
 
 TEST_F(session_test, an_overflowing_queue_closes_the_session) {

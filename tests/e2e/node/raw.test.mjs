@@ -308,3 +308,94 @@ describe("raw protocol, compliance mode", { timeout: 4 * TIMEOUT }, () => {
     });
   });
 });
+
+// The upstream suites' races, each run many times: two connections of one client whose
+// requests this server may read in either order. The answers must be the reference server's
+// in every order (a heartbeat long enough not to interleave a ping).
+describe("raw protocol, requests of one session on two connections", { timeout: 6 * TIMEOUT }, () => {
+  const QUIET = ["--compliance", "--ping-interval", "60000", "--ping-timeout", "60000"];
+  const ROUNDS = 50;
+
+  async function pollingSession(server) {
+    const opened = await server.request("GET", "/engine.io/?EIO=4&transport=polling");
+    assert.equal(opened.status, 200, opened.body);
+    const { sid } = JSON.parse(opened.body.slice(1));
+    return { sid, path: `/engine.io/?EIO=4&transport=polling&sid=${sid}` };
+  }
+
+  async function probe(server, sid) {
+    const socket = server.websocket(`/engine.io/?EIO=4&transport=websocket&sid=${sid}`);
+    await socket.opened;
+    return socket;
+  }
+
+  it("a GET sent after \"5\" finds the session upgraded (400); the WebSocket carries on", async () => {
+    await withServer(QUIET, async (server) => {
+      for (let round = 0; round < ROUNDS; round += 1) {
+        const { sid, path } = await pollingSession(server);
+        const socket = await probe(server, sid);
+        socket.send("2probe");
+        socket.send("5");
+        const answer = await server.request("GET", path);
+        assert.equal(answer.status, 400, `round ${round}: ${answer.status} ${answer.body}`);
+        socket.send("4hello");
+        assert.equal(await socket.text(), "3probe");
+        assert.equal(await socket.text(), "4hello");
+        socket.terminate();
+      }
+    });
+  });
+
+  it("a GET sent after \"3probe\" (no \"5\" yet) gets a noop at once", async () => {
+    await withServer(QUIET, async (server) => {
+      for (let round = 0; round < ROUNDS; round += 1) {
+        const { sid, path } = await pollingSession(server);
+        const socket = await probe(server, sid);
+        socket.send("2probe");
+        assert.equal(await socket.text(), "3probe");
+        const answer = await server.request("GET", path);
+        assert.equal(answer.status, 200, `round ${round}: ${answer.body}`);
+        assert.equal(answer.body, "6", `round ${round}`);
+        socket.send("5");
+        socket.send("4hello");
+        assert.equal(await socket.text(), "4hello");
+        socket.terminate();
+      }
+    });
+  });
+
+  it("a second WebSocket with the same sid, during the probe or after it, is closed", async () => {
+    await withServer(QUIET, async (server) => {
+      for (let round = 0; round < ROUNDS; round += 1) {
+        const { sid } = await pollingSession(server);
+        const socket = await probe(server, sid);
+        socket.send("2probe");
+        socket.send("5");
+        const second = server.websocket(`/engine.io/?EIO=4&transport=websocket&sid=${sid}`);
+        await second.closedByServer(`round ${round}: the second WebSocket to be closed`);
+        socket.send("4hello");
+        assert.equal(await socket.text(), "3probe");
+        assert.equal(await socket.text(), "4hello");
+        socket.terminate();
+      }
+    });
+  });
+
+  it("a GET and a POST of \"1\" sent at once: the GET gets a noop, the next GET 400", async () => {
+    await withServer(QUIET, async (server) => {
+      for (let round = 0; round < ROUNDS; round += 1) {
+        const { path } = await pollingSession(server);
+        const [poll, posted] = await Promise.all([
+          server.request("GET", path),
+          server.request("POST", path, { body: "1", headers: { "Content-Type": "text/plain;charset=UTF-8" } }),
+        ]);
+        assert.equal(posted.status, 200, `round ${round}: ${posted.body}`);
+        assert.equal(poll.status, 200, `round ${round}: ${poll.body}`);
+        assert.equal(poll.body, "6", `round ${round}`);
+        const after = await server.request("GET", path);
+        assert.equal(after.status, 400, `round ${round}: ${after.body}`);
+        assert.deepEqual(after.json(), { code: 1, message: "Session ID unknown" });
+      }
+    });
+  });
+});
