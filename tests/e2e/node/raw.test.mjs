@@ -329,6 +329,14 @@ describe("raw protocol, requests of one session on two connections", { timeout: 
     return socket;
   }
 
+  /** After "2probe" and "5" on the probe `socket`: it was answered, and now echoes. */
+  async function assertUpgraded(socket, round) {
+    socket.send("4hello");
+    assert.equal(await socket.text(), "3probe", `round ${round}`);
+    assert.equal(await socket.text(), "4hello", `round ${round}`);
+    socket.terminate();
+  }
+
   it("a GET sent after \"5\" finds the session upgraded (400); the WebSocket carries on", async () => {
     await withServer(QUIET, async (server) => {
       for (let round = 0; round < ROUNDS; round += 1) {
@@ -338,10 +346,7 @@ describe("raw protocol, requests of one session on two connections", { timeout: 
         socket.send("5");
         const answer = await server.request("GET", path);
         assert.equal(answer.status, 400, `round ${round}: ${answer.status} ${answer.body}`);
-        socket.send("4hello");
-        assert.equal(await socket.text(), "3probe");
-        assert.equal(await socket.text(), "4hello");
-        socket.terminate();
+        await assertUpgraded(socket, round);
       }
     });
   });
@@ -373,10 +378,7 @@ describe("raw protocol, requests of one session on two connections", { timeout: 
         socket.send("5");
         const second = server.websocket(`/engine.io/?EIO=4&transport=websocket&sid=${sid}`);
         await second.closedByServer(`round ${round}: the second WebSocket to be closed`);
-        socket.send("4hello");
-        assert.equal(await socket.text(), "3probe");
-        assert.equal(await socket.text(), "4hello");
-        socket.terminate();
+        await assertUpgraded(socket, round);
       }
     });
   });
