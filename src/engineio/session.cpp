@@ -261,8 +261,8 @@ void session::on_packet(packet&& message) {
       awaiting_pong_ = false;
       // The next ping one interval after this one (not after its pong, which may have been
       // read late): the client expects a ping every pingInterval.
-      arm_heartbeat_at(std::max(asio::steady_timer::clock_type::now(),
-                                ping_sent_ + options_.ping_interval));
+      arm_heartbeat_at(
+          std::max(asio::steady_timer::clock_type::now(), ping_sent_ + options_.ping_interval));
     }
     return;
   case packet_type::message:
@@ -277,7 +277,8 @@ void session::on_packet(packet&& message) {
   case packet_type::open:    // server to client only
   case packet_type::upgrade: // only on a probing WebSocket
   case packet_type::noop:
-    spdlog::debug("engineio.unexpected_packet sid={} type={}", id_, static_cast<char>(message.type));
+    spdlog::debug("engineio.unexpected_packet sid={} type={}", id_,
+                  static_cast<char>(message.type));
     finish(close_reason::protocol_error);
     return;
   }
@@ -300,7 +301,8 @@ asio::awaitable<poll_answer> session::poll() {
     if (std::exchange(owes_noop_, false)) {
       heartbeat_.cancel();
       forget();
-      co_return poll_answer{poll_answer::kind::ok, encode_text(packet{packet_type::noop, {}, false})};
+      co_return poll_answer{poll_answer::kind::ok,
+                            encode_text(packet{packet_type::noop, {}, false})};
     }
     co_return poll_answer{poll_answer::kind::unknown_session, {}};
   }
@@ -339,7 +341,8 @@ asio::awaitable<poll_answer> session::poll() {
   if (state_ == state::closed) {
     // Closed while this GET waited: by the client's own close packet (the GET just ends), or
     // by the server (the GET carries the close packet).
-    const auto last = reason_ == close_reason::client_close ? packet_type::noop : packet_type::close;
+    const auto last =
+        reason_ == close_reason::client_close ? packet_type::noop : packet_type::close;
     co_return poll_answer{poll_answer::kind::ok, encode_text(packet{last, {}, false})};
   }
   if (upgrading_ || transport_ != transport::polling) {
@@ -373,84 +376,6 @@ asio::awaitable<poll_answer> session::receive(std::string body) {
     on_packet(std::move(message));
   }
   co_return poll_answer{poll_answer::kind::ok, "ok"};
-}
-
-void session::probe_step() {
-  ++probe_steps_;
-  cancel(upgrade_signal_);
-}
-
-asio::awaitable<std::tuple<boost::system::error_code, std::size_t>>
-session::probe_read(websocket_stream& socket, beast::flat_buffer& buffer) {
-  // A step before the read starts and one when it ends: a GET settling on the probe looks
-  // again, only after this read's completion if the frame is here already (see settle_probe).
-  probe_reading_ = true;
-  probe_step();
-  auto result = co_await socket.async_read(buffer, use_tuple);
-  probe_reading_ = false;
-  probe_step();
-  co_return result;
-}
-
-asio::awaitable<void> session::settle_probe() {
-  auto self = shared_from_this();
-  for (;;) {
-    // Yield behind the completions already queued on this executor (a frame just handed to
-    // the probe's read). If the probe took a step meanwhile, its newest read may have queued
-    // a completion behind this yield: yield again, until a yield sees no step.
-    const auto seen = probe_steps_;
-    co_await asio::post(executor_, asio::use_awaitable);
-    if (!probing_ || state_ != state::open) {
-      co_return;
-    }
-    if (probe_steps_ != seen) {
-      continue;
-    }
-    beast::error_code error;
-    const auto unread =
-        probe_socket_ ? beast::get_lowest_layer(*probe_socket_).available(error) : 0;
-    if (probe_reading_ && (error || unread == 0)) {
-      co_return; // the probe has taken in everything the client sent on it so far
-    }
-    // The probe is handshaking, writing, or has input to read: wait for its next step. The
-    // probe itself is bounded (the handshake timeout, then upgrade_timeout per read).
-    auto& signal = made(upgrade_signal_);
-    signal.expires_at(asio::steady_timer::time_point::max());
-    co_await signal.async_wait(use_tuple);
-  }
-}
-
-asio::awaitable<bool> session::probe(websocket_stream& socket) {
-  beast::flat_buffer buffer;
-  auto [error, bytes] = co_await probe_read(socket, buffer);
-  if (error || !socket.got_text()) {
-    co_return false;
-  }
-  auto first = decode_text(beast::buffers_to_string(buffer.data()));
-  if (!first || first->type != packet_type::ping || first->data != "probe") {
-    co_return false;
-  }
-  socket.text(true);
-  const std::string answer = encode_text(packet{packet_type::pong, "probe", false});
-  std::tie(error, bytes) = co_await socket.async_write(asio::buffer(answer), use_tuple);
-  if (error || state_ != state::open) {
-    co_return false;
-  }
-  upgrading_ = true;
-  wake(); // a waiting GET answers noop, so the client can finish pausing
-
-  // The client now sends "5" (upgrade) within upgrade_timeout; nothing may be written before.
-  buffer.clear();
-  std::tie(error, bytes) = co_await probe_read(socket, buffer);
-  upgrading_ = false;
-  if (error || !socket.got_text()) {
-    co_return false;
-  }
-  auto second = decode_text(beast::buffers_to_string(buffer.data()));
-  if (!second || second->type != packet_type::upgrade || state_ != state::open) {
-    co_return false;
-  }
-  co_return true;
 }
 
 asio::awaitable<void> session::run_websocket(std::shared_ptr<websocket_stream> socket,
@@ -594,7 +519,8 @@ asio::awaitable<void> session::write_loop(std::shared_ptr<websocket_stream> sock
     beast::error_code error;
     if (next.binary) {
       socket->binary(true);
-      std::tie(error, std::ignore) = co_await socket->async_write(asio::buffer(next.data), use_tuple);
+      std::tie(error, std::ignore) =
+          co_await socket->async_write(asio::buffer(next.data), use_tuple);
     } else {
       socket->text(true);
       const auto text = encode_text(next);
