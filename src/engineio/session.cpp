@@ -297,6 +297,11 @@ std::string session::drain_payload() {
 
 asio::awaitable<poll_answer> session::poll() {
   auto self = shared_from_this();
+  if (state_ != state::closed && heartbeat_.expiry() <= asio::steady_timer::clock_type::now()) {
+    // A GET read after a heartbeat deadline is answered as after it (a ping due, or the
+    // session dropped), whichever of the timer and the request this server handles first.
+    on_heartbeat({});
+  }
   if (state_ == state::closed) {
     if (std::exchange(owes_noop_, false)) {
       heartbeat_.cancel();

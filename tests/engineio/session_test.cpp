@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <optional>
+#include <thread>
 #include <vector>
 
 namespace parley::engineio {
@@ -173,6 +174,19 @@ TEST_F(session_test, a_client_that_does_not_answer_pings_is_dropped) {
   quick.ping_timeout = std::chrono::milliseconds(20);
   auto live = open(quick);
   run_until_closed();
+  EXPECT_EQ(handler_.closed, close_reason::ping_timeout);
+}
+
+TEST_F(session_test, a_get_read_after_the_ping_deadline_finds_the_session_gone) {
+  options quick;
+  quick.ping_interval = std::chrono::milliseconds(10);
+  quick.ping_timeout = std::chrono::milliseconds(10);
+  auto live = open(quick);
+  EXPECT_EQ(run(live->poll()).body, "2");
+  // The server is busy past the deadline; then, whichever of its timer and the GET it
+  // handles first, the GET finds the session gone.
+  std::this_thread::sleep_for(std::chrono::milliseconds(30));
+  EXPECT_EQ(run(live->poll()).what, poll_answer::kind::unknown_session);
   EXPECT_EQ(handler_.closed, close_reason::ping_timeout);
 }
 
