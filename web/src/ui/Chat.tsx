@@ -16,7 +16,7 @@ import { displayName, otherMember, otherMemberIds } from "../lib/conversations";
 import { fromQueued, mergeMessages, messageStatus, statusLabel } from "../lib/messages";
 import { groupByDay, lastSeenLabel, timeLabel } from "../lib/time";
 import type { ChatMessage, Conversation, MessageStatus } from "../lib/types";
-import { Avatar, avatarId } from "./Main";
+import { Avatar, avatarId } from "./Avatar";
 import { Dialog, FormFooter } from "./Dialog";
 import { IconAlert, IconBack, IconCheck, IconClock, IconDoubleCheck, IconSend } from "./icons";
 import { isWide, useNow } from "./hooks";
