@@ -1,6 +1,5 @@
 #include "chat/chat_service.hpp"
 
-#include "auth/phone.hpp"
 #include "chat/json.hpp"
 #include "common/text.hpp"
 
@@ -26,60 +25,6 @@ error make_error(error_code code, std::string message) {
 }
 
 // -- store jobs (named function objects: see store::database::write) ---------------------
-
-struct list_contacts {
-  id owner;
-  std::vector<store::contact_row> operator()(store::read_transaction& transaction) const {
-    return transaction.contacts_of(owner);
-  }
-};
-
-struct add_contact_job {
-  id owner;
-  std::string phone;
-  std::optional<std::string> name;
-  unix_ms now;
-  result<store::contact_row> operator()(store::write_transaction& transaction) const {
-    const auto person = transaction.user_by_phone(phone);
-    if (person && person->user_id == owner) {
-      return std::unexpected(
-          make_error(error_code::cannot_add_self, "You cannot add yourself as a contact."));
-    }
-    if (!person) {
-      return std::unexpected(
-          make_error(error_code::user_not_found, "No Parley account has this phone number."));
-    }
-    if (transaction.contact(owner, person->user_id)) {
-      return std::unexpected(
-          make_error(error_code::already_contact, "This person is already one of your contacts."));
-    }
-    transaction.insert_contact(owner, person->user_id, name.value_or(person->name), now);
-    return *transaction.contact(owner, person->user_id);
-  }
-};
-
-struct rename_contact_job {
-  id owner;
-  id person;
-  std::string name;
-  result<store::contact_row> operator()(store::write_transaction& transaction) const {
-    if (!transaction.update_contact_name(owner, person, name)) {
-      return std::unexpected(make_error(error_code::not_a_contact, "No such contact."));
-    }
-    return *transaction.contact(owner, person);
-  }
-};
-
-struct delete_contact_job {
-  id owner;
-  id person;
-  result<bool> operator()(store::write_transaction& transaction) const {
-    if (!transaction.delete_contact(owner, person)) {
-      return std::unexpected(make_error(error_code::not_a_contact, "No such contact."));
-    }
-    return true;
-  }
-};
 
 struct list_conversations {
   id viewer;
@@ -360,61 +305,6 @@ chat_service::chat_service(policy rules, store::database& database, socketio::hu
     : rules_(std::move(rules)), database_(database), hub_(hub), clock_(clock),
       message_limits_(rules_.message_rate, rules_.message_burst),
       typing_limits_(rules_.typing_rate, rules_.typing_burst) {}
-
-awaitable<std::vector<contact_view>> chat_service::contacts(id owner) {
-  list_contacts job{owner};
-  auto rows = co_await database_.read(std::move(job));
-  std::vector<contact_view> result;
-  result.reserve(rows.size());
-  for (auto& row : rows) {
-    const bool online = hub_.is_online(row.user.user_id);
-    result.push_back(contact_view{std::move(row), online});
-  }
-  co_return result;
-}
-
-awaitable<result<contact_view>> chat_service::add_contact(id owner, std::string phone,
-                                                          std::optional<std::string> name) {
-  auto normalized = auth::normalize_phone(phone, rules_.default_region);
-  if (!normalized) {
-    co_return std::unexpected(
-        make_error(error_code::invalid_phone, std::string(auth::describe(normalized.error()))));
-  }
-  if (name) {
-    auto valid = auth::validate_name(*name);
-    if (!valid) {
-      co_return std::unexpected(make_error(error_code::invalid_name, valid.error().message));
-    }
-    name = std::move(*valid);
-  }
-  add_contact_job job{owner, std::move(*normalized), std::move(name), clock_.now_ms()};
-  auto added = co_await database_.write(std::move(job));
-  if (!added) {
-    co_return std::unexpected(std::move(added.error()));
-  }
-  const bool online = hub_.is_online(added->user.user_id);
-  co_return contact_view{std::move(*added), online};
-}
-
-awaitable<result<contact_view>> chat_service::rename_contact(id owner, id person,
-                                                             std::string name) {
-  auto valid = auth::validate_name(name);
-  if (!valid) {
-    co_return std::unexpected(make_error(error_code::invalid_name, valid.error().message));
-  }
-  rename_contact_job job{owner, person, std::move(*valid)};
-  auto renamed = co_await database_.write(std::move(job));
-  if (!renamed) {
-    co_return std::unexpected(std::move(renamed.error()));
-  }
-  const bool online = hub_.is_online(renamed->user.user_id);
-  co_return contact_view{std::move(*renamed), online};
-}
-
-awaitable<result<bool>> chat_service::delete_contact(id owner, id person) {
-  delete_contact_job job{owner, person};
-  co_return co_await database_.write(std::move(job));
-}
 
 awaitable<std::vector<store::conversation_summary>> chat_service::conversations(id viewer) {
   list_conversations job{viewer};
