@@ -3,14 +3,8 @@
 
 import { io, type Socket } from "socket.io-client";
 import { api } from "./api";
-import { ApiError, contactErrorText, sendErrorText } from "./lib/errors";
-import {
-  applyIncoming,
-  markRead,
-  otherMember,
-  sortConversations,
-  upsertConversation,
-} from "./lib/conversations";
+import { ApiError, sendErrorText } from "./lib/errors";
+import { applyIncoming, markRead, sortConversations } from "./lib/conversations";
 import { firstStoredId, fromServer, lastStoredId, mergeMessages } from "./lib/messages";
 import {
   acknowledge,
@@ -85,7 +79,8 @@ export function subscribe(fn: () => void): () => void {
   return () => listeners.delete(fn);
 }
 
-function set(patch: Partial<State>): void {
+/** Merges `patch` into the state and tells the subscribers (also for ./contacts). */
+export function set(patch: Partial<State>): void {
   const prev = state;
   state = { ...state, ...patch };
   if (state.me && (patch.queue !== undefined && patch.queue !== prev.queue)) save(`queue.${state.me.id}`, serializeQueue(state.queue));
@@ -167,7 +162,7 @@ export async function startSession(user: User): Promise<void> {
   connect();
 }
 
-async function refreshLists(): Promise<void> {
+export async function refreshLists(): Promise<void> {
   try {
     const [cs, ct] = await Promise.all([api.conversations(), api.contacts()]);
     const now = Date.now();
@@ -188,7 +183,7 @@ async function refreshLists(): Promise<void> {
 }
 
 let refreshTimer: ReturnType<typeof setTimeout> | undefined;
-function refreshSoon(): void {
+export function refreshSoon(): void {
   clearTimeout(refreshTimer);
   refreshTimer = setTimeout(() => void refreshLists(), 150);
 }
@@ -543,74 +538,6 @@ export async function loadHistory(id: number, older: boolean): Promise<void> {
     } else {
       setThread(id, { loading: false, error: "Could not load messages." });
     }
-  }
-}
-
-// ---------------------------------------------------------------- contacts and groups
-
-export async function addContact(phone: string, name: string): Promise<string | null> {
-  try {
-    const { contact } = await api.addContact(phone, name.trim() || undefined);
-    set({ contacts: [...state.contacts.filter((c) => c.user.id !== contact.user.id), contact].sort((a, b) => a.name.localeCompare(b.name)) });
-    if (typeof contact.online === "boolean") set({ presence: { ...state.presence, [contact.user.id]: { online: contact.online, last_seen: null } } });
-    notify(`${contact.name} was added to your contacts.`);
-    refreshSoon();
-    return null;
-  } catch (e) {
-    return e instanceof ApiError ? contactErrorText(e) : "Could not add this contact.";
-  }
-}
-
-export async function renameContact(userId: number, name: string): Promise<string | null> {
-  try {
-    const { contact } = await api.renameContact(userId, name.trim());
-    set({ contacts: state.contacts.map((c) => (c.user.id === userId ? { ...c, ...contact } : c)) });
-    set({
-      conversations: state.conversations.map((c) =>
-        c.kind === "direct" && state.me && otherMember(c, state.me.id)?.id === userId ? { ...c, title: contact.name } : c,
-      ),
-    });
-    refreshSoon();
-    return null;
-  } catch (e) {
-    return e instanceof ApiError ? contactErrorText(e) : "Could not rename this contact.";
-  }
-}
-
-export async function removeContact(userId: number): Promise<string | null> {
-  try {
-    await api.removeContact(userId);
-    const name = state.contacts.find((c) => c.user.id === userId)?.name ?? "The contact";
-    set({ contacts: state.contacts.filter((c) => c.user.id !== userId) });
-    notify(`${name} was removed from your contacts. Your messages are kept.`);
-    await refreshLists();
-    return null;
-  } catch (e) {
-    return e instanceof ApiError ? contactErrorText(e) : "Could not remove this contact.";
-  }
-}
-
-/** Opens (creating if needed) the direct conversation with a user. */
-export async function openDirect(userId: number): Promise<string | null> {
-  try {
-    const { conversation } = await api.openConversation([userId]);
-    set({ conversations: upsertConversation(state.conversations, { ...conversation, seen_at: Date.now() }) });
-    set({ contacts: state.contacts.map((c) => (c.user.id === userId ? { ...c, conversation_id: conversation.id } : c)) });
-    await openConversation(conversation.id);
-    return null;
-  } catch (e) {
-    return e instanceof ApiError ? contactErrorText(e) : "Could not open this conversation.";
-  }
-}
-
-export async function createGroup(title: string, memberIds: number[]): Promise<string | null> {
-  try {
-    const { conversation } = await api.openConversation(memberIds, title.trim());
-    set({ conversations: upsertConversation(state.conversations, { ...conversation, seen_at: Date.now() }) });
-    await openConversation(conversation.id);
-    return null;
-  } catch (e) {
-    return e instanceof ApiError ? contactErrorText(e) : "Could not create the group.";
   }
 }
 

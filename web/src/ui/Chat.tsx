@@ -1,13 +1,12 @@
 import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
 import type { State } from "../store";
+import { removeContact, renameContact } from "../contacts";
 import {
   closeConversation,
   discardMessage,
   loadHistory,
   markOpenRead,
   noteTyping,
-  removeContact,
-  renameContact,
   retryMessage,
   sendMessage,
   sendTyping,

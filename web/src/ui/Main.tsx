@@ -1,7 +1,8 @@
 import { useRef, useState } from "preact/hooks";
 import { parsePhoneNumberFromString, type CountryCode } from "libphonenumber-js";
 import type { State } from "../store";
-import { addContact, createGroup, logout, openConversation, openDirect } from "../store";
+import { logout, openConversation } from "../store";
+import { addContact, createGroup, openDirect } from "../contacts";
 import { filterContacts, filterConversations, otherMember } from "../lib/conversations";
 import type { Contact, Conversation } from "../lib/types";
 import { shortStamp } from "../lib/time";
