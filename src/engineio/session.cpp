@@ -82,10 +82,18 @@ std::string session::start() {
   return text;
 }
 
-void session::queue(packet message) {
+void session::queue(packet message) { queue_before(queue_.end(), std::move(message)); }
+
+void session::queue_before(std::list<packet>::iterator position, packet message) {
   queued_bytes_ += message.data.size() + 1;
-  queue_.push_back(std::move(message));
+  queue_.insert(position, std::move(message));
   wake();
+}
+
+std::size_t session::unread_bytes(websocket_stream& socket) {
+  beast::error_code error;
+  const auto bytes = beast::get_lowest_layer(socket).available(error);
+  return error ? 0 : bytes;
 }
 
 void session::wake() {
@@ -205,20 +213,11 @@ void session::send_ping() {
   if (position != queue_.end() && position->type == packet_type::open) {
     ++position;
   }
-  queue_.insert(position, packet{packet_type::ping, {}, false});
-  queued_bytes_ += 1;
-  wake();
+  queue_before(position, packet{packet_type::ping, {}, false});
   arm_heartbeat(options_.ping_timeout);
 }
 
-bool session::input_waiting() const {
-  if (!websocket_) {
-    return false;
-  }
-  beast::error_code error;
-  const auto bytes = beast::get_lowest_layer(*websocket_).available(error);
-  return !error && bytes > 0;
-}
+bool session::input_waiting() const { return websocket_ && unread_bytes(*websocket_) > 0; }
 
 void session::on_heartbeat(const boost::system::error_code& error) {
   if (error == asio::error::operation_aborted || state_ == state::closed) {

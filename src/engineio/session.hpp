@@ -120,6 +120,9 @@ private:
   enum class state { open, closing, closed };
 
   void queue(packet message);
+  void queue_before(std::list<packet>::iterator position, packet message);
+  /// Bytes the client sent on `socket` that wait unread in the kernel (0 on error).
+  static std::size_t unread_bytes(websocket_stream& socket);
   void wake();
   void on_packet(packet&& message);
   void finish(close_reason reason);

@@ -49,10 +49,7 @@ asio::awaitable<void> session::settle_probe() {
     if (probe_steps_ != seen) {
       continue;
     }
-    beast::error_code error;
-    const auto unread =
-        probe_socket_ ? beast::get_lowest_layer(*probe_socket_).available(error) : 0;
-    if (probe_reading_ && (error || unread == 0)) {
+    if (probe_reading_ && (!probe_socket_ || unread_bytes(*probe_socket_) == 0)) {
       co_return; // the probe has taken in everything the client sent on it so far
     }
     // The probe is handshaking, writing, or has input to read: wait for its next step. The
