@@ -8,7 +8,6 @@
 
 #include <algorithm>
 #include <optional>
-#include <thread>
 #include <vector>
 
 namespace parley::engineio {
@@ -60,6 +59,21 @@ protected:
     auto result = asio::co_spawn(context_, std::move(task), asio::use_future);
     run_until(result);
     return result.get();
+  }
+
+  // Runs the session's handlers until a timer of `delay` completes: handlers of timers that
+  // expire earlier (the heartbeat's) run first.
+  void wait_for(std::chrono::milliseconds delay) {
+    asio::steady_timer later(context_, delay);
+    auto waited = later.async_wait(asio::use_future);
+    run_until(waited);
+  }
+
+  static options heartbeat(int interval_ms, int timeout_ms) {
+    options settings;
+    settings.ping_interval = std::chrono::milliseconds(interval_ms);
+    settings.ping_timeout = std::chrono::milliseconds(timeout_ms);
+    return settings;
   }
 
   void run_until_closed() {
@@ -169,32 +183,23 @@ TEST_F(session_test, a_server_close_goes_out_with_the_next_poll) {
 }
 
 TEST_F(session_test, a_client_that_does_not_answer_pings_is_dropped) {
-  options quick;
-  quick.ping_interval = std::chrono::milliseconds(20);
-  quick.ping_timeout = std::chrono::milliseconds(20);
-  auto live = open(quick);
+  auto live = open(heartbeat(20, 20));
   run_until_closed();
   EXPECT_EQ(handler_.closed, close_reason::ping_timeout);
 }
 
 TEST_F(session_test, a_get_read_after_the_ping_deadline_finds_the_session_gone) {
-  options quick;
-  quick.ping_interval = std::chrono::milliseconds(10);
-  quick.ping_timeout = std::chrono::milliseconds(10);
-  auto live = open(quick);
+  auto live = open(heartbeat(10, 10));
   EXPECT_EQ(run(live->poll()).body, "2");
-  // The server is busy past the deadline; then, whichever of its timer and the GET it
-  // handles first, the GET finds the session gone.
-  std::this_thread::sleep_for(std::chrono::milliseconds(30));
+  // The GET comes after the deadline (a timer past it completes first); whichever of the
+  // heartbeat and the GET the server handles first, the GET finds the session gone.
+  wait_for(std::chrono::milliseconds(30));
   EXPECT_EQ(run(live->poll()).what, poll_answer::kind::unknown_session);
   EXPECT_EQ(handler_.closed, close_reason::ping_timeout);
 }
 
 TEST_F(session_test, a_client_that_answers_pings_stays) {
-  options quick;
-  quick.ping_interval = std::chrono::milliseconds(10);
-  quick.ping_timeout = std::chrono::milliseconds(200);
-  auto live = open(quick);
+  auto live = open(heartbeat(10, 200));
   for (int round = 0; round < 3; ++round) {
     EXPECT_EQ(run(live->poll()).body, "2");
     EXPECT_EQ(run(live->receive("3")).body, "ok");
@@ -207,10 +212,7 @@ TEST_F(session_test, a_client_still_sending_is_not_dropped_while_its_pong_is_lat
   // The pong is behind what the client sent, unread by a busy server: what the server hears
   // from the client proves it alive, and the pings keep coming on time meanwhile.
   // A ping timeout far longer than the step from one statement to the next.
-  options quick;
-  quick.ping_interval = std::chrono::milliseconds(10);
-  quick.ping_timeout = std::chrono::milliseconds(400);
-  auto live = open(quick);
+  auto live = open(heartbeat(10, 400));
   EXPECT_EQ(run(live->poll()).body, "2");
   for (int round = 0; round < 2; ++round) {
     EXPECT_EQ(run(live->receive("4busy")).body, "ok");
@@ -226,17 +228,12 @@ TEST_F(session_test, a_client_still_sending_is_not_dropped_while_its_pong_is_lat
 }
 
 TEST_F(session_test, a_ping_goes_ahead_of_queued_messages) {
-  options quick;
-  quick.ping_interval = std::chrono::milliseconds(10);
-  quick.ping_timeout = std::chrono::milliseconds(1000);
-  auto live = open(quick);
+  auto live = open(heartbeat(10, 1000));
   for (int index = 0; index < 20; ++index) {
     live->send(packet{packet_type::message, std::to_string(index), false});
   }
-  // Wait past the ping interval without polling: the heartbeat's timer expires first.
-  asio::steady_timer later(context_, std::chrono::milliseconds(30));
-  auto waited = later.async_wait(asio::use_future);
-  run_until(waited);
+  // Past the ping interval without polling: the heartbeat's timer expires first.
+  wait_for(std::chrono::milliseconds(30));
   const auto answer = run(live->poll());
   EXPECT_TRUE(answer.body.starts_with("2\x1e" "40\x1e" "41\x1e")) << answer.body;
   live->close();
