@@ -10,7 +10,7 @@ packages=(
   build-essential cmake pkg-config ccache git ca-certificates
   # libraries
   libboost1.81-all-dev libboost-json1.81-dev libboost-url1.81-dev
-  libsqlite3-dev libssl-dev libsodium-dev libspdlog-dev libfmt-dev zlib1g-dev
+  libsqlite3-dev libssl-dev libsodium-dev libspdlog-dev libfmt-dev zlib1g-dev libicu-dev
   libcli11-dev libtomlplusplus-dev
   # tests (the C++ test framework is needed to configure the build)
   libgtest-dev libgmock-dev libbenchmark-dev

@@ -17,6 +17,8 @@ using http::status;
 using verb = beast_http::verb;
 using boost::asio::awaitable;
 
+} // namespace
+
 status status_of(chat::error_code code) {
   switch (code) {
   case chat::error_code::not_found:
@@ -25,6 +27,8 @@ status status_of(chat::error_code code) {
     return status::not_found;
   case chat::error_code::already_contact:
     return status::conflict;
+  case chat::error_code::not_allowed:
+    return status::forbidden;
   case chat::error_code::rate_limited:
     return status::too_many_requests;
   case chat::error_code::bad_request:
@@ -38,13 +42,15 @@ status status_of(chat::error_code code) {
 }
 
 http::response error_answer(const http::request& message, const chat::error& failure) {
-  auto answer = http::error_response(message, status_of(failure.code), chat::to_string(failure.code),
-                                     failure.message);
+  auto answer = http::error_response(message, status_of(failure.code),
+                                     chat::to_string(failure.code), failure.message);
   if (failure.retry_after) {
     http::set_retry_after(answer, *failure.retry_after);
   }
   return answer;
 }
+
+namespace {
 
 http::response not_found(const http::request& message, std::string_view code,
                          std::string_view what) {
@@ -94,8 +100,8 @@ awaitable<http::response> add_contact(http::request_context& context, const depe
   if (!name) {
     co_return std::move(name.error());
   }
-  auto added = co_await with.chat->add_contact(who->who.user.user_id, std::move(*phone),
-                                               std::move(*name));
+  auto added =
+      co_await with.chat->add_contact(who->who.user.user_id, std::move(*phone), std::move(*name));
   if (!added) {
     co_return error_answer(context.message, added.error());
   }
@@ -120,7 +126,8 @@ awaitable<http::response> rename_contact(http::request_context& context, const d
   if (!person) {
     co_return not_found(context.message, "not_a_contact", "No such contact.");
   }
-  auto renamed = co_await with.chat->rename_contact(who->who.user.user_id, *person, std::move(*name));
+  auto renamed =
+      co_await with.chat->rename_contact(who->who.user.user_id, *person, std::move(*name));
   if (!renamed) {
     co_return error_answer(context.message, renamed.error());
   }
@@ -173,13 +180,15 @@ awaitable<http::response> open_conversation(http::request_context& context,
   }
   const auto* members = body->if_contains("members");
   if (members == nullptr || !members->is_array() || members->as_array().empty()) {
-    co_return bad_request(context.message, "The field 'members' must be a non-empty list of user ids.");
+    co_return bad_request(context.message,
+                          "The field 'members' must be a non-empty list of user ids.");
   }
   std::vector<store::id> ids;
   for (const auto& member : members->as_array()) {
     const auto value = positive_id(member);
     if (!value) {
-      co_return bad_request(context.message, "Every member must be a user id (a positive integer).");
+      co_return bad_request(context.message,
+                            "Every member must be a user id (a positive integer).");
     }
     ids.push_back(*value);
   }
@@ -240,8 +249,21 @@ awaitable<http::response> history(http::request_context& context, const dependen
 
 } // namespace
 
+// The rules a client needs to know (API.md "Attachments": GET /api/v1/config).
+awaitable<http::response> config(http::request_context& context, const dependencies& with) {
+  const auto& rules = with.chat->rules();
+  co_return http::json_response(context.message, status::ok,
+                                boost::json::object{
+                                    {"max_message_length", rules.max_message_length},
+                                    {"edit_window_s", rules.edit_window.count()},
+                                    {"delete_window_s", rules.delete_window.count()},
+                                    {"max_group_members", rules.max_group_members + 1},
+                                });
+}
+
 void add_chat_routes(http::router& routes, const dependencies& with) {
-  using handler_function = awaitable<http::response> (*)(http::request_context&, const dependencies&);
+  using handler_function =
+      awaitable<http::response> (*)(http::request_context&, const dependencies&);
   const auto bind = [&with](handler_function function) {
     return [&with, function](http::request_context& context) { return function(context, with); };
   };
@@ -252,6 +274,8 @@ void add_chat_routes(http::router& routes, const dependencies& with) {
   routes.add(verb::get, "/api/v1/conversations", bind(list_conversations));
   routes.add(verb::post, "/api/v1/conversations", bind(open_conversation));
   routes.add(verb::get, "/api/v1/conversations/{id}/messages", bind(history));
+  routes.add(verb::get, "/api/v1/config", bind(config));
+  add_group_routes(routes, with);
 }
 
 } // namespace parley::api

@@ -10,6 +10,8 @@
 #include <boost/json/array.hpp>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <array>
 #include <exception>
 
 namespace parley::api {
@@ -95,6 +97,57 @@ void spawn(const std::shared_ptr<socketio::socket>& client, Awaitable work,
       });
 }
 
+// Answers an event whose outcome is a message in its current state.
+awaitable<void> answer_message(awaitable<chat::result<store::message_row>> work,
+                               socketio::ack_function ack) {
+  auto outcome = co_await std::move(work);
+  if (!outcome) {
+    answer_error(ack, outcome.error());
+    co_return;
+  }
+  if (ack) {
+    ack(socketio::single_argument(
+        boost::json::object{{"ok", true}, {"message", chat::message_json(*outcome)}}));
+  }
+}
+
+// A required positive id field.
+std::optional<store::id> required_id(const boost::json::object& body, std::string_view field) {
+  const auto* value = body.if_contains(field);
+  return value == nullptr ? std::nullopt : positive_id(*value);
+}
+
+constexpr std::size_t k_max_cursors = 10'000;
+
+// sync's cursors: [{"conversation_id", "seq"}]; nullopt when malformed.
+std::optional<std::vector<chat::sync_cursor>> sync_cursors(const boost::json::object& body) {
+  const auto* given = body.if_contains("cursors");
+  const auto* list = given == nullptr ? nullptr : given->if_array();
+  if (list == nullptr || list->size() > k_max_cursors) {
+    return std::nullopt;
+  }
+  std::vector<chat::sync_cursor> cursors;
+  cursors.reserve(list->size());
+  for (const auto& item : *list) {
+    const auto* entry = item.if_object();
+    if (entry == nullptr) {
+      return std::nullopt;
+    }
+    const auto conversation = required_id(*entry, "conversation_id");
+    const auto seq = cursor(*entry, "seq");
+    if (!conversation || !seq) {
+      return std::nullopt;
+    }
+    cursors.push_back(chat::sync_cursor{*conversation, *seq});
+  }
+  return cursors;
+}
+
+const std::array k_events{std::string_view("message:send"),   std::string_view("message:edit"),
+                          std::string_view("message:delete"), std::string_view("reaction:set"),
+                          std::string_view("sync"),           std::string_view("message:read"),
+                          std::string_view("typing")};
+
 } // namespace
 
 realtime_namespace::realtime_namespace(auth::auth_service& auth, socketio::hub& registry,
@@ -151,9 +204,7 @@ void realtime_namespace::on_event(const std::shared_ptr<socketio::socket>& clien
   }
   const auto user = identity->who.user.user_id;
   const auto* body = payload(args);
-  const bool known = name == "message:send" || name == "messages:sync" || name == "message:read" ||
-                     name == "typing";
-  if (!known) {
+  if (std::ranges::find(k_events, name) == k_events.end()) {
     answer_error(ack, "bad_request", "Unknown event '" + name + "'.");
     return;
   }
@@ -161,13 +212,13 @@ void realtime_namespace::on_event(const std::shared_ptr<socketio::socket>& clien
     answer_error(ack, "bad_request", "The event takes one JSON object.");
     return;
   }
+  if (args.replaced_lone_surrogates &&
+      (name == "message:send" || name == "message:edit" || name == "reaction:set")) {
+    answer_error(ack, "bad_request", "The text is not valid Unicode (it has a lone surrogate).");
+    return;
+  }
 
   if (name == "message:send") {
-    if (args.replaced_lone_surrogates) {
-      answer_error(ack, "bad_request",
-                   "The message is not valid Unicode text (it has a lone surrogate).");
-      return;
-    }
     chat::send_request request;
     auto conversation = optional_id(*body, "conversation_id");
     if (!conversation) {
@@ -179,8 +230,14 @@ void realtime_namespace::on_event(const std::shared_ptr<socketio::socket>& clien
       answer_error(ack, "bad_request", to.error());
       return;
     }
+    auto reply_to = optional_id(*body, "reply_to");
+    if (!reply_to) {
+      answer_error(ack, "bad_request", reply_to.error());
+      return;
+    }
     request.conversation_id = *conversation;
     request.to = *to;
+    request.reply_to = *reply_to;
     if (string_field(*body, "body", request.body) == nullptr) {
       answer_error(ack, "bad_request", "'body' must be a string.");
       return;
@@ -193,13 +250,49 @@ void realtime_namespace::on_event(const std::shared_ptr<socketio::socket>& clien
     return;
   }
 
-  if (name == "messages:sync") {
-    const auto after = cursor(*body, "after");
-    if (!after) {
-      answer_error(ack, "bad_request", "'after' must be a message id (0 for the beginning).");
+  if (name == "message:edit" || name == "message:delete" || name == "reaction:set") {
+    const auto message = required_id(*body, "message_id");
+    if (!message) {
+      answer_error(ack, "bad_request", "'message_id' must be a positive integer id.");
       return;
     }
-    int limit = 100;
+    chat::actor who{user, client};
+    if (name == "message:delete") {
+      spawn(client, answer_message(chat_->remove(std::move(who), *message), ack), ack, name);
+      return;
+    }
+    std::string text;
+    if (name == "message:edit") {
+      if (string_field(*body, "body", text) == nullptr) {
+        answer_error(ack, "bad_request", "'body' must be a string.");
+        return;
+      }
+      spawn(client, answer_message(chat_->edit(std::move(who), *message, std::move(text)), ack),
+            ack, name);
+      return;
+    }
+    const auto* emoji = body->if_contains("emoji");
+    if (emoji == nullptr || !(emoji->is_null() || emoji->is_string())) {
+      answer_error(ack, "bad_request", "'emoji' must be an emoji, or null to remove yours.");
+      return;
+    }
+    std::optional<std::string> chosen;
+    if (emoji->is_string()) {
+      chosen = std::string(emoji->as_string());
+    }
+    spawn(client, answer_message(chat_->react(std::move(who), *message, std::move(chosen)), ack),
+          ack, name);
+    return;
+  }
+
+  if (name == "sync") {
+    auto cursors = sync_cursors(*body);
+    if (!cursors) {
+      answer_error(ack, "bad_request",
+                   "sync takes cursors: a list of {conversation_id, seq} (it may be empty).");
+      return;
+    }
+    int limit = 200;
     if (const auto* given = body->if_contains("limit"); given != nullptr && !given->is_null()) {
       const auto value = positive_id(*given);
       if (!value || *value > 500) {
@@ -208,7 +301,7 @@ void realtime_namespace::on_event(const std::shared_ptr<socketio::socket>& clien
       }
       limit = static_cast<int>(*value);
     }
-    spawn(client, sync(user, *after, limit, ack), ack, name);
+    spawn(client, sync(user, std::move(*cursors), limit, ack), ack, name);
     return;
   }
 
@@ -248,17 +341,29 @@ awaitable<void> realtime_namespace::send(std::shared_ptr<socketio::socket> clien
   }
 }
 
-awaitable<void> realtime_namespace::sync(store::id user, store::id after, int limit,
-                                         socketio::ack_function ack) {
-  const auto found = co_await chat_->sync(user, after, limit);
+awaitable<void> realtime_namespace::sync(store::id user, std::vector<chat::sync_cursor> cursors,
+                                         int limit, socketio::ack_function ack) {
+  const auto found = co_await chat_->sync(user, std::move(cursors), limit);
   if (ack) {
+    boost::json::array conversations;
+    conversations.reserve(found.conversations.size());
+    for (const auto& conversation : found.conversations) {
+      conversations.push_back(chat::conversation_json(conversation, user));
+    }
     boost::json::array messages;
     messages.reserve(found.messages.size());
     for (const auto& message : found.messages) {
       messages.push_back(chat::message_json(message));
     }
-    ack(socketio::single_argument(boost::json::object{
-        {"ok", true}, {"messages", std::move(messages)}, {"has_more", found.has_more}}));
+    boost::json::array left;
+    for (const auto id : found.left) {
+      left.push_back(id);
+    }
+    ack(socketio::single_argument(boost::json::object{{"ok", true},
+                                                      {"conversations", std::move(conversations)},
+                                                      {"messages", std::move(messages)},
+                                                      {"left", std::move(left)},
+                                                      {"has_more", found.has_more}}));
   }
 }
 

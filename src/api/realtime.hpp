@@ -1,8 +1,9 @@
 #pragma once
 // Parley's Socket.IO namespace "/": who may connect (a session token in the CONNECT auth
 // object, or the parley_session cookie of the Engine.IO handshake), the registry of who is
-// connected (the hub), and the chat events of the contract (message:send, messages:sync,
-// message:read, typing; presence on a user's first connect and last disconnect).
+// connected (the hub), and the chat events of the contract (message:send, message:edit,
+// message:delete, reaction:set, sync, message:read, typing; presence on a user's first connect
+// and last disconnect).
 
 #include "auth/auth_service.hpp"
 #include "chat/chat_service.hpp"
@@ -34,8 +35,8 @@ public:
 private:
   boost::asio::awaitable<void> send(std::shared_ptr<socketio::socket> client, store::id user,
                                     chat::send_request request, socketio::ack_function ack);
-  boost::asio::awaitable<void> sync(store::id user, store::id after, int limit,
-                                    socketio::ack_function ack);
+  boost::asio::awaitable<void> sync(store::id user, std::vector<chat::sync_cursor> cursors,
+                                    int limit, socketio::ack_function ack);
   boost::asio::awaitable<void> read(std::shared_ptr<socketio::socket> client, store::id user,
                                     store::id conversation, store::id up_to,
                                     socketio::ack_function ack);

@@ -1,5 +1,6 @@
 #include "chat/chat_service.hpp"
 
+#include "chat/changes.hpp"
 #include "chat/json.hpp"
 #include "common/text.hpp"
 
@@ -47,6 +48,7 @@ std::pair<id, bool> direct_conversation(store::write_transaction& transaction, i
 }
 
 struct open_conversation_job {
+  chat_service* service;
   id caller;
   std::vector<id> others; // sorted, unique, without the caller
   std::optional<std::string> title;
@@ -66,13 +68,25 @@ struct open_conversation_job {
       const auto group = transaction.insert_conversation(store::conversation_kind::group, *title,
                                                          std::nullopt, caller, now);
       conversation_id = group.conversation_id;
-      transaction.insert_member(conversation_id, caller, now);
+      transaction.next_seq(conversation_id); // the creation is the group's first change
+      transaction.insert_member(conversation_id, caller, now, 0, true);
       for (const auto other : others) {
         transaction.insert_member(conversation_id, other, now);
       }
+      announced.conversation = conversation_id;
+      announced.members = transaction.member_ids(conversation_id);
+      announced.views = detail::views_of(transaction, conversation_id, announced.members);
     }
     return opened_conversation{*transaction.summary(conversation_id, caller), created};
   }
+
+  // A new group: every member's sockets, the creator's included (it came over REST).
+  void committed(result<opened_conversation>& outcome) const {
+    if (outcome && announced.conversation != 0) {
+      service->announce(announced, nullptr);
+    }
+  }
+  mutable chat_service::announcement announced;
 };
 
 struct history_job {
@@ -84,8 +98,10 @@ struct history_job {
     if (!transaction.membership(conversation, viewer)) {
       return std::unexpected(make_error(error_code::not_found, "No such conversation."));
     }
+    const auto member = transaction.membership(conversation, viewer);
     page answer;
-    answer.messages = transaction.messages_before(conversation, before, limit + 1);
+    answer.messages =
+        transaction.messages_before(conversation, before, member->from_seq, limit + 1);
     if (answer.messages.size() > std::size_t(limit)) {
       answer.has_more = true;
       answer.messages.pop_back();
@@ -124,12 +140,21 @@ struct send_job {
       conversation = direct_conversation(transaction, sender, *request.to, now).first;
     } else {
       conversation = *request.conversation_id;
-      if (!transaction.membership(conversation, sender)) {
-        return std::unexpected(make_error(error_code::not_found, "No such conversation."));
+    }
+    const auto member = transaction.membership(conversation, sender);
+    if (!member) {
+      return std::unexpected(make_error(error_code::not_found, "No such conversation."));
+    }
+    if (request.reply_to) {
+      const auto quoted = transaction.message(*request.reply_to);
+      if (!quoted || quoted->conversation_id != conversation || quoted->seq <= member->from_seq) {
+        return std::unexpected(
+            make_error(error_code::bad_request, "reply_to names no message of this conversation."));
       }
     }
     auto message =
-        transaction.insert_message(conversation, sender, request.body, now, request.client_id);
+        transaction.insert_message(conversation, sender, request.body, now, request.client_id,
+                                   transaction.next_seq(conversation), request.reply_to);
     // Your own message is read by you.
     transaction.advance_read(conversation, sender, message.message_id);
     return stored_message{std::move(message), transaction.member_ids(conversation), false};
@@ -140,21 +165,6 @@ struct send_job {
     if (outcome && !outcome->duplicate) {
       service->deliver(outcome->message, outcome->members, except);
     }
-  }
-};
-
-struct sync_job {
-  id user;
-  id after;
-  int limit;
-  page operator()(store::read_transaction& transaction) const {
-    page answer;
-    answer.messages = transaction.messages_after(user, after, limit + 1);
-    if (answer.messages.size() > std::size_t(limit)) {
-      answer.has_more = true;
-      answer.messages.pop_back();
-    }
-    return answer;
   }
 };
 
@@ -211,11 +221,10 @@ struct mark_delivered_job {
       }
       outcome.moved = transaction.advance_delivered(mark.conversation, mark.user, mark.up_to);
       if (outcome.moved) {
-        outcome.members =
-            mark.up_to - member->last_delivered_id > k_max_scanned_ids
-                ? transaction.member_ids(mark.conversation)
-                : transaction.senders_between(mark.conversation, member->last_delivered_id,
-                                              mark.up_to);
+        outcome.members = mark.up_to - member->last_delivered_id > k_max_scanned_ids
+                              ? transaction.member_ids(mark.conversation)
+                              : transaction.senders_between(mark.conversation,
+                                                            member->last_delivered_id, mark.up_to);
       }
     }
     return std::move(marks);
@@ -275,6 +284,8 @@ std::string_view to_string(error_code code) {
     return "already_contact";
   case error_code::not_a_contact:
     return "not_a_contact";
+  case error_code::not_allowed:
+    return "not_allowed";
   }
   return "bad_request";
 }
@@ -300,11 +311,69 @@ result<std::string> validate_title(std::string_view title) {
   return std::string(trimmed);
 }
 
+namespace detail {
+
+result<std::string> validate_body(std::string_view body, std::size_t max_length) {
+  if (!text::is_valid_utf8(body)) {
+    return std::unexpected(make_error(error_code::bad_request, "The body is not valid UTF-8."));
+  }
+  const auto trimmed = text::trim(body);
+  if (trimmed.empty()) {
+    return std::unexpected(make_error(error_code::bad_request, "The message is empty."));
+  }
+  if (text::code_point_count(trimmed) > max_length) {
+    return std::unexpected(
+        make_error(error_code::body_too_long,
+                   fmt::format("A message has at most {} characters.", max_length)));
+  }
+  return std::string(trimmed);
+}
+
+error too_fast(std::string message, std::chrono::milliseconds wait) {
+  return error{error_code::rate_limited, std::move(message), retry_after_seconds(wait)};
+}
+
+std::vector<std::pair<id, store::conversation_summary>>
+views_of(store::read_transaction& transaction, id conversation, const std::vector<id>& viewers) {
+  std::vector<std::pair<id, store::conversation_summary>> views;
+  views.reserve(viewers.size());
+  for (const auto viewer : viewers) {
+    if (auto view = transaction.summary(conversation, viewer)) {
+      views.emplace_back(viewer, std::move(*view));
+    }
+  }
+  return views;
+}
+
+} // namespace detail
+
+void chat_service::announce(const announcement& change, const socketio::socket* except) {
+  if (!change.removed.empty()) {
+    hub_.close_scope(
+        change.removed, change.conversation, "conversation:left",
+        socketio::single_argument(boost::json::object{{"conversation_id", change.conversation}}));
+  }
+  if (change.updated) {
+    hub_.emit_to_users(change.members, "message:updated",
+                       socketio::single_argument(message_json(*change.updated)), except,
+                       socketio::scope{change.conversation});
+  }
+  for (const auto& [viewer, view] : change.views) {
+    // A member added back is let in again by the event that shows them the conversation.
+    hub_.emit_to_users({viewer}, "conversation",
+                       socketio::single_argument(conversation_json(view, viewer)), except,
+                       socketio::scope{change.conversation, true});
+  }
+}
+
 chat_service::chat_service(policy rules, store::database& database, socketio::hub& hub,
                            const parley::clock& clock)
     : rules_(std::move(rules)), database_(database), hub_(hub), clock_(clock),
       message_limits_(rules_.message_rate, rules_.message_burst),
-      typing_limits_(rules_.typing_rate, rules_.typing_burst) {}
+      typing_limits_(rules_.typing_rate, rules_.typing_burst),
+      edit_limits_(rules_.edit_rate, rules_.edit_burst),
+      delete_limits_(rules_.delete_rate, rules_.delete_burst),
+      reaction_limits_(rules_.reaction_rate, rules_.reaction_burst) {}
 
 awaitable<std::vector<store::conversation_summary>> chat_service::conversations(id viewer) {
   list_conversations job{viewer};
@@ -339,7 +408,8 @@ chat_service::open_conversation(id caller, std::vector<id> members,
   } else {
     title.reset();
   }
-  open_conversation_job job{caller, std::move(members), std::move(title), clock_.now_ms()};
+  open_conversation_job job{this, caller, std::move(members), std::move(title), clock_.now_ms(),
+                            {}};
   co_return co_await database_.write(std::move(job));
 }
 
@@ -361,24 +431,14 @@ awaitable<result<store::message_row>> chat_service::send(actor from, send_reques
         error_code::bad_request, fmt::format("client_id must be 1 to {} printable characters.",
                                              rules_.max_client_id_length)));
   }
-  if (!text::is_valid_utf8(request.body)) {
-    co_return std::unexpected(make_error(error_code::bad_request, "The body is not valid UTF-8."));
+  if (auto body = detail::validate_body(request.body, rules_.max_message_length)) {
+    request.body = std::move(*body);
+  } else {
+    co_return std::unexpected(std::move(body.error()));
   }
-  const auto trimmed = text::trim(request.body);
-  if (trimmed.empty()) {
-    co_return std::unexpected(make_error(error_code::bad_request, "The message is empty."));
-  }
-  if (text::code_point_count(trimmed) > rules_.max_message_length) {
-    co_return std::unexpected(
-        make_error(error_code::body_too_long,
-                   fmt::format("A message has at most {} characters.", rules_.max_message_length)));
-  }
-  request.body = std::string(trimmed);
   const unix_ms now = clock_.now_ms();
   if (const auto wait = message_limits_.take(from.user_id, now)) {
-    auto refusal = make_error(error_code::rate_limited, "Too many messages: slow down a little.");
-    refusal.retry_after = retry_after_seconds(*wait);
-    co_return std::unexpected(std::move(refusal));
+    co_return std::unexpected(detail::too_fast("Too many messages: slow down a little.", *wait));
   }
   send_job job{this, from.socket.get(), from.user_id, std::move(request), now};
   auto stored = co_await database_.write(std::move(job));
@@ -402,12 +462,8 @@ void chat_service::deliver(const store::message_row& message, const std::vector<
                           boost::asio::detached);
   };
   hub_.emit_to_users_with_ack(members, "message", socketio::single_argument(message_json(message)),
-                              rules_.delivery_ack_timeout, std::move(on_ack), except);
-}
-
-awaitable<page> chat_service::sync(id user, id after, int limit) {
-  sync_job job{user, after, limit};
-  co_return co_await database_.read(std::move(job));
+                              rules_.delivery_ack_timeout, std::move(on_ack), except,
+                              socketio::scope{conversation});
 }
 
 awaitable<result<bool>> chat_service::mark_read(actor reader, id conversation, id up_to) {
@@ -419,7 +475,7 @@ awaitable<result<bool>> chat_service::mark_read(actor reader, id conversation, i
   if (outcome->moved) {
     hub_.emit_to_users(outcome->members, "receipt",
                        receipt(conversation, reader.user_id, "read", outcome->up_to),
-                       reader.socket.get());
+                       reader.socket.get(), socketio::scope{conversation});
   }
   co_return true;
 }
@@ -459,7 +515,8 @@ awaitable<void> chat_service::delivered(id user, id conversation, id message) {
     for (const auto& mark : written) {
       if (mark.outcome.moved) {
         hub_.emit_to_users(without(mark.outcome.members, mark.user), "receipt",
-                           receipt(mark.conversation, mark.user, "delivered", mark.outcome.up_to));
+                           receipt(mark.conversation, mark.user, "delivered", mark.outcome.up_to),
+                           nullptr, socketio::scope{mark.conversation});
       }
     }
   }
@@ -477,7 +534,8 @@ awaitable<result<bool>> chat_service::typing(actor typist, id conversation, bool
   hub_.emit_to_users(
       without(*members, typist.user_id), "typing",
       socketio::single_argument(boost::json::object{
-          {"conversation_id", conversation}, {"user_id", typist.user_id}, {"typing", typing}}));
+          {"conversation_id", conversation}, {"user_id", typist.user_id}, {"typing", typing}}),
+      nullptr, socketio::scope{conversation});
   co_return true;
 }
 

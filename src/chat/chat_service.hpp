@@ -38,6 +38,7 @@ enum class error_code {
   user_not_found,
   already_contact,
   not_a_contact,
+  not_allowed,
 };
 
 /// The contract's snake_case name of `code`.
@@ -45,7 +46,7 @@ enum class error_code {
 
 struct error {
   error_code code;
-  std::string message; ///< A human sentence.
+  std::string message;                                            ///< A human sentence.
   std::optional<std::chrono::seconds> retry_after = std::nullopt; ///< For rate_limited.
 };
 
@@ -58,7 +59,15 @@ struct policy {
   double message_burst = 40;
   double typing_rate = 2; ///< typing events per user per second…
   double typing_burst = 10;
-  std::size_t max_group_members = 100; ///< Besides the creator.
+  std::size_t max_group_members = 100;           ///< Besides the creator.
+  std::chrono::seconds edit_window{24 * 3600};   ///< After sent_at, for the sender.
+  std::chrono::seconds delete_window{48 * 3600}; ///< After sent_at, for the sender.
+  double edit_rate = 10;                         ///< Edits per user per second (0 = unlimited)…
+  double edit_burst = 30;
+  double delete_rate = 10;
+  double delete_burst = 30;
+  double reaction_rate = 10;
+  double reaction_burst = 30;
   std::size_t max_client_id_length = 100;
   std::chrono::milliseconds delivery_ack_timeout{60'000};
 };
@@ -74,6 +83,21 @@ struct send_request {
   std::optional<store::id> to; ///< A user: their direct conversation (opened when needed).
   std::string body;
   std::string client_id;
+  std::optional<store::id> reply_to;
+};
+
+/// A client's position in one conversation's log.
+struct sync_cursor {
+  store::id conversation_id = 0;
+  store::id seq = 0;
+};
+
+/// The `sync` answer: one consistent snapshot (see API.md "Catching up").
+struct sync_answer {
+  std::vector<store::conversation_summary> conversations;
+  std::vector<store::message_row> messages; ///< By (conversation_id, updated_seq).
+  std::vector<store::id> left;
+  bool has_more = false;
 };
 
 struct page {
@@ -117,15 +141,36 @@ public:
   // -- real time ----------------------------------------------------------------------------
   /// Stores the message (or finds the one with the same client_id) and delivers it.
   boost::asio::awaitable<result<store::message_row>> send(actor from, send_request request);
-  boost::asio::awaitable<page> sync(store::id user, store::id after, int limit);
+  /// Brings a client from its cursors to the present (`limit`: messages per answer).
+  boost::asio::awaitable<sync_answer> sync(store::id user, std::vector<sync_cursor> cursors,
+                                           int limit);
+
+  // -- the conversation log: each change takes the conversation's next seq -------------------
+  boost::asio::awaitable<result<store::message_row>> edit(actor editor, store::id message,
+                                                          std::string body);
+  /// Delete for everyone: the message becomes a tombstone.
+  boost::asio::awaitable<result<store::message_row>> remove(actor remover, store::id message);
+  /// Sets the caller's reaction, or removes it (nullopt).
+  boost::asio::awaitable<result<store::message_row>> react(actor reactor, store::id message,
+                                                           std::optional<std::string> emoji);
+
+  // -- groups (REST: the actor has no socket, so every socket of theirs hears of it) ---------
+  boost::asio::awaitable<result<store::conversation_summary>>
+  rename_group(actor admin, store::id conversation, std::string title);
+  boost::asio::awaitable<result<store::conversation_summary>>
+  add_members(actor admin, store::id conversation, std::vector<store::id> users);
+  /// An admin removing a member, or anyone leaving (user == the actor).
+  boost::asio::awaitable<result<bool>> remove_member(actor who, store::id conversation,
+                                                     store::id user);
+  boost::asio::awaitable<result<store::conversation_summary>>
+  set_admin(actor admin, store::id conversation, store::id user, bool admin_flag);
   boost::asio::awaitable<result<bool>> mark_read(actor reader, store::id conversation,
                                                  store::id up_to);
   boost::asio::awaitable<result<bool>> typing(actor typist, store::id conversation, bool typing);
   /// A member's client acknowledged a `message`. Marks are batched: one store job at a time
   /// writes every mark acknowledged since the previous one (the highest per member and
   /// conversation), so a burst of acks costs one job, and one `receipt` per mark that moved.
-  boost::asio::awaitable<void> delivered(store::id user, store::id conversation,
-                                         store::id message);
+  boost::asio::awaitable<void> delivered(store::id user, store::id conversation, store::id message);
   /// A user's first socket on this node connected / their last one left.
   boost::asio::awaitable<void> presence_changed(store::id user, bool online);
 
@@ -136,6 +181,18 @@ public:
   void deliver(const store::message_row& message, const std::vector<store::id>& members,
                const socketio::socket* except);
 
+  /// What a committed change to a conversation tells whom (called on the writer thread, in
+  /// commit order, so that no socket hears of a conversation after it left it).
+  struct announcement {
+    std::optional<store::message_row> updated; ///< `message:updated` to `members`.
+    /// `conversation`: each viewer's own view of it, to that viewer's sockets.
+    std::vector<std::pair<store::id, store::conversation_summary>> views;
+    std::vector<store::id> removed; ///< `conversation:left` (and the fence).
+    std::vector<store::id> members;
+    store::id conversation = 0;
+  };
+  void announce(const announcement& change, const socketio::socket* except);
+
 private:
   policy rules_;
   store::database& database_;
@@ -143,6 +200,9 @@ private:
   const parley::clock& clock_;
   token_buckets message_limits_;
   token_buckets typing_limits_;
+  token_buckets edit_limits_;
+  token_buckets delete_limits_;
+  token_buckets reaction_limits_;
 
   struct mark_key {
     store::id user;

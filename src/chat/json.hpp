@@ -9,11 +9,13 @@ namespace parley::chat {
 
 /// {"id", "name", "phone"}
 [[nodiscard]] boost::json::object user_json(const store::user_row& user);
-/// {"id", "conversation_id", "sender_id", "body", "sent_at", "client_id"}
+/// The v2 message object: ids, body, times, seq / updated_seq, edited_at, deleted, the quote
+/// of reply_to, reactions and attachments (API.md). A tombstone has no body and no reactions.
 [[nodiscard]] boost::json::object message_json(const store::message_row& message);
 /// {"user", "name", "conversation_id", "online"}
 [[nodiscard]] boost::json::object contact_json(const store::contact_row& contact, bool online);
-/// {"id", "kind", "title", "members", "last_message", "unread_count"} as `viewer` sees it: a
+/// {"id", "kind", "title", "members" (users with admin, read_up_to, delivered_up_to),
+/// "last_message", "unread_count", "seq"} as `viewer` sees it: a
 /// direct conversation is titled with the viewer's nickname for the other member, or their name.
 [[nodiscard]] boost::json::object conversation_json(const store::conversation_summary& summary,
                                                     store::id viewer);

@@ -34,8 +34,50 @@ bool hub::remove(user_id user, const std::shared_ptr<socket>& client) {
   return false;
 }
 
+namespace {
+
+// On the socket's executor: whether an event tagged `about` may go out.
+bool admits(socket& target, const scope& about) {
+  if (about.id == 0) {
+    return true;
+  }
+  if (about.open) {
+    target.open_scope(about.id);
+    return true;
+  }
+  return !target.in_closed_scope(about.id);
+}
+
+} // namespace
+
+void hub::close_scope(const std::vector<user_id>& users, std::int64_t about, std::string event,
+                      const message& args) {
+  std::vector<std::shared_ptr<socket>> targets;
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto user : users) {
+      if (const auto found = sockets_.find(user); found != sockets_.end()) {
+        for (const auto& candidate : found->second) {
+          if (auto live = candidate.client.lock()) {
+            targets.push_back(std::move(live));
+          }
+        }
+      }
+    }
+  }
+  const auto serialized = serialize_event(event, args);
+  for (auto& target : targets) {
+    boost::asio::post(target->executor(), [target, serialized, about] {
+      if (!target->in_closed_scope(about)) {
+        target->emit(serialized);
+        target->close_scope(about);
+      }
+    });
+  }
+}
+
 void hub::emit_to_users(const std::vector<user_id>& users, std::string event, const message& args,
-                        const socket* except) {
+                        const socket* except, scope about) {
   std::vector<std::shared_ptr<socket>> targets;
   {
     std::lock_guard lock(mutex_);
@@ -52,22 +94,31 @@ void hub::emit_to_users(const std::vector<user_id>& users, std::string event, co
   // Writes happen outside the lock, each on its socket's executor; the JSON is written once.
   if (!args.attachments.empty()) {
     for (auto& target : targets) {
-      auto deliver = [target, event, args] { target->emit(event, args); };
+      auto deliver = [target, event, args, about] {
+        if (admits(*target, about)) {
+          target->emit(event, args);
+        }
+      };
       boost::asio::post(target->executor(), std::move(deliver));
     }
     return;
   }
   const auto serialized = serialize_event(event, args);
   for (auto& target : targets) {
-    auto deliver = [target, serialized] { target->emit(serialized); };
+    auto deliver = [target, serialized, about] {
+      if (admits(*target, about)) {
+        target->emit(serialized);
+      }
+    };
     boost::asio::post(target->executor(), std::move(deliver));
   }
 }
 
-void hub::emit_to_users_with_ack(const std::vector<user_id>& users, std::string event,
-                                 const message& args, std::chrono::milliseconds timeout,
-                                 std::function<void(user_id user, const boost::asio::any_io_executor&)> on_ack,
-                                 const socket* except) {
+void hub::emit_to_users_with_ack(
+    const std::vector<user_id>& users, std::string event, const message& args,
+    std::chrono::milliseconds timeout,
+    std::function<void(user_id user, const boost::asio::any_io_executor&)> on_ack,
+    const socket* except, scope about) {
   std::vector<std::pair<user_id, std::shared_ptr<socket>>> targets;
   {
     std::lock_guard lock(mutex_);
@@ -85,8 +136,11 @@ void hub::emit_to_users_with_ack(const std::vector<user_id>& users, std::string 
   const auto serialized = args.attachments.empty() ? serialize_event(event, args) : nullptr;
   const auto shared_ack = std::make_shared<const decltype(on_ack)>(std::move(on_ack));
   for (auto& [user, target] : targets) {
-    auto deliver = [target, user, event, args = serialized ? message{} : args, serialized,
-                    timeout, shared_ack] {
+    auto deliver = [target, user, event, args = serialized ? message{} : args, serialized, timeout,
+                    shared_ack, about] {
+      if (!admits(*target, about)) {
+        return;
+      }
       auto on_reply = [user, shared_ack,
                        executor = target->executor()](const std::optional<message>& reply) {
         if (reply && *shared_ack) {

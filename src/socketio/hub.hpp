@@ -18,6 +18,14 @@
 
 namespace parley::socketio {
 
+/// What an event is about, e.g. a conversation (0: nothing in particular). A socket shut out of
+/// a scope (hub::close_scope) gets nothing tagged with it any more; `open` lets it in again
+/// (a member added back).
+struct scope {
+  std::int64_t id = 0;
+  bool open = false;
+};
+
 class hub {
 public:
   using user_id = std::int64_t;
@@ -30,13 +38,19 @@ public:
 
   /// Sends `event` to every socket of each of `users`, except `except` (the sending socket).
   void emit_to_users(const std::vector<user_id>& users, std::string event, const message& args,
-                     const socket* except = nullptr);
+                     const socket* except = nullptr, scope about = {});
   /// Like emit_to_users, asking each socket for an acknowledgement: `on_ack(user)` runs on
   /// that socket's executor (passed along) when it answers within `timeout`.
-  void emit_to_users_with_ack(const std::vector<user_id>& users, std::string event,
-                              const message& args, std::chrono::milliseconds timeout,
-                              std::function<void(user_id user, const boost::asio::any_io_executor&)> on_ack,
-                              const socket* except = nullptr);
+  void emit_to_users_with_ack(
+      const std::vector<user_id>& users, std::string event, const message& args,
+      std::chrono::milliseconds timeout,
+      std::function<void(user_id user, const boost::asio::any_io_executor&)> on_ack,
+      const socket* except = nullptr, scope about = {});
+  /// Shuts every socket of `users` out of `about` and sends them `event` as the last thing
+  /// tagged with it: an event posted later with that scope is dropped on the socket's own
+  /// executor, whichever thread it came from.
+  void close_scope(const std::vector<user_id>& users, std::int64_t about, std::string event,
+                   const message& args);
   /// Disconnects every socket opened with `session` (after logout).
   void disconnect_session(session_id session);
 

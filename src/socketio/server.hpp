@@ -12,6 +12,7 @@
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -79,6 +80,18 @@ public:
   /// Application data attached at connect (e.g. who the user is).
   std::shared_ptr<void> user_data;
 
+  /// Scopes (e.g. a conversation) this socket has been shut out of: the hub drops events
+  /// tagged with one (see hub::close_scope) until it is opened again.
+  void close_scope(std::int64_t scope) {
+    if (!in_closed_scope(scope)) {
+      closed_scopes_.push_back(scope);
+    }
+  }
+  void open_scope(std::int64_t scope) { std::erase(closed_scopes_, scope); }
+  [[nodiscard]] bool in_closed_scope(std::int64_t scope) const {
+    return std::ranges::find(closed_scopes_, scope) != closed_scopes_.end();
+  }
+
 private:
   friend class connection;
   void on_ack(std::uint64_t id, message reply);
@@ -107,6 +120,7 @@ private:
   std::map<std::uint64_t, pending_ack> pending_acks_;
   std::unique_ptr<boost::asio::steady_timer> ack_timer_; // made on the first ack asked for
   std::optional<std::chrono::steady_clock::time_point> ack_timer_deadline_; // when armed
+  std::vector<std::int64_t> closed_scopes_;
 };
 
 /// Why a CONNECT is refused: becomes CONNECT_ERROR {"message": …, "data"?: …}.

@@ -39,21 +39,45 @@ struct login_code_row {
 
 /// One entry of a user's contact list: the owner's nickname for a person.
 struct contact_row {
-  user_row user;                        ///< The person.
-  std::string name;                     ///< The owner's nickname for them.
-  std::optional<id> conversation_id;    ///< Their direct conversation, if one exists.
+  user_row user;                     ///< The person.
+  std::string name;                  ///< The owner's nickname for them.
+  std::optional<id> conversation_id; ///< Their direct conversation, if one exists.
   unix_ms created_at = 0;
 };
 
 enum class conversation_kind { direct, group };
 
+/// The quoted message of a reply, as it is now (taken when the reply is read).
+struct quote_row {
+  id message_id = 0;
+  id sender_id = 0;
+  std::string body; ///< The first 100 characters of its current body; empty once deleted.
+  bool deleted = false;
+};
+
+/// One emoji on a message and who chose it, in the order they did.
+struct reaction_row {
+  std::string emoji;
+  std::vector<id> user_ids;
+};
+
+/// A message in its current state. Reads fill `reply_to` and `reactions`.
 struct message_row {
-  id message_id = 0; ///< One increasing sequence over the whole server: the sync cursor.
+  id message_id = 0; ///< Unique over the server; within a conversation it grows with seq.
   id conversation_id = 0;
   id sender_id = 0;
-  std::string body;
+  std::string body; ///< Empty once deleted.
   unix_ms sent_at = 0;
   std::string client_id; ///< Unique per sender: a retried send finds the original.
+  id seq = 0;            ///< The conversation's log position at which it was sent.
+  id updated_seq = 0;    ///< The position of its latest change (== seq until it changes).
+  std::optional<unix_ms> edited_at;
+  std::optional<unix_ms> deleted_at; ///< Set: a tombstone.
+  std::optional<id> reply_to_id;
+  std::optional<quote_row> reply_to;   ///< Filled when reply_to_id names a message.
+  std::vector<reaction_row> reactions; ///< Emoji by first use.
+
+  [[nodiscard]] bool deleted() const { return deleted_at.has_value(); }
 };
 
 struct conversation_row {
@@ -64,6 +88,7 @@ struct conversation_row {
   unix_ms created_at = 0;
   std::optional<id> last_message_id;
   unix_ms last_activity_at = 0; ///< The last message's time, or the creation time.
+  id last_seq = 0;              ///< The seq of its latest change: the log's length.
 };
 
 /// A member's state in one conversation.
@@ -72,15 +97,33 @@ struct member_row {
   id user_id = 0;
   id last_read_id = 0;      ///< Every message up to this id is read by this member.
   id last_delivered_id = 0; ///< … and up to this one delivered to one of their devices.
+  bool admin = false;
+  id from_seq = 0; ///< The member sees the changes after this seq (0: everything).
+  unix_ms joined_at = 0;
+};
+
+/// A member as the conversation object shows them.
+struct member_view {
+  user_row user;
+  bool admin = false;
+  id read_up_to = 0;
+  id delivered_up_to = 0;
 };
 
 /// A conversation as one member sees it in their list.
 struct conversation_summary {
   conversation_row conversation;
-  std::vector<user_row> members; ///< Every member, the viewer included, by user id.
-  std::optional<message_row> last_message;
-  std::int64_t unread_count = 0; ///< Messages from others above the viewer's last read.
+  std::vector<member_view> members;        ///< Every member, the viewer included, by user id.
+  std::optional<message_row> last_message; ///< Only one the viewer can see.
+  std::int64_t unread_count = 0;           ///< Messages from others above the viewer's last read.
   std::optional<std::string> nickname; ///< Direct only: the viewer's contact name for the other.
+};
+
+/// One of a user's conversations, for `sync`: where its log is and where the user's view starts.
+struct log_position {
+  id conversation_id = 0;
+  id last_seq = 0;
+  id from_seq = 0;
 };
 
 } // namespace parley::store

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <limits>
 #include <stdexcept>
+#include <tuple>
 
 namespace parley::store {
 namespace {
@@ -15,14 +16,29 @@ using sqlite_rows::all_rows;
 using sqlite_rows::read_user;
 using sqlite_rows::single_row;
 
-
 contact_row read_contact(const sqlite::statement& row) {
   return contact_row{read_user(row), row.text(4), row.optional_integer(5), row.integer(6)};
 }
 
 message_row read_message(const sqlite::statement& row) {
-  return message_row{row.integer(0), row.integer(1), row.integer(2),
-                     row.text(3),    row.integer(4), row.text(5)};
+  message_row message;
+  message.message_id = row.integer(0);
+  message.conversation_id = row.integer(1);
+  message.sender_id = row.integer(2);
+  message.body = row.text(3);
+  message.sent_at = row.integer(4);
+  message.client_id = row.text(5);
+  message.seq = row.integer(6);
+  message.updated_seq = row.integer(7);
+  message.edited_at = row.optional_integer(8);
+  message.deleted_at = row.optional_integer(9);
+  message.reply_to_id = row.optional_integer(10);
+  return message;
+}
+
+member_row read_member(const sqlite::statement& row) {
+  return member_row{row.integer(0),      row.integer(1), row.integer(2), row.integer(3),
+                    row.integer(4) != 0, row.integer(5), row.integer(6)};
 }
 
 conversation_kind kind_from(std::string_view text) {
@@ -46,6 +62,7 @@ conversation_row read_conversation(const sqlite::statement& row) {
   conversation.created_at = row.integer(4);
   conversation.last_message_id = row.optional_integer(5);
   conversation.last_activity_at = row.integer(6);
+  conversation.last_seq = row.integer(7);
   return conversation;
 }
 
@@ -84,9 +101,66 @@ std::optional<conversation_row> sqlite_write_transaction::conversation(id conver
 std::optional<member_row> sqlite_write_transaction::membership(id conversation_id, id user_id) {
   auto& statement = db_.cached(chat_sql::membership);
   statement.bind(1, conversation_id).bind(2, user_id);
-  return single_row(statement, [](const sqlite::statement& row) {
-    return member_row{row.integer(0), row.integer(1), row.integer(2), row.integer(3)};
+  return single_row(statement, read_member);
+}
+
+std::vector<member_row> sqlite_write_transaction::members(id conversation_id) {
+  auto& statement = db_.cached(chat_sql::member_rows);
+  statement.bind(1, conversation_id);
+  return all_rows(statement, read_member);
+}
+
+std::vector<log_position> sqlite_write_transaction::log_positions(id user) {
+  auto& statement = db_.cached(chat_sql::log_positions);
+  statement.bind(1, user);
+  return all_rows(statement, [](const sqlite::statement& row) {
+    return log_position{row.integer(0), row.integer(1), row.integer(2)};
   });
+}
+
+void sqlite_write_transaction::complete(message_row& message) {
+  if (message.reply_to_id) {
+    auto& statement = db_.cached(chat_sql::quote);
+    statement.bind(1, *message.reply_to_id);
+    message.reply_to = single_row(statement, [](const sqlite::statement& row) {
+      return quote_row{row.integer(0), row.integer(1), row.text(2), row.integer(3) != 0};
+    });
+  }
+  if (message.deleted()) {
+    return;
+  }
+  auto& statement = db_.cached(chat_sql::reactions);
+  statement.bind(1, message.message_id);
+  while (statement.step()) {
+    auto emoji = statement.text(0);
+    const auto user = statement.integer(1);
+    auto same = std::ranges::find(message.reactions, emoji, &reaction_row::emoji);
+    if (same == message.reactions.end()) {
+      message.reactions.push_back(reaction_row{std::move(emoji), {user}});
+    } else {
+      same->user_ids.push_back(user);
+    }
+  }
+  statement.reset();
+}
+
+std::vector<message_row> sqlite_write_transaction::completed(sqlite::statement& statement) {
+  // Collect first: complete() runs other cached statements.
+  auto rows = all_rows(statement, read_message);
+  for (auto& row : rows) {
+    complete(row);
+  }
+  return rows;
+}
+
+std::optional<message_row> sqlite_write_transaction::message(id message_id) {
+  auto& statement = db_.cached(chat_sql::message_by_id);
+  statement.bind(1, message_id);
+  auto found = single_row(statement, read_message);
+  if (found) {
+    complete(*found);
+  }
+  return found;
 }
 
 std::vector<id> sqlite_write_transaction::member_ids(id conversation_id) {
@@ -102,27 +176,33 @@ std::vector<id> sqlite_write_transaction::senders_between(id conversation_id, id
 }
 
 conversation_summary sqlite_write_transaction::summarise(conversation_row conversation, id viewer,
-                                                         id last_read_id) {
+                                                         id last_read_id, id from_seq) {
   conversation_summary result;
   {
     auto& statement = db_.cached(chat_sql::members);
     statement.bind(1, conversation.conversation_id);
-    result.members = all_rows(statement, read_user);
+    result.members = all_rows(statement, [](const sqlite::statement& row) {
+      return member_view{read_user(row), row.integer(4) != 0, row.integer(5), row.integer(6)};
+    });
   }
   if (conversation.last_message_id) {
-    auto& statement = db_.cached(chat_sql::message_by_id);
-    statement.bind(1, *conversation.last_message_id);
-    result.last_message = single_row(statement, read_message);
+    result.last_message = message(*conversation.last_message_id);
+    if (result.last_message && result.last_message->seq <= from_seq) {
+      result.last_message.reset(); // from before the viewer joined
+    }
     auto& unread = db_.cached(chat_sql::unread_count);
-    unread.bind(1, conversation.conversation_id).bind(2, last_read_id).bind(3, viewer);
+    unread.bind(1, conversation.conversation_id)
+        .bind(2, last_read_id)
+        .bind(3, viewer)
+        .bind(4, from_seq);
     result.unread_count =
         single_row(unread, [](const sqlite::statement& row) { return row.integer(0); }).value_or(0);
   }
   if (conversation.kind == conversation_kind::direct) {
     for (const auto& member : result.members) {
-      if (member.user_id != viewer) {
+      if (member.user.user_id != viewer) {
         auto& statement = db_.cached(chat_sql::nickname);
-        statement.bind(1, viewer).bind(2, member.user_id);
+        statement.bind(1, viewer).bind(2, member.user.user_id);
         result.nickname =
             single_row(statement, [](const sqlite::statement& row) { return row.text(0); });
       }
@@ -142,7 +222,7 @@ std::optional<conversation_summary> sqlite_write_transaction::summary(id convers
   if (!found) {
     return std::nullopt;
   }
-  return summarise(std::move(*found), viewer, member->last_read_id);
+  return summarise(std::move(*found), viewer, member->last_read_id, member->from_seq);
 }
 
 std::vector<conversation_summary> sqlite_write_transaction::conversations_of(id viewer) {
@@ -150,42 +230,53 @@ std::vector<conversation_summary> sqlite_write_transaction::conversations_of(id 
   statement.bind(1, viewer);
   // Collect first: summarise() runs other cached statements.
   auto rows = all_rows(statement, [](const sqlite::statement& row) {
-    return std::pair{read_conversation(row), row.integer(7)};
+    return std::tuple{read_conversation(row), row.integer(8), row.integer(9)};
   });
   std::vector<conversation_summary> result;
   result.reserve(rows.size());
-  for (auto& [conversation, last_read_id] : rows) {
-    result.push_back(summarise(std::move(conversation), viewer, last_read_id));
+  for (auto& [conversation, last_read_id, from_seq] : rows) {
+    result.push_back(summarise(std::move(conversation), viewer, last_read_id, from_seq));
   }
   return result;
 }
 
-std::optional<message_row> sqlite_write_transaction::message_by_client_id(
-    id sender, std::string_view client_id) {
+std::optional<message_row>
+sqlite_write_transaction::message_by_client_id(id sender, std::string_view client_id) {
   auto& statement = db_.cached(chat_sql::message_by_client_id);
   statement.bind(1, sender).bind(2, client_id);
-  return single_row(statement, read_message);
+  auto found = single_row(statement, read_message);
+  if (found) {
+    complete(*found);
+  }
+  return found;
 }
 
 std::vector<message_row> sqlite_write_transaction::messages_before(id conversation_id,
                                                                    std::optional<id> before,
-                                                                   int limit) {
+                                                                   id from_seq, int limit) {
   auto& statement = db_.cached(chat_sql::messages_before);
   statement.bind(1, conversation_id)
       .bind(2, before.value_or(std::numeric_limits<id>::max()))
-      .bind(3, std::int64_t{limit});
-  return all_rows(statement, read_message);
+      .bind(3, from_seq)
+      .bind(4, std::int64_t{limit});
+  return completed(statement);
 }
 
-std::vector<message_row> sqlite_write_transaction::messages_after(id user, id after, int limit) {
-  auto& statement = db_.cached(chat_sql::messages_after);
-  statement.bind(1, user).bind(2, after).bind(3, std::int64_t{limit});
-  return all_rows(statement, read_message);
+std::vector<message_row> sqlite_write_transaction::changes_after(id conversation_id, id after,
+                                                                 id from_seq, int limit) {
+  auto& statement = db_.cached(chat_sql::changes_after);
+  statement.bind(1, conversation_id).bind(2, after).bind(3, from_seq).bind(4, std::int64_t{limit});
+  return completed(statement);
 }
 
 void sqlite_write_transaction::insert_contact(id owner, id contact_id, std::string_view name,
                                               unix_ms now) {
-  db_.cached(chat_sql::insert_contact).bind(1, owner).bind(2, contact_id).bind(3, name).bind(4, now).run();
+  db_.cached(chat_sql::insert_contact)
+      .bind(1, owner)
+      .bind(2, contact_id)
+      .bind(3, name)
+      .bind(4, now)
+      .run();
 }
 
 bool sqlite_write_transaction::update_contact_name(id owner, id contact_id, std::string_view name) {
@@ -223,28 +314,123 @@ conversation_row sqlite_write_transaction::insert_conversation(
   return row;
 }
 
-void sqlite_write_transaction::insert_member(id conversation_id, id user_id, unix_ms now) {
-  db_.cached(chat_sql::insert_member).bind(1, conversation_id).bind(2, user_id).bind(3, now).run();
+void sqlite_write_transaction::insert_member(id conversation_id, id user_id, unix_ms now,
+                                             id from_seq, bool admin) {
+  db_.cached(chat_sql::insert_member)
+      .bind(1, conversation_id)
+      .bind(2, user_id)
+      .bind(3, now)
+      .bind(4, from_seq)
+      .bind(5, std::int64_t{admin ? 1 : 0})
+      .run();
+}
+
+void sqlite_write_transaction::delete_member(id conversation_id, id user_id) {
+  db_.cached(chat_sql::delete_member).bind(1, conversation_id).bind(2, user_id).run();
+}
+
+void sqlite_write_transaction::set_admin(id conversation_id, id user_id, bool admin) {
+  db_.cached(chat_sql::set_admin)
+      .bind(1, conversation_id)
+      .bind(2, user_id)
+      .bind(3, std::int64_t{admin ? 1 : 0})
+      .run();
+}
+
+void sqlite_write_transaction::set_title(id conversation_id, std::string_view title) {
+  db_.cached(chat_sql::set_title).bind(1, conversation_id).bind(2, title).run();
+}
+
+void sqlite_write_transaction::delete_messages(id conversation_id) {
+  db_.cached(chat_sql::forget_last_message).bind(1, conversation_id).run();
+  db_.cached(chat_sql::delete_messages).bind(1, conversation_id).run();
+}
+
+id sqlite_write_transaction::next_seq(id conversation_id) {
+  auto& statement = db_.cached(chat_sql::next_seq);
+  statement.bind(1, conversation_id);
+  const auto seq =
+      single_row(statement, [](const sqlite::statement& row) { return row.integer(0); });
+  if (!seq) {
+    throw std::runtime_error("next_seq: no such conversation");
+  }
+  return *seq;
 }
 
 message_row sqlite_write_transaction::insert_message(id conversation_id, id sender_id,
                                                      std::string_view body, unix_ms sent_at,
-                                                     std::string_view client_id) {
-  db_.cached(chat_sql::insert_message)
-      .bind(1, conversation_id)
+                                                     std::string_view client_id, id seq,
+                                                     std::optional<id> reply_to) {
+  auto& insert = db_.cached(chat_sql::insert_message);
+  insert.bind(1, conversation_id)
       .bind(2, sender_id)
       .bind(3, body)
       .bind(4, sent_at)
       .bind(5, client_id)
-      .run();
-  message_row message{db_.last_insert_rowid(), conversation_id, sender_id,
-                      std::string(body),       sent_at,         std::string(client_id)};
+      .bind(6, seq);
+  if (reply_to) {
+    insert.bind(7, *reply_to);
+  } else {
+    insert.bind_null(7);
+  }
+  insert.run();
+  message_row message;
+  message.message_id = db_.last_insert_rowid();
+  message.conversation_id = conversation_id;
+  message.sender_id = sender_id;
+  message.body = std::string(body);
+  message.sent_at = sent_at;
+  message.client_id = std::string(client_id);
+  message.seq = seq;
+  message.updated_seq = seq;
+  message.reply_to_id = reply_to;
+  if (reply_to) {
+    complete(message); // its quote; a new message has no reactions yet
+  }
   db_.cached(chat_sql::touch_conversation)
       .bind(1, conversation_id)
       .bind(2, message.message_id)
       .bind(3, sent_at)
       .run();
   return message;
+}
+
+void sqlite_write_transaction::edit_message(id message_id, std::string_view body, unix_ms now,
+                                            id seq) {
+  db_.cached(chat_sql::save_version).bind(1, message_id).bind(2, seq).run();
+  db_.cached(chat_sql::edit_message)
+      .bind(1, message_id)
+      .bind(2, body)
+      .bind(3, now)
+      .bind(4, seq)
+      .run();
+}
+
+void sqlite_write_transaction::delete_message(id message_id, unix_ms now, id seq) {
+  db_.cached(chat_sql::tombstone).bind(1, message_id).bind(2, now).bind(3, seq).run();
+  db_.cached(chat_sql::delete_versions).bind(1, message_id).run();
+  db_.cached(chat_sql::delete_reactions).bind(1, message_id).run();
+}
+
+void sqlite_write_transaction::set_reaction(id message_id, id user_id,
+                                            std::optional<std::string_view> emoji, id seq) {
+  if (emoji) {
+    // Joining a run keeps its place; a new run (or one whose users all left) goes last.
+    auto& run = db_.cached(chat_sql::reaction_run);
+    run.bind(1, message_id).bind(2, *emoji);
+    const auto since =
+        single_row(run, [](const sqlite::statement& row) { return row.optional_integer(0); });
+    db_.cached(chat_sql::put_reaction)
+        .bind(1, message_id)
+        .bind(2, user_id)
+        .bind(3, *emoji)
+        .bind(4, since && *since ? **since : seq)
+        .bind(5, seq)
+        .run();
+  } else {
+    db_.cached(chat_sql::delete_reaction).bind(1, message_id).bind(2, user_id).run();
+  }
+  db_.cached(chat_sql::touch_message).bind(1, message_id).bind(2, seq).run();
 }
 
 bool sqlite_write_transaction::advance_read(id conversation_id, id user_id, id up_to) {

@@ -27,53 +27,78 @@ inline constexpr const char* direct_conversation =
     "SELECT id FROM conversations WHERE direct_low = ?1 AND direct_high = ?2";
 
 inline constexpr const char* conversation =
-    "SELECT id, kind, title, created_by, created_at, last_message_id, last_activity_at "
+    "SELECT id, kind, title, created_by, created_at, last_message_id, last_activity_at, last_seq "
     "FROM conversations WHERE id = ?1";
 
 inline constexpr const char* membership =
-    "SELECT conversation_id, user_id, last_read_id, last_delivered_id "
+    "SELECT conversation_id, user_id, last_read_id, last_delivered_id, admin, from_seq, joined_at "
     "FROM conversation_members WHERE conversation_id = ?1 AND user_id = ?2";
 
 inline constexpr const char* member_ids =
     "SELECT user_id FROM conversation_members WHERE conversation_id = ?1 ORDER BY user_id";
+
+inline constexpr const char* member_rows =
+    "SELECT conversation_id, user_id, last_read_id, last_delivered_id, admin, from_seq, joined_at "
+    "FROM conversation_members WHERE conversation_id = ?1 ORDER BY from_seq, joined_at, user_id";
 
 inline constexpr const char* senders_between =
     "SELECT DISTINCT sender_id FROM messages "
     "WHERE conversation_id = ?1 AND id > ?2 AND id <= ?3 ORDER BY sender_id";
 
 inline constexpr const char* members =
-    "SELECT u.id, u.phone, u.name, u.created_at FROM conversation_members m "
-    "JOIN users u ON u.id = m.user_id WHERE m.conversation_id = ?1 ORDER BY u.id";
+    "SELECT u.id, u.phone, u.name, u.created_at, m.admin, m.last_read_id, m.last_delivered_id "
+    "FROM conversation_members m JOIN users u ON u.id = m.user_id "
+    "WHERE m.conversation_id = ?1 ORDER BY u.id";
 
 inline constexpr const char* conversations_of =
     "SELECT c.id, c.kind, c.title, c.created_by, c.created_at, c.last_message_id, "
-    "c.last_activity_at, m.last_read_id "
+    "c.last_activity_at, c.last_seq, m.last_read_id, m.from_seq "
     "FROM conversation_members m JOIN conversations c ON c.id = m.conversation_id "
     "WHERE m.user_id = ?1 AND (c.kind = 'group' OR c.last_message_id IS NOT NULL "
     "OR c.created_by = ?1) ORDER BY c.last_activity_at DESC, c.id DESC";
 
+inline constexpr const char* log_positions =
+    "SELECT c.id, c.last_seq, m.from_seq "
+    "FROM conversation_members m JOIN conversations c ON c.id = m.conversation_id "
+    "WHERE m.user_id = ?1 ORDER BY c.id";
+
+// Tombstones and what came before the viewer joined do not count.
 inline constexpr const char* unread_count =
-    "SELECT count(*) FROM messages WHERE conversation_id = ?1 AND id > ?2 AND sender_id <> ?3";
+    "SELECT count(*) FROM messages WHERE conversation_id = ?1 AND id > ?2 AND sender_id <> ?3 "
+    "AND seq > ?4 AND deleted_at IS NULL";
 
 inline constexpr const char* nickname =
     "SELECT name FROM contacts WHERE owner_id = ?1 AND contact_id = ?2";
 
 inline constexpr const char* message_by_id =
-    "SELECT id, conversation_id, sender_id, body, sent_at, client_id FROM messages WHERE id = ?1";
+    "SELECT id, conversation_id, sender_id, body, sent_at, client_id, seq, updated_seq, edited_at, "
+    "deleted_at, reply_to FROM messages WHERE id = ?1";
 
 inline constexpr const char* message_by_client_id =
-    "SELECT id, conversation_id, sender_id, body, sent_at, client_id FROM messages "
-    "WHERE sender_id = ?1 AND client_id = ?2";
+    "SELECT id, conversation_id, sender_id, body, sent_at, client_id, seq, updated_seq, edited_at, "
+    "deleted_at, reply_to FROM messages WHERE sender_id = ?1 AND client_id = ?2";
 
 inline constexpr const char* messages_before =
-    "SELECT id, conversation_id, sender_id, body, sent_at, client_id FROM messages "
-    "WHERE conversation_id = ?1 AND id < ?2 ORDER BY id DESC LIMIT ?3";
+    "SELECT id, conversation_id, sender_id, body, sent_at, client_id, seq, updated_seq, edited_at, "
+    "deleted_at, reply_to FROM messages "
+    "WHERE conversation_id = ?1 AND id < ?2 AND seq > ?3 ORDER BY id DESC LIMIT ?4";
 
-inline constexpr const char* messages_after =
-    "SELECT id, conversation_id, sender_id, body, sent_at, client_id FROM messages "
-    "WHERE id > ?2 AND conversation_id IN "
-    "(SELECT conversation_id FROM conversation_members WHERE user_id = ?1) "
-    "ORDER BY id LIMIT ?3";
+inline constexpr const char* changes_after =
+    "SELECT id, conversation_id, sender_id, body, sent_at, client_id, seq, updated_seq, edited_at, "
+    "deleted_at, reply_to FROM messages "
+    "WHERE conversation_id = ?1 AND updated_seq > ?2 AND seq > ?3 ORDER BY updated_seq LIMIT ?4";
+
+// The quote of a reply: 100 characters (code points) of the quoted message's current body.
+inline constexpr const char* quote =
+    "SELECT id, sender_id, substr(body, 1, 100), deleted_at IS NOT NULL FROM messages "
+    "WHERE id = ?1";
+
+// Emoji by the start of their current run on the message, users in the order they reacted.
+inline constexpr const char* reactions =
+    "SELECT emoji, user_id FROM reactions WHERE message_id = ?1 ORDER BY emoji_since, seq";
+
+inline constexpr const char* reaction_run =
+    "SELECT min(emoji_since) FROM reactions WHERE message_id = ?1 AND emoji = ?2";
 
 inline constexpr const char* insert_contact =
     "INSERT INTO contacts (owner_id, contact_id, name, created_at) VALUES (?1, ?2, ?3, ?4)";
@@ -85,10 +110,37 @@ inline constexpr const char* insert_conversation =
     "INSERT INTO conversations (kind, title, direct_low, direct_high, created_by, created_at, "
     "last_activity_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)";
 inline constexpr const char* insert_member =
-    "INSERT INTO conversation_members (conversation_id, user_id, joined_at) VALUES (?1, ?2, ?3)";
-inline constexpr const char* insert_message =
-    "INSERT INTO messages (conversation_id, sender_id, body, sent_at, client_id) "
+    "INSERT INTO conversation_members (conversation_id, user_id, joined_at, from_seq, admin) "
     "VALUES (?1, ?2, ?3, ?4, ?5)";
+inline constexpr const char* delete_member =
+    "DELETE FROM conversation_members WHERE conversation_id = ?1 AND user_id = ?2";
+inline constexpr const char* set_admin =
+    "UPDATE conversation_members SET admin = ?3 WHERE conversation_id = ?1 AND user_id = ?2";
+inline constexpr const char* set_title = "UPDATE conversations SET title = ?2 WHERE id = ?1";
+inline constexpr const char* delete_messages = "DELETE FROM messages WHERE conversation_id = ?1";
+inline constexpr const char* forget_last_message =
+    "UPDATE conversations SET last_message_id = NULL WHERE id = ?1";
+inline constexpr const char* next_seq =
+    "UPDATE conversations SET last_seq = last_seq + 1 WHERE id = ?1 RETURNING last_seq";
+inline constexpr const char* insert_message =
+    "INSERT INTO messages (conversation_id, sender_id, body, sent_at, client_id, seq, "
+    "updated_seq, reply_to) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7)";
+inline constexpr const char* save_version =
+    "INSERT INTO message_versions (message_id, replaced_seq, body, written_at) "
+    "SELECT id, ?2, body, coalesce(edited_at, sent_at) FROM messages WHERE id = ?1";
+inline constexpr const char* edit_message =
+    "UPDATE messages SET body = ?2, edited_at = ?3, updated_seq = ?4 WHERE id = ?1";
+inline constexpr const char* tombstone =
+    "UPDATE messages SET body = '', deleted_at = ?2, updated_seq = ?3 WHERE id = ?1";
+inline constexpr const char* delete_versions = "DELETE FROM message_versions WHERE message_id = ?1";
+inline constexpr const char* delete_reactions = "DELETE FROM reactions WHERE message_id = ?1";
+inline constexpr const char* put_reaction =
+    "INSERT INTO reactions (message_id, user_id, emoji, emoji_since, seq) "
+    "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (message_id, user_id) DO UPDATE SET "
+    "emoji = excluded.emoji, emoji_since = excluded.emoji_since, seq = excluded.seq";
+inline constexpr const char* delete_reaction =
+    "DELETE FROM reactions WHERE message_id = ?1 AND user_id = ?2";
+inline constexpr const char* touch_message = "UPDATE messages SET updated_seq = ?2 WHERE id = ?1";
 inline constexpr const char* touch_conversation =
     "UPDATE conversations SET last_message_id = ?2, last_activity_at = max(last_activity_at, ?3) "
     "WHERE id = ?1";
@@ -102,12 +154,45 @@ inline constexpr const char* advance_delivered =
 
 /// Every statement above, for the query-plan test.
 inline constexpr std::array all{
-    contacts_of,         contact,           contact_owners_of,    direct_conversation,
-    conversation,        membership,        member_ids,           members,
+    contacts_of,
+    contact,
+    contact_owners_of,
+    direct_conversation,
+    conversation,
+    membership,
+    member_ids,
+    member_rows,
+    members,
     senders_between,
-    conversations_of,    unread_count,      nickname,             message_by_id,
-    message_by_client_id, messages_before,  messages_after,       update_contact_name,
-    delete_contact,      touch_conversation, advance_read,        advance_delivered,
+    conversations_of,
+    log_positions,
+    unread_count,
+    nickname,
+    message_by_id,
+    message_by_client_id,
+    messages_before,
+    changes_after,
+    quote,
+    reactions,
+    reaction_run,
+    update_contact_name,
+    delete_contact,
+    delete_member,
+    set_admin,
+    set_title,
+    delete_messages,
+    forget_last_message,
+    next_seq,
+    touch_conversation,
+    save_version,
+    edit_message,
+    tombstone,
+    delete_versions,
+    delete_reactions,
+    delete_reaction,
+    touch_message,
+    advance_read,
+    advance_delivered,
 };
 
 } // namespace parley::store::chat_sql

@@ -15,6 +15,9 @@ void configure(sqlite::connection& db) {
   db.execute("PRAGMA journal_mode = WAL");
   db.execute("PRAGMA synchronous = FULL");
   db.execute("PRAGMA foreign_keys = ON");
+  // A deleted message's body and versions are overwritten in the pages that held them
+  // (FAST: where that costs no extra I/O; the WAL keeps old frames until it is reused).
+  db.execute("PRAGMA secure_delete = FAST");
 }
 
 std::exception_ptr stopped_error() {
@@ -44,7 +47,9 @@ sqlite_database::sqlite_database(sqlite_options options) : options_(std::move(op
   }
 }
 
-sqlite_database::~sqlite_database() { stop(); }
+sqlite_database::~sqlite_database() {
+  stop();
+}
 
 void sqlite_database::submit_write(std::unique_ptr<job> work) {
   {

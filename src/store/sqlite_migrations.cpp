@@ -93,11 +93,70 @@ CREATE TABLE messages (
 );
 CREATE INDEX messages_by_conversation ON messages (conversation_id, id);
 )sql"},
+    migration{3, "the conversation log: seq, edits, deletes, replies, reactions, admins", R"sql(
+-- Every change to a conversation takes its next seq: UPDATE … SET last_seq = last_seq + 1
+-- RETURNING last_seq, in the transaction that makes the change.
+ALTER TABLE conversations ADD COLUMN last_seq INTEGER NOT NULL DEFAULT 0;
+
+-- seq: where the message was sent in its conversation's log; updated_seq: its latest change.
+ALTER TABLE messages ADD COLUMN seq INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE messages ADD COLUMN updated_seq INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE messages ADD COLUMN edited_at INTEGER;
+ALTER TABLE messages ADD COLUMN deleted_at INTEGER;
+-- reply_to names a message of the same conversation (checked by the chat layer). No foreign
+-- key: it would need an index of its own for deletes to check it, and a conversation's messages
+-- only ever go all together.
+ALTER TABLE messages ADD COLUMN reply_to INTEGER;
+
+-- A group's creation was its first change (seq 1); a direct conversation starts with its
+-- first message. Existing messages take the following seqs in id order.
+UPDATE messages SET seq = numbered.seq, updated_seq = numbered.seq
+FROM (SELECT m.id AS id,
+             row_number() OVER (PARTITION BY m.conversation_id ORDER BY m.id)
+               + (c.kind = 'group') AS seq
+      FROM messages m JOIN conversations c ON c.id = m.conversation_id) AS numbered
+WHERE messages.id = numbered.id;
+UPDATE conversations SET last_seq = coalesce(
+  (SELECT max(seq) FROM messages WHERE conversation_id = conversations.id), kind = 'group');
+
+-- sync: one range scan per conversation from the client's cursor.
+CREATE UNIQUE INDEX messages_by_update ON messages (conversation_id, updated_seq);
+
+-- The bodies an edit replaced (replaced_seq: the seq of the edit that replaced it).
+CREATE TABLE message_versions (
+  message_id   INTEGER NOT NULL REFERENCES messages (id) ON DELETE CASCADE,
+  replaced_seq INTEGER NOT NULL,
+  body         TEXT    NOT NULL,
+  written_at   INTEGER NOT NULL,
+  PRIMARY KEY (message_id, replaced_seq)
+) WITHOUT ROWID;
+
+-- One reaction per user per message. emoji_since: the seq at which this emoji's current run
+-- on the message began (emoji are listed by it); seq: when this user chose it.
+CREATE TABLE reactions (
+  message_id  INTEGER NOT NULL REFERENCES messages (id) ON DELETE CASCADE,
+  user_id     INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+  emoji       TEXT    NOT NULL,
+  emoji_since INTEGER NOT NULL,
+  seq         INTEGER NOT NULL,
+  PRIMARY KEY (message_id, user_id)
+) WITHOUT ROWID;
+
+-- admin: may rename, add, remove and promote. from_seq: the member sees the changes after it
+-- (0: the whole log). The creator of a group was its first admin.
+ALTER TABLE conversation_members ADD COLUMN admin INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE conversation_members ADD COLUMN from_seq INTEGER NOT NULL DEFAULT 0;
+UPDATE conversation_members SET admin = 1
+WHERE EXISTS (SELECT 1 FROM conversations c WHERE c.id = conversation_members.conversation_id
+              AND c.kind = 'group' AND c.created_by = conversation_members.user_id);
+)sql"},
 };
 
 } // namespace
 
-std::span<const migration> sqlite_migrations() { return k_migrations; }
+std::span<const migration> sqlite_migrations() {
+  return k_migrations;
+}
 
 int schema_version(sqlite::connection& db) {
   auto statement = sqlite::statement(db, "PRAGMA user_version");

@@ -12,7 +12,8 @@ public:
 
   std::optional<user_row> user_by_id(id user_id) override;
   std::optional<user_row> user_by_phone(std::string_view phone) override;
-  std::optional<session_row> session_by_token_hash(std::span<const unsigned char> token_hash) override;
+  std::optional<session_row>
+  session_by_token_hash(std::span<const unsigned char> token_hash) override;
   std::optional<login_code_row> login_code(std::string_view phone) override;
   std::optional<bytes> server_secret(std::string_view name) override;
 
@@ -34,28 +35,49 @@ public:
   std::optional<conversation_row> conversation(id conversation_id) override;
   std::optional<member_row> membership(id conversation_id, id user_id) override;
   std::vector<id> member_ids(id conversation_id) override;
+  std::vector<member_row> members(id conversation_id) override;
+  std::vector<log_position> log_positions(id user) override;
+  std::optional<message_row> message(id message_id) override;
   std::vector<id> senders_between(id conversation_id, id after, id up_to) override;
   std::optional<conversation_summary> summary(id conversation_id, id viewer) override;
   std::vector<conversation_summary> conversations_of(id viewer) override;
   std::optional<message_row> message_by_client_id(id sender, std::string_view client_id) override;
   std::vector<message_row> messages_before(id conversation_id, std::optional<id> before,
-                                           int limit) override;
-  std::vector<message_row> messages_after(id user, id after, int limit) override;
+                                           id from_seq, int limit) override;
+  std::vector<message_row> changes_after(id conversation_id, id after, id from_seq,
+                                         int limit) override;
 
   void insert_contact(id owner, id contact_id, std::string_view name, unix_ms now) override;
   bool update_contact_name(id owner, id contact_id, std::string_view name) override;
   bool delete_contact(id owner, id contact_id) override;
-  conversation_row insert_conversation(conversation_kind kind, std::optional<std::string_view> title,
+  conversation_row insert_conversation(conversation_kind kind,
+                                       std::optional<std::string_view> title,
                                        std::optional<std::pair<id, id>> direct_pair, id created_by,
                                        unix_ms now) override;
-  void insert_member(id conversation_id, id user_id, unix_ms now) override;
+  void insert_member(id conversation_id, id user_id, unix_ms now, id from_seq = 0,
+                     bool admin = false) override;
+  void delete_member(id conversation_id, id user_id) override;
+  void set_admin(id conversation_id, id user_id, bool admin) override;
+  void set_title(id conversation_id, std::string_view title) override;
+  void delete_messages(id conversation_id) override;
+  id next_seq(id conversation_id) override;
   message_row insert_message(id conversation_id, id sender_id, std::string_view body,
-                             unix_ms sent_at, std::string_view client_id) override;
+                             unix_ms sent_at, std::string_view client_id, id seq,
+                             std::optional<id> reply_to = std::nullopt) override;
+  void edit_message(id message_id, std::string_view body, unix_ms now, id seq) override;
+  void delete_message(id message_id, unix_ms now, id seq) override;
+  void set_reaction(id message_id, id user_id, std::optional<std::string_view> emoji,
+                    id seq) override;
   bool advance_read(id conversation_id, id user_id, id up_to) override;
   bool advance_delivered(id conversation_id, id user_id, id up_to) override;
 
 private:
-  conversation_summary summarise(conversation_row conversation, id viewer, id last_read_id);
+  conversation_summary summarise(conversation_row conversation, id viewer, id last_read_id,
+                                 id from_seq);
+  /// Fills the quote and the reactions of a message read from a row.
+  void complete(message_row& message);
+  /// Every row of a message query, completed.
+  std::vector<message_row> completed(sqlite::statement& statement);
 
   sqlite::connection& db_;
 };

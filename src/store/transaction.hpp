@@ -40,25 +40,31 @@ public:
   [[nodiscard]] virtual std::optional<member_row> membership(id conversation_id, id user_id) = 0;
   /// Member user ids, ascending.
   [[nodiscard]] virtual std::vector<id> member_ids(id conversation_id) = 0;
+  /// Every member's row, longest-standing first (by from_seq, joined_at, user id).
+  [[nodiscard]] virtual std::vector<member_row> members(id conversation_id) = 0;
   /// The distinct senders of the messages with `after` < id <= `up_to`, ascending.
-  [[nodiscard]] virtual std::vector<id> senders_between(id conversation_id, id after,
-                                                        id up_to) = 0;
+  [[nodiscard]] virtual std::vector<id> senders_between(id conversation_id, id after, id up_to) = 0;
   /// The conversation as `viewer` sees it in their list; nullopt when not a member.
   [[nodiscard]] virtual std::optional<conversation_summary> summary(id conversation_id,
                                                                     id viewer) = 0;
   /// `viewer`'s conversations, most recent activity first. A direct conversation without
   /// messages is listed only to the member who opened it.
   [[nodiscard]] virtual std::vector<conversation_summary> conversations_of(id viewer) = 0;
+  /// Where the log of each of `user`'s conversations is, by conversation id.
+  [[nodiscard]] virtual std::vector<log_position> log_positions(id user) = 0;
 
-  // -- messages ------------------------------------------------------------------------
-  [[nodiscard]] virtual std::optional<message_row> message_by_client_id(id sender,
-                                                                        std::string_view client_id) = 0;
-  /// Up to `limit` messages of a conversation with ids below `before` (all when nullopt),
-  /// newest first.
+  // -- messages (every row in its current state, quote and reactions filled) ---------------
+  [[nodiscard]] virtual std::optional<message_row> message(id message_id) = 0;
+  [[nodiscard]] virtual std::optional<message_row>
+  message_by_client_id(id sender, std::string_view client_id) = 0;
+  /// Up to `limit` messages of a conversation with ids below `before` (all when nullopt) and
+  /// seq above `from_seq`, newest first.
   [[nodiscard]] virtual std::vector<message_row>
-  messages_before(id conversation_id, std::optional<id> before, int limit) = 0;
-  /// Up to `limit` messages with ids above `after` in any of `user`'s conversations, ascending.
-  [[nodiscard]] virtual std::vector<message_row> messages_after(id user, id after, int limit) = 0;
+  messages_before(id conversation_id, std::optional<id> before, id from_seq, int limit) = 0;
+  /// Up to `limit` messages of a conversation whose latest change is after `after` and that
+  /// were sent after `from_seq`, by updated_seq.
+  [[nodiscard]] virtual std::vector<message_row> changes_after(id conversation_id, id after,
+                                                               id from_seq, int limit) = 0;
 };
 
 class write_transaction : public read_transaction {
@@ -90,12 +96,31 @@ public:
                                                std::optional<std::string_view> title,
                                                std::optional<std::pair<id, id>> direct_pair,
                                                id created_by, unix_ms now) = 0;
-  virtual void insert_member(id conversation_id, id user_id, unix_ms now) = 0;
+  virtual void insert_member(id conversation_id, id user_id, unix_ms now, id from_seq = 0,
+                             bool admin = false) = 0;
+  virtual void delete_member(id conversation_id, id user_id) = 0;
+  virtual void set_admin(id conversation_id, id user_id, bool admin) = 0;
+  virtual void set_title(id conversation_id, std::string_view title) = 0;
+  /// Removes every message of a conversation (a group whose last member left). The
+  /// conversation row stays, so that its id is never reused.
+  virtual void delete_messages(id conversation_id) = 0;
 
-  /// Stores a message and makes it the conversation's last. Throws on a duplicate
+  /// Takes the conversation's next log position. The row update is also what orders the
+  /// writers of one conversation: the change that takes seq N commits before the one taking
+  /// N + 1, on every engine.
+  virtual id next_seq(id conversation_id) = 0;
+  /// Stores a message at `seq` and makes it the conversation's last. Throws on a duplicate
   /// (sender, client_id): callers look it up first.
   virtual message_row insert_message(id conversation_id, id sender_id, std::string_view body,
-                                     unix_ms sent_at, std::string_view client_id) = 0;
+                                     unix_ms sent_at, std::string_view client_id, id seq,
+                                     std::optional<id> reply_to = std::nullopt) = 0;
+  /// Replaces the body, keeping the previous one as a version; edited_at = now.
+  virtual void edit_message(id message_id, std::string_view body, unix_ms now, id seq) = 0;
+  /// Makes the message a tombstone: body, earlier versions and reactions leave the disk.
+  virtual void delete_message(id message_id, unix_ms now, id seq) = 0;
+  /// Sets (or with nullopt removes) `user_id`'s reaction and moves the message to `seq`.
+  virtual void set_reaction(id message_id, id user_id, std::optional<std::string_view> emoji,
+                            id seq) = 0;
   /// Raises the member's read mark (and delivered mark) to `up_to`; true when read moved.
   virtual bool advance_read(id conversation_id, id user_id, id up_to) = 0;
   /// Raises the member's delivered mark to `up_to`; true when it moved.

@@ -1,6 +1,7 @@
 """Helpers for the chat end-to-end tests (test_chat_*.py): users, the REST calls of the
-contract's "Contacts" and "Conversations" sections, and a python3-socketio sync client that
-records the server's events in the order they arrive on the wire.
+contract's "Contacts" and "Conversations" sections, the v2 shapes (message and conversation
+objects, the `sync` answer) and a python3-socketio sync client that records the server's
+events in the order they arrive on the wire.
 
 python-engineio 4.3.4 hands every received message to a handler thread of its own, so the
 order in which handlers run says nothing about the order the server sent things in. ``Chat``
@@ -27,7 +28,14 @@ from parley_harness import TIMEOUT, ServerTestCase
 # Distinct numbers the development sender accepts (the harness PHONE, +14155550123, is not
 # among them).
 PHONES = [f"+141555501{n:02d}" for n in range(1, 40)]
-MESSAGE_FIELDS = {"id", "conversation_id", "sender_id", "body", "sent_at", "client_id"}
+# The v2 objects (API.md, "Conventions" and "The conversation log").
+MESSAGE_FIELDS = {"id", "conversation_id", "sender_id", "body", "sent_at", "client_id", "seq",
+                  "updated_seq", "edited_at", "deleted", "reply_to", "reactions", "attachments"}
+QUOTE_FIELDS = {"id", "sender_id", "body", "deleted"}  # a message's reply_to
+CONVERSATION_FIELDS = {"id", "kind", "title", "members", "last_message", "unread_count", "seq"}
+USER_FIELDS = {"id", "name", "phone"}
+MEMBER_FIELDS = USER_FIELDS | {"admin", "read_up_to", "delivered_up_to"}
+SYNC_FIELDS = {"ok", "conversations", "messages", "left", "has_more"}
 
 
 def _daemon_task(self, target, *args, **kwargs):
@@ -398,14 +406,38 @@ class ChatCase(ServerTestCase):
 
     # -- assertions ---------------------------------------------------------------------
 
-    def assertMessage(self, message, sender=None, conversation_id=None, body=None, client_id=None):
+    def assertMessage(self, message, sender=None, conversation_id=None, body=None, client_id=None,
+                      seq=None, plain=False):
+        """A v2 message object. ``plain``: as sent and never changed since (no reply,
+        attachment, edit, delete or reaction)."""
         self.assertIsInstance(message, dict, message)
         self.assertEqual(set(message), MESSAGE_FIELDS, message)
-        for field in ("id", "conversation_id", "sender_id", "sent_at"):
+        for field in ("id", "conversation_id", "sender_id", "sent_at", "seq", "updated_seq"):
             self.assertIs(type(message[field]), int, (field, message))
             self.assertGreater(message[field], 0, (field, message))
+        self.assertGreaterEqual(message["updated_seq"], message["seq"], message)
         self.assertIsInstance(message["body"], str, message)
         self.assertIsInstance(message["client_id"], str, message)
+        self.assertIs(type(message["deleted"]), bool, message)
+        if message["edited_at"] is not None:
+            self.assertIs(type(message["edited_at"]), int, message)
+            self.assertGreaterEqual(message["edited_at"], message["sent_at"], message)
+        if message["reply_to"] is not None:
+            self.assertIsInstance(message["reply_to"], dict, message)
+            self.assertEqual(set(message["reply_to"]), QUOTE_FIELDS, message)
+        self.assertIsInstance(message["reactions"], list, message)
+        for reaction in message["reactions"]:
+            self.assertIsInstance(reaction, dict, message)
+            self.assertEqual(set(reaction), {"emoji", "user_ids"}, message)
+        self.assertIsInstance(message["attachments"], list, message)
+        if message["deleted"]:
+            self.assertEqual((message["body"], message["reactions"], message["attachments"]),
+                             ("", [], []), message)
+        if plain:
+            self.assertEqual(message["updated_seq"], message["seq"], message)
+            self.assertEqual((message["edited_at"], message["deleted"], message["reply_to"],
+                              message["reactions"], message["attachments"]),
+                             (None, False, None, [], []), message)
         if sender is not None:
             self.assertEqual(message["sender_id"], sender.id, message)
         if conversation_id is not None:
@@ -414,14 +446,144 @@ class ChatCase(ServerTestCase):
             self.assertEqual(message["body"], body, message)
         if client_id is not None:
             self.assertEqual(message["client_id"], client_id, message)
+        if seq is not None:
+            self.assertEqual(message["seq"], seq, message)
         return message
 
     def assertSent(self, ack, **expected):
-        """An ack {"ok": true, "message"}; returns the message."""
+        """An ack {"ok": true, "message"}; returns the message (by default a plain one: see
+        assertMessage)."""
         self.assertIsInstance(ack, dict, ack)
         self.assertEqual(set(ack), {"ok", "message"}, ack)
         self.assertIs(ack["ok"], True, ack)
+        expected.setdefault("plain", True)
         return self.assertMessage(ack["message"], **expected)
+
+    def assertConversationObject(self, conversation):
+        """A v2 conversation object's shape: members with their admin flag and marks, the
+        conversation's latest seq. Returns it."""
+        self.assertIsInstance(conversation, dict, conversation)
+        self.assertEqual(set(conversation), CONVERSATION_FIELDS, conversation)
+        self.assertIs(type(conversation["id"]), int, conversation)
+        self.assertGreater(conversation["id"], 0, conversation)
+        self.assertIn(conversation["kind"], ("direct", "group"), conversation)
+        self.assertIsInstance(conversation["title"], str, conversation)
+        self.assertIs(type(conversation["seq"]), int, conversation)
+        self.assertGreaterEqual(conversation["seq"], 0, conversation)
+        self.assertIs(type(conversation["unread_count"]), int, conversation)
+        self.assertGreaterEqual(conversation["unread_count"], 0, conversation)
+        members = conversation["members"]
+        self.assertIsInstance(members, list, conversation)
+        self.assertEqual(len({member["id"] for member in members}), len(members), conversation)
+        for member in members:
+            self.assertEqual(set(member), MEMBER_FIELDS, conversation)
+            self.assertIs(type(member["admin"]), bool, conversation)
+            for mark in ("read_up_to", "delivered_up_to"):
+                self.assertIs(type(member[mark]), int, (mark, conversation))
+                self.assertGreaterEqual(member[mark], 0, (mark, conversation))
+            self.assertGreaterEqual(member["delivered_up_to"], member["read_up_to"],
+                                    "reading implies delivery")
+        if conversation["kind"] == "direct":
+            self.assertEqual(len(members), 2, conversation)
+            self.assertFalse(any(member["admin"] for member in members), "no admins in a direct one")
+        else:
+            self.assertTrue(any(member["admin"] for member in members), "a group has an admin")
+        last = conversation["last_message"]
+        if last is not None:
+            self.assertMessage(last, conversation_id=conversation["id"])
+            self.assertLessEqual(last["updated_seq"], conversation["seq"], conversation)
+        return conversation
+
+    @staticmethod
+    def member(conversation, user):
+        """The entry of ``user`` in a conversation object's members."""
+        return next(member for member in conversation["members"] if member["id"] == user.id)
+
+    def assertConversationAsListed(self, synced, listed):
+        """``synced`` (from a sync answer) is ``listed`` (GET /conversations, asked for after
+        it), except that a member's delivered mark may have moved on in between (deliveries
+        are acknowledged by the clients' sockets, asynchronously); a read mark only moves on
+        message:read, and the rest is the same object."""
+        self.assertConversationObject(synced)
+        self.assertConversationObject(listed)
+        without_marks = [{key: value for key, value in member.items() if key != "delivered_up_to"}
+                         for member in synced["members"]]
+        self.assertEqual({**synced, "members": without_marks},
+                         {**listed, "members": [{key: value for key, value in member.items()
+                                                 if key != "delivered_up_to"}
+                                                for member in listed["members"]]})
+        for before, after in zip(synced["members"], listed["members"]):
+            self.assertLessEqual(before["delivered_up_to"], after["delivered_up_to"], (synced, listed))
+
+    # -- sync ---------------------------------------------------------------------------
+
+    def sync(self, chat, cursors, limit=None):
+        """One `sync` call with ``cursors`` ({conversation_id: seq}, or a list of pairs);
+        checks the answer's shape and what the contract says of each page; returns it."""
+        pairs = list(cursors.items() if isinstance(cursors, dict) else cursors)
+        payload = {"cursors": [{"conversation_id": conversation, "seq": seq}
+                               for conversation, seq in pairs]}
+        if limit is not None:
+            payload["limit"] = limit
+        answer = chat.ack("sync", payload)
+        self.assertIsInstance(answer, dict, answer)
+        self.assertEqual(set(answer), SYNC_FIELDS, answer)
+        self.assertIs(answer["ok"], True, answer)
+        self.assertIs(type(answer["has_more"]), bool, answer)
+        for field in ("conversations", "messages", "left"):
+            self.assertIsInstance(answer[field], list, answer)
+        cursor_of = dict(pairs)  # the last cursor named for a conversation counts
+        objects = {}
+        for conversation in answer["conversations"]:
+            self.assertConversationObject(conversation)
+            self.assertNotIn(conversation["id"], objects, "each conversation once")
+            objects[conversation["id"]] = conversation
+            if conversation["id"] in cursor_of:
+                self.assertGreater(conversation["seq"], cursor_of[conversation["id"]],
+                                   "an object only for a conversation that changed after its cursor")
+        order = []
+        for message in answer["messages"]:
+            self.assertMessage(message)
+            conversation = message["conversation_id"]
+            self.assertIn(conversation, cursor_of,
+                          "a conversation without a cursor contributes its object only")
+            self.assertGreater(message["updated_seq"], cursor_of[conversation], message)
+            if conversation in objects:
+                self.assertLessEqual(message["updated_seq"], objects[conversation]["seq"], message)
+            order.append((conversation, message["updated_seq"]))
+        self.assertEqual(order, sorted(set(order)), "ordered by (conversation_id, updated_seq)")
+        if limit is not None:
+            self.assertLessEqual(len(answer["messages"]), limit)
+        for conversation in answer["left"]:
+            self.assertIn(conversation, cursor_of, "left: ids from the cursors")
+            self.assertNotIn(conversation, objects)
+        self.assertEqual(len(answer["left"]), len(set(answer["left"])), answer["left"])
+        if not answer["has_more"]:
+            for conversation, _ in order:
+                self.assertIn(conversation, objects,
+                              "the page with a conversation's last change carries its object")
+        return answer
+
+    def sync_to_present(self, chat, cursors, limit=None):
+        """Pages through `sync` as the contract says a client does: with has_more it advances
+        its cursors from the messages received and asks again. Returns (every message
+        received, the last object received per conversation id, the ids left, the cursors
+        to keep: the seq of each conversation object of the last answer)."""
+        cursors = dict(cursors)
+        messages, objects, left = [], {}, []
+        for _ in range(10_000):
+            page = self.sync(chat, cursors, limit)
+            messages += page["messages"]
+            objects.update((conversation["id"], conversation) for conversation in page["conversations"])
+            left += [conversation for conversation in page["left"] if conversation not in left]
+            if not page["has_more"]:
+                cursors.update((conversation["id"], conversation["seq"])
+                               for conversation in page["conversations"])
+                return messages, objects, left, cursors
+            self.assertTrue(page["messages"], "has_more with no message: no progress")
+            for message in page["messages"]:
+                cursors[message["conversation_id"]] = message["updated_seq"]
+        self.fail("sync never ends")
 
     def assertAckError(self, ack, code=None):
         """An ack {"ok": false, "error": {"code", "message"}}; returns the error."""

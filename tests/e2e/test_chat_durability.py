@@ -1,7 +1,8 @@
 """Durability of messages: message:send is acknowledged "only after the message is durably
 stored", so whatever was acknowledged before a SIGKILL is in the history after a restart on
-the same database, exactly once; ids stay unique and ascending; retrying a client_id after
-the restart never makes a second message.
+the same database, exactly once; each conversation's log stays whole (seq 1, 2, 3, … without
+gaps or repeats, ids growing with seq); retrying a client_id after the restart never makes a
+second message.
 
 Clients stream messages (a window of sends in flight) and the test SIGKILLs the server once
 a given number of acks has come back, while the streams are still going.
@@ -111,24 +112,40 @@ class MessagesSurviveSigkillTest(ChatCase):
         self.assertGreaterEqual(total, kill_after)
         return streams
 
-    def sync_all(self, chat):
-        messages, after = [], 0
-        while True:
-            page = chat.ack("messages:sync", {"after": after, "limit": 500})
-            self.assertIs(page["ok"], True, page)
-            messages += page["messages"]
-            if not page["has_more"]:
-                return messages
-            self.assertTrue(page["messages"], page)
-            after = page["messages"][-1]["id"]
+    def sync_all(self, chat, conversations):
+        """Every message of ``conversations`` by `sync` from their beginning (cursor 0), paged
+        at 500; checks that each conversation's object comes with the seq of its last message.
+        Returns the messages, ordered by (conversation_id, updated_seq)."""
+        messages, objects, left, _ = self.sync_to_present(
+            chat, {conversation: 0 for conversation in conversations}, limit=500)
+        self.assertEqual(left, [])
+        self.assertEqual(sorted(objects), sorted(conversations))
+        for conversation in conversations:
+            last = [m["updated_seq"] for m in messages if m["conversation_id"] == conversation]
+            self.assertEqual(objects[conversation]["seq"], max(last, default=objects[conversation]["seq"]))
+        return messages
 
-    def check_after_restart(self, user, streams, conversations):
+    def assertWholeLogs(self, messages, conversations, first_seq):
+        """Per conversation: seq first_seq, first_seq + 1, … (no gap, no repeat), nothing
+        changed since it was sent, ids growing with seq."""
+        for conversation in conversations:
+            mine = [m for m in messages if m["conversation_id"] == conversation]
+            self.assertEqual([m["seq"] for m in mine],
+                             list(range(first_seq[conversation], first_seq[conversation] + len(mine))),
+                             "the log has no gap and no repeat")
+            for message in mine:
+                self.assertMessage(message, plain=True)
+            ids = [m["id"] for m in mine]
+            self.assertEqual(ids, sorted(set(ids)), "unique ids, growing with seq")
+
+    def check_after_restart(self, user, streams, conversations, first_seq):
         """Every acknowledged message exactly once, as acknowledged; nothing never sent;
-        unique ascending ids; retries are idempotent. Returns the history."""
+        whole logs; retries are idempotent. Returns the history (sync order). ``first_seq``:
+        each conversation's first message's seq (a group's creation takes seq 1)."""
         chat = self.chat(user)
-        synced = self.sync_all(chat)
-        ids = [message["id"] for message in synced]
-        self.assertEqual(ids, sorted(set(ids)), "unique, ascending ids")
+        synced = self.sync_all(chat, conversations)
+        self.assertEqual(len({m["id"] for m in synced}), len(synced), "unique ids")
+        self.assertWholeLogs(synced, conversations, first_seq)
         emitted = {payload["client_id"]: payload for stream in streams for payload in stream.emitted}
         by_client_id = {}
         for message in synced:
@@ -144,11 +161,14 @@ class MessagesSurviveSigkillTest(ChatCase):
         history = []
         for conversation in conversations:
             history += self.full_history(user, conversation)
-        self.assertEqual(sorted(history, key=lambda m: m["id"]), synced)
+        self.assertEqual(sorted(history, key=lambda m: (m["conversation_id"], m["updated_seq"])),
+                         synced)
 
         # Retrying every emitted message after the restart: the stored ones come back as
-        # they are, the lost ones are stored now; either way once.
-        newest = max(ids, default=0)
+        # they are, the lost ones are stored now, after the old ones; either way once.
+        newest = {conversation: max(((m["seq"], m["id"]) for m in synced
+                                     if m["conversation_id"] == conversation), default=(0, 0))
+                  for conversation in conversations}
         for payload in emitted.values():
             owner = next(stream for stream in streams if payload in stream.emitted)
             ack = owner.retry_socket.ack("message:send", payload)
@@ -156,11 +176,12 @@ class MessagesSurviveSigkillTest(ChatCase):
             if payload["client_id"] in by_client_id:
                 self.assertEqual(message, by_client_id[payload["client_id"]])
             else:
-                self.assertGreater(message["id"], newest, "new ids above the old ones")
-        after_retries = self.sync_all(chat)
+                seq, id = newest[message["conversation_id"]]
+                self.assertGreater(message["seq"], seq, "the log goes on after the old messages")
+                self.assertGreater(message["id"], id, "new ids above the conversation's old ones")
+        after_retries = self.sync_all(chat, conversations)
         self.assertEqual(sorted(m["client_id"] for m in after_retries), sorted(emitted))
-        retried_ids = [m["id"] for m in after_retries]
-        self.assertEqual(retried_ids, sorted(set(retried_ids)))
+        self.assertWholeLogs(after_retries, conversations, first_seq)
         return synced
 
     def test_each_send_awaiting_its_ack(self):
@@ -169,7 +190,7 @@ class MessagesSurviveSigkillTest(ChatCase):
         streams = self.run_streams([(self.chat(alice), conversation)], window=1, kill_after=40)
         self.restart()
         streams[0].retry_socket = self.chat(alice)
-        synced = self.check_after_restart(bob, streams, [conversation])
+        synced = self.check_after_restart(bob, streams, [conversation], {conversation: 1})
         self.assertGreaterEqual(len(synced), 40)
 
     def test_concurrent_streams_with_several_in_flight(self):
@@ -184,7 +205,7 @@ class MessagesSurviveSigkillTest(ChatCase):
         self.restart()
         for stream, (user, _) in zip(streams, senders):
             stream.retry_socket = self.chat(user)
-        synced = self.check_after_restart(bob, streams, [group, direct])
+        synced = self.check_after_restart(bob, streams, [group, direct], {group: 2, direct: 1})
         self.assertGreaterEqual(len(synced), 300)
         # Everyone sees the same group history.
         group_history = self.full_history(alice, group)
@@ -208,9 +229,12 @@ class MessagesSurviveSigkillTest(ChatCase):
         self.assertEqual(len(listed), 1)
         self.assertEqual(listed[0]["last_message"], sent[-1])
         self.assertEqual(listed[0]["unread_count"], 2, "the read mark survives")
-        # Ids keep growing across the restart, and the direct conversation is the same one.
+        self.assertEqual(self.member(listed[0], bob)["read_up_to"], sent[2]["id"])
+        self.assertEqual(listed[0]["seq"], sent[-1]["seq"])
+        # Seq and ids keep growing across the restart, and the direct conversation is the
+        # same one.
         later = self.assertSent(self.chat(alice).send("after", to=bob.id),
-                                conversation_id=conversation)
+                                conversation_id=conversation, seq=sent[-1]["seq"] + 1)
         self.assertGreater(later["id"], sent[-1]["id"])
 
     def test_contacts_and_conversations_survive_sigkill(self):

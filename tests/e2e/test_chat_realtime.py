@@ -1,8 +1,9 @@
 """The chat over Socket.IO (the contract's "Real time" section, with the choices of
 notes/chat-decisions.md), driven by Debian's python3-socketio sync client: messages in direct
-and group conversations, the sender's other tabs, outsiders, idempotent retries, sync after a
-disconnection, receipts, typing, presence, ordering under concurrent senders, and every kind of
-bad payload. The common cases run over WebSocket and over HTTP long-polling.
+and group conversations, the sender's other tabs, outsiders, idempotent retries, `sync` (the
+v2 catch-up by per-conversation cursors) after a disconnection, receipts, typing, presence,
+ordering under concurrent senders, and every kind of bad payload. The common cases run over
+WebSocket and over HTTP long-polling.
 
 "Receives nothing" is proven with a marker: after the event that must not reach a socket,
 something that must reach it is sent, and the socket's first event of that name has to be
@@ -42,6 +43,28 @@ class RealtimeCase(ChatCase):
     def direct(self, owner, other):
         return self.open_conversation(owner, other)["id"]
 
+    def wait_delivered(self, senders_socket, conversation_id, user, up_to):
+        """Waits on a socket of a message's sender for ``user``'s delivered receipt covering
+        ``up_to`` (the mark is stored when the receipt goes out), taking the receipts before it."""
+        senders_socket.wait_for("receipt", lambda r: (r["conversation_id"], r["user_id"], r["kind"])
+                                == (conversation_id, user.id, "delivered") and r["up_to"] >= up_to)
+
+    def assertSyncedEverything(self, chat, user, conversation_id, messages):
+        """``user`` syncs ``conversation_id`` from its beginning (cursor 0) on ``chat``: exactly
+        ``messages`` and the conversation object as listed over REST; then, from the seq of
+        that object, nothing. (Call it once no mark moves any more: see wait_delivered.)"""
+        answer = self.sync(chat, {conversation_id: 0})
+        self.assertEqual((answer["messages"], answer["left"], answer["has_more"]),
+                         (messages, [], False))
+        self.assertEqual([c["id"] for c in answer["conversations"]], [conversation_id])
+        synced = answer["conversations"][0]
+        self.assertEqual(synced["seq"], messages[-1]["updated_seq"] if messages else 0)
+        listed = next(c for c in self.conversations(user) if c["id"] == conversation_id)
+        self.assertEqual(synced, listed)
+        self.assertEqual(self.sync(chat, {conversation_id: synced["seq"]}),
+                         {"ok": True, "conversations": [], "messages": [], "left": [],
+                          "has_more": False})
+
 
 class Basics:
     """Run over each transport (see the classes at the end)."""
@@ -55,6 +78,7 @@ class Basics:
         after = now_ms()
         message = self.assertSent(ack, sender=alice, body=TRICKY, client_id=client_id)
         self.assertNow(message["sent_at"], before, after)
+        self.assertEqual(message["seq"], 1, "a direct conversation's first change")
         # The conversation opened by "to" is the direct one.
         self.assertEqual(self.open_conversation(alice, bob, status=200)["id"],
                          message["conversation_id"])
@@ -65,6 +89,7 @@ class Basics:
                                 sender=bob, conversation_id=message["conversation_id"],
                                 body="hi Alice")
         self.assertGreater(reply["id"], message["id"])
+        self.assertEqual(reply["seq"], 2)
         self.assertEqual(a.next_payload("message"), reply, "Alice's first message is Bob's")
         again = self.assertSent(a.send("and again", to=bob.id), sender=alice)
         self.assertEqual(again["conversation_id"], message["conversation_id"])
@@ -75,9 +100,15 @@ class Basics:
         alice, bob, carol = self.users("Alice", "Bob", "Carol")
         a, b, c = self.chat(alice), self.chat(bob), self.chat(carol)
         # Created after everyone connected: delivery follows membership, not a connect-time room.
-        group = self.group(alice, bob, carol, title="Three")
+        created = self.open_conversation(alice, bob, carol, title="Three", status=201)
+        group = created["id"]
+        # Creating the group is its first change, sent to every member (the creator too: it
+        # was made over REST).
+        self.assertEqual(created["seq"], 1)
+        for socket in (a, b, c):
+            self.assertEqual(socket.next("conversation"), (created,))
         first = self.assertSent(a.send("hello all", conversation_id=group), sender=alice,
-                                conversation_id=group, body="hello all")
+                                conversation_id=group, body="hello all", seq=2)
         self.assertEqual(b.next_payload("message"), first)
         self.assertEqual(c.next_payload("message"), first)
         second = self.assertSent(b.send("hi from Bob", conversation_id=group), sender=bob)
@@ -112,8 +143,8 @@ class Basics:
                 sent.append(message)
                 self.assertEqual(b.next_payload("message"), message)
         self.assertEqual(self.full_history(alice, conversation), sent)
-        self.assertEqual(b.ack("messages:sync", {"after": 0}),
-                         {"ok": True, "messages": sent, "has_more": False})
+        self.wait_delivered(a, conversation, bob, sent[-1]["id"])
+        self.assertSyncedEverything(b, bob, conversation, sent)
 
     def test_client_id_is_1_to_100_characters_not_bytes(self):
         alice, bob = self.users("Alice", "Bob")
@@ -130,8 +161,8 @@ class Basics:
                 again = a.send("retry", conversation_id=conversation, client_id=client_id)
                 self.assertEqual(again, {"ok": True, "message": message}, "idempotent")
         self.assertEqual(self.full_history(alice, conversation), sent)
-        self.assertEqual(b.ack("messages:sync", {"after": 0}),
-                         {"ok": True, "messages": sent, "has_more": False})
+        self.wait_delivered(a, conversation, bob, sent[-1]["id"])
+        self.assertSyncedEverything(b, bob, conversation, sent)
 
     def test_first_message_with_to_reaches_a_recipient_connected_before(self):
         alice, bob = self.users("Alice", "Bob")
@@ -263,7 +294,12 @@ class Basics:
         b1, b2 = self.chat(bob), self.chat(bob)
         group = self.group(alice, bob, carol)
         seen = self.assertSent(a.send("seen", to=bob.id))
+        direct = seen["conversation_id"]
+        # What Bob's first socket has applied: the group's creation and the first message.
+        created = b1.next_payload("conversation")
+        self.assertEqual((created["id"], created["seq"]), (group, 1))
         self.assertEqual(b1.next_payload("message"), seen)
+        cursors = {group: created["seq"], direct: seen["updated_seq"]}
         b1.disconnect()
 
         missed = [
@@ -271,35 +307,67 @@ class Basics:
             self.assertSent(a.send("missed 2", to=bob.id)),
             self.assertSent(c.send("missed 3", conversation_id=group)),
         ]
-        self.assertSent(a.send("not Bob's", to=carol.id))
+        not_bobs = self.assertSent(a.send("not Bob's", to=carol.id))
         missed.append(self.assertSent(b2.send("Bob's own, other tab", conversation_id=group)))
-        ids = [m["id"] for m in missed]
-        self.assertEqual(ids, sorted(ids))
+        for conversation in (group, direct):
+            in_order = [m for m in missed if m["conversation_id"] == conversation]
+            self.assertEqual([m["seq"] for m in in_order],
+                             list(range(cursors[conversation] + 1, cursors[conversation] + 3)),
+                             "each conversation's log goes on from Bob's cursor, without gaps")
+            self.assertEqual([m["id"] for m in in_order], sorted(m["id"] for m in in_order))
+        # Messages come ordered by (conversation_id, updated_seq).
+        missed.sort(key=lambda m: (m["conversation_id"], m["updated_seq"]))
+        last_seq = {conversation: max(m["updated_seq"] for m in missed
+                                      if m["conversation_id"] == conversation)
+                    for conversation in (group, direct)}
 
         b3 = self.chat(bob)
-        self.assertEqual(b3.ack("messages:sync", {"after": seen["id"]}),
-                         {"ok": True, "messages": missed, "has_more": False})
-        # Paging with a small limit.
-        self.assertEqual(b3.ack("messages:sync", {"after": seen["id"], "limit": 2}),
-                         {"ok": True, "messages": missed[:2], "has_more": True})
-        self.assertEqual(b3.ack("messages:sync", {"after": missed[1]["id"], "limit": 2}),
-                         {"ok": True, "messages": missed[2:], "has_more": False})
-        got, after = [], seen["id"]
-        while True:
-            page = b3.ack("messages:sync", {"after": after, "limit": 1})
-            self.assertIs(page["ok"], True, page)
-            got += page["messages"]
-            if not page["has_more"]:
-                break
-            after = page["messages"][-1]["id"]
-        self.assertEqual(got, missed)
-        # From the start: everything in Bob's conversations; nothing after the last.
-        self.assertEqual(b3.ack("messages:sync", {"after": 0}),
-                         {"ok": True, "messages": [seen] + missed, "has_more": False})
-        self.assertEqual(b3.ack("messages:sync", {"after": missed[-1]["id"]}),
-                         {"ok": True, "messages": [], "has_more": False})
+        # Exactly what was missed, and both conversations' objects. Alice and Carol's
+        # conversation, named too, is not Bob's: "left", and nothing of it.
+        answer = self.sync(b3, {**cursors, not_bobs["conversation_id"]: 0})
+        self.assertEqual((answer["messages"], answer["left"], answer["has_more"]),
+                         (missed, [not_bobs["conversation_id"]], False))
+        synced = {conversation["id"]: conversation for conversation in answer["conversations"]}
+        self.assertEqual({id: conversation["seq"] for id, conversation in synced.items()}, last_seq)
+        listed = {conversation["id"]: conversation for conversation in self.conversations(bob)}
+        for conversation in (group, direct):
+            self.assertConversationAsListed(synced[conversation], listed[conversation])
+        self.assertEqual(synced[group]["last_message"],
+                         [m for m in missed if m["conversation_id"] == group][-1])
+
+        # Paging with a small limit: the client advances its cursors from the messages it got;
+        # a conversation's object comes with the page that holds its last change.
+        def objects_expected(page):
+            return sorted(conversation for conversation in (group, direct)
+                          if any((m["conversation_id"], m["updated_seq"]) ==
+                                 (conversation, last_seq[conversation]) for m in page["messages"]))
+
+        first = self.sync(b3, cursors, limit=2)
+        self.assertEqual((first["messages"], first["left"], first["has_more"]), (missed[:2], [], True))
+        self.assertEqual(sorted(c["id"] for c in first["conversations"]), objects_expected(first))
+        advanced = {**cursors, **{m["conversation_id"]: m["updated_seq"] for m in first["messages"]}}
+        second = self.sync(b3, advanced, limit=2)
+        self.assertEqual((second["messages"], second["left"], second["has_more"]), (missed[2:], [], False))
+        self.assertEqual(sorted(c["id"] for c in second["conversations"]), objects_expected(second))
+        # One message at a time, to the end.
+        got, objects, left, kept = self.sync_to_present(b3, cursors, limit=1)
+        self.assertEqual((got, left), (missed, []))
+        self.assertEqual({id: conversation["seq"] for id, conversation in objects.items()}, last_seq)
+        self.assertEqual(kept, last_seq)
+        # From the beginning of both conversations: everything in them.
+        everything = sorted([seen] + missed, key=lambda m: (m["conversation_id"], m["updated_seq"]))
+        answer = self.sync(b3, {group: 0, direct: 0})
+        self.assertEqual((answer["messages"], answer["has_more"]), (everything, False))
+        self.assertEqual(sorted(c["id"] for c in answer["conversations"]), [group, direct])
+        # A client with no cursors (a new one) gets the conversation objects only.
+        answer = self.sync(b3, {})
+        self.assertEqual((answer["messages"], answer["left"], answer["has_more"]), ([], [], False))
+        self.assertEqual(sorted(c["id"] for c in answer["conversations"]), [group, direct])
+        # Nothing after the cursors to keep.
+        self.assertEqual(self.sync(b3, kept), {"ok": True, "conversations": [], "messages": [],
+                                               "left": [], "has_more": False})
         # The socket is live for new messages.
-        live = self.assertSent(a.send("live", to=bob.id))
+        live = self.assertSent(a.send("live", to=bob.id), seq=last_seq[direct] + 1)
         self.assertEqual(b3.next_payload("message"), live)
 
     def test_receipts(self):
@@ -425,7 +493,7 @@ class Basics:
             self.assertTrue(socket.disconnected.wait(TIMEOUT), "logout disconnects the session")
         presence = a.next_payload("presence")
         self.assertEqual((presence["user_id"], presence["online"]), (bob.id, False), presence)
-        # Messages to Bob still go in; he finds them with messages:sync when back.
+        # Messages to Bob still go in; he finds them with sync when back.
         self.assertSent(a.send("are you there?", to=bob.id))
 
     def test_delivered_receipts_in_a_group_go_to_the_senders_they_cover(self):
@@ -521,6 +589,9 @@ class Basics:
             payload.update(fields)
             return {key: value for key, value in payload.items() if value is not OMIT}
 
+        def cursor(conversation_id=conversation, seq=0):
+            return {"conversation_id": conversation_id, "seq": seq}
+
         cases = [
             ("message:send", "a string", ("hello",), "bad_request"),
             ("message:send", "a number", (42,), "bad_request"),
@@ -565,16 +636,45 @@ class Basics:
             ("message:send", "unknown conversation", (send(conversation_id=999999),), "not_found"),
             ("message:send", "conversation of others", (send(conversation_id=theirs),), "not_found"),
             ("message:send", "unknown user", (send(conversation_id=OMIT, to=999999),), "not_found"),
-            ("messages:sync", "a string", ("0",), "bad_request"),
-            ("messages:sync", "no argument", (), "bad_request"),
-            ("messages:sync", "after missing", ({},), "bad_request"),
-            ("messages:sync", "after negative", ({"after": -1},), "bad_request"),
-            ("messages:sync", "after a string", ({"after": "0"},), "bad_request"),
-            ("messages:sync", "after fractional", ({"after": 1.5},), "bad_request"),
-            ("messages:sync", "after beyond 64 bits", ({"after": 2 ** 64},), "bad_request"),
-            ("messages:sync", "limit zero", ({"after": 0, "limit": 0},), "bad_request"),
-            ("messages:sync", "limit 501", ({"after": 0, "limit": 501},), "bad_request"),
-            ("messages:sync", "limit a string", ({"after": 0, "limit": "5"},), "bad_request"),
+            ("sync", "a string", ("0",), "bad_request"),
+            ("sync", "no argument", (), "bad_request"),
+            ("sync", "an array", ([cursor()],), "bad_request"),
+            ("sync", "cursors missing", ({},), "bad_request"),
+            ("sync", "cursors missing, a limit given", ({"limit": 10},), "bad_request"),
+            ("sync", "cursors null", ({"cursors": None},), "bad_request"),
+            ("sync", "cursors an object", ({"cursors": cursor()},), "bad_request"),
+            ("sync", "cursors a string", ({"cursors": "[]"},), "bad_request"),
+            ("sync", "cursors a number", ({"cursors": 0},), "bad_request"),
+            ("sync", "a cursor a number", ({"cursors": [conversation]},), "bad_request"),
+            ("sync", "a cursor an array", ({"cursors": [[conversation, 0]]},), "bad_request"),
+            ("sync", "a cursor null", ({"cursors": [cursor(), None]},), "bad_request"),
+            ("sync", "conversation_id missing", ({"cursors": [{"seq": 0}]},), "bad_request"),
+            ("sync", "conversation_id a string", ({"cursors": [cursor(str(conversation))]},),
+             "bad_request"),
+            ("sync", "conversation_id fractional", ({"cursors": [cursor(conversation + 0.5)]},),
+             "bad_request"),
+            ("sync", "conversation_id negative", ({"cursors": [cursor(-conversation)]},),
+             "bad_request"),
+            ("sync", "conversation_id zero", ({"cursors": [cursor(0)]},), "bad_request"),
+            ("sync", "conversation_id null", ({"cursors": [cursor(None)]},), "bad_request"),
+            ("sync", "conversation_id 2^63", ({"cursors": [cursor(2 ** 63)]},), "bad_request"),
+            ("sync", "conversation_id beyond 64 bits", ({"cursors": [cursor(2 ** 64 + 1)]},),
+             "bad_request"),
+            ("sync", "seq missing", ({"cursors": [{"conversation_id": conversation}]},),
+             "bad_request"),
+            ("sync", "seq negative", ({"cursors": [cursor(seq=-1)]},), "bad_request"),
+            ("sync", "seq fractional", ({"cursors": [cursor(seq=1.5)]},), "bad_request"),
+            ("sync", "seq a string", ({"cursors": [cursor(seq="0")]},), "bad_request"),
+            ("sync", "seq null", ({"cursors": [cursor(seq=None)]},), "bad_request"),
+            ("sync", "seq beyond 64 bits", ({"cursors": [cursor(seq=2 ** 64)]},), "bad_request"),
+            ("sync", "a bad cursor after a good one", ({"cursors": [cursor(), cursor(seq=-1)]},),
+             "bad_request"),
+            ("sync", "limit zero", ({"cursors": [cursor()], "limit": 0},), "bad_request"),
+            ("sync", "limit negative", ({"cursors": [cursor()], "limit": -1},), "bad_request"),
+            ("sync", "limit 501", ({"cursors": [cursor()], "limit": 501},), "bad_request"),
+            ("sync", "limit fractional", ({"cursors": [cursor()], "limit": 1.5},), "bad_request"),
+            ("sync", "limit a string", ({"cursors": [cursor()], "limit": "5"},), "bad_request"),
+            ("sync", "limit a boolean", ({"cursors": [cursor()], "limit": True},), "bad_request"),
             ("message:read", "a string", ("read",), "bad_request"),
             ("message:read", "no argument", (), "bad_request"),
             ("message:read", "up_to missing", ({"conversation_id": conversation},), "bad_request"),
@@ -615,8 +715,12 @@ class Basics:
         # Nothing bad was stored or delivered: Bob's first messages are the good ones.
         self.assertEqual(b.next_payload("message"), longest)
         self.assertEqual(b.next_payload("message"), padded)
-        self.assertEqual(a.ack("messages:sync", {"after": 0}),
-                         {"ok": True, "messages": [longest, padded], "has_more": False})
+        # Alice's sync from the start: the two; Carol's and Dave's conversation is not hers.
+        answer = self.sync(a, {conversation: 0, theirs: 0})
+        self.assertEqual((answer["messages"], answer["left"], answer["has_more"]),
+                         ([longest, padded], [theirs], False))
+        self.assertEqual([c["id"] for c in answer["conversations"]], [conversation])
+        self.assertEqual(answer["conversations"][0]["seq"], padded["seq"])
         self.assertEqual(self.full_history(bob, conversation), [longest, padded])
         self.assertEqual(len(self.full_history(carol, theirs)), 1)
         self.assertNotIn("typing", b.queues)
@@ -663,7 +767,7 @@ OMIT = object()
 class MoreOverWebSocket:
     """The heavier cases, over WebSocket only."""
 
-    def test_concurrent_senders_every_socket_sees_increasing_ids(self):
+    def test_concurrent_senders_every_socket_sees_each_conversation_in_order(self):
         alice, bob, carol, dave = self.users("Alice", "Bob", "Carol", "Dave")
         a1, a2, b, c, d = (self.chat(alice), self.chat(alice), self.chat(bob), self.chat(carol),
                            self.chat(dave))
@@ -712,13 +816,21 @@ class MoreOverWebSocket:
                 ids = [m["id"] for m in received]
                 self.assertEqual(set(ids), expected)
                 self.assertEqual(len(ids), len(expected), "each once")
-                out_of_order = [(x, y) for x, y in zip(ids, ids[1:]) if y <= x]
-                self.assertEqual(out_of_order, [], "strictly increasing ids on the wire")
+                # Within a conversation, the log's order (seq), and ids grow with seq. (Ids
+                # are no global order in v2: across conversations nothing is promised.)
+                for conversation in (group, other):
+                    order = [(m["seq"], m["id"]) for m in received
+                             if m["conversation_id"] == conversation]
+                    out_of_order = [(x, y) for x, y in zip(order, order[1:])
+                                    if y[0] <= x[0] or y[1] <= x[1]]
+                    self.assertEqual(out_of_order, [], "strictly increasing seq and id on the wire")
                 for message in received:
                     self.assertEqual(message, sent[message["id"]])
-        self.assertEqual([m["id"] for m in self.full_history(carol, group)],
-                         sorted(by[alice.id] | by[bob.id]))
-        self.assertEqual([m["id"] for m in self.full_history(carol, other)], sorted(by[dave.id]))
+        # Each group's log: its creation (seq 1), then every message, no gap, ids growing.
+        for conversation, senders in ((group, by[alice.id] | by[bob.id]), (other, by[dave.id])):
+            history = self.full_history(carol, conversation)
+            self.assertEqual([m["id"] for m in history], sorted(senders))
+            self.assertEqual([m["seq"] for m in history], list(range(2, 2 + len(senders))))
 
     def test_sync_default_and_largest_limit(self):
         alice, bob = self.users("Alice", "Bob")
@@ -727,16 +839,32 @@ class MoreOverWebSocket:
         acks = a.send_many([message_payload(f"m{n}", conversation_id=conversation)
                             for n in range(501)], window=32)
         sent = [self.assertSent(ack) for ack in acks]
-        sent.sort(key=lambda m: m["id"])
+        sent.sort(key=lambda m: m["seq"])
+        self.assertEqual([m["seq"] for m in sent], list(range(1, 502)))
+        self.assertEqual([m["id"] for m in sent], sorted(m["id"] for m in sent))
         b = self.chat(bob)
-        self.assertEqual(b.ack("messages:sync", {"after": 0}),
-                         {"ok": True, "messages": sent[:100], "has_more": True})
-        self.assertEqual(b.ack("messages:sync", {"after": 0, "limit": 500}),
-                         {"ok": True, "messages": sent[:500], "has_more": True})
-        self.assertEqual(b.ack("messages:sync", {"after": sent[0]["id"], "limit": 500}),
-                         {"ok": True, "messages": sent[1:], "has_more": False})
-        self.assertEqual(b.ack("messages:sync", {"after": sent[399]["id"]}),
-                         {"ok": True, "messages": sent[400:500], "has_more": True})
+
+        def page(seq, limit=None):
+            return self.sync(b, {conversation: seq}, limit)
+
+        def without_object(answer):
+            self.assertEqual(answer["conversations"], [], "its last change is in a later page")
+            return answer["messages"], answer["has_more"]
+
+        def with_object(answer):
+            self.assertEqual([(c["id"], c["seq"]) for c in answer["conversations"]],
+                             [(conversation, 501)], "the page with its last change")
+            return answer["messages"], answer["has_more"]
+
+        # The default limit is 200.
+        self.assertEqual(without_object(page(0)), (sent[:200], True))
+        self.assertEqual(without_object(page(sent[299]["seq"])), (sent[300:500], True))
+        self.assertEqual(with_object(page(sent[300]["seq"])), (sent[301:], False))
+        # The largest is 500.
+        self.assertEqual(without_object(page(0, 500)), (sent[:500], True))
+        self.assertEqual(with_object(page(sent[0]["seq"], 500)), (sent[1:], False))
+        self.assertEqual(without_object(page(0, 1)), (sent[:1], True))
+        self.assertEqual(with_object(page(sent[499]["seq"], 1)), (sent[500:], False))
 
     def test_mixed_transports(self):
         alice, bob, carol = self.users("Alice", "Bob", "Carol")
@@ -793,9 +921,13 @@ class RateLimitTest(RealtimeCase):
         history = self.full_history(bob, conversation)
         self.assertEqual(history, accepted)
         self.assertNotIn(refused[0], [m["client_id"] for m in history])
-        # The socket keeps working, and the limit is Alice's alone.
-        self.assertEqual(a.ack("messages:sync", {"after": 0}),
-                         {"ok": True, "messages": accepted, "has_more": False})
+        # The socket keeps working, and the limit is Alice's alone. A refused message took
+        # no place in the log.
+        self.assertEqual([m["seq"] for m in accepted], list(range(1, len(accepted) + 1)))
+        answer = self.sync(a, {conversation: 0})
+        self.assertEqual((answer["messages"], answer["has_more"]), (accepted, False))
+        self.assertEqual([(c["id"], c["seq"]) for c in answer["conversations"]],
+                         [(conversation, len(accepted))])
         from_bob = self.assertSent(b.send("Bob is not limited", conversation_id=conversation))
         self.assertEqual(a.next_payload("message"), from_bob)
         for message in accepted:

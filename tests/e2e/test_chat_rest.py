@@ -9,6 +9,7 @@ import unittest
 
 from chat_support import (
     MESSAGE_FIELDS,
+    USER_FIELDS,
     ChatCase,
     message_payload,
     now_ms,
@@ -16,7 +17,6 @@ from chat_support import (
 )
 
 CONTACT_FIELDS = {"user", "name", "conversation_id"}
-CONVERSATION_FIELDS = {"id", "kind", "title", "members", "last_message", "unread_count"}
 
 
 class RestCase(ChatCase):
@@ -32,17 +32,22 @@ class RestCase(ChatCase):
             self.assertIsInstance(contact["online"], bool, contact)
 
     def assertConversation(self, conversation, kind, members, title, last_message=None,
-                           unread_count=0):
-        self.assertIsInstance(conversation, dict, conversation)
-        self.assertEqual(set(conversation), CONVERSATION_FIELDS, conversation)
-        self.assertIs(type(conversation["id"]), int, conversation)
+                           unread_count=0, admins=(), seq=None):
+        """A v2 conversation object: ``members`` (Users) with their user fields, ``admins``
+        (Users) the only ones flagged admin, and when given the conversation's latest seq."""
+        self.assertConversationObject(conversation)
         self.assertEqual(conversation["kind"], kind, conversation)
         self.assertEqual(conversation["title"], title, conversation)
-        self.assertEqual(sorted(conversation["members"], key=lambda user: user["id"]),
+        self.assertEqual(sorted(({key: member[key] for key in USER_FIELDS}
+                                 for member in conversation["members"]), key=lambda user: user["id"]),
                          sorted((member.user for member in members), key=lambda user: user["id"]),
                          conversation)
+        self.assertEqual(sorted(member["id"] for member in conversation["members"] if member["admin"]),
+                         sorted(admin.id for admin in admins), conversation)
         self.assertEqual(conversation["last_message"], last_message, conversation)
         self.assertEqual(conversation["unread_count"], unread_count, conversation)
+        if seq is not None:
+            self.assertEqual(conversation["seq"], seq, conversation)
 
 
 class ContactsTest(RestCase):
@@ -307,7 +312,8 @@ class ConversationsTest(RestCase):
         self.assertEqual(response.status, 201, response)
         self.assertEqual(set(response.json()), {"conversation"}, response)
         created = response.json()["conversation"]
-        self.assertConversation(created, "direct", [alice, bob], "Bob")
+        # A direct conversation's first change is its first message: none yet.
+        self.assertConversation(created, "direct", [alice, bob], "Bob", seq=0)
 
         again = self.api("POST", "/conversations", {"members": [bob.id]}, alice)
         self.assertEqual(again.status, 200, again)
@@ -320,7 +326,7 @@ class ConversationsTest(RestCase):
         # From the other side it is the same conversation, titled with the other's name.
         theirs = self.api("POST", "/conversations", {"members": [alice.id]}, bob)
         self.assertEqual(theirs.status, 200, theirs)
-        self.assertConversation(theirs.json()["conversation"], "direct", [alice, bob], "Alice")
+        self.assertConversation(theirs.json()["conversation"], "direct", [alice, bob], "Alice", seq=0)
         self.assertEqual(theirs.json()["conversation"]["id"], created["id"])
 
         self.assertEqual(self.conversations(alice), [created])
@@ -346,7 +352,9 @@ class ConversationsTest(RestCase):
         message = self.chat(alice).send("first", conversation_id=conversation["id"])["message"]
         listed = self.conversations(bob)
         self.assertEqual(len(listed), 1, listed)
-        self.assertConversation(listed[0], "direct", [alice, bob], "Alice", message, 1)
+        self.assertConversation(listed[0], "direct", [alice, bob], "Alice", message, 1, seq=1)
+        self.assertEqual(message["seq"], 1, "the first change of a direct conversation")
+        self.assertEqual(self.member(listed[0], bob)["read_up_to"], 0, "nothing read")
 
     def test_group_conversation(self):
         alice, bob, carol = self.users("Alice", "Bob", "Carol")
@@ -354,7 +362,9 @@ class ConversationsTest(RestCase):
                             {"members": [bob.id, carol.id], "title": "  Weekend trip  "}, alice)
         self.assertEqual(response.status, 201, response)
         group = response.json()["conversation"]
-        self.assertConversation(group, "group", [alice, bob, carol], "Weekend trip")
+        # The creator is the first admin; creating a group is its first change.
+        self.assertConversation(group, "group", [alice, bob, carol], "Weekend trip", admins=[alice],
+                                seq=1)
         # Groups show to every member at once; another group with the same people is new.
         for member in (alice, bob, carol):
             self.assertEqual(self.conversations(member), [group], member)
@@ -363,12 +373,13 @@ class ConversationsTest(RestCase):
         # Repeated ids count once: one other is the direct conversation, not a group.
         direct = self.api("POST", "/conversations", {"members": [bob.id, bob.id], "title": "T"}, alice)
         self.assertEqual(direct.status, 201, direct)
-        self.assertConversation(direct.json()["conversation"], "direct", [alice, bob], "Bob")
+        self.assertConversation(direct.json()["conversation"], "direct", [alice, bob], "Bob", seq=0)
         deduplicated = self.open_conversation(alice, bob, bob, carol, carol, title="Dups", status=201)
-        self.assertConversation(deduplicated, "group", [alice, bob, carol], "Dups")
+        self.assertConversation(deduplicated, "group", [alice, bob, carol], "Dups", admins=[alice],
+                                seq=1)
         # The caller in the list is ignored; two others still make a group.
         third = self.open_conversation(bob, alice, bob, carol, title="x" * 100, status=201)
-        self.assertConversation(third, "group", [alice, bob, carol], "x" * 100)
+        self.assertConversation(third, "group", [alice, bob, carol], "x" * 100, admins=[bob], seq=1)
 
     def test_create_errors(self):
         alice, bob, carol = self.users("Alice", "Bob", "Carol")
@@ -455,17 +466,25 @@ class ConversationsTest(RestCase):
         from_bob = [bobs.send(f"b{n}", conversation_id=group)["message"] for n in range(3)]
         from_carol = carols.send("c0", conversation_id=group)["message"]
 
+        # The group's log: its creation (seq 1), then the five messages.
+        self.assertEqual([m["seq"] for m in [mine, *from_bob, from_carol]], [2, 3, 4, 5, 6])
         self.assertConversation(self.conversations(alice)[0], "group", [alice, bob, carol, dave],
-                                "G", from_carol, 4)
+                                "G", from_carol, 4, admins=[alice], seq=6)
         self.assertConversation(self.conversations(dave)[0], "group", [alice, bob, carol, dave],
-                                "G", from_carol, 5)
+                                "G", from_carol, 5, admins=[alice], seq=6)
+        self.assertEqual(self.member(self.conversations(dave)[0], dave)["read_up_to"], 0)
 
+        # Everyone sees everyone's read mark in the conversation object.
         read = daves.ack("message:read", {"conversation_id": group, "up_to": from_bob[1]["id"]})
         self.assertEqual(read, {"ok": True})
         self.assertEqual(self.conversations(dave)[0]["unread_count"], 2)
+        for viewer in (alice, dave):
+            self.assertEqual(self.member(self.conversations(viewer)[0], dave)["read_up_to"],
+                             from_bob[1]["id"])
         read = alices.ack("message:read", {"conversation_id": group, "up_to": from_bob[0]["id"]})
         self.assertEqual(read, {"ok": True})
         self.assertEqual(self.conversations(alice)[0]["unread_count"], 3)
+        self.assertEqual(self.member(self.conversations(bob)[0], alice)["read_up_to"], from_bob[0]["id"])
         read = alices.ack("message:read", {"conversation_id": group, "up_to": from_carol["id"]})
         self.assertEqual(read, {"ok": True})
         self.assertEqual(self.conversations(alice)[0]["unread_count"], 0)
@@ -473,6 +492,9 @@ class ConversationsTest(RestCase):
         read = alices.ack("message:read", {"conversation_id": group, "up_to": mine["id"]})
         self.assertEqual(read, {"ok": True})
         self.assertEqual(self.conversations(alice)[0]["unread_count"], 0)
+        self.assertEqual(self.member(self.conversations(alice)[0], alice)["read_up_to"], from_carol["id"])
+        # Read marks are not log changes: no seq taken.
+        self.assertEqual(self.conversations(alice)[0]["seq"], 6)
         # A new message from someone else is unread again.
         newer = bobs.send("b3", conversation_id=group)["message"]
         self.assertEqual(self.conversations(alice)[0]["unread_count"], 1)
@@ -482,6 +504,7 @@ class ConversationsTest(RestCase):
         read = daves.ack("message:read", {"conversation_id": group, "up_to": 10 ** 12})
         self.assertEqual(read, {"ok": True})
         self.assertEqual(self.conversations(dave)[0]["unread_count"], 0)
+        self.assertEqual(self.member(self.conversations(dave)[0], dave)["read_up_to"], newer["id"])
         alices.send("a1", conversation_id=group)
         self.assertEqual(self.conversations(dave)[0]["unread_count"], 1)
         # Bob's own messages are never unread for him.
@@ -511,7 +534,8 @@ class RaceTest(RestCase):
         self.assertLessEqual(sum(1 for r in responses if r.status == 201), 1, "created once")
         self.assertEqual([c["id"] for c in self.conversations(alice)], list(ids))
         self.assertEqual([c["id"] for c in self.conversations(bob)], list(ids))
-        self.assertEqual(len(self.full_history(alice, ids.pop())), 2)
+        history = self.full_history(alice, ids.pop())
+        self.assertEqual([message["seq"] for message in history], [1, 2], "one log, no gap")
 
     def test_concurrent_adds_of_one_contact(self):
         alice, bob = self.users("Alice", "Bob")

@@ -38,6 +38,12 @@ protected:
     return created.conversation_id;
   }
 
+  message_row send(id conversation, id sender, std::string_view body, unix_ms at,
+                   std::string_view client_id, std::optional<id> reply_to = std::nullopt) {
+    return transaction_.insert_message(conversation, sender, body, at, client_id,
+                                       transaction_.next_seq(conversation), reply_to);
+  }
+
   static void expect_constraint(const std::function<void()>& action) {
     try {
       action();
@@ -127,11 +133,11 @@ TEST_F(sqlite_chat_test, senders_between_lists_who_sent_in_a_range_once_each) {
   for (const auto& member : {alice_, bob_, carol_}) {
     transaction_.insert_member(group.conversation_id, member.user_id, 300);
   }
-  const auto one = transaction_.insert_message(group.conversation_id, bob_.user_id, "1", 400, "c1");
-  transaction_.insert_message(group.conversation_id, carol_.user_id, "2", 400, "c2");
-  const auto three = transaction_.insert_message(group.conversation_id, bob_.user_id, "3", 400, "c3");
+  const auto one = send(group.conversation_id, bob_.user_id, "1", 400, "c1");
+  send(group.conversation_id, carol_.user_id, "2", 400, "c2");
+  const auto three = send(group.conversation_id, bob_.user_id, "3", 400, "c3");
   const auto other = direct(alice_, bob_);
-  transaction_.insert_message(other, alice_.user_id, "elsewhere", 400, "c4");
+  send(other, alice_.user_id, "elsewhere", 400, "c4");
   EXPECT_EQ(transaction_.senders_between(group.conversation_id, 0, three.message_id),
             (std::vector<id>{bob_.user_id, carol_.user_id}));
   EXPECT_EQ(transaction_.senders_between(group.conversation_id, one.message_id, one.message_id),
@@ -144,8 +150,8 @@ TEST_F(sqlite_chat_test, senders_between_lists_who_sent_in_a_range_once_each) {
 
 TEST_F(sqlite_chat_test, messages_get_increasing_ids_and_become_the_last_message) {
   const auto conversation = direct(alice_, bob_);
-  const auto first = transaction_.insert_message(conversation, alice_.user_id, "hi", 1000, "a1");
-  const auto second = transaction_.insert_message(conversation, bob_.user_id, "hello", 2000, "b1");
+  const auto first = send(conversation, alice_.user_id, "hi", 1000, "a1");
+  const auto second = send(conversation, bob_.user_id, "hello", 2000, "b1");
   EXPECT_GT(second.message_id, first.message_id);
   const auto found = transaction_.conversation(conversation);
   EXPECT_EQ(found->last_message_id, second.message_id);
@@ -154,19 +160,19 @@ TEST_F(sqlite_chat_test, messages_get_increasing_ids_and_become_the_last_message
 
 TEST_F(sqlite_chat_test, a_client_id_is_unique_per_sender) {
   const auto conversation = direct(alice_, bob_);
-  const auto sent = transaction_.insert_message(conversation, alice_.user_id, "hi", 1000, "same");
+  const auto sent = send(conversation, alice_.user_id, "hi", 1000, "same");
   expect_constraint(
-      [&] { transaction_.insert_message(conversation, alice_.user_id, "other", 1001, "same"); });
-  transaction_.insert_message(conversation, bob_.user_id, "hi", 1002, "same"); // another sender
+      [&] { send(conversation, alice_.user_id, "other", 1001, "same"); });
+  send(conversation, bob_.user_id, "hi", 1002, "same"); // another sender
   EXPECT_EQ(transaction_.message_by_client_id(alice_.user_id, "same")->message_id, sent.message_id);
   EXPECT_FALSE(transaction_.message_by_client_id(carol_.user_id, "same"));
 }
 
 TEST_F(sqlite_chat_test, message_ids_are_not_reused_after_the_newest_is_deleted) {
   const auto conversation = direct(alice_, bob_);
-  const auto first = transaction_.insert_message(conversation, alice_.user_id, "a", 1, "1");
+  const auto first = send(conversation, alice_.user_id, "a", 1, "1");
   db_.execute(fmt::format("DELETE FROM messages WHERE id = {}", first.message_id));
-  const auto second = transaction_.insert_message(conversation, alice_.user_id, "b", 2, "2");
+  const auto second = send(conversation, alice_.user_id, "b", 2, "2");
   EXPECT_GT(second.message_id, first.message_id);
 }
 
@@ -175,36 +181,39 @@ TEST_F(sqlite_chat_test, history_pages_go_backwards_from_before) {
   const auto other = direct(alice_, carol_);
   std::vector<id> ids;
   for (int index = 0; index < 5; ++index) {
-    ids.push_back(transaction_
-                      .insert_message(conversation, alice_.user_id, "m", index,
+    ids.push_back(send(conversation, alice_.user_id, "m", index,
                                       fmt::format("c{}", index))
-                      .message_id);
-    transaction_.insert_message(other, alice_.user_id, "elsewhere", index, fmt::format("o{}", index));
+.message_id);
+    send(other, alice_.user_id, "elsewhere", index, fmt::format("o{}", index));
   }
-  auto newest = transaction_.messages_before(conversation, std::nullopt, 2);
+  auto newest = transaction_.messages_before(conversation, std::nullopt, 0, 2);
   ASSERT_EQ(newest.size(), 2U);
   EXPECT_EQ(newest[0].message_id, ids[4]);
   EXPECT_EQ(newest[1].message_id, ids[3]);
-  auto older = transaction_.messages_before(conversation, ids[3], 10);
+  auto older = transaction_.messages_before(conversation, ids[3], 0, 10);
   ASSERT_EQ(older.size(), 3U);
   EXPECT_EQ(older[2].message_id, ids[0]);
-  EXPECT_TRUE(transaction_.messages_before(conversation, ids[0], 10).empty());
+  EXPECT_TRUE(transaction_.messages_before(conversation, ids[0], 0, 10).empty());
 }
 
-TEST_F(sqlite_chat_test, sync_returns_the_messages_of_my_conversations_after_a_cursor) {
+TEST_F(sqlite_chat_test, changes_after_a_cursor_come_by_updated_seq_from_one_conversation) {
   const auto mine = direct(alice_, bob_);
   const auto theirs = direct(bob_, carol_);
-  const auto a = transaction_.insert_message(mine, alice_.user_id, "1", 1, "1");
-  transaction_.insert_message(theirs, bob_.user_id, "not for alice", 2, "2");
-  const auto c = transaction_.insert_message(mine, bob_.user_id, "3", 3, "3");
-  auto all = transaction_.messages_after(alice_.user_id, 0, 10);
+  const auto a = send(mine, alice_.user_id, "1", 1, "1");
+  send(theirs, bob_.user_id, "not here", 2, "2");
+  const auto c = send(mine, bob_.user_id, "3", 3, "3");
+  EXPECT_EQ(a.seq, 1);
+  EXPECT_EQ(c.seq, 2);
+  transaction_.edit_message(a.message_id, "1 again", 4, transaction_.next_seq(mine));
+  auto all = transaction_.changes_after(mine, 0, 0, 10);
   ASSERT_EQ(all.size(), 2U);
-  EXPECT_EQ(all[0].message_id, a.message_id);
-  EXPECT_EQ(all[1].message_id, c.message_id);
-  auto later = transaction_.messages_after(alice_.user_id, a.message_id, 10);
-  ASSERT_EQ(later.size(), 1U);
-  EXPECT_EQ(later[0].body, "3");
-  EXPECT_EQ(transaction_.messages_after(alice_.user_id, 0, 1).size(), 1U);
+  EXPECT_EQ(all[0].message_id, c.message_id);
+  EXPECT_EQ(all[1].message_id, a.message_id);
+  EXPECT_EQ(all[1].updated_seq, 3);
+  EXPECT_EQ(all[1].body, "1 again");
+  EXPECT_EQ(transaction_.changes_after(mine, 2, 0, 10).size(), 1U);
+  EXPECT_EQ(transaction_.changes_after(mine, 0, 0, 1).size(), 1U);
+  EXPECT_EQ(transaction_.changes_after(mine, 0, 1, 10).size(), 1U); // sent after seq 1 only
 }
 
 TEST_F(sqlite_chat_test, read_and_delivered_marks_only_move_forward) {
@@ -226,9 +235,9 @@ TEST_F(sqlite_chat_test, the_list_shows_recent_activity_first_with_unread_counts
   for (const auto& member : {alice_, bob_, carol_}) {
     transaction_.insert_member(group.conversation_id, member.user_id, 150);
   }
-  transaction_.insert_message(group.conversation_id, bob_.user_id, "one", 300, "1");
-  const auto two = transaction_.insert_message(group.conversation_id, carol_.user_id, "two", 400, "2");
-  transaction_.insert_message(group.conversation_id, alice_.user_id, "mine", 500, "3");
+  send(group.conversation_id, bob_.user_id, "one", 300, "1");
+  const auto two = send(group.conversation_id, carol_.user_id, "two", 400, "2");
+  send(group.conversation_id, alice_.user_id, "mine", 500, "3");
   transaction_.insert_contact(alice_.user_id, bob_.user_id, "Bobby", 1);
 
   const auto list = transaction_.conversations_of(alice_.user_id);
@@ -251,7 +260,7 @@ TEST_F(sqlite_chat_test, an_empty_direct_conversation_shows_only_to_its_creator)
   const auto conversation = direct(alice_, bob_);
   EXPECT_EQ(transaction_.conversations_of(alice_.user_id).size(), 1U);
   EXPECT_TRUE(transaction_.conversations_of(bob_.user_id).empty());
-  transaction_.insert_message(conversation, alice_.user_id, "hi", 300, "1");
+  send(conversation, alice_.user_id, "hi", 300, "1");
   EXPECT_EQ(transaction_.conversations_of(bob_.user_id).size(), 1U);
 }
 

@@ -1,0 +1,319 @@
+// The conversation log in the SQLite store: seq order under concurrent writers, edits kept as
+// versions, tombstones that take body, versions and reactions off the disk, reactions in the
+// order of use, members' views from their seq, and the migration of a database written by the
+// schema before the log (version 2) with messages, receipts and groups in it.
+
+#include "store/sqlite_migrations.hpp"
+#include "store/sqlite_transaction.hpp"
+
+#include "support/temporary_directory.hpp"
+
+#include <gtest/gtest.h>
+
+#include <fmt/format.h>
+
+#include <thread>
+
+namespace parley::store {
+namespace {
+
+class sqlite_log_test : public ::testing::Test {
+protected:
+  testing::temporary_directory directory_;
+  std::string path_ = directory_.file("parley.db");
+  sqlite::connection db_{path_, sqlite::open_mode::read_write_create};
+  sqlite_write_transaction transaction_{db_};
+  user_row alice_, bob_, carol_;
+  id group_ = 0;
+
+  void SetUp() override {
+    db_.execute("PRAGMA foreign_keys = ON");
+    db_.execute("PRAGMA journal_mode = WAL");
+    migrate(db_);
+    alice_ = transaction_.insert_user("+14155550101", "Alice", 100);
+    bob_ = transaction_.insert_user("+14155550102", "Bob", 100);
+    carol_ = transaction_.insert_user("+14155550103", "Carol", 100);
+    group_ = transaction_
+                 .insert_conversation(conversation_kind::group, "Trip", std::nullopt,
+                                      alice_.user_id, 100)
+                 .conversation_id;
+    EXPECT_EQ(transaction_.next_seq(group_), 1);
+    transaction_.insert_member(group_, alice_.user_id, 100, 0, true);
+    transaction_.insert_member(group_, bob_.user_id, 100);
+  }
+
+  message_row send(id sender, std::string_view body, std::string_view client_id,
+                   std::optional<id> reply_to = std::nullopt) {
+    return transaction_.insert_message(group_, sender, body, 1000, client_id,
+                                       transaction_.next_seq(group_), reply_to);
+  }
+
+  std::int64_t count(const std::string& sql) {
+    sqlite::statement statement(db_, sql);
+    statement.step();
+    return statement.integer(0);
+  }
+};
+
+// Each writer has its own connection (as separate processes would): the last_seq row update
+// serialises them, so the seqs are 1..N with no gap or repeat, and seq order is commit order
+// (ids, taken inside the same transactions, grow with seq).
+TEST_F(sqlite_log_test, writers_on_separate_connections_take_consecutive_seqs_in_commit_order) {
+  constexpr int k_writers = 4;
+  constexpr int k_each = 50;
+  std::vector<std::thread> writers;
+  for (int writer = 0; writer < k_writers; ++writer) {
+    writers.emplace_back([this, writer] {
+      sqlite::connection db(path_, sqlite::open_mode::read_write_create);
+      db.execute("PRAGMA foreign_keys = ON");
+      sqlite_write_transaction transaction(db);
+      for (int index = 0; index < k_each; ++index) {
+        sqlite::transaction_guard guard(db, sqlite::transaction_guard::kind::immediate);
+        const id seq = transaction.next_seq(group_);
+        transaction.insert_message(group_, bob_.user_id, "hi", 1000,
+                                   fmt::format("w{}-{}", writer, index), seq);
+        guard.commit();
+      }
+    });
+  }
+  for (auto& writer : writers) {
+    writer.join();
+  }
+  const auto changes = transaction_.changes_after(group_, 0, 0, 1000);
+  ASSERT_EQ(changes.size(), std::size_t(k_writers * k_each));
+  for (std::size_t index = 0; index < changes.size(); ++index) {
+    EXPECT_EQ(changes[index].seq, id(index) + 2); // the group's creation took seq 1
+    if (index > 0) {
+      EXPECT_GT(changes[index].message_id, changes[index - 1].message_id);
+    }
+  }
+  EXPECT_EQ(transaction_.conversation(group_)->last_seq, k_writers * k_each + 1);
+}
+
+TEST_F(sqlite_log_test, an_edit_keeps_the_previous_body_as_a_version) {
+  const auto sent = send(bob_.user_id, "helo", "1");
+  transaction_.edit_message(sent.message_id, "hello", 2000, transaction_.next_seq(group_));
+  transaction_.edit_message(sent.message_id, "hello!", 3000, transaction_.next_seq(group_));
+  const auto now = transaction_.message(sent.message_id);
+  EXPECT_EQ(now->body, "hello!");
+  EXPECT_EQ(now->seq, 2);
+  EXPECT_EQ(now->updated_seq, 4);
+  EXPECT_EQ(now->edited_at, 3000);
+  sqlite::statement versions(
+      db_, "SELECT body, written_at, replaced_seq FROM message_versions ORDER BY replaced_seq");
+  ASSERT_TRUE(versions.step());
+  EXPECT_EQ(versions.text(0), "helo");
+  EXPECT_EQ(versions.integer(1), 1000);
+  EXPECT_EQ(versions.integer(2), 3);
+  ASSERT_TRUE(versions.step());
+  EXPECT_EQ(versions.text(0), "hello");
+  EXPECT_EQ(versions.integer(1), 2000);
+  EXPECT_FALSE(versions.step());
+}
+
+TEST_F(sqlite_log_test, a_tombstone_keeps_its_place_and_loses_body_versions_and_reactions) {
+  const auto sent = send(bob_.user_id, "secret", "1");
+  const auto reply = send(alice_.user_id, "what?", "2", sent.message_id);
+  transaction_.edit_message(sent.message_id, "secret 2", 2000, transaction_.next_seq(group_));
+  transaction_.set_reaction(sent.message_id, alice_.user_id, "👍", transaction_.next_seq(group_));
+  EXPECT_EQ(transaction_.message(reply.message_id)->reply_to->body, "secret 2");
+  transaction_.delete_message(sent.message_id, 3000, transaction_.next_seq(group_));
+  const auto gone = transaction_.message(sent.message_id);
+  EXPECT_TRUE(gone->deleted());
+  EXPECT_EQ(gone->body, "");
+  EXPECT_TRUE(gone->reactions.empty());
+  EXPECT_EQ(gone->edited_at, 2000); // stays
+  EXPECT_EQ(gone->updated_seq, 6);
+  EXPECT_EQ(count("SELECT count(*) FROM message_versions"), 0);
+  EXPECT_EQ(count("SELECT count(*) FROM reactions"), 0);
+  EXPECT_EQ(count("SELECT count(*) FROM messages WHERE body LIKE '%secret%'"), 0);
+  const auto quoted = transaction_.message(reply.message_id)->reply_to;
+  ASSERT_TRUE(quoted);
+  EXPECT_TRUE(quoted->deleted);
+  EXPECT_EQ(quoted->body, "");
+  EXPECT_EQ(quoted->sender_id, bob_.user_id);
+}
+
+TEST_F(sqlite_log_test, a_quote_is_the_first_hundred_characters_of_the_current_body) {
+  std::string long_body;
+  for (int index = 0; index < 120; ++index) {
+    long_body += "é";
+  }
+  const auto sent = send(bob_.user_id, long_body, "1");
+  const auto reply = send(alice_.user_id, "yes", "2", sent.message_id);
+  const auto quote = transaction_.message(reply.message_id)->reply_to;
+  ASSERT_TRUE(quote);
+  EXPECT_EQ(quote->message_id, sent.message_id);
+  EXPECT_EQ(quote->body, long_body.substr(0, 200)); // 100 two-byte characters
+}
+
+TEST_F(sqlite_log_test, reactions_are_listed_by_first_use_and_users_in_the_order_they_reacted) {
+  transaction_.insert_member(group_, carol_.user_id, 100);
+  const auto sent = send(bob_.user_id, "party", "1");
+  const auto react = [&](const user_row& who, std::optional<std::string_view> emoji) {
+    transaction_.set_reaction(sent.message_id, who.user_id, emoji, transaction_.next_seq(group_));
+  };
+  react(carol_, "🎉");
+  react(alice_, "👍");
+  react(bob_, "🎉");
+  auto now = transaction_.message(sent.message_id);
+  ASSERT_EQ(now->reactions.size(), 2U);
+  EXPECT_EQ(now->reactions[0].emoji, "🎉");
+  EXPECT_EQ(now->reactions[0].user_ids, (std::vector<id>{carol_.user_id, bob_.user_id}));
+  EXPECT_EQ(now->reactions[1].emoji, "👍");
+  // Carol's 🎉 goes; the run goes on with Bob and keeps its place.
+  react(carol_, std::nullopt);
+  now = transaction_.message(sent.message_id);
+  EXPECT_EQ(now->reactions[0].emoji, "🎉");
+  EXPECT_EQ(now->reactions[0].user_ids, std::vector<id>{bob_.user_id});
+  // 🎉's last user changes to ❤️: 🎉 is gone, and when used again it goes last.
+  react(bob_, "❤️");
+  react(carol_, "🎉");
+  now = transaction_.message(sent.message_id);
+  ASSERT_EQ(now->reactions.size(), 3U);
+  EXPECT_EQ(now->reactions[0].emoji, "👍");
+  EXPECT_EQ(now->reactions[1].emoji, "❤️");
+  EXPECT_EQ(now->reactions[2].emoji, "🎉");
+  EXPECT_EQ(now->updated_seq, transaction_.conversation(group_)->last_seq);
+  EXPECT_EQ(count("SELECT count(*) FROM reactions"), 3); // one per user
+}
+
+TEST_F(sqlite_log_test, a_member_added_later_sees_only_what_follows) {
+  const auto before = send(bob_.user_id, "before Carol", "1");
+  const id added_at = transaction_.next_seq(group_);
+  transaction_.insert_member(group_, carol_.user_id, 2000, added_at);
+  const auto after = send(bob_.user_id, "after Carol", "2");
+  // An edit of an old message does not show it to her either.
+  transaction_.edit_message(before.message_id, "before Carol!", 3000, transaction_.next_seq(group_));
+  const auto member = transaction_.membership(group_, carol_.user_id);
+  EXPECT_EQ(member->from_seq, added_at);
+  const auto changes = transaction_.changes_after(group_, member->from_seq, member->from_seq, 10);
+  ASSERT_EQ(changes.size(), 1U);
+  EXPECT_EQ(changes[0].message_id, after.message_id);
+  const auto page = transaction_.messages_before(group_, std::nullopt, member->from_seq, 10);
+  ASSERT_EQ(page.size(), 1U);
+  EXPECT_EQ(page[0].message_id, after.message_id);
+  EXPECT_EQ(transaction_.summary(group_, carol_.user_id)->unread_count, 1);
+  EXPECT_EQ(transaction_.summary(group_, alice_.user_id)->unread_count, 2);
+  const auto positions = transaction_.log_positions(carol_.user_id);
+  ASSERT_EQ(positions.size(), 1U);
+  EXPECT_EQ(positions[0].from_seq, added_at);
+  EXPECT_EQ(positions[0].last_seq, transaction_.conversation(group_)->last_seq);
+}
+
+TEST_F(sqlite_log_test, members_come_longest_standing_first_and_admins_can_change) {
+  transaction_.insert_member(group_, carol_.user_id, 50, transaction_.next_seq(group_));
+  auto members = transaction_.members(group_);
+  ASSERT_EQ(members.size(), 3U);
+  EXPECT_EQ(members[0].user_id, alice_.user_id);
+  EXPECT_TRUE(members[0].admin);
+  EXPECT_EQ(members[2].user_id, carol_.user_id);
+  transaction_.set_admin(group_, carol_.user_id, true);
+  transaction_.delete_member(group_, alice_.user_id);
+  members = transaction_.members(group_);
+  ASSERT_EQ(members.size(), 2U);
+  EXPECT_TRUE(members[1].admin);
+  transaction_.set_title(group_, "Trip 2");
+  EXPECT_EQ(transaction_.conversation(group_)->title, "Trip 2");
+}
+
+TEST_F(sqlite_log_test, a_gone_group_keeps_its_row_so_its_id_is_never_reused) {
+  send(bob_.user_id, "x", "1");
+  transaction_.delete_member(group_, alice_.user_id);
+  transaction_.delete_member(group_, bob_.user_id);
+  transaction_.delete_messages(group_);
+  EXPECT_EQ(count("SELECT count(*) FROM messages"), 0);
+  EXPECT_TRUE(transaction_.conversation(group_));
+  const auto next = transaction_.insert_conversation(conversation_kind::group, "New",
+                                                     std::nullopt, bob_.user_id, 200);
+  EXPECT_GT(next.conversation_id, group_);
+}
+
+// A database as the release before the log wrote it (schema 2): every row carries over, seqs
+// follow id order per conversation (after a group's creation), and group creators are admins.
+TEST(sqlite_log_migration, a_version_2_database_migrates_with_every_row_checked) {
+  testing::temporary_directory directory;
+  sqlite::connection db(directory.file("old.db"), sqlite::open_mode::read_write_create);
+  db.execute("PRAGMA foreign_keys = ON");
+  ASSERT_EQ(migrate(db, 2), 2);
+  db.execute(R"sql(
+INSERT INTO users (id, phone, name, created_at) VALUES
+  (1, '+14155550101', 'Alice', 1), (2, '+14155550102', 'Bob', 2), (3, '+14155550103', 'Carol', 3);
+INSERT INTO contacts (owner_id, contact_id, name, created_at) VALUES (1, 2, 'Bobby', 5);
+INSERT INTO conversations (id, kind, title, direct_low, direct_high, created_by, created_at,
+                           last_message_id, last_activity_at) VALUES
+  (10, 'direct', NULL, 1, 2, 1, 10, 103, 1003),
+  (11, 'group', 'Trip', NULL, NULL, 2, 11, 104, 1004),
+  (12, 'group', 'Quiet', NULL, NULL, 3, 12, NULL, 12);
+INSERT INTO conversation_members (conversation_id, user_id, joined_at, last_read_id,
+                                  last_delivered_id) VALUES
+  (10, 1, 10, 103, 103), (10, 2, 10, 101, 103),
+  (11, 1, 11, 0, 104), (11, 2, 11, 104, 104), (11, 3, 11, 102, 102),
+  (12, 3, 12, 0, 0);
+INSERT INTO messages (id, conversation_id, sender_id, body, sent_at, client_id) VALUES
+  (101, 10, 1, 'hi', 1001, 'a1'), (102, 11, 2, 'trip?', 1002, 'b1'),
+  (103, 10, 2, 'hello', 1003, 'b2'), (104, 11, 3, 'yes', 1004, 'c1');
+)sql");
+  ASSERT_EQ(migrate(db), sqlite_migrations().back().version);
+  sqlite_write_transaction transaction(db);
+
+  struct expected_message {
+    id message_id;
+    id conversation_id;
+    id sender_id;
+    std::string body;
+    id seq;
+  };
+  for (const auto& want : {expected_message{101, 10, 1, "hi", 1},
+                           expected_message{102, 11, 2, "trip?", 2},
+                           expected_message{103, 10, 2, "hello", 2},
+                           expected_message{104, 11, 3, "yes", 3}}) {
+    const auto got = transaction.message(want.message_id);
+    ASSERT_TRUE(got) << want.message_id;
+    EXPECT_EQ(got->conversation_id, want.conversation_id);
+    EXPECT_EQ(got->sender_id, want.sender_id);
+    EXPECT_EQ(got->body, want.body);
+    EXPECT_EQ(got->seq, want.seq) << want.message_id;
+    EXPECT_EQ(got->updated_seq, want.seq);
+    EXPECT_FALSE(got->edited_at);
+    EXPECT_FALSE(got->deleted());
+    EXPECT_FALSE(got->reply_to_id);
+    EXPECT_TRUE(got->reactions.empty());
+  }
+  EXPECT_EQ(transaction.conversation(10)->last_seq, 2);
+  EXPECT_EQ(transaction.conversation(11)->last_seq, 3);
+  EXPECT_EQ(transaction.conversation(12)->last_seq, 1); // a group's creation is its seq 1
+  EXPECT_EQ(transaction.conversation(11)->title, "Trip");
+  EXPECT_EQ(transaction.conversation(10)->last_message_id, 103);
+
+  struct expected_member {
+    id conversation_id;
+    id user_id;
+    id read;
+    id delivered;
+    bool admin;
+  };
+  for (const auto& want : {expected_member{10, 1, 103, 103, false},
+                           expected_member{10, 2, 101, 103, false},
+                           expected_member{11, 1, 0, 104, false},
+                           expected_member{11, 2, 104, 104, true},
+                           expected_member{11, 3, 102, 102, false},
+                           expected_member{12, 3, 0, 0, true}}) {
+    const auto got = transaction.membership(want.conversation_id, want.user_id);
+    ASSERT_TRUE(got);
+    EXPECT_EQ(got->last_read_id, want.read);
+    EXPECT_EQ(got->last_delivered_id, want.delivered);
+    EXPECT_EQ(got->admin, want.admin) << want.conversation_id << "/" << want.user_id;
+    EXPECT_EQ(got->from_seq, 0);
+  }
+  EXPECT_EQ(transaction.contact(1, 2)->name, "Bobby");
+  EXPECT_EQ(transaction.summary(11, 1)->unread_count, 2);
+  // The log goes on from there.
+  EXPECT_EQ(transaction.next_seq(11), 4);
+  const auto next = transaction.insert_message(11, 1, "ok", 2000, "a2", 4);
+  EXPECT_GT(next.message_id, 104);
+  EXPECT_EQ(transaction.changes_after(11, 2, 0, 10).size(), 2U);
+}
+
+} // namespace
+} // namespace parley::store
