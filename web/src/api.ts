@@ -55,4 +55,13 @@ export const api = {
       "GET",
       `/api/v1/conversations/${conversationId}/messages?limit=${limit}${before ? `&before=${before}` : ""}`,
     ),
+  // Groups (v2): admins only, except leaving (removing oneself).
+  renameGroup: (conversationId: number, title: string) =>
+    call<{ conversation: Conversation }>("PATCH", `/api/v1/conversations/${conversationId}`, { title }),
+  addMembers: (conversationId: number, userIds: number[]) =>
+    call<{ conversation: Conversation }>("POST", `/api/v1/conversations/${conversationId}/members`, { user_ids: userIds }),
+  removeMember: (conversationId: number, userId: number) =>
+    call<void>("DELETE", `/api/v1/conversations/${conversationId}/members/${userId}`),
+  setAdmin: (conversationId: number, userId: number, admin: boolean) =>
+    call<{ conversation: Conversation }>("PATCH", `/api/v1/conversations/${conversationId}/members/${userId}`, { admin }),
 };

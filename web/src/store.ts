@@ -1,11 +1,15 @@
-// The application state and everything that talks to the server. The decisions live in the
-// pure modules under lib/ (tested); this file wires them to fetch, Socket.IO and storage.
+// The session and everything that talks to the server: sign-in state, the socket and its
+// events, the send queue, read marks, typing, routing and history pages. The decisions live
+// in the pure modules under lib/ (tested); the state itself in ./state; catching up with the
+// conversation log in ./sync, applying messages and conversations in ./messages; edits,
+// deletes, reactions and finding a quoted message in ./actions; groups in ./groups.
 
 import { io, type Socket } from "socket.io-client";
 import { api } from "./api";
 import { ApiError, sendErrorText } from "./lib/errors";
-import { applyIncoming, markRead, sortConversations } from "./lib/conversations";
-import { firstStoredId, fromServer, lastStoredId, mergeMessages } from "./lib/messages";
+import { markRead, sortConversations } from "./lib/conversations";
+import { parseCursors } from "./lib/cursors";
+import { firstStoredId, fromServer, lastStoredId, mergeMessages, quoteOf } from "./lib/messages";
 import {
   acknowledge,
   enqueue,
@@ -14,124 +18,21 @@ import {
   parseQueue,
   retry,
   sendable,
-  serializeQueue,
   settleFromServer,
 } from "./lib/queue";
-import { applyReceipt, noteAuthorRead, parseReceiptBook, type ReceiptBook } from "./lib/receipts";
+import { applyMemberMarks, applyReceipt, noteAuthorRead, parseReceiptBook } from "./lib/receipts";
 import { newClientId } from "./lib/ids";
-import type { ChatMessage, Contact, Conversation, Message, Presence, QueuedMessage, Receipt, User } from "./lib/types";
+import type { ChatMessage, Conversation, Message, Presence, QueuedMessage, Receipt, User } from "./lib/types";
+import { applyConversations, applyLeft, applyMessages } from "./messages";
+import { forget, getState, initial, load, set, setThread, thread, type State } from "./state";
+import { isSyncing, noteLiveConversation, noteLiveMessages, syncLog } from "./sync";
 
-export interface Thread {
-  messages: ChatMessage[];
-  loaded: boolean;
-  loading: boolean;
-  hasMore: boolean;
-  error: string | null;
-}
-
-export type Connection = "connecting" | "online" | "reconnecting";
-
-export interface State {
-  phase: "loading" | "signed-out" | "signed-in";
-  me: User | null;
-  connection: Connection;
-  contacts: Contact[];
-  conversations: Conversation[];
-  conversationsLoaded: boolean;
-  loadError: string | null;
-  openId: number | null;
-  openError: string | null;
-  threads: Record<number, Thread>;
-  queue: QueuedMessage[];
-  receipts: ReceiptBook;
-  presence: Record<number, { online: boolean; last_seen: number | null }>;
-  typing: Record<number, Record<number, number>>;
-  notice: string | null;
-}
-
-const initial: State = {
-  phase: "loading",
-  me: null,
-  connection: "connecting",
-  contacts: [],
-  conversations: [],
-  conversationsLoaded: false,
-  loadError: null,
-  openId: null,
-  openError: null,
-  threads: {},
-  queue: [],
-  receipts: {},
-  presence: {},
-  typing: {},
-  notice: null,
-};
-
-let state: State = initial;
-const listeners = new Set<() => void>();
-
-export function getState(): State {
-  return state;
-}
-
-export function subscribe(fn: () => void): () => void {
-  listeners.add(fn);
-  return () => listeners.delete(fn);
-}
-
-/** Merges `patch` into the state and tells the subscribers (also for ./contacts). */
-export function set(patch: Partial<State>): void {
-  const prev = state;
-  state = { ...state, ...patch };
-  if (state.me && (patch.queue !== undefined && patch.queue !== prev.queue)) save(`queue.${state.me.id}`, serializeQueue(state.queue));
-  if (state.me && (patch.receipts !== undefined && patch.receipts !== prev.receipts)) save(`receipts.${state.me.id}`, JSON.stringify(state.receipts));
-  for (const fn of listeners) fn();
-}
-
-function save(key: string, value: string): void {
-  try {
-    localStorage.setItem(`parley.${key}`, value);
-  } catch {
-    /* storage full or disabled: the queue still lives in memory */
-  }
-}
-
-function load(key: string): string | null {
-  try {
-    return localStorage.getItem(`parley.${key}`);
-  } catch {
-    return null;
-  }
-}
-
-function forget(key: string): void {
-  try {
-    localStorage.removeItem(`parley.${key}`);
-  } catch {
-    /* ignore */
-  }
-}
-
-let noticeTimer: ReturnType<typeof setTimeout> | undefined;
-export function notify(text: string): void {
-  clearTimeout(noticeTimer);
-  set({ notice: text });
-  noticeTimer = setTimeout(() => set({ notice: null }), 5000);
-}
-
-function thread(id: number): Thread {
-  return state.threads[id] ?? { messages: [], loaded: false, loading: false, hasMore: true, error: null };
-}
-
-function setThread(id: number, patch: Partial<Thread>): void {
-  set({ threads: { ...state.threads, [id]: { ...thread(id), ...patch } } });
-}
+export { getState, notify, set, subscribe } from "./state";
+export type { Connection, State, Thread } from "./state";
 
 // ---------------------------------------------------------------- session
 
 let socket: Socket | null = null;
-let lastId = 0;
-let syncing = false;
 let flushing = false;
 const readSent = new Map<number, number>();
 
@@ -155,27 +56,39 @@ export async function boot(): Promise<void> {
 export async function startSession(user: User): Promise<void> {
   const queue = parseQueue(load(`queue.${user.id}`), user.id);
   const receipts = parseReceiptBook(load(`receipts.${user.id}`));
-  set({ ...initial, phase: "signed-in", me: user, queue, receipts });
+  const cursors = parseCursors(load(`cursors.${user.id}`));
+  set({ ...initial, phase: "signed-in", me: user, queue, receipts, cursors });
   await refreshLists();
-  lastId = Math.max(lastId, ...state.conversations.map((c) => c.last_message?.id ?? 0));
   routeFromLocation(false);
   connect();
 }
 
 export async function refreshLists(): Promise<void> {
+  const asked = Date.now();
   try {
     const [cs, ct] = await Promise.all([api.conversations(), api.contacts()]);
     const now = Date.now();
-    const known = new Map(state.conversations.map((c) => [c.id, c]));
-    const conversations = cs.conversations.map((c) => ({ ...c, seen_at: known.get(c.id)?.seen_at ?? now }));
-    const presence = { ...state.presence };
+    const known = new Map(getState().conversations.map((c) => [c.id, c]));
+    const listed = new Set(cs.conversations.map((c) => c.id));
+    // A conversation opened or created here after this request went out is not in its
+    // answer yet: keep it rather than drop it.
+    const newer = getState().conversations.filter((c) => !listed.has(c.id) && (c.seen_at ?? 0) >= asked);
+    const conversations = [
+      ...cs.conversations.map((c) => ({ ...c, seen_at: known.get(c.id)?.seen_at ?? now })),
+      ...newer,
+    ];
+    const presence = { ...getState().presence };
     for (const c of ct.contacts) {
       if (typeof c.online === "boolean" && !presence[c.user.id]) presence[c.user.id] = { online: c.online, last_seen: null };
       else if (typeof c.online === "boolean") presence[c.user.id] = { ...presence[c.user.id], online: c.online };
     }
     // The open conversation is being read: its unread count stays at zero.
-    const list = state.openId != null ? markRead(conversations, state.openId) : conversations;
-    set({ conversations: sortConversations(list), contacts: ct.contacts, presence, conversationsLoaded: true, loadError: null });
+    const openId = getState().openId;
+    const list = openId != null ? markRead(conversations, openId) : conversations;
+    const me = getState().me;
+    let receipts = getState().receipts;
+    if (me) for (const c of conversations) receipts = applyMemberMarks(receipts, c, me.id);
+    set({ conversations: sortConversations(list), contacts: ct.contacts, presence, receipts, conversationsLoaded: true, loadError: null });
   } catch (e) {
     if (e instanceof ApiError && e.status === 401) return signedOut();
     set({ loadError: "Could not load your conversations.", conversationsLoaded: true });
@@ -191,14 +104,13 @@ export function refreshSoon(): void {
 function signedOut(): void {
   socket?.disconnect();
   socket = null;
-  lastId = 0;
   readSent.clear();
   set({ ...initial, phase: "signed-out" });
   if (location.pathname !== "/") history.replaceState(null, "", "/");
 }
 
 export async function logout(): Promise<void> {
-  const me = state.me;
+  const me = getState().me;
   try {
     await api.logout();
   } catch {
@@ -207,6 +119,7 @@ export async function logout(): Promise<void> {
   if (me) {
     forget(`queue.${me.id}`);
     forget(`receipts.${me.id}`);
+    forget(`cursors.${me.id}`);
   }
   signedOut();
 }
@@ -220,7 +133,7 @@ function connect(): void {
   set({ connection: "connecting" });
 
   s.on("connect", () => {
-    const first = state.connection === "connecting";
+    const first = getState().connection === "connecting";
     set({ connection: "online" });
     readSent.clear();
     void (async () => {
@@ -240,33 +153,51 @@ function connect(): void {
   });
   s.on("connect_error", () => {
     if (socket !== s) return;
-    set({ connection: state.connection === "online" ? "reconnecting" : state.connection === "connecting" ? "connecting" : "reconnecting" });
+    set({ connection: getState().connection === "online" ? "reconnecting" : getState().connection === "connecting" ? "connecting" : "reconnecting" });
     if (!s.active) void checkSession(s);
   });
   s.on("message", (m: Message, ack?: (x?: unknown) => void) => {
     if (typeof ack === "function") ack({ ok: true });
-    if (m && typeof m.id === "number") handleMessages([m]);
+    if (!m || typeof m.id !== "number") return;
+    handleMessages([m]);
+    noteLiveMessages([m]);
+  });
+  s.on("message:updated", (m: Message, ack?: (x?: unknown) => void) => {
+    if (typeof ack === "function") ack({ ok: true });
+    if (!m || typeof m.id !== "number") return;
+    handleChanges([m]);
+    noteLiveMessages([m]);
+  });
+  s.on("conversation", (c: Conversation, ack?: (x?: unknown) => void) => {
+    if (typeof ack === "function") ack({ ok: true });
+    if (!c || typeof c.id !== "number" || !Array.isArray(c.members)) return;
+    applyConversations([c]);
+    noteLiveConversation(c);
+  });
+  s.on("conversation:left", (p: { conversation_id: number }, ack?: (x?: unknown) => void) => {
+    if (typeof ack === "function") ack({ ok: true });
+    if (p && typeof p.conversation_id === "number") applyLeft([p.conversation_id]);
   });
   s.on("receipt", (r: Receipt) => {
     if (!r || typeof r.up_to !== "number") return;
-    set({ receipts: applyReceipt(state.receipts, r) });
-    if (r.kind === "read" && r.user_id === state.me?.id) {
+    set({ receipts: applyReceipt(getState().receipts, r) });
+    if (r.kind === "read" && r.user_id === getState().me?.id) {
       // Read on another device of ours.
-      const c = state.conversations.find((x) => x.id === r.conversation_id);
-      if (c && c.last_message && c.last_message.id <= r.up_to && c.unread_count) set({ conversations: markRead(state.conversations, c.id) });
+      const c = getState().conversations.find((x) => x.id === r.conversation_id);
+      if (c && c.last_message && c.last_message.id <= r.up_to && c.unread_count) set({ conversations: markRead(getState().conversations, c.id) });
     }
   });
   s.on("typing", (t: { conversation_id: number; user_id: number; typing: boolean }) => {
-    if (!t || t.user_id === state.me?.id) return;
-    const conv = { ...(state.typing[t.conversation_id] ?? {}) };
+    if (!t || t.user_id === getState().me?.id) return;
+    const conv = { ...(getState().typing[t.conversation_id] ?? {}) };
     if (t.typing) conv[t.user_id] = Date.now() + 6000;
     else delete conv[t.user_id];
-    set({ typing: { ...state.typing, [t.conversation_id]: conv } });
+    set({ typing: { ...getState().typing, [t.conversation_id]: conv } });
     scheduleTypingSweep();
   });
   s.on("presence", (p: Presence) => {
     if (!p || typeof p.user_id !== "number") return;
-    set({ presence: { ...state.presence, [p.user_id]: { online: p.online, last_seen: p.last_seen } } });
+    set({ presence: { ...getState().presence, [p.user_id]: { online: p.online, last_seen: p.last_seen } } });
   });
   s.connect();
 }
@@ -287,72 +218,45 @@ async function checkSession(s: Socket): Promise<void> {
   }
 }
 
-/** After every (re)connect: ask for everything after the last id seen, until has_more is false. */
+/** After every (re)connect: catch up with the conversation log (./sync). */
 async function sync(): Promise<void> {
   const s = socket;
-  if (!s || syncing) return;
-  syncing = true;
-  try {
-    for (let round = 0; round < 1000; round++) {
-      const res = await s.timeout(15000).emitWithAck("messages:sync", { after: lastId, limit: 500 });
-      if (!res || !res.ok || !Array.isArray(res.messages)) break;
-      if (res.messages.length) handleMessages(res.messages as Message[]);
-      if (!res.has_more || res.messages.length === 0) break;
-    }
-  } catch {
-    /* timed out or disconnected: the next connect syncs again */
-  } finally {
-    syncing = false;
-  }
+  if (!s) return;
+  const out = await syncLog(s, visibleOpenId);
+  if (!out) return;
+  if (out.unknown) refreshSoon();
+  // A thread loaded over REST before its conversation had a cursor missed what came between
+  // that page and the sync: load its newest page again.
+  for (const id of out.uncursored) if (getState().threads[id]?.loaded) void loadHistory(id, false);
 }
 
+/** Messages that may be new: a `message` event, the ack of a send. */
 function handleMessages(msgs: Message[]): void {
-  const me = state.me;
-  if (!me) return;
-  let conversations = state.conversations;
-  let receipts = state.receipts;
-  let typing = state.typing;
-  const threads = { ...state.threads };
-  let unknown = false;
-  let touchesOpen = false;
-  const byConv = new Map<number, ChatMessage[]>();
-  for (const m of msgs) {
-    lastId = Math.max(lastId, m.id);
-    const next = applyIncoming(conversations, m, me.id, visibleOpenId());
-    if (next === null) unknown = true;
-    else conversations = next;
-    if (m.sender_id !== me.id) {
-      receipts = noteAuthorRead(receipts, m.conversation_id, m.sender_id, m.id);
-      if (typing[m.conversation_id]?.[m.sender_id]) {
-        const t = { ...typing[m.conversation_id] };
-        delete t[m.sender_id];
-        typing = { ...typing, [m.conversation_id]: t };
-      }
-    }
-    if (m.conversation_id === state.openId) touchesOpen = true;
-    const arr = byConv.get(m.conversation_id) ?? [];
-    arr.push(fromServer(m));
-    byConv.set(m.conversation_id, arr);
-  }
-  for (const [cid, arr] of byConv) {
-    const t = threads[cid] ?? { messages: [], loaded: false, loading: false, hasMore: true, error: null };
-    threads[cid] = { ...t, messages: mergeMessages(t.messages, arr) };
-  }
-  set({ conversations, receipts, typing, threads, queue: settleFromServer(state.queue, msgs, me.id) });
-  if (unknown) refreshSoon();
-  if (touchesOpen) markOpenRead();
+  const out = applyMessages(msgs, true, visibleOpenId());
+  if (out.unknown) refreshSoon();
+  if (out.touchesOpen) markOpenRead();
+}
+
+/** Changed messages: `message:updated`, the ack of an edit, a delete or a reaction (./actions). */
+export function handleChanges(msgs: Message[]): void {
+  applyMessages(msgs, false, visibleOpenId());
+}
+
+/** The socket while it is connected (for ./actions). */
+export function connectedSocket(): Socket | null {
+  return socket?.connected ? socket : null;
 }
 
 function visibleOpenId(): number | null {
-  return document.visibilityState === "visible" ? state.openId : null;
+  return document.visibilityState === "visible" ? getState().openId : null;
 }
 
 /** Tell the server what the open conversation shows (only while the page is visible). */
 export function markOpenRead(): void {
-  const id = state.openId;
+  const id = getState().openId;
   if (id == null || document.visibilityState !== "visible") return;
-  const c = state.conversations.find((x) => x.id === id);
-  if (c && c.unread_count) set({ conversations: markRead(state.conversations, id) });
+  const c = getState().conversations.find((x) => x.id === id);
+  if (c && c.unread_count) set({ conversations: markRead(getState().conversations, id) });
   const upTo = Math.max(lastStoredId(thread(id).messages), c?.last_message?.id ?? 0);
   const s = socket;
   if (!upTo || !s?.connected || (readSent.get(id) ?? 0) >= upTo) return;
@@ -364,8 +268,8 @@ export function markOpenRead(): void {
 
 // ---------------------------------------------------------------- sending
 
-export function sendMessage(conversationId: number, text: string): string | null {
-  const me = state.me;
+export function sendMessage(conversationId: number, text: string, replyTo?: ChatMessage | null): string | null {
+  const me = getState().me;
   if (!me) return "Not signed in.";
   const body = text.trim();
   if (!body) return null;
@@ -377,19 +281,23 @@ export function sendMessage(conversationId: number, text: string): string | null
     body,
     created_at: Date.now(),
   };
-  set({ queue: enqueue(state.queue, item) });
+  if (replyTo && replyTo.id !== null) {
+    item.reply_to = replyTo.id;
+    item.reply_preview = quoteOf(replyTo);
+  }
+  set({ queue: enqueue(getState().queue, item) });
   sendTyping(conversationId, false);
   void flushQueue();
   return null;
 }
 
 export function retryMessage(clientId: string): void {
-  set({ queue: retry(state.queue, clientId) });
+  set({ queue: retry(getState().queue, clientId) });
   void flushQueue();
 }
 
 export function discardMessage(clientId: string): void {
-  set({ queue: acknowledge(state.queue, clientId) });
+  set({ queue: acknowledge(getState().queue, clientId) });
 }
 
 /** Sends the queue one message at a time, in the order typed, while connected. */
@@ -399,8 +307,8 @@ async function flushQueue(): Promise<void> {
   try {
     for (;;) {
       const s = socket;
-      if (!s?.connected || syncing) break;
-      const next = sendable(state.queue)[0];
+      if (!s?.connected || isSyncing()) break;
+      const next = sendable(getState().queue)[0];
       if (!next) break;
       let res: any;
       try {
@@ -408,6 +316,7 @@ async function flushQueue(): Promise<void> {
           conversation_id: next.conversation_id,
           body: next.body,
           client_id: next.client_id,
+          ...(next.reply_to ? { reply_to: next.reply_to } : {}),
         });
       } catch {
         // No ack (timeout or dropped connection): it stays queued and goes again with the
@@ -416,7 +325,7 @@ async function flushQueue(): Promise<void> {
         continue;
       }
       if (res?.ok && res.message) {
-        set({ queue: acknowledge(state.queue, next.client_id) });
+        set({ queue: acknowledge(getState().queue, next.client_id) });
         handleMessages([res.message as Message]);
       } else {
         const code = res?.error?.code ?? "bad_request";
@@ -424,14 +333,14 @@ async function flushQueue(): Promise<void> {
         if (isTransient(code)) {
           await sleep(1000);
         } else {
-          set({ queue: markFailed(state.queue, next.client_id, code, sendErrorText(code, msg)) });
+          set({ queue: markFailed(getState().queue, next.client_id, code, sendErrorText(code, msg)) });
         }
       }
     }
   } finally {
     flushing = false;
   }
-  if (syncing) setTimeout(() => void flushQueue(), 300);
+  if (isSyncing()) setTimeout(() => void flushQueue(), 300);
 }
 
 function sleep(ms: number): Promise<void> {
@@ -472,7 +381,7 @@ function scheduleTypingSweep(): void {
     let changed = false;
     const typing: State["typing"] = {};
     let any = false;
-    for (const [cid, users] of Object.entries(state.typing)) {
+    for (const [cid, users] of Object.entries(getState().typing)) {
       const kept: Record<number, number> = {};
       for (const [uid, until] of Object.entries(users)) {
         if (until > now) {
@@ -496,13 +405,15 @@ function routeFromLocation(push: boolean): void {
 }
 
 export function closeConversation(push = true): void {
-  if (state.openId != null) sendTyping(state.openId, false);
+  const openId = getState().openId;
+  if (openId != null) sendTyping(openId, false);
   set({ openId: null, openError: null });
   if (push && location.pathname !== "/") history.pushState(null, "", "/");
 }
 
 export async function openConversation(id: number, push = true): Promise<void> {
-  if (state.openId !== null && state.openId !== id) sendTyping(state.openId, false);
+  const openId = getState().openId;
+  if (openId !== null && openId !== id) sendTyping(openId, false);
   if (push && location.pathname !== `/c/${id}`) history.pushState(null, "", `/c/${id}`);
   set({ openId: id, openError: null });
   const t = thread(id);
@@ -516,23 +427,30 @@ export async function loadHistory(id: number, older: boolean): Promise<void> {
   if (t.loading || (older && (!t.hasMore || !t.loaded))) return;
   setThread(id, { loading: true, error: null });
   try {
-    const before = older ? firstStoredId(t.messages) ?? undefined : undefined;
+    const before = older ? t.oldest ?? firstStoredId(t.messages) ?? undefined : undefined;
     const res = await api.history(id, before, 50);
     const cur = thread(id);
-    const merged = mergeMessages(cur.messages, res.messages.map(fromServer));
-    for (const m of res.messages) lastId = Math.max(lastId, m.id);
-    // A newest page that is incomplete means older ones exist; an older page says so itself.
-    setThread(id, { messages: merged, loaded: true, loading: false, hasMore: res.has_more });
-    if (state.me) {
+    const pageOldest = res.messages.reduce<number | null>((lo, m) => (lo === null || m.id < lo ? m.id : lo), null);
+    const oldest = cur.oldest === null ? pageOldest : pageOldest === null ? cur.oldest : Math.min(cur.oldest, pageOldest);
+    // An older page says whether more exist; a newest page does too, unless older ones were
+    // loaded before it (then what they said stands).
+    const hasMore = older || cur.oldest === null || oldest === pageOldest ? res.has_more : cur.hasMore;
+    let merged = mergeMessages(cur.messages, res.messages.map(fromServer));
+    // Changes to messages before the oldest page may have slipped in while it loaded: that
+    // page will bring them, in their place.
+    if (hasMore && oldest !== null) merged = merged.filter((m) => m.id === null || m.id >= oldest);
+    setThread(id, { messages: merged, loaded: true, loading: false, hasMore, oldest });
+    const me = getState().me;
+    if (me) {
       // Whoever wrote a message had read everything before it (no receipt is sent for that).
-      let receipts = state.receipts;
-      for (const m of res.messages) if (m.sender_id !== state.me.id) receipts = noteAuthorRead(receipts, m.conversation_id, m.sender_id, m.id);
-      set({ queue: settleFromServer(state.queue, res.messages, state.me.id), receipts });
+      let receipts = getState().receipts;
+      for (const m of res.messages) if (m.sender_id !== me.id) receipts = noteAuthorRead(receipts, m.conversation_id, m.sender_id, m.id);
+      set({ queue: settleFromServer(getState().queue, res.messages, me.id), receipts });
     }
   } catch (e) {
     if (e instanceof ApiError && e.status === 404) {
       setThread(id, { loading: false });
-      if (state.openId === id) set({ openError: "This conversation does not exist or you are not in it." });
+      if (getState().openId === id) set({ openError: "This conversation does not exist or you are not in it." });
     } else if (e instanceof ApiError && e.status === 401) {
       signedOut();
     } else {
@@ -542,9 +460,9 @@ export async function loadHistory(id: number, older: boolean): Promise<void> {
 }
 
 export function presenceOf(userId: number): { online: boolean; last_seen: number | null } | undefined {
-  return state.presence[userId];
+  return getState().presence[userId];
 }
 
 export function pendingFor(conversationId: number): QueuedMessage[] {
-  return state.queue.filter((q) => q.conversation_id === conversationId);
+  return getState().queue.filter((q) => q.conversation_id === conversationId);
 }

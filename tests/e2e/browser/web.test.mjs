@@ -3,10 +3,11 @@
 // The real server binary (PARLEY_BINARY, else build/parley) serves the built client
 // (PARLEY_WEB_ROOT, else web/dist) and real Chromium (PARLEY_CHROMIUM, else Debian's
 // /usr/bin/chromium) drives it through playwright-core, which is installed with the other
-// end-to-end dependencies in ../node/node_modules. Controls are found by their accessible
-// names (docs/api.md and the public contract, "Web client"); nothing sleeps to synchronise: every wait is a
-// Playwright auto-waiting locator with a generous timeout, reached only when something is
-// broken. The scenarios run in order on one server and share the people signed in first.
+// end-to-end dependencies in ../node/node_modules; the helpers are in support.mjs. Controls
+// are found by their accessible names (docs/api.md and the public contract, "Web client");
+// nothing sleeps to synchronise: every wait is a Playwright auto-waiting locator with a
+// generous timeout, reached only when something is broken. The scenarios run in order on
+// one server and share the people signed in first.
 //
 //   cd tests/e2e/browser && PARLEY_BINARY=../../../build/parley node --test web.test.mjs
 //
@@ -14,216 +15,21 @@
 // open page (failure-*.png), whose text and unanswered requests are added to the error.
 
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
-import { createRequire } from "node:module";
+import { existsSync } from "node:fs";
 import path from "node:path";
-import { after, before, describe, test } from "node:test";
-import { fileURLToPath } from "node:url";
+import { after, before, describe } from "node:test";
 
-import { Parley } from "../node/harness.mjs";
-
-const here = path.dirname(fileURLToPath(import.meta.url));
-
-const CHROMIUM = process.env.PARLEY_CHROMIUM || "/usr/bin/chromium";
-const WEB_ROOT = path.resolve(process.env.PARLEY_WEB_ROOT || path.resolve(here, "../../../web/dist"));
-const SCREENSHOTS = path.resolve(process.env.PARLEY_SCREENSHOTS || path.join(here, "screenshots"));
-const WAIT = 30_000; // ms for any one expectation; only reached when something is broken
-const TEST_TIMEOUT = 120_000;
-
-// Fail loudly (never skip) when what the tests need is missing.
-if (!existsSync(CHROMIUM)) {
-  throw new Error(
-    `Chromium not found at ${CHROMIUM}: the browser tests need it (Debian: apt-get install chromium; ` +
-      `or set PARLEY_CHROMIUM to a Chromium/Chrome executable).`);
-}
-if (!existsSync(path.join(WEB_ROOT, "index.html"))) {
-  throw new Error(`no built web client at ${WEB_ROOT} (index.html missing): run \`make web\` or set PARLEY_WEB_ROOT.`);
-}
-let chromium;
-let axeSource;
-try {
-  // playwright-core and axe-core live in ../node/node_modules (tests/e2e/node/package.json).
-  const require = createRequire(path.resolve(here, "../node/package.json"));
-  ({ chromium } = require("playwright-core"));
-  axeSource = readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
-} catch (error) {
-  throw new Error(`playwright-core or axe-core is not installed: run \`npm ci\` in tests/e2e/node (${error.message})`);
-}
-
-const people = {
-  alice: { phone: "+14155550101", name: "Alice Archer" },
-  bob: { phone: "+14155550102", name: "Bob Baker" },
-  carol: { phone: "+14155550103", name: "Carol Clark" },
-};
-
-let server;
-let browser;
-const pageErrors = []; // uncaught exceptions in any page: none are expected
-const requestsInFlight = new Map(); // page -> Map(request -> when it started)
-
-/** A fresh browser context (its own cookies and storage) and page. */
-async function newPage(options = {}) {
-  const context = await browser.newContext({ locale: "en-US", ...options });
-  context.setDefaultTimeout(WAIT);
-  const page = await context.newPage();
-  page.on("pageerror", (error) => pageErrors.push(`${page.url()}: ${error.stack || error.message}`));
-  // Requests still without an answer, for the diagnosis of a failure.
-  const inFlight = new Map();
-  page.on("request", (request) => inFlight.set(request, Date.now()));
-  page.on("requestfinished", (request) => inFlight.delete(request));
-  page.on("requestfailed", (request) => inFlight.delete(request));
-  requestsInFlight.set(page, inFlight);
-  return { context, page };
-}
-
-/** Waits until `locator` (one element) is in the state wanted (default: visible). */
-function shown(locator, state = "visible") {
-  return locator.waitFor({ state, timeout: WAIT });
-}
-
-/** Signs `person` in through the UI with the code the development sender logged. */
-async function signIn(page, person) {
-  await page.goto(server.url + "/");
-  await page.getByLabel("Phone number", { exact: true }).fill(person.phone);
-  await page.getByRole("button", { name: "Send code", exact: true }).click();
-  const code = await server.waitForCode(person.phone);
-  await page.getByLabel("Code", { exact: true }).fill(code);
-  await page.getByRole("button", { name: "Verify", exact: true }).click();
-  // A new number: the app asks for a name, then Verify again with the same code.
-  const name = page.getByLabel("Your name", { exact: true });
-  const logOut = page.getByRole("button", { name: "Log out", exact: true });
-  await shown(name.or(logOut).first());
-  if (await name.isVisible()) {
-    await name.fill(person.name);
-    await page.getByRole("button", { name: "Verify", exact: true }).click();
-  }
-  await shown(logOut);
-}
-
-/** Adds a contact by phone number; resolves once it is in the list under its name. */
-async function addContact(page, person) {
-  await page.getByLabel("Contact phone number", { exact: true }).fill(person.phone);
-  await page.getByRole("button", { name: "Add contact", exact: true }).click();
-  await shown(conversationLink(page, person.name));
-}
-
-/** The entry of the conversation list (a contact, a conversation or a group) named `name`:
- *  a link whose accessible name is exactly that name. */
-function conversationLink(page, name) {
-  return page.getByRole("navigation", { name: "Conversation list" }).getByRole("link", { name, exact: true });
-}
-
-/** The whole row of that entry: the link and what describes it (last message, time, unread). */
-function conversationRow(page, name) {
-  return page.getByRole("navigation", { name: "Conversation list" }).locator(".conv")
-    .filter({ has: page.getByRole("link", { name, exact: true }) });
-}
-
-/** The open conversation, a region named after the contact or group. */
-function chat(page, title) {
-  return page.getByRole("region", { name: title, exact: true });
-}
-
-/** The shown message (a list item) whose text includes `body`. */
-function message(page, body) {
-  return page.getByRole("listitem").filter({ hasText: body });
-}
-
-/** The delivery state of one's own message, as announced to a screen reader (the status
- *  icon's visually hidden label: Pending, Sent, Delivered, Read, Not sent). */
-function status(item, label) {
-  return item.getByText(label, { exact: true });
-}
-
-async function send(page, body) {
-  await page.getByLabel("Message", { exact: true }).fill(body);
-  await page.getByRole("button", { name: "Send", exact: true }).click();
-}
-
-async function openConversation(page, title) {
-  await conversationLink(page, title).click();
-  await shown(chat(page, title));
-  await page.waitForURL(/\/c\/\d+$/, { timeout: WAIT });
-  return Number(/\/c\/(\d+)$/.exec(page.url())[1]);
-}
-
-/** The bodies, in the order shown, of the messages in `page` whose text includes `marker`. */
-async function bodiesShown(page, marker) {
-  const texts = await page.getByRole("listitem").filter({ hasText: marker }).allInnerTexts();
-  return texts.map((t) => new RegExp(`${marker}\\S*`).exec(t)[0]);
-}
-
-/** The violations axe-core finds in `page` as it is now, every rule on (the experimental ones
- *  too, such as label-content-name-mismatch): [{id, impact, help, targets}]. axe is evaluated
- *  through the DevTools protocol, so the page's Content-Security-Policy stays as it is. */
-async function axeViolations(page) {
-  await page.evaluate(axeSource);
-  return page.evaluate(async () => {
-    const experimental = window.axe.getRules(["experimental"]).map((rule) => [rule.ruleId, { enabled: true }]);
-    const result = await window.axe.run(document, { rules: Object.fromEntries(experimental) });
-    return result.violations.map((v) => ({
-      id: v.id, impact: v.impact, help: v.help, targets: v.nodes.map((node) => node.target.join(" ")),
-    }));
-  });
-}
-
-/** Fails when axe-core finds a critical, serious or moderate violation in `page` (`where`
- *  names it); minor ones are printed. */
-async function assertAccessible(page, where) {
-  const violations = await axeViolations(page);
-  const grave = violations.filter((v) => ["critical", "serious", "moderate"].includes(v.impact));
-  assert.deepEqual(grave, [], `axe-core on ${where}: ${JSON.stringify(violations, null, 1)}`);
-  for (const minor of violations) console.log(`# axe-core on ${where}, minor: ${JSON.stringify(minor)}`);
-}
-
-/** What every open page shows (URL and text; a screenshot in SCREENSHOTS), for a failure. */
-async function diagnose(scenarioName) {
-  let text = "";
-  const slug = scenarioName.replace(/[^a-z0-9]+/gi, "-").slice(0, 40);
-  for (const [i, context] of (browser?.contexts() ?? []).entries()) {
-    for (const [j, page] of context.pages().entries()) {
-      try {
-        const file = path.join(SCREENSHOTS, `failure-${slug}-${i}-${j}.png`);
-        await page.screenshot({ path: file, timeout: 5000 });
-        const body = await page.evaluate(() => document.body.innerText);
-        const waiting = [...(requestsInFlight.get(page) ?? new Map())]
-          .map(([request, since]) => `${request.method()} ${request.url()} (for ${Date.now() - since} ms)`);
-        text += `\n--- page ${i}.${j} ${page.url()} (${file}) ---\n${body.slice(0, 1500)}` +
-          `\n--- requests without an answer: ${waiting.length ? "\n" + waiting.join("\n") : "none"}`;
-      } catch (error) {
-        text += `\n--- page ${i}.${j} ${page.url()}: ${error.message.split("\n")[0]}`;
-      }
-    }
-  }
-  return text;
-}
+import {
+  SCREENSHOTS, TEST_TIMEOUT, WAIT, addContact, assertAccessible, bodiesShown, chat, conversationLink,
+  conversationRow, message, newPage, openConversation, pageErrors, people, scenario, send, server,
+  shown, signIn, startSuite, status, stopSuite,
+} from "./support.mjs";
 
 describe("web client in Chromium", { timeout: 8 * TEST_TIMEOUT }, () => {
   const s = {}; // what the scenarios share: pages and contexts per person, conversation ids
 
-  before(async () => {
-    server = await Parley.start(["--web-root", WEB_ROOT]);
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true });
-    mkdirSync(SCREENSHOTS, { recursive: true });
-  });
-
-  after(async () => {
-    await browser?.close();
-    await server?.stop();
-  });
-
-  /** Runs a scenario; on failure adds the end of the server log to the error. */
-  function scenario(name, body) {
-    test(name, { timeout: TEST_TIMEOUT }, async () => {
-      try {
-        await body();
-      } catch (error) {
-        error.message += await diagnose(name);
-        error.message += `\n--- server log (last 40 lines) ---\n${server?.lines.slice(-40).join("\n")}`;
-        throw error;
-      }
-    });
-  }
+  before(startSuite);
+  after(stopSuite);
 
   scenario("two people sign in, add each other and chat in real time with receipts and typing", async () => {
     for (const key of ["alice", "bob"]) s[key] = await newPage();

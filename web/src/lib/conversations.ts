@@ -1,5 +1,6 @@
 // Pure logic for the conversation list: ordering, incoming messages, unread counts, search.
 
+import { logPosition } from "./messages";
 import type { Contact, Conversation, Message, User } from "./types";
 
 export function activityTime(c: Conversation): number {
@@ -12,10 +13,12 @@ export function sortConversations(list: readonly Conversation[]): Conversation[]
 }
 
 /**
- * A message arrived (live or by sync). Returns the updated list, or null when the
- * conversation is unknown (the caller then fetches the list again). A message counts as
- * unread when it is from someone else, newer than anything seen in that conversation, and
- * that conversation is not the one being read right now.
+ * A message arrived or changed (live, by sync, or in an ack). Returns the updated list, or
+ * null when the conversation is unknown (the caller then fetches the list again). A message
+ * newer than the conversation's last one becomes its last message; it counts as unread when
+ * it is from someone else, not a tombstone, and that conversation is not the one being read
+ * right now. A newer state of the last message itself (an edit, a delete, a reaction)
+ * replaces it without counting anything.
  */
 export function applyIncoming(
   list: readonly Conversation[],
@@ -26,10 +29,19 @@ export function applyIncoming(
   const i = list.findIndex((c) => c.id === m.conversation_id);
   if (i < 0) return null;
   const c = list[i];
-  const lastId = c.last_message?.id ?? 0;
-  if (m.id <= lastId) return list as Conversation[];
-  const unread =
-    m.sender_id !== selfId && openConversationId !== m.conversation_id ? c.unread_count + 1 : m.sender_id === selfId ? 0 : c.unread_count;
+  const last = c.last_message;
+  const lastId = last?.id ?? 0;
+  if (m.id < lastId) return list as Conversation[];
+  if (last && m.id === lastId) {
+    const [pm, pl] = [logPosition(m), logPosition(last)];
+    const newer = pm !== pl ? pm > pl : pm === 0 && m.body !== last.body;
+    if (!newer) return list as Conversation[];
+    const next = list.slice();
+    next[i] = { ...c, last_message: m };
+    return next;
+  }
+  const counts = m.sender_id !== selfId && openConversationId !== m.conversation_id && !m.deleted;
+  const unread = counts ? c.unread_count + 1 : m.sender_id === selfId ? 0 : c.unread_count;
   const next = list.slice();
   next[i] = { ...c, last_message: m, unread_count: unread };
   return sortConversations(next);
@@ -42,6 +54,28 @@ export function markRead(list: readonly Conversation[], conversationId: number):
 export function upsertConversation(list: readonly Conversation[], c: Conversation): Conversation[] {
   const rest = list.filter((x) => x.id !== c.id);
   return sortConversations([...rest, c]);
+}
+
+/**
+ * A conversation object from the server (sync, the `conversation` event, a group call) takes
+ * the place of the one shown, unless the shown one is from later in the log (then the same
+ * list comes back). It keeps the local `seen_at`; the open conversation keeps no unread count.
+ */
+export function applyConversation(list: readonly Conversation[], c: Conversation, openConversationId: number | null): Conversation[] {
+  const old = list.find((x) => x.id === c.id);
+  if (old && typeof old.seq === "number" && typeof c.seq === "number" && c.seq < old.seq) return list as Conversation[];
+  const next: Conversation = { ...c, seen_at: old?.seen_at ?? Date.now() };
+  if (c.id === openConversationId) next.unread_count = 0;
+  return upsertConversation(list, next);
+}
+
+export function removeConversation(list: readonly Conversation[], id: number): Conversation[] {
+  return list.some((c) => c.id === id) ? list.filter((c) => c.id !== id) : (list as Conversation[]);
+}
+
+/** Whether `userId` is an admin of the group (direct conversations have none). */
+export function isAdmin(c: Conversation, userId: number): boolean {
+  return c.kind === "group" && c.members.some((u) => u.id === userId && u.admin === true);
 }
 
 /** The other member of a direct conversation. */

@@ -95,3 +95,40 @@ export function sendErrorText(code: string, message: string): string {
       return message || "Not sent.";
   }
 }
+
+/** A sentence for a refused message:edit, message:delete or reaction:set. */
+export function changeErrorText(action: "edit" | "delete" | "react", code: string, message: string): string {
+  const what = action === "edit" ? "edit this message" : action === "delete" ? "delete this message" : "react to this message";
+  switch (code) {
+    case "not_allowed":
+      return `You cannot ${what}${message ? `: ${message}` : "."}`;
+    case "not_found":
+      return "This message is no longer available.";
+    case "body_too_long":
+      return "This message is too long (at most 4,000 characters).";
+    case "rate_limited":
+      return "Too many changes at once. Please wait a moment and try again.";
+    case "offline":
+      return `You are offline: try again to ${what} once connected.`;
+    case "no_answer":
+      return "The server did not answer. Please try again.";
+    default:
+      return message || `Could not ${what}.`;
+  }
+}
+
+/** A sentence for an error of the group calls. */
+export function groupErrorText(e: ApiError): string {
+  switch (e.code) {
+    case "not_allowed":
+      return e.message ? `Not allowed: ${e.message}` : "Only the group's admins can do that.";
+    case "not_found":
+      return "This group no longer exists, or you are not in it.";
+    case "user_not_found":
+      return "One of these people does not use Parley any more.";
+    case "network":
+      return "Cannot reach Parley. Check your connection and try again.";
+    default:
+      return e.message || "Something went wrong. Please try again.";
+  }
+}

@@ -1,17 +1,67 @@
 // Pure logic for the messages of one conversation: merging, dedupe, ordering, states.
 
-import type { ChatMessage, Message, MessageStatus, QueuedMessage } from "./types";
+import type { ChatMessage, Message, MessageStatus, QueuedMessage, ReplyRef } from "./types";
 import type { ConversationReceipts } from "./receipts";
 
+/** A message as the server sent it, with the v2 defaults filled in (a tombstone has no body). */
 export function fromServer(m: Message): ChatMessage {
+  const deleted = m.deleted === true;
+  const seq = typeof m.seq === "number" ? m.seq : 0;
   return {
     id: m.id,
     conversation_id: m.conversation_id,
     sender_id: m.sender_id,
-    body: m.body,
+    body: deleted ? "" : m.body,
     sent_at: m.sent_at,
     client_id: m.client_id,
+    seq,
+    updated_seq: typeof m.updated_seq === "number" ? m.updated_seq : seq,
+    edited_at: m.edited_at ?? null,
+    deleted,
+    reply_to: m.reply_to && typeof m.reply_to.id === "number" ? m.reply_to : null,
+    reactions: deleted || !Array.isArray(m.reactions) ? [] : m.reactions.filter((r) => r && r.user_ids?.length > 0),
   };
+}
+
+/** The highest log position a message object shows (its seq or its latest change). */
+export function logPosition(m: Pick<Message, "seq" | "updated_seq">): number {
+  return Math.max(m.seq ?? 0, m.updated_seq ?? 0);
+}
+
+/** The first `n` characters (code points, never half a surrogate pair). */
+export function firstChars(text: string, n = 100): string {
+  const chars = [...text];
+  return chars.length <= n ? text : chars.slice(0, n).join("");
+}
+
+/** What a reply to `m` quotes of it, as the server would (first 100 characters, or deleted). */
+export function quoteOf(m: ChatMessage): ReplyRef {
+  return { id: m.id ?? 0, sender_id: m.sender_id, body: m.deleted ? "" : firstChars(m.body), deleted: m.deleted };
+}
+
+function sameQuote(a: ReplyRef, b: ReplyRef): boolean {
+  return a.id === b.id && a.sender_id === b.sender_id && a.body === b.body && a.deleted === b.deleted;
+}
+
+/**
+ * Replies show their quote as it was when they were read; a change to the quoted message
+ * does not come with the reply. Brings every quote of one of `changed` up to date (the same
+ * array when none shows one of them).
+ */
+export function refreshQuotes(list: readonly ChatMessage[], changed: readonly ChatMessage[]): ChatMessage[] {
+  const byId = new Map<number, ChatMessage>();
+  for (const m of changed) if (m.id !== null) byId.set(m.id, m);
+  if (byId.size === 0) return list as ChatMessage[];
+  let out: ChatMessage[] | null = null;
+  list.forEach((m, i) => {
+    const src = m.reply_to ? byId.get(m.reply_to.id) : undefined;
+    if (!src || !m.reply_to) return;
+    const q = quoteOf(src);
+    if (sameQuote(q, m.reply_to)) return;
+    out ??= list.slice();
+    out[i] = { ...m, reply_to: q };
+  });
+  return out ?? (list as ChatMessage[]);
 }
 
 export function fromQueued(q: QueuedMessage): ChatMessage {
@@ -22,6 +72,12 @@ export function fromQueued(q: QueuedMessage): ChatMessage {
     body: q.body,
     sent_at: q.created_at,
     client_id: q.client_id,
+    seq: 0,
+    updated_seq: 0,
+    edited_at: null,
+    deleted: false,
+    reply_to: q.reply_preview ?? (q.reply_to ? { id: q.reply_to, sender_id: 0, body: "", deleted: false } : null),
+    reactions: [],
     failed: q.failed,
     failedMessage: q.failedMessage,
   };
@@ -40,10 +96,20 @@ function sameClientMessage(a: ChatMessage, b: ChatMessage): boolean {
 }
 
 /**
+ * Whether `m` is a newer state of the stored message `old` (same id): its latest change comes
+ * later in the log. Without log positions (0), any difference in the text counts.
+ */
+export function isNewer(m: ChatMessage, old: ChatMessage): boolean {
+  if (m.updated_seq !== old.updated_seq) return m.updated_seq > old.updated_seq;
+  return m.updated_seq === 0 && (old.body !== m.body || old.sent_at !== m.sent_at);
+}
+
+/**
  * Merges `incoming` into `list` (which is sorted and free of duplicates) and returns a new
- * sorted list. A message is the same as another when it has the same id, or the same
- * sender and client_id (a pending message meets its stored self). A stored message always
- * wins over a pending one; `list` is not modified.
+ * sorted list. A message is the same as another when it has the same id (the copy with the
+ * later change wins, so applying one twice, or an older copy after a newer one, changes
+ * nothing), or the same sender and client_id (a pending message meets its stored self). A
+ * stored message always wins over a pending one; `list` is not modified.
  */
 export function mergeMessages(list: readonly ChatMessage[], incoming: readonly ChatMessage[]): ChatMessage[] {
   if (incoming.length === 0) return list as ChatMessage[];
@@ -56,8 +122,7 @@ export function mergeMessages(list: readonly ChatMessage[], incoming: readonly C
   for (const m of incoming) {
     if (m.id !== null && byId.has(m.id)) {
       const i = byId.get(m.id)!;
-      const old = out[i];
-      if (old.body !== m.body || old.sent_at !== m.sent_at) {
+      if (isNewer(m, out[i])) {
         out[i] = m;
         changed = true;
       }

@@ -1,6 +1,6 @@
 // Cumulative receipts: per conversation, per member, the highest id delivered and read.
 
-import type { Receipt } from "./types";
+import type { Conversation, Receipt } from "./types";
 
 export interface MemberMarks {
   delivered: number;
@@ -32,6 +32,19 @@ export function applyReceipt(book: ReceiptBook, r: Receipt): ReceiptBook {
  */
 export function noteAuthorRead(book: ReceiptBook, conversationId: number, senderId: number, messageId: number): ReceiptBook {
   return applyReceipt(book, { conversation_id: conversationId, user_id: senderId, kind: "read", up_to: messageId });
+}
+
+/** The marks a v2 conversation object carries for each member (not for oneself). */
+export function applyMemberMarks(book: ReceiptBook, c: Conversation, selfId: number): ReceiptBook {
+  let out = book;
+  for (const u of c.members) {
+    if (u.id === selfId) continue;
+    if (typeof u.delivered_up_to === "number" && u.delivered_up_to > 0)
+      out = applyReceipt(out, { conversation_id: c.id, user_id: u.id, kind: "delivered", up_to: u.delivered_up_to });
+    if (typeof u.read_up_to === "number" && u.read_up_to > 0)
+      out = applyReceipt(out, { conversation_id: c.id, user_id: u.id, kind: "read", up_to: u.read_up_to });
+  }
+  return out;
 }
 
 export function parseReceiptBook(text: string | null): ReceiptBook {

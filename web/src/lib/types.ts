@@ -6,6 +6,25 @@ export interface User {
   phone: string;
 }
 
+/** What a reply shows of the message it answers (the server takes it when the reply is read). */
+export interface ReplyRef {
+  id: number;
+  sender_id: number;
+  /** The first 100 characters of the quoted message's current body ("" once deleted). */
+  body: string;
+  deleted: boolean;
+}
+
+/** One emoji on a message and who chose it, in the order they reacted. */
+export interface Reaction {
+  emoji: string;
+  user_ids: number[];
+}
+
+/**
+ * A message object. The v2 fields (the conversation log) are optional here only so that the
+ * client copes with an answer that lacks them; fromServer() fills in their defaults.
+ */
 export interface Message {
   id: number;
   conversation_id: number;
@@ -13,6 +32,22 @@ export interface Message {
   body: string;
   sent_at: number;
   client_id: string;
+  /** The log position at which the message was created. */
+  seq?: number;
+  /** The log position of its latest change (edit, delete, reaction); equal to seq until then. */
+  updated_seq?: number;
+  edited_at?: number | null;
+  deleted?: boolean;
+  reply_to?: ReplyRef | null;
+  reactions?: Reaction[];
+  attachments?: unknown[];
+}
+
+/** A member as a v2 conversation object lists them: the user, their role and their marks. */
+export interface Member extends User {
+  admin?: boolean;
+  read_up_to?: number;
+  delivered_up_to?: number;
 }
 
 export interface Contact {
@@ -26,9 +61,11 @@ export interface Conversation {
   id: number;
   kind: "direct" | "group";
   title: string;
-  members: User[];
+  members: Member[];
   last_message: Message | null;
   unread_count: number;
+  /** v2: the conversation's latest log position. */
+  seq?: number;
   /** Local only: when the conversation was first seen (orders conversations without messages). */
   seen_at?: number;
 }
@@ -54,6 +91,14 @@ export interface ChatMessage {
   body: string;
   sent_at: number;
   client_id: string;
+  /** 0 while pending. */
+  seq: number;
+  /** Which of two copies of one message is newer (0 while pending). */
+  updated_seq: number;
+  edited_at: number | null;
+  deleted: boolean;
+  reply_to: ReplyRef | null;
+  reactions: Reaction[];
   /** Set when the server refused the message for good (its error code). */
   failed?: string;
   failedMessage?: string;
@@ -68,6 +113,9 @@ export interface QueuedMessage {
   sender_id: number;
   body: string;
   created_at: number;
+  /** The id of the message this one answers, and what the composer showed of it. */
+  reply_to?: number;
+  reply_preview?: ReplyRef;
   failed?: string;
   failedMessage?: string;
 }

@@ -1,32 +1,29 @@
-import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import type { State } from "../store";
+import { editMessage } from "../actions";
 import { removeContact, renameContact } from "../contacts";
-import {
-  closeConversation,
-  discardMessage,
-  loadHistory,
-  markOpenRead,
-  noteTyping,
-  retryMessage,
-  sendMessage,
-  sendTyping,
-} from "../store";
-import { displayName, otherMember, otherMemberIds } from "../lib/conversations";
-import { fromQueued, mergeMessages, messageStatus, statusLabel } from "../lib/messages";
-import { groupByDay, lastSeenLabel, timeLabel } from "../lib/time";
-import type { ChatMessage, Conversation, MessageStatus } from "../lib/types";
+import { closeConversation, noteTyping, sendMessage, sendTyping } from "../store";
+import { displayName, otherMember } from "../lib/conversations";
+import { fromQueued, mergeMessages, quoteOf, refreshQuotes } from "../lib/messages";
+import { lastSeenLabel } from "../lib/time";
+import type { Conversation } from "../lib/types";
 import { Avatar, avatarId } from "./Avatar";
-import { Dialog, FormFooter } from "./Dialog";
-import { IconAlert, IconBack, IconCheck, IconClock, IconDoubleCheck, IconSend } from "./icons";
+import { ConfirmFooter, Dialog, FormFooter } from "./Dialog";
+import { GroupInfo } from "./GroupInfo";
+import { IconBack, IconClose, IconSend } from "./icons";
 import { isWide, useNow } from "./hooks";
+import { MessageList, QuoteText, type Mode } from "./Messages";
 
 const drafts = new Map<number, string>();
 
 export function Chat({ s }: { s: State }) {
   const id = s.openId!;
   const me = s.me!;
-  const conv = s.conversations.find((c) => c.id === id);
+  const live = s.conversations.find((c) => c.id === id);
+  // One removed from the group, or who left it elsewhere, still sees what was loaded.
+  const conv = live ?? s.former[id];
   const now = useNow(30_000);
+  const [mode, setMode] = useState<Mode>(null);
   if (s.openError)
     return (
       <section class="chat" aria-label="Conversation">
@@ -42,12 +39,33 @@ export function Chat({ s }: { s: State }) {
     );
   const t = s.threads[id];
   const pending = s.queue.filter((q) => q.conversation_id === id).map(fromQueued);
-  const messages = mergeMessages(t?.messages ?? [], pending);
+  const shown = mergeMessages(t?.messages ?? [], pending);
+  // A quote shows the quoted message as this client has it when it has it (pending replies too).
+  const messages = refreshQuotes(shown, shown);
+  // The message being answered or edited, as it is now (gone: the mode ends).
+  const target = mode ? messages.find((m) => m.id === mode.message.id) : undefined;
+  const current: Mode = mode && target && !target.deleted ? { kind: mode.kind, message: target } : null;
   return (
     <section class="chat" aria-labelledby="chat-title">
-      <ChatHeader s={s} conv={conv} now={now} />
-      <MessageList s={s} conv={conv} messages={messages} now={now} />
-      <Composer conversationId={id} selfId={me.id} />
+      <ChatHeader s={s} conv={conv} now={now} active={!!live} />
+      <MessageList
+        s={s}
+        conv={conv}
+        messages={messages}
+        now={now}
+        active={!!live}
+        onMode={(m) => {
+          setMode(m);
+          document.getElementById("composer-text")?.focus();
+        }}
+      />
+      {live ? (
+        <Composer conversationId={id} mode={current} name={(u) => displayName(u, s.contacts, conv.members, me.id)} onMode={setMode} />
+      ) : (
+        <p class="closed" role="status">
+          {conv.kind === "group" ? "You are no longer a member of this group." : "You are no longer in this conversation."}
+        </p>
+      )}
     </section>
   );
 }
@@ -63,13 +81,13 @@ function ChatHeaderBare({ title }: { title: string }) {
   );
 }
 
-function ChatHeader({ s, conv, now }: { s: State; conv: Conversation; now: number }) {
+function ChatHeader({ s, conv, now, active }: { s: State; conv: Conversation; now: number; active: boolean }) {
   const me = s.me!;
   const other = conv.kind === "direct" ? otherMember(conv, me.id) : undefined;
   const contact = other ? s.contacts.find((c) => c.user.id === other.id) : undefined;
   // Presence is only known while connected.
   const pres = other && s.connection === "online" ? s.presence[other.id] : undefined;
-  const [dialog, setDialog] = useState<"rename" | "remove" | null>(null);
+  const [dialog, setDialog] = useState<"rename" | "remove" | "group" | null>(null);
   const typers = Object.keys(s.typing[conv.id] ?? {}).map(Number);
   let subtitle = "";
   if (typers.length) {
@@ -91,6 +109,14 @@ function ChatHeader({ s, conv, now }: { s: State; conv: Conversation; now: numbe
         <h2 id="chat-title">{conv.title}</h2>
         <p class={`small muted subtitle ${typers.length ? "typing" : ""}`}>{subtitle}</p>
       </div>
+      {conv.kind === "group" && active && (
+        <div class="head-actions">
+          <button type="button" class="ghost small" onClick={() => setDialog("group")}>
+            Group info
+          </button>
+        </div>
+      )}
+      {dialog === "group" && conv.kind === "group" && active && <GroupInfo s={s} conv={conv} onClose={() => setDialog(null)} />}
       {contact && (
         <div class="head-actions">
           <button type="button" class="ghost small" onClick={() => setDialog("rename")}>
@@ -138,166 +164,64 @@ function RenameDialog({ userId, current, onClose }: { userId: number; current: s
 }
 
 function RemoveDialog({ userId, name, onClose }: { userId: number; name: string; onClose: () => void }) {
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
   return (
     <Dialog title={`Remove ${name}?`} onClose={onClose}>
       <p>
         {name} will no longer be in your contacts. Your conversation and its messages are kept.
       </p>
-      {error && (
-        <p class="error small" role="alert">
-          {error}
-        </p>
-      )}
-      <div class="actions">
-        <button type="button" class="ghost" autoFocus onClick={onClose}>
-          Cancel
-        </button>
-        <button
-          type="button"
-          class="primary danger"
-          disabled={busy}
-          onClick={async () => {
-            setBusy(true);
-            const err = await removeContact(userId);
-            setBusy(false);
-            if (err) setError(err);
-            else onClose();
-          }}
-        >
-          Remove contact
-        </button>
-      </div>
+      <ConfirmFooter confirm="Remove contact" run={() => removeContact(userId)} onDone={onClose} onCancel={onClose} />
     </Dialog>
   );
 }
 
-function StatusMark({ status }: { status: MessageStatus }) {
-  return (
-    <span class={`status ${status}`}>
-      {status === "pending" && <IconClock />}
-      {status === "sent" && <IconCheck />}
-      {(status === "delivered" || status === "read") && <IconDoubleCheck />}
-      {status === "failed" && <IconAlert />}
-      <span class="sr-only">{statusLabel[status]}</span>
-    </span>
-  );
+interface ComposerProps {
+  conversationId: number;
+  /** Answering a message (a bar above the box; the send carries reply_to), or editing one of
+   *  one's own (the box holds its text; Enter saves, Escape cancels). */
+  mode: Mode;
+  name: (userId: number) => string;
+  onMode: (mode: Mode) => void;
 }
 
-function MessageList({ s, conv, messages, now }: { s: State; conv: Conversation; messages: ChatMessage[]; now: number }) {
-  const me = s.me!;
-  const t = s.threads[conv.id];
-  const ref = useRef<HTMLDivElement>(null);
-  const prev = useRef<{ first: string | null; last: string | null; height: number; atBottom: boolean }>({
-    first: null,
-    last: null,
-    height: 0,
-    atBottom: true,
-  });
-  const others = otherMemberIds(conv, me.id);
-  const receipts = s.receipts[conv.id];
-  const groups = groupByDay(messages, now);
-  const keyOf = (m: ChatMessage | undefined) => (m ? (m.id !== null ? `i${m.id}` : `c${m.client_id}`) : null);
-  const first = keyOf(messages.find((m) => m.id !== null) ?? messages[0]);
-  const lastMsg = messages[messages.length - 1];
-  const last = keyOf(lastMsg);
-
-  // Keep the view where the reader is: at the bottom for new messages (if they were there,
-  // or if the message is their own), and in place when older ones are added on top.
-  useLayoutEffect(() => {
-    const el = ref.current;
-    if (!el) return;
-    const p = prev.current;
-    if (p.first === null && p.last === null) {
-      el.scrollTop = el.scrollHeight;
-    } else if (first !== p.first && last === p.last) {
-      el.scrollTop += el.scrollHeight - p.height;
-    } else if (last !== p.last && (p.atBottom || lastMsg?.sender_id === me.id)) {
-      el.scrollTop = el.scrollHeight;
-    }
-    prev.current = { first, last, height: el.scrollHeight, atBottom: prev.current.atBottom };
-  });
-
-  const onScroll = () => {
-    const el = ref.current!;
-    prev.current.atBottom = el.scrollHeight - el.scrollTop - el.clientHeight < 80;
-    prev.current.height = el.scrollHeight;
-    if (el.scrollTop < 300 && t?.hasMore && t.loaded && !t.loading) void loadHistory(conv.id, true);
-    if (prev.current.atBottom) markOpenRead();
-  };
-
-  // A short first page that does not fill the view: fetch older ones until it does.
-  useEffect(() => {
-    const el = ref.current;
-    if (el && t?.loaded && t.hasMore && !t.loading && el.scrollHeight <= el.clientHeight + 50) void loadHistory(conv.id, true);
-  }, [t?.loaded, t?.loading, t?.hasMore, messages.length]);
-
-  return (
-    <div class="messages-scroll" ref={ref} onScroll={onScroll} tabIndex={0} role="region" aria-label="Conversation history">
-      {t?.loading && <p class="muted small center" role="status">Loading messages…</p>}
-      {t?.error && (
-        <p class="error small center">
-          {t.error}{" "}
-          <button type="button" class="link" onClick={() => void loadHistory(conv.id, t.loaded)}>
-            Try again
-          </button>
-        </p>
-      )}
-      {t?.loaded && !t.hasMore && messages.length > 0 && <p class="muted small center">This is the beginning of the conversation.</p>}
-      {t?.loaded && messages.length === 0 && <p class="muted center pad">No messages yet. Say hello!</p>}
-      {groups.map((g) => (
-        <div key={g.key} class="day">
-          <h3 class="day-label">
-            <span>{g.label}</span>
-          </h3>
-          <ol class="msgs">
-            {g.messages.map((m) => {
-              const own = m.sender_id === me.id;
-              const status = own ? messageStatus(m, others, receipts) : null;
-              return (
-                <li key={m.id !== null ? `i${m.id}` : `c${m.client_id}`} class={`msg ${own ? "own" : "theirs"} ${status ?? ""}`}>
-                  {!own && conv.kind === "group" && (
-                    <span class={`sender small ${conv.members.length ? "" : ""}`}>{displayName(m.sender_id, s.contacts, conv.members, me.id)}</span>
-                  )}
-                  {own && <span class="sr-only">You: </span>}
-                  <p class="body">{m.body}</p>
-                  <span class="meta small">
-                    <time dateTime={new Date(m.sent_at).toISOString()}>{timeLabel(m.sent_at)}</time>
-                    {status && <StatusMark status={status} />}
-                  </span>
-                  {m.failed && (
-                    <span class="failed small">
-                      {m.failedMessage ?? "Not sent."}{" "}
-                      <button type="button" class="link" onClick={() => retryMessage(m.client_id)}>
-                        Retry
-                      </button>{" "}
-                      <button type="button" class="link" onClick={() => discardMessage(m.client_id)}>
-                        Discard
-                      </button>
-                    </span>
-                  )}
-                </li>
-              );
-            })}
-          </ol>
-        </div>
-      ))}
-    </div>
-  );
-}
-
-function Composer({ conversationId, selfId: _selfId }: { conversationId: number; selfId: number }) {
+function Composer({ conversationId, mode, name, onMode }: ComposerProps) {
   const [text, setText] = useState(drafts.get(conversationId) ?? "");
   const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
   const ref = useRef<HTMLTextAreaElement>(null);
+  const editing = mode?.kind === "edit" ? mode.message : null;
+  const editingId = editing?.id ?? null;
   useEffect(() => {
     if (isWide()) ref.current?.focus();
     return () => sendTyping(conversationId, false);
   }, [conversationId]);
+  // Editing puts the message's text in the box (the draft waits in `drafts`); ending it
+  // brings the draft back.
+  useEffect(() => {
+    setError(null);
+    if (editing) {
+      setText(editing.body);
+      sendTyping(conversationId, false);
+      const el = ref.current;
+      if (el) requestAnimationFrame(() => el.setSelectionRange(el.value.length, el.value.length));
+    } else setText(drafts.get(conversationId) ?? "");
+  }, [editingId]);
 
-  const submit = () => {
-    const err = sendMessage(conversationId, text);
+  const cancel = () => {
+    onMode(null);
+    setError(null);
+    ref.current?.focus();
+  };
+
+  const submit = async () => {
+    if (busy) return;
+    if (editing) {
+      setBusy(true);
+      const err = await editMessage(editing, text);
+      setBusy(false);
+      if (err) return setError(err);
+      return cancel();
+    }
+    const err = sendMessage(conversationId, text, mode?.kind === "reply" ? mode.message : null);
     if (err) {
       setError(err);
       return;
@@ -306,6 +230,7 @@ function Composer({ conversationId, selfId: _selfId }: { conversationId: number;
     setText("");
     drafts.delete(conversationId);
     setError(null);
+    if (mode) onMode(null);
     ref.current?.focus();
   };
   const rows = Math.min(6, Math.max(1, text.split("\n").length));
@@ -316,9 +241,20 @@ function Composer({ conversationId, selfId: _selfId }: { conversationId: number;
       id="composer"
       onSubmit={(e) => {
         e.preventDefault();
-        submit();
+        void submit();
       }}
     >
+      {mode && (
+        <div class={`compose-bar ${mode.kind}`}>
+          <div class="compose-bar-text small">
+            <strong>{mode.kind === "edit" ? "Editing your message" : `Replying to ${name(mode.message.sender_id)}`}</strong>
+            <QuoteText q={quoteOf(mode.message)} />
+          </div>
+          <button type="button" class="icon-btn" aria-label={mode.kind === "edit" ? "Cancel edit" : "Cancel reply"} onClick={cancel}>
+            <IconClose />
+          </button>
+        </div>
+      )}
       {error && (
         <p class="error small composer-error" role="alert">
           {error}
@@ -326,28 +262,33 @@ function Composer({ conversationId, selfId: _selfId }: { conversationId: number;
       )}
       <textarea
         ref={ref}
+        id="composer-text"
         aria-label="Message"
-        placeholder="Type a message"
+        placeholder={editing ? "Edit your message" : "Type a message"}
         rows={rows}
         value={text}
         maxLength={20000}
         onInput={(e) => {
           const v = (e.currentTarget as HTMLTextAreaElement).value;
           setText(v);
-          drafts.set(conversationId, v);
           if (error) setError(null);
+          if (editing) return;
+          drafts.set(conversationId, v);
           if (v.trim()) noteTyping(conversationId);
           else sendTyping(conversationId, false);
         }}
         onKeyDown={(e) => {
-          if (e.key === "Enter" && !e.shiftKey && !e.isComposing && !e.altKey && !e.ctrlKey && !e.metaKey) {
+          if (e.key === "Escape" && mode) {
             e.preventDefault();
-            submit();
+            cancel();
+          } else if (e.key === "Enter" && !e.shiftKey && !e.isComposing && !e.altKey && !e.ctrlKey && !e.metaKey) {
+            e.preventDefault();
+            void submit();
           }
         }}
         onBlur={() => sendTyping(conversationId, false)}
       />
-      <button type="submit" class="send" aria-label="Send">
+      <button type="submit" class="send" aria-label="Send" disabled={busy}>
         <IconSend />
       </button>
     </form>

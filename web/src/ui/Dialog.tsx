@@ -1,5 +1,5 @@
-import type { ComponentChildren } from "preact";
-import { useEffect, useRef } from "preact/hooks";
+import type { ComponentChildren, Ref } from "preact";
+import { useEffect, useRef, useState } from "preact/hooks";
 import { useId } from "./hooks";
 
 /**
@@ -47,6 +47,49 @@ export function FormFooter(props: { error: string | null | undefined; busy: bool
         </button>
         <button type="submit" class="primary" disabled={props.busy}>
           {props.submit}
+        </button>
+      </div>
+    </>
+  );
+}
+
+/**
+ * The end of a confirmation: the last error, then Cancel (focused first) and the action
+ * itself. `run` answers null when done (then `onDone`), or the sentence to show.
+ */
+export function ConfirmFooter(props: {
+  confirm: string;
+  run: () => Promise<string | null>;
+  onDone: () => void;
+  onCancel: () => void;
+  cancelRef?: Ref<HTMLButtonElement>;
+}) {
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  return (
+    <>
+      {error && (
+        <p class="error small" role="alert">
+          {error}
+        </p>
+      )}
+      <div class="actions">
+        <button ref={props.cancelRef} type="button" class="ghost" autoFocus onClick={props.onCancel}>
+          Cancel
+        </button>
+        <button
+          type="button"
+          class="primary danger"
+          disabled={busy}
+          onClick={async () => {
+            setBusy(true);
+            const err = await props.run();
+            setBusy(false);
+            if (err) setError(err);
+            else props.onDone();
+          }}
+        >
+          {props.confirm}
         </button>
       </div>
     </>

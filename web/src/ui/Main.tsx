@@ -7,6 +7,7 @@ import { filterContacts, filterConversations, otherMember } from "../lib/convers
 import type { Contact, Conversation } from "../lib/types";
 import { shortStamp } from "../lib/time";
 import { Chat } from "./Chat";
+import { ContactChecklist } from "./ContactChecklist";
 import { Dialog, FormFooter } from "./Dialog";
 import { Avatar, avatarId } from "./Avatar";
 import { useNow } from "./hooks";
@@ -203,13 +204,10 @@ function ConversationLink({ c, s, now }: { c: Conversation; s: State; now: numbe
   const descId = `conv-desc-${c.id}`;
   let preview = "No messages yet";
   if (last) {
-    const who =
-      last.sender_id === me.id
-        ? "You: "
-        : c.kind === "group"
-          ? `${s.contacts.find((x) => x.user.id === last.sender_id)?.name ?? c.members.find((u) => u.id === last.sender_id)?.name ?? ""}: `
-          : "";
-    preview = who + last.body.replace(/\s+/g, " ");
+    // A member who has left is no longer in `members`: their message goes without a name.
+    const sender = s.contacts.find((x) => x.user.id === last.sender_id)?.name ?? c.members.find((u) => u.id === last.sender_id)?.name;
+    const who = last.sender_id === me.id ? "You: " : c.kind === "group" && sender ? `${sender}: ` : "";
+    preview = who + (last.deleted ? "This message was deleted" : last.body.replace(/\s+/g, " "));
   }
   const typing = typingIds.length > 0;
   // The link holds only the title, so its accessible name is exactly what it shows (the
@@ -309,25 +307,13 @@ function GroupDialog({ contacts, onClose }: { contacts: Contact[]; onClose: () =
           <span>Group title</span>
           <input type="text" maxLength={100} value={title} onInput={(e) => setTitle((e.currentTarget as HTMLInputElement).value)} />
         </label>
-        <fieldset class="members">
-          <legend>Members</legend>
-          {contacts.length === 0 && <p class="muted small">Add contacts first: a group is made of your contacts.</p>}
-          {contacts.map((c) => (
-            <label key={c.user.id} class="check">
-              <input
-                type="checkbox"
-                checked={picked.has(c.user.id)}
-                onChange={(e) => {
-                  const next = new Set(picked);
-                  if ((e.currentTarget as HTMLInputElement).checked) next.add(c.user.id);
-                  else next.delete(c.user.id);
-                  setPicked(next);
-                }}
-              />
-              <span>{c.name}</span>
-            </label>
-          ))}
-        </fieldset>
+        <ContactChecklist
+          legend="Members"
+          contacts={contacts}
+          empty="Add contacts first: a group is made of your contacts."
+          picked={picked}
+          onChange={setPicked}
+        />
         <FormFooter error={error} busy={busy} submit="Create group" onClose={onClose} />
       </form>
     </Dialog>

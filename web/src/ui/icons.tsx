@@ -27,3 +27,9 @@ export const IconPlus = () => (
 export const IconGroup = () => (
   <svg {...common} class="icon"><path fill="currentColor" d="M16 11a3 3 0 1 0 0-6 3 3 0 0 0 0 6zm-8 0a3 3 0 1 0 0-6 3 3 0 0 0 0 6zm0 2c-2.3 0-7 1.2-7 3.5V19h14v-2.5C15 14.2 10.3 13 8 13zm8 0-1 .1c1.2.8 2 2 2 3.4V19h6v-2.5c0-2.3-4.7-3.5-7-3.5z" /></svg>
 );
+export const IconMore = () => (
+  <svg {...common} class="icon"><path fill="currentColor" d="M7.4 9.3 12 13.9l4.6-4.6L18 10.7l-6 6-6-6z" /></svg>
+);
+export const IconClose = () => (
+  <svg {...common} class="icon"><path fill="currentColor" d="M19 6.4 17.6 5 12 10.6 6.4 5 5 6.4 10.6 12 5 17.6 6.4 19l5.6-5.6 5.6 5.6 1.4-1.4-5.6-5.6z" /></svg>
+);
