@@ -67,7 +67,8 @@ class Server:
             database = os.path.join(self.directory, "parley.db")
             self.create_parley_users(binary, database, users)
             command = [binary, "serve", "--listen", "127.0.0.1:0", "--database", database,
-                       "--message-rate", "0", "--max-connections-per-address", "10000000",
+                       "--message-rate", "0", "--change-rate", "0",
+                       "--max-connections-per-address", "10000000",
                        "--max-group-members", "1000",
                        "--web-root", self.directory, *flags]
             self.process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log_file,
@@ -188,6 +189,17 @@ def workloads(options):
             arguments=["churn", "--concurrency", 10 if smoke else 50,
                        "--seconds", 0.5 if smoke else 5],
             shown=["cycles_per_s", "server_cpu_us_per_cycle"]),
+        # Parley only: the peer has no conversation log. R and one other user per conversation.
+        "sync": dict(
+            users=(10 if smoke else 100) + 1,
+            parley_only="the peer has no sync",
+            arguments=["sync", "--conversations", 10 if smoke else 100,
+                       "--messages", 8 if smoke else 80, "--edits", 1 if smoke else 10,
+                       "--reactions", 1 if smoke else 10, "--limit", 25 if smoke else 500,
+                       "--devices", 5 if smoke else 100],
+            shown=["sync_wall_ms", "sync_server_cpu_ms", "sync_pages", "sync_messages",
+                   "sync100_wall_ms", "sync100_server_cpu_ms", "sync100_p50_ms",
+                   "sync100_p99_ms", "fill_changes_per_s"]),
     }
     return plans
 
@@ -268,6 +280,9 @@ def main():
             plan = plans[name]
             results = {}
             for kind in kinds:
+                if kind == "peer" and "parley_only" in plan:
+                    log(f"bench: {name} on peer skipped ({plan['parley_only']})")
+                    continue
                 arguments = list(plan["arguments"])
                 if "half_of" in plan:
                     peak = peaks.get((plan["half_of"], kind))
@@ -293,15 +308,21 @@ def main():
             record.update({kind: result for kind, result in results.items()})
             if "parley" in results and "peer" in results:
                 record["ratio_parley_to_peer"] = ratio(results["parley"]["figures"], results["peer"]["figures"])
+            if "parley_only" in plan:
+                record["peer"] = f"n/a: {plan['parley_only']}"
             with open(os.path.join(options.out, f"{today}-{name}.json"), "w") as stream:
                 json.dump(record, stream, indent=2)
                 stream.write("\n")
             for key in plan["shown"]:
-                values = [results[kind]["figures"].get(key) for kind in kinds]
+                # A server that did not run shows "n/a" (Parley-only workloads) or nothing.
+                values = [results[kind]["figures"].get(key) if kind in results
+                          else "n/a" if kind == "peer" and "parley_only" in plan else None
+                          for kind in kinds]
                 parley_value = results.get("parley", {}).get("figures", {}).get(key)
                 peer_value = results.get("peer", {}).get("figures", {}).get(key)
                 share = (round(parley_value / peer_value, 2)
-                         if isinstance(parley_value, (int, float)) and peer_value else None)
+                         if isinstance(parley_value, (int, float)) and peer_value
+                         else "-" if "parley_only" in plan else None)
                 rows.append((name, key, *values, share))
     finally:
         shutil.rmtree(workdir, ignore_errors=True)

@@ -105,8 +105,25 @@ int main(int argc, char** argv) {
   churn_command->add_option("--concurrency", churn.concurrency)->capture_default_str();
   churn_command->add_option("--seconds", churn.seconds)->capture_default_str();
 
-  for (auto* command :
-       {throughput_command, fanout_command, idle_command, history_command, churn_command}) {
+  sync_options sync;
+  auto* sync_command = app.add_subcommand(
+      "sync", "Parley only: R's devices catch up (sync) after changes in R's conversations");
+  sync_command->add_option("--conversations", sync.conversations)->capture_default_str();
+  sync_command->add_option("--messages", sync.messages, "New messages per conversation")
+      ->capture_default_str();
+  sync_command->add_option("--edits", sync.edits, "Edits per conversation")->capture_default_str();
+  sync_command->add_option("--reactions", sync.reactions, "Reactions per conversation")
+      ->capture_default_str();
+  sync_command->add_option("--window", sync.window, "Changes in flight per sender")
+      ->capture_default_str();
+  sync_command->add_option("--limit", sync.limit, "Messages per sync page")
+      ->check(CLI::Range(1, 500))
+      ->capture_default_str();
+  sync_command->add_option("--devices", sync.devices, "Devices of R syncing at once")
+      ->capture_default_str();
+
+  for (auto* command : {throughput_command, fanout_command, idle_command, history_command,
+                        churn_command, sync_command}) {
     command->fallthrough();
   }
   try {
@@ -128,6 +145,8 @@ int main(int argc, char** argv) {
       run_history(common, history);
     } else if (churn_command->parsed()) {
       run_churn(common, churn);
+    } else if (sync_command->parsed()) {
+      run_sync(common, sync);
     }
   } catch (const std::exception& error) {
     std::fprintf(stderr, "parley-load: %s\n", error.what());

@@ -1,6 +1,7 @@
 #include "workloads.hpp"
 
 #include "http_client.hpp"
+#include "workload_support.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -13,18 +14,12 @@
 #include <boost/json/serialize.hpp>
 #include <fmt/format.h>
 
-#include <unistd.h>
-
 #include <atomic>
 #include <charconv>
 #include <future>
-#include <initializer_list>
-#include <iostream>
-#include <mutex>
 #include <random>
 #include <stdexcept>
 #include <string_view>
-#include <thread>
 
 namespace parley::load {
 
@@ -35,23 +30,6 @@ using std::chrono::duration;
 namespace {
 
 constexpr auto k_use = asio::as_tuple(asio::use_awaitable);
-
-void sleep_for(double seconds) {
-  std::this_thread::sleep_for(duration<double>(seconds));
-}
-
-std::vector<const user*> take_users(const std::vector<user>& users, std::size_t count,
-                                    std::size_t offset = 0) {
-  if (users.size() < offset + count) {
-    throw std::runtime_error(fmt::format("this workload needs {} users; the users file has {}",
-                                         offset + count, users.size()));
-  }
-  std::vector<const user*> taken;
-  for (std::size_t index = offset; index < offset + count; ++index) {
-    taken.push_back(&users[index]);
-  }
-  return taken;
-}
 
 // The send time a message body carries: "t<steady nanoseconds>" (any prefix letter).
 std::optional<std::int64_t> sent_at(const json::value& payload) {
@@ -68,129 +46,6 @@ std::optional<std::int64_t> sent_at(const json::value& payload) {
     return std::nullopt;
   }
   return value;
-}
-
-// The ack of message:send: the stored message, or why not.
-struct send_outcome {
-  bool ok = false;
-  std::int64_t message_id = 0;
-  std::int64_t conversation_id = 0;
-  std::string error;
-};
-
-send_outcome read_send_ack(const json::value& arguments) {
-  send_outcome outcome;
-  const auto* list = arguments.if_array();
-  const auto* answer = list != nullptr && !list->empty() ? list->front().if_object() : nullptr;
-  if (answer == nullptr) {
-    outcome.error = "malformed ack: " + json::serialize(arguments);
-    return outcome;
-  }
-  const auto* ok = answer->if_contains("ok");
-  if (ok == nullptr || !ok->is_bool() || !ok->as_bool()) {
-    outcome.error = json::serialize(*answer);
-    return outcome;
-  }
-  const auto* message = answer->if_contains("message");
-  if (message == nullptr || !message->is_object()) {
-    outcome.error = "ack without a message: " + json::serialize(*answer);
-    return outcome;
-  }
-  outcome.ok = true;
-  outcome.message_id = message->as_object().at("id").to_number<std::int64_t>();
-  outcome.conversation_id = message->as_object().at("conversation_id").to_number<std::int64_t>();
-  return outcome;
-}
-
-std::string run_prefix(const common_options& options) {
-  return fmt::format("{}-{}-{}", options.label, ::getpid(), now_ns() % 1'000'000'007);
-}
-
-// Errors seen on the generator's threads: counted, and the first one kept for the report.
-struct error_log {
-  std::atomic<std::uint64_t> count{0};
-  std::mutex mutex;
-  std::string first;
-
-  void add(std::string_view what) {
-    if (count.fetch_add(1) == 0) {
-      std::lock_guard lock(mutex);
-      first = what;
-    }
-  }
-  std::string first_error() {
-    std::lock_guard lock(mutex);
-    return first;
-  }
-  void report_to(report& out) {
-    out.figures()["errors"] = count.load();
-    if (count.load() != 0) {
-      std::lock_guard lock(mutex);
-      out.figures()["first_error"] = first;
-      std::cerr << "parley-load: " << count.load() << " errors; the first: " << first << std::endl;
-    }
-  }
-};
-
-// Ends a workload: the errors go into the report, the report is printed (and written), and
-// a run with errors fails.
-void finish(report& out, error_log& errors, std::string_view workload) {
-  errors.report_to(out);
-  out.finish();
-  if (errors.count != 0) {
-    throw std::runtime_error(fmt::format("the {} run had errors", workload));
-  }
-}
-
-// `name_p50_ms`, `name_p99_ms`, … for each quantile asked for.
-void add_percentiles(boost::json::object& figures, std::string_view name, latencies& samples,
-                     std::initializer_list<double> quantiles) {
-  for (const double quantile : quantiles) {
-    const auto digits = fmt::format("{}", quantile).substr(2); // 0.99 -> "99"
-    const auto key = fmt::format("{}_p{}{}_ms", name, digits, digits.size() == 1 ? "0" : "");
-    figures[key] = rounded(samples.quantile(quantile) / 1e3, 3);
-  }
-}
-
-void close_all(std::vector<connection_ptr>& connections) {
-  std::vector<std::future<void>> closed;
-  for (auto& connection : connections) {
-    closed.push_back(asio::co_spawn(connection->context(), connection->close(), asio::use_future));
-  }
-  for (auto& future : closed) {
-    future.get();
-  }
-  connections.clear();
-}
-
-// Waits (polling from the main thread) until `done()` holds or `seconds` pass.
-bool wait_until(const std::function<bool()>& done, double seconds) {
-  const auto deadline = std::chrono::steady_clock::now() + duration<double>(seconds);
-  while (!done()) {
-    if (std::chrono::steady_clock::now() > deadline) {
-      return false;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  return true;
-}
-
-// The measured window of a workload of loops: `warmup` seconds, then `seconds` with
-// `run.recording` set and the server read before and after; then the loops are told to stop
-// (`run.stopping`) and awaited. What the loops count while recording is the window's work.
-template <class Run>
-void measure_loops(Run& run, server_meter& meter, double warmup, double seconds,
-                   std::vector<std::future<void>>& loops) {
-  sleep_for(warmup);
-  meter.start();
-  run.recording = true;
-  sleep_for(seconds);
-  run.recording = false;
-  meter.stop();
-  run.stopping = true;
-  for (auto& loop : loops) {
-    loop.get();
-  }
 }
 
 // ---- throughput ----------------------------------------------------------------------

@@ -40,10 +40,22 @@ struct churn_options {
   double seconds = 5;
 };
 
+struct sync_options {
+  unsigned conversations = 100; ///< Direct conversations of R, one with each other user.
+  unsigned messages = 80;       ///< New messages per conversation while R is away,
+  unsigned edits = 10;          ///< edits of some of them,
+  unsigned reactions = 10;      ///< and reactions on others.
+  unsigned window = 16;         ///< Changes in flight per sender.
+  unsigned limit = 500;         ///< Messages per sync page (1–500).
+  unsigned devices = 100;       ///< Devices of R catching up at once.
+};
+
 void run_throughput(const common_options& options, const throughput_options& workload);
 void run_fanout(const common_options& options, const fanout_options& workload);
 void run_idle(const common_options& options, const idle_options& workload);
 void run_history(const common_options& options, const history_options& workload);
 void run_churn(const common_options& options, const churn_options& workload);
+/// In sync_workload.cpp.
+void run_sync(const common_options& options, const sync_options& workload);
 
 } // namespace parley::load
