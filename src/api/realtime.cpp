@@ -97,6 +97,12 @@ void spawn(const std::shared_ptr<socketio::socket>& client, Awaitable work,
       });
 }
 
+// {"ok": true, "message": …}, written directly (every send is acked with it).
+socketio::message message_ack(const store::message_row& message) {
+  return socketio::single_serialized_argument(R"({"ok":true,"message":)" +
+                                              chat::message_text(message) + "}");
+}
+
 // Answers an event whose outcome is a message in its current state.
 awaitable<void> answer_message(awaitable<chat::result<store::message_row>> work,
                                socketio::ack_function ack) {
@@ -106,8 +112,7 @@ awaitable<void> answer_message(awaitable<chat::result<store::message_row>> work,
     co_return;
   }
   if (ack) {
-    ack(socketio::single_argument(
-        boost::json::object{{"ok", true}, {"message", chat::message_json(*outcome)}}));
+    ack(message_ack(*outcome));
   }
 }
 
@@ -336,8 +341,7 @@ awaitable<void> realtime_namespace::send(std::shared_ptr<socketio::socket> clien
     co_return;
   }
   if (ack) {
-    ack(socketio::single_argument(
-        boost::json::object{{"ok", true}, {"message", chat::message_json(*sent)}}));
+    ack(message_ack(*sent));
   }
 }
 

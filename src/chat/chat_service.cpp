@@ -154,7 +154,7 @@ struct send_job {
     }
     auto message =
         transaction.insert_message(conversation, sender, request.body, now, request.client_id,
-                                   transaction.next_seq(conversation), request.reply_to);
+                                   transaction.next_seq(conversation, now), request.reply_to);
     // Your own message is read by you.
     transaction.advance_read(conversation, sender, message.message_id);
     return stored_message{std::move(message), transaction.member_ids(conversation), false};
@@ -355,7 +355,7 @@ void chat_service::announce(const announcement& change, const socketio::socket* 
   }
   if (change.updated) {
     hub_.emit_to_users(change.members, "message:updated",
-                       socketio::single_argument(message_json(*change.updated)), except,
+                       socketio::single_serialized_argument(message_text(*change.updated)), except,
                        socketio::scope{change.conversation});
   }
   for (const auto& [viewer, view] : change.views) {
@@ -461,9 +461,9 @@ void chat_service::deliver(const store::message_row& message, const std::vector<
     boost::asio::co_spawn(executor, delivered(user, conversation, message_id),
                           boost::asio::detached);
   };
-  hub_.emit_to_users_with_ack(members, "message", socketio::single_argument(message_json(message)),
-                              rules_.delivery_ack_timeout, std::move(on_ack), except,
-                              socketio::scope{conversation});
+  hub_.emit_to_users_with_ack(
+      members, "message", socketio::single_serialized_argument(message_text(message)),
+      rules_.delivery_ack_timeout, std::move(on_ack), except, socketio::scope{conversation});
 }
 
 awaitable<result<bool>> chat_service::mark_read(actor reader, id conversation, id up_to) {

@@ -1,6 +1,10 @@
 #include "chat/json.hpp"
 
 #include <boost/json/array.hpp>
+#include <boost/json/serialize.hpp>
+#include <fmt/format.h>
+
+#include <iterator>
 
 namespace parley::chat {
 
@@ -8,44 +12,121 @@ boost::json::object user_json(const store::user_row& user) {
   return {{"id", user.user_id}, {"name", user.name}, {"phone", user.phone}};
 }
 
-boost::json::object message_json(const store::message_row& message) {
-  boost::json::object result{{"id", message.message_id},
-                             {"conversation_id", message.conversation_id},
-                             {"sender_id", message.sender_id},
-                             {"body", message.deleted() ? std::string() : message.body},
-                             {"sent_at", message.sent_at},
-                             {"client_id", message.client_id},
-                             {"seq", message.seq},
-                             {"updated_seq", message.updated_seq}};
-  if (message.edited_at) {
-    result["edited_at"] = *message.edited_at;
-  } else {
-    result["edited_at"] = nullptr;
+namespace {
+
+boost::json::value quote_json(const store::message_row& message) {
+  if (!message.reply_to) {
+    return nullptr;
   }
-  result["deleted"] = message.deleted();
+  const auto& quote = *message.reply_to;
+  return boost::json::object{{"id", quote.message_id},
+                             {"sender_id", quote.sender_id},
+                             {"body", quote.deleted ? std::string_view() : quote.body},
+                             {"deleted", quote.deleted}};
+}
+
+boost::json::array reactions_json(const store::message_row& message) {
+  boost::json::array reactions;
+  if (message.deleted()) {
+    return reactions;
+  }
+  reactions.reserve(message.reactions.size());
+  for (const auto& reaction : message.reactions) {
+    boost::json::array users(reaction.user_ids.begin(), reaction.user_ids.end());
+    reactions.push_back(
+        boost::json::object{{"emoji", reaction.emoji}, {"user_ids", std::move(users)}});
+  }
+  return reactions;
+}
+
+// A JSON string literal of `text` (quotes and escapes).
+void append_string(std::string& out, std::string_view text) {
+  out += boost::json::serialize(boost::json::string_view(text.data(), text.size()));
+}
+
+void append_number(std::string& out, std::int64_t number) {
+  fmt::format_to(std::back_inserter(out), "{}", number);
+}
+
+} // namespace
+
+std::string message_text(const store::message_row& message) {
+  std::string out;
+  out.reserve(256 + message.body.size());
+  out += R"({"id":)";
+  append_number(out, message.message_id);
+  out += R"(,"conversation_id":)";
+  append_number(out, message.conversation_id);
+  out += R"(,"sender_id":)";
+  append_number(out, message.sender_id);
+  out += R"(,"body":)";
+  append_string(out, message.deleted() ? std::string_view() : std::string_view(message.body));
+  out += R"(,"sent_at":)";
+  append_number(out, message.sent_at);
+  out += R"(,"client_id":)";
+  append_string(out, message.client_id);
+  out += R"(,"seq":)";
+  append_number(out, message.seq);
+  out += R"(,"updated_seq":)";
+  append_number(out, message.updated_seq);
+  out += R"(,"edited_at":)";
+  if (message.edited_at) {
+    append_number(out, *message.edited_at);
+  } else {
+    out += "null";
+  }
+  out += message.deleted() ? R"(,"deleted":true)" : R"(,"deleted":false)";
+  out += R"(,"reply_to":)";
   if (message.reply_to) {
     const auto& quote = *message.reply_to;
-    result["reply_to"] = boost::json::object{{"id", quote.message_id},
-                                             {"sender_id", quote.sender_id},
-                                             {"body", quote.deleted ? std::string() : quote.body},
-                                             {"deleted", quote.deleted}};
+    out += R"({"id":)";
+    append_number(out, quote.message_id);
+    out += R"(,"sender_id":)";
+    append_number(out, quote.sender_id);
+    out += R"(,"body":)";
+    append_string(out, quote.deleted ? std::string_view() : std::string_view(quote.body));
+    out += quote.deleted ? R"(,"deleted":true})" : R"(,"deleted":false})";
   } else {
-    result["reply_to"] = nullptr;
+    out += "null";
   }
-  boost::json::array reactions;
+  out += R"(,"reactions":[)";
   if (!message.deleted()) {
+    bool first = true;
     for (const auto& reaction : message.reactions) {
-      boost::json::array users;
-      for (const auto user : reaction.user_ids) {
-        users.push_back(user);
+      out += first ? R"({"emoji":)" : R"(,{"emoji":)";
+      first = false;
+      append_string(out, reaction.emoji);
+      out += R"(,"user_ids":[)";
+      for (std::size_t index = 0; index < reaction.user_ids.size(); ++index) {
+        if (index > 0) {
+          out += ',';
+        }
+        append_number(out, reaction.user_ids[index]);
       }
-      reactions.push_back(
-          boost::json::object{{"emoji", reaction.emoji}, {"user_ids", std::move(users)}});
+      out += "]}";
     }
   }
-  result["reactions"] = std::move(reactions);
-  result["attachments"] = boost::json::array();
-  return result;
+  out += R"(],"attachments":[]})";
+  return out;
+}
+
+boost::json::object message_json(const store::message_row& message) {
+  // Built in one go (every message sent and delivered goes through here).
+  return boost::json::object{
+      {"id", message.message_id},
+      {"conversation_id", message.conversation_id},
+      {"sender_id", message.sender_id},
+      {"body", message.deleted() ? std::string_view() : std::string_view(message.body)},
+      {"sent_at", message.sent_at},
+      {"client_id", message.client_id},
+      {"seq", message.seq},
+      {"updated_seq", message.updated_seq},
+      {"edited_at", message.edited_at ? boost::json::value(*message.edited_at) : nullptr},
+      {"deleted", message.deleted()},
+      {"reply_to", quote_json(message)},
+      {"reactions", reactions_json(message)},
+      {"attachments", boost::json::array()},
+  };
 }
 
 boost::json::object contact_json(const store::contact_row& contact, bool online) {

@@ -5,6 +5,8 @@
 
 #include <boost/json/object.hpp>
 
+#include <string>
+
 namespace parley::chat {
 
 /// {"id", "name", "phone"}
@@ -12,6 +14,8 @@ namespace parley::chat {
 /// The v2 message object: ids, body, times, seq / updated_seq, edited_at, deleted, the quote
 /// of reply_to, reactions and attachments (API.md). A tombstone has no body and no reactions.
 [[nodiscard]] boost::json::object message_json(const store::message_row& message);
+/// The same object written straight to JSON text (what is sent with every message and ack).
+[[nodiscard]] std::string message_text(const store::message_row& message);
 /// {"user", "name", "conversation_id", "online"}
 [[nodiscard]] boost::json::object contact_json(const store::contact_row& contact, bool online);
 /// {"id", "kind", "title", "members" (users with admin, read_up_to, delivered_up_to),

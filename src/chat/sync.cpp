@@ -19,7 +19,7 @@ using store::id;
 bool listed(const store::conversation_summary& view, id viewer) {
   const auto& conversation = view.conversation;
   return conversation.kind == store::conversation_kind::group ||
-         conversation.last_message_id.has_value() || conversation.created_by == viewer;
+         conversation.last_seq > 0 || conversation.created_by == viewer;
 }
 
 struct sync_job {

@@ -30,6 +30,9 @@ struct message {
   std::vector<std::string> attachments;
   /// Some string had an escaped lone surrogate, now U+FFFD (see packet::replaced_lone_surrogates).
   bool replaced_lone_surrogates = false;
+  /// When set, the arguments already written as a JSON array (`[…]`): sent instead of `args`
+  /// (for the hot paths that write their JSON directly).
+  std::shared_ptr<const std::string> serialized_args;
 };
 
 /// An event and its arguments serialised once (`["name", …]`) for many sockets: a fan-out
@@ -39,7 +42,15 @@ using serialized_event = std::shared_ptr<const std::string>;
 
 /// A message with one JSON argument and no binary parts (most events and acks).
 [[nodiscard]] inline message single_argument(boost::json::value value) {
-  return message{boost::json::array{std::move(value)}, {}};
+  return message{boost::json::array{std::move(value)}, {}, false, nullptr};
+}
+
+/// A message with one argument already written as JSON text.
+[[nodiscard]] inline message single_serialized_argument(std::string_view json) {
+  auto text = std::make_shared<std::string>();
+  text->reserve(json.size() + 2);
+  text->append("[").append(json).append("]");
+  return message{{}, {}, false, std::move(text)};
 }
 
 class socket;

@@ -86,7 +86,7 @@ struct conversation_row {
   std::optional<std::string> title; ///< Groups only.
   id created_by = 0;
   unix_ms created_at = 0;
-  std::optional<id> last_message_id;
+  std::optional<id> last_message_id; ///< The message with the highest seq, if any.
   unix_ms last_activity_at = 0; ///< The last message's time, or the creation time.
   id last_seq = 0;              ///< The seq of its latest change: the log's length.
 };

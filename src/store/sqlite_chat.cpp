@@ -171,7 +171,9 @@ std::vector<id> sqlite_write_transaction::member_ids(id conversation_id) {
 
 std::vector<id> sqlite_write_transaction::senders_between(id conversation_id, id after, id up_to) {
   auto& statement = db_.cached(chat_sql::senders_between);
-  statement.bind(1, conversation_id).bind(2, after).bind(3, up_to);
+  statement.bind(1, conversation_id)
+      .bind(2, seq_up_to(conversation_id, after))
+      .bind(3, seq_up_to(conversation_id, up_to));
   return all_rows(statement, [](const sqlite::statement& row) { return row.integer(0); });
 }
 
@@ -192,9 +194,8 @@ conversation_summary sqlite_write_transaction::summarise(conversation_row conver
     }
     auto& unread = db_.cached(chat_sql::unread_count);
     unread.bind(1, conversation.conversation_id)
-        .bind(2, last_read_id)
-        .bind(3, viewer)
-        .bind(4, from_seq);
+        .bind(2, std::max(from_seq, seq_up_to(conversation.conversation_id, last_read_id)))
+        .bind(3, viewer);
     result.unread_count =
         single_row(unread, [](const sqlite::statement& row) { return row.integer(0); }).value_or(0);
   }
@@ -251,12 +252,56 @@ sqlite_write_transaction::message_by_client_id(id sender, std::string_view clien
   return found;
 }
 
+std::optional<id> sqlite_write_transaction::seq_of(id conversation_id, id message_id) {
+  auto& lookup = db_.cached(chat_sql::seq_of_message);
+  lookup.bind(1, conversation_id).bind(2, message_id);
+  return single_row(lookup, [](const sqlite::statement& row) { return row.integer(0); });
+}
+
+id sqlite_write_transaction::seq_up_to(id conversation_id, id message_id) {
+  if (message_id <= 0) {
+    return 0;
+  }
+  if (const auto seq = seq_of(conversation_id, message_id)) {
+    return *seq; // the usual case: a mark or a page bound is one of its messages
+  }
+  // An id that is not one of this conversation's messages: binary search for the last
+  // message at or below it (ids grow with seq), a few index seeks.
+  auto& at_or_below = db_.cached(chat_sql::message_at_or_below);
+  id low = 0;
+  id high = conversation(conversation_id).value_or(conversation_row{}).last_seq;
+  id found = 0;
+  while (low <= high) {
+    const id middle = low + (high - low) / 2;
+    at_or_below.bind(1, conversation_id).bind(2, middle);
+    const auto probe = single_row(at_or_below, [](const sqlite::statement& row) {
+      return std::pair{row.integer(0), row.integer(1)};
+    });
+    if (!probe) {
+      low = middle + 1; // every message is above `middle`
+    } else if (probe->second <= message_id) {
+      found = probe->first;
+      low = middle + 1;
+    } else {
+      high = probe->first - 1;
+    }
+  }
+  return found;
+}
+
+id sqlite_write_transaction::seq_bound(id conversation_id, id before) {
+  if (const auto seq = seq_of(conversation_id, before)) {
+    return *seq;
+  }
+  return seq_up_to(conversation_id, before - 1) + 1;
+}
+
 std::vector<message_row> sqlite_write_transaction::messages_before(id conversation_id,
                                                                    std::optional<id> before,
                                                                    id from_seq, int limit) {
   auto& statement = db_.cached(chat_sql::messages_before);
   statement.bind(1, conversation_id)
-      .bind(2, before.value_or(std::numeric_limits<id>::max()))
+      .bind(2, before ? seq_bound(conversation_id, *before) : std::numeric_limits<id>::max())
       .bind(3, from_seq)
       .bind(4, std::int64_t{limit});
   return completed(statement);
@@ -342,13 +387,12 @@ void sqlite_write_transaction::set_title(id conversation_id, std::string_view ti
 }
 
 void sqlite_write_transaction::delete_messages(id conversation_id) {
-  db_.cached(chat_sql::forget_last_message).bind(1, conversation_id).run();
   db_.cached(chat_sql::delete_messages).bind(1, conversation_id).run();
 }
 
-id sqlite_write_transaction::next_seq(id conversation_id) {
+id sqlite_write_transaction::next_seq(id conversation_id, std::optional<unix_ms> activity) {
   auto& statement = db_.cached(chat_sql::next_seq);
-  statement.bind(1, conversation_id);
+  statement.bind(1, conversation_id).bind(2, activity);
   const auto seq =
       single_row(statement, [](const sqlite::statement& row) { return row.integer(0); });
   if (!seq) {
@@ -387,11 +431,6 @@ message_row sqlite_write_transaction::insert_message(id conversation_id, id send
   if (reply_to) {
     complete(message); // its quote; a new message has no reactions yet
   }
-  db_.cached(chat_sql::touch_conversation)
-      .bind(1, conversation_id)
-      .bind(2, message.message_id)
-      .bind(3, sent_at)
-      .run();
   return message;
 }
 

@@ -27,8 +27,9 @@ inline constexpr const char* direct_conversation =
     "SELECT id FROM conversations WHERE direct_low = ?1 AND direct_high = ?2";
 
 inline constexpr const char* conversation =
-    "SELECT id, kind, title, created_by, created_at, last_message_id, last_activity_at, last_seq "
-    "FROM conversations WHERE id = ?1";
+    "SELECT c.id, c.kind, c.title, c.created_by, c.created_at, "
+    "(SELECT id FROM messages WHERE conversation_id = c.id ORDER BY seq DESC LIMIT 1), "
+    "c.last_activity_at, c.last_seq FROM conversations c WHERE c.id = ?1";
 
 inline constexpr const char* membership =
     "SELECT conversation_id, user_id, last_read_id, last_delivered_id, admin, from_seq, joined_at "
@@ -41,9 +42,10 @@ inline constexpr const char* member_rows =
     "SELECT conversation_id, user_id, last_read_id, last_delivered_id, admin, from_seq, joined_at "
     "FROM conversation_members WHERE conversation_id = ?1 ORDER BY from_seq, joined_at, user_id";
 
+// Id bounds become seq bounds first (ids grow with seq within a conversation).
 inline constexpr const char* senders_between =
-    "SELECT DISTINCT sender_id FROM messages "
-    "WHERE conversation_id = ?1 AND id > ?2 AND id <= ?3 ORDER BY sender_id";
+    "SELECT DISTINCT sender_id FROM messages WHERE conversation_id = ?1 "
+    "AND seq > ?2 AND seq <= ?3 ORDER BY sender_id";
 
 inline constexpr const char* members =
     "SELECT u.id, u.phone, u.name, u.created_at, m.admin, m.last_read_id, m.last_delivered_id "
@@ -51,10 +53,11 @@ inline constexpr const char* members =
     "WHERE m.conversation_id = ?1 ORDER BY u.id";
 
 inline constexpr const char* conversations_of =
-    "SELECT c.id, c.kind, c.title, c.created_by, c.created_at, c.last_message_id, "
+    "SELECT c.id, c.kind, c.title, c.created_by, c.created_at, "
+    "(SELECT id FROM messages WHERE conversation_id = c.id ORDER BY seq DESC LIMIT 1), "
     "c.last_activity_at, c.last_seq, m.last_read_id, m.from_seq "
     "FROM conversation_members m JOIN conversations c ON c.id = m.conversation_id "
-    "WHERE m.user_id = ?1 AND (c.kind = 'group' OR c.last_message_id IS NOT NULL "
+    "WHERE m.user_id = ?1 AND (c.kind = 'group' OR c.last_seq > 0 "
     "OR c.created_by = ?1) ORDER BY c.last_activity_at DESC, c.id DESC";
 
 inline constexpr const char* log_positions =
@@ -62,10 +65,11 @@ inline constexpr const char* log_positions =
     "FROM conversation_members m JOIN conversations c ON c.id = m.conversation_id "
     "WHERE m.user_id = ?1 ORDER BY c.id";
 
-// Tombstones and what came before the viewer joined do not count.
+// Messages from others after the viewer's read mark (as a seq), tombstones and what came
+// before the viewer joined not counted.
 inline constexpr const char* unread_count =
-    "SELECT count(*) FROM messages WHERE conversation_id = ?1 AND id > ?2 AND sender_id <> ?3 "
-    "AND seq > ?4 AND deleted_at IS NULL";
+    "SELECT count(*) FROM messages WHERE conversation_id = ?1 AND seq > ?2 "
+    "AND sender_id <> ?3 AND deleted_at IS NULL";
 
 inline constexpr const char* nickname =
     "SELECT name FROM contacts WHERE owner_id = ?1 AND contact_id = ?2";
@@ -79,14 +83,28 @@ inline constexpr const char* message_by_client_id =
     "deleted_at, reply_to FROM messages WHERE sender_id = ?1 AND client_id = ?2";
 
 inline constexpr const char* messages_before =
-    "SELECT id, conversation_id, sender_id, body, sent_at, client_id, seq, updated_seq, edited_at, "
-    "deleted_at, reply_to FROM messages "
-    "WHERE conversation_id = ?1 AND id < ?2 AND seq > ?3 ORDER BY id DESC LIMIT ?4";
+    "SELECT id, conversation_id, sender_id, body, sent_at, client_id, seq, updated_seq, edited_at, deleted_at, reply_to FROM messages "
+    "WHERE conversation_id = ?1 AND seq < ?2 AND seq > ?3 ORDER BY seq DESC LIMIT ?4";
 
+// Where a message of the conversation is in its log; and the message at or below a seq (to
+// find where an id that is not one of its messages falls).
+inline constexpr const char* seq_of_message =
+    "SELECT seq FROM messages WHERE id = ?2 AND conversation_id = ?1";
+inline constexpr const char* message_at_or_below =
+    "SELECT seq, id FROM messages WHERE conversation_id = ?1 AND seq <= ?2 "
+    "ORDER BY seq DESC LIMIT 1";
+
+// The new messages after the cursor (messages_by_seq), then the changed ones
+// (messages_changed, partial), merged by updated_seq.
 inline constexpr const char* changes_after =
-    "SELECT id, conversation_id, sender_id, body, sent_at, client_id, seq, updated_seq, edited_at, "
-    "deleted_at, reply_to FROM messages "
-    "WHERE conversation_id = ?1 AND updated_seq > ?2 AND seq > ?3 ORDER BY updated_seq LIMIT ?4";
+    "SELECT * FROM (SELECT id, conversation_id, sender_id, body, sent_at, client_id, seq, updated_seq, edited_at, deleted_at, reply_to FROM messages "
+    "WHERE conversation_id = ?1 AND seq > ?2 AND seq > ?3 AND updated_seq = seq "
+    "ORDER BY seq LIMIT ?4) "
+    "UNION ALL "
+    "SELECT * FROM (SELECT id, conversation_id, sender_id, body, sent_at, client_id, seq, updated_seq, edited_at, deleted_at, reply_to FROM messages "
+    "WHERE conversation_id = ?1 AND updated_seq > ?2 AND updated_seq > seq AND seq > ?3 "
+    "ORDER BY updated_seq LIMIT ?4) "
+    "ORDER BY 8 LIMIT ?4";
 
 // The quote of a reply: 100 characters (code points) of the quoted message's current body.
 inline constexpr const char* quote =
@@ -118,10 +136,10 @@ inline constexpr const char* set_admin =
     "UPDATE conversation_members SET admin = ?3 WHERE conversation_id = ?1 AND user_id = ?2";
 inline constexpr const char* set_title = "UPDATE conversations SET title = ?2 WHERE id = ?1";
 inline constexpr const char* delete_messages = "DELETE FROM messages WHERE conversation_id = ?1";
-inline constexpr const char* forget_last_message =
-    "UPDATE conversations SET last_message_id = NULL WHERE id = ?1";
 inline constexpr const char* next_seq =
-    "UPDATE conversations SET last_seq = last_seq + 1 WHERE id = ?1 RETURNING last_seq";
+    "UPDATE conversations SET last_seq = last_seq + 1, "
+    "last_activity_at = max(last_activity_at, coalesce(?2, last_activity_at)) "
+    "WHERE id = ?1 RETURNING last_seq";
 inline constexpr const char* insert_message =
     "INSERT INTO messages (conversation_id, sender_id, body, sent_at, client_id, seq, "
     "updated_seq, reply_to) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7)";
@@ -141,9 +159,6 @@ inline constexpr const char* put_reaction =
 inline constexpr const char* delete_reaction =
     "DELETE FROM reactions WHERE message_id = ?1 AND user_id = ?2";
 inline constexpr const char* touch_message = "UPDATE messages SET updated_seq = ?2 WHERE id = ?1";
-inline constexpr const char* touch_conversation =
-    "UPDATE conversations SET last_message_id = ?2, last_activity_at = max(last_activity_at, ?3) "
-    "WHERE id = ?1";
 inline constexpr const char* advance_read =
     "UPDATE conversation_members SET last_read_id = ?3, "
     "last_delivered_id = max(last_delivered_id, ?3) "
@@ -181,9 +196,9 @@ inline constexpr std::array all{
     set_admin,
     set_title,
     delete_messages,
-    forget_last_message,
+    
     next_seq,
-    touch_conversation,
+    
     save_version,
     edit_message,
     tombstone,

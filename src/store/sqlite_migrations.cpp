@@ -118,9 +118,18 @@ FROM (SELECT m.id AS id,
 WHERE messages.id = numbered.id;
 UPDATE conversations SET last_seq = coalesce(
   (SELECT max(seq) FROM messages WHERE conversation_id = conversations.id), kind = 'group');
+-- The last message is found by the index (the highest seq), so a send updates the
+-- conversation row once: last_seq and last_activity_at together.
+ALTER TABLE conversations DROP COLUMN last_message_id;
 
--- sync: one range scan per conversation from the client's cursor.
-CREATE UNIQUE INDEX messages_by_update ON messages (conversation_id, updated_seq);
+-- One index per message on (conversation_id, …), not two: each such index dirties a page per
+-- conversation per commit. (conversation_id, seq) serves history, unread counts, delivered
+-- ranges and the new messages of sync (ids grow with seq within a conversation, so an id
+-- bound becomes a seq bound); the changed messages of sync, far fewer, have a partial index
+-- that a new message never enters.
+DROP INDEX messages_by_conversation;
+CREATE UNIQUE INDEX messages_by_seq ON messages (conversation_id, seq);
+CREATE INDEX messages_changed ON messages (conversation_id, updated_seq) WHERE updated_seq > seq;
 
 -- The bodies an edit replaced (replaced_seq: the seq of the edit that replaced it).
 CREATE TABLE message_versions (

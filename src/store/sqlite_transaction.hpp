@@ -60,7 +60,7 @@ public:
   void set_admin(id conversation_id, id user_id, bool admin) override;
   void set_title(id conversation_id, std::string_view title) override;
   void delete_messages(id conversation_id) override;
-  id next_seq(id conversation_id) override;
+  id next_seq(id conversation_id, std::optional<unix_ms> activity = std::nullopt) override;
   message_row insert_message(id conversation_id, id sender_id, std::string_view body,
                              unix_ms sent_at, std::string_view client_id, id seq,
                              std::optional<id> reply_to = std::nullopt) override;
@@ -74,6 +74,12 @@ public:
 private:
   conversation_summary summarise(conversation_row conversation, id viewer, id last_read_id,
                                  id from_seq);
+  /// Where a message of the conversation is in its log (nullopt: not one of its messages).
+  std::optional<id> seq_of(id conversation_id, id message_id);
+  /// The seq of the conversation's last message with an id up to `message_id` (0: none).
+  id seq_up_to(id conversation_id, id message_id);
+  /// The seq below which the conversation's messages have ids below `before`.
+  id seq_bound(id conversation_id, id before);
   /// Fills the quote and the reactions of a message read from a row.
   void complete(message_row& message);
   /// Every row of a message query, completed.

@@ -105,11 +105,12 @@ public:
   /// conversation row stays, so that its id is never reused.
   virtual void delete_messages(id conversation_id) = 0;
 
-  /// Takes the conversation's next log position. The row update is also what orders the
-  /// writers of one conversation: the change that takes seq N commits before the one taking
-  /// N + 1, on every engine.
-  virtual id next_seq(id conversation_id) = 0;
-  /// Stores a message at `seq` and makes it the conversation's last. Throws on a duplicate
+  /// Takes the conversation's next log position; `activity` (a new message's time) also
+  /// raises its last_activity_at. The row update is also what orders the writers of one
+  /// conversation: the change that takes seq N commits before the one taking N + 1, on every
+  /// engine.
+  virtual id next_seq(id conversation_id, std::optional<unix_ms> activity = std::nullopt) = 0;
+  /// Stores a message at `seq` (from next_seq with its time). Throws on a duplicate
   /// (sender, client_id): callers look it up first.
   virtual message_row insert_message(id conversation_id, id sender_id, std::string_view body,
                                      unix_ms sent_at, std::string_view client_id, id seq,

@@ -41,7 +41,7 @@ protected:
   message_row send(id conversation, id sender, std::string_view body, unix_ms at,
                    std::string_view client_id, std::optional<id> reply_to = std::nullopt) {
     return transaction_.insert_message(conversation, sender, body, at, client_id,
-                                       transaction_.next_seq(conversation), reply_to);
+                                       transaction_.next_seq(conversation, at), reply_to);
   }
 
   static void expect_constraint(const std::function<void()>& action) {
@@ -272,7 +272,10 @@ TEST_F(sqlite_chat_test, every_query_is_served_by_an_index) {
     while (plan.step()) {
       details += plan.text(3) + "\n";
     }
-    EXPECT_EQ(details.find("SCAN "), std::string::npos) << sql << "\n" << details;
+    // A subquery's rows are scanned; a table or an index never is.
+    for (auto at = details.find("SCAN "); at != std::string::npos; at = details.find("SCAN ", at + 1)) {
+      EXPECT_EQ(details.compare(at, 15, "SCAN (subquery-"), 0) << sql << "\n" << details;
+    }
   }
 }
 

@@ -45,7 +45,7 @@ protected:
   message_row send(id sender, std::string_view body, std::string_view client_id,
                    std::optional<id> reply_to = std::nullopt) {
     return transaction_.insert_message(group_, sender, body, 1000, client_id,
-                                       transaction_.next_seq(group_), reply_to);
+                                       transaction_.next_seq(group_, 1000), reply_to);
   }
 
   std::int64_t count(const std::string& sql) {
