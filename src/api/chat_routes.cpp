@@ -237,14 +237,16 @@ awaitable<http::response> history(http::request_context& context, const dependen
   if (!found) {
     co_return error_answer(context.message, found.error());
   }
-  boost::json::array messages;
-  messages.reserve(found->messages.size());
-  for (const auto& message : found->messages) {
-    messages.push_back(chat::message_json(message));
+  // Written as text, like every message sent live (chat::message_text).
+  std::string body = R"({"messages":[)";
+  for (std::size_t index = 0; index < found->messages.size(); ++index) {
+    if (index > 0) {
+      body += ',';
+    }
+    body += chat::message_text(found->messages[index]);
   }
-  co_return http::json_response(
-      context.message, status::ok,
-      boost::json::object{{"messages", std::move(messages)}, {"has_more", found->has_more}});
+  body += found->has_more ? R"(],"has_more":true})" : R"(],"has_more":false})";
+  co_return http::json_text_response(context.message, status::ok, std::move(body));
 }
 
 } // namespace

@@ -126,8 +126,8 @@ void sqlite_write_transaction::complete(message_row& message) {
       return quote_row{row.integer(0), row.integer(1), row.text(2), row.integer(3) != 0};
     });
   }
-  if (message.deleted()) {
-    return;
+  if (message.deleted() || message.updated_seq == message.seq) {
+    return; // a reaction moves updated_seq: a message never changed has none
   }
   auto& statement = db_.cached(chat_sql::reactions);
   statement.bind(1, message.message_id);

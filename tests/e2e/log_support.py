@@ -2,8 +2,8 @@
 and "Groups"): message:edit, message:delete, reaction:set, replies, the `message:updated`,
 `conversation` and `conversation:left` events, `sync`, and the group calls over REST.
 
-Built on chat_support (users, sockets that record the server's events in wire order, REST)
-without changing it. As there, nothing sleeps: every wait blocks on an ack, an event queue or a
+Built on chat_support (users, sockets that record the server's events in wire order, REST,
+the v2 object checks and `sync`: ``sync`` and ``sync_to_present``). As there, nothing sleeps: every wait blocks on an ack, an event queue or a
 response, bounded by the harness TIMEOUT, which only limits failures.
 
 "Nothing more reaches a socket" is proven with a flush: a postman user sends the socket's user
@@ -15,17 +15,10 @@ import json
 import subprocess
 import threading
 
-from chat_support import TIMEOUT, ChatCase, new_client_id, now_ms, wait_for_clock_past  # noqa: F401
+from chat_support import (  # noqa: F401 - re-exported
+    TIMEOUT, ChatCase, message_payload, new_client_id, now_ms, wait_for_clock_past,
+)
 from parley_harness import BINARY, _environment
-
-MESSAGE_FIELDS_V2 = {
-    "id", "conversation_id", "sender_id", "body", "sent_at", "client_id", "seq", "updated_seq",
-    "edited_at", "deleted", "reply_to", "reactions", "attachments",
-}
-QUOTE_FIELDS = {"id", "sender_id", "body", "deleted"}
-MEMBER_FIELDS = {"id", "name", "phone", "admin", "read_up_to", "delivered_up_to"}
-CONVERSATION_FIELDS = {"id", "kind", "title", "members", "last_message", "unread_count", "seq"}
-SYNC_FIELDS = {"ok", "conversations", "messages", "left", "has_more"}
 
 # Ids that are not ids: JSON strings, floats, negative, zero, above 2^63 - 1, other types.
 NOT_IDS = ["5", "abc", 1.5, 5.0, -1, 0, 2 ** 63, 2 ** 64, 10 ** 30, True, None, [1], {"id": 1}]
@@ -76,9 +69,8 @@ class LogCase(ChatCase):
     # -- conversations ------------------------------------------------------------------
 
     def group(self, owner, *others, title="Group"):
-        conversation = self.open_conversation(owner, *others, title=title, status=201)
-        self.assertConversation(conversation)
-        return conversation
+        return self.assertConversationObject(
+            self.open_conversation(owner, *others, title=title, status=201))
 
     def direct(self, owner, other):
         return self.open_conversation(owner, other)["id"]
@@ -99,14 +91,7 @@ class LogCase(ChatCase):
 
     @staticmethod
     def send_payload(conversation_id, body, reply_to=None, client_id=None, to=None):
-        payload = {"body": body, "client_id": client_id or new_client_id()}
-        if conversation_id is not None:
-            payload["conversation_id"] = conversation_id
-        if to is not None:
-            payload["to"] = to
-        if reply_to is not None:
-            payload["reply_to"] = reply_to
-        return payload
+        return message_payload(body, conversation_id, to, client_id, reply_to)
 
     @staticmethod
     def edit(chat, message_id, body):
@@ -119,75 +104,6 @@ class LogCase(ChatCase):
     @staticmethod
     def react(chat, message_id, emoji):
         return chat.ack("reaction:set", {"message_id": message_id, "emoji": emoji})
-
-    def log_sync(self, chat, cursors, limit=None):
-        """One sync call; ``cursors``: a dict {conversation_id: seq} or a list of pairs (the
-        last one named for a conversation counts). Checks what the contract says of any answer
-        and returns it."""
-        pairs = list(cursors.items() if isinstance(cursors, dict) else cursors)
-        payload = {"cursors": [{"conversation_id": c, "seq": s} for c, s in pairs]}
-        if limit is not None:
-            payload["limit"] = limit
-        answer = chat.ack("sync", payload)
-        self.assertIsInstance(answer, dict, answer)
-        self.assertEqual(set(answer), SYNC_FIELDS, answer)
-        self.assertIs(answer["ok"], True, answer)
-        self.assertIsInstance(answer["has_more"], bool, answer)
-        cursor_of = dict(pairs)
-        objects = {}
-        for conversation in answer["conversations"]:
-            self.assertConversation(conversation)
-            self.assertNotIn(conversation["id"], objects, "each conversation once")
-            objects[conversation["id"]] = conversation
-            if conversation["id"] in cursor_of:
-                self.assertGreater(conversation["seq"], cursor_of[conversation["id"]],
-                                   "an object only for a conversation changed after its cursor")
-        for message in answer["messages"]:
-            self.assertMessageV2(message)
-            conversation = message["conversation_id"]
-            self.assertIn(conversation, cursor_of,
-                          f"a message of a conversation without a cursor: {message}")
-            self.assertGreater(message["updated_seq"], cursor_of[conversation], message)
-            if conversation in objects:
-                self.assertLessEqual(message["updated_seq"], objects[conversation]["seq"], message)
-            elif not answer["has_more"]:
-                self.fail(f"the last answer carries the object of each conversation it has "
-                          f"messages of: {message}")
-        keys = [(m["conversation_id"], m["updated_seq"]) for m in answer["messages"]]
-        self.assertEqual(keys, sorted(set(keys)),
-                         "messages ordered by (conversation_id, updated_seq), no repeats")
-        self.assertEqual(len(answer["left"]), len(set(answer["left"])), answer)
-        for conversation in answer["left"]:
-            self.assertIn(conversation, cursor_of, "left: ids from the cursors")
-            self.assertNotIn(conversation, objects, answer)
-        return answer
-
-    def catch_up(self, chat, cursors, limit=None, check_pages=None):
-        """Pages sync until has_more is false, advancing the cursors from the messages received
-        as API.md says. Returns (every message received in order, the last conversation object
-        of each conversation, the set of ids in ``left``, the final cursors, pages)."""
-        cursors = dict(cursors)
-        received, objects, left, pages = [], {}, set(), 0
-        while True:
-            answer = self.log_sync(chat, cursors, limit)
-            pages += 1
-            self.assertLess(pages, 10_000)
-            if check_pages is not None:
-                check_pages(answer)
-            if limit is not None:
-                self.assertLessEqual(len(answer["messages"]), limit, "no more than limit")
-            received += answer["messages"]
-            for conversation in answer["conversations"]:
-                objects[conversation["id"]] = conversation
-            left |= set(answer["left"])
-            if not answer["has_more"]:
-                for conversation in answer["conversations"]:
-                    cursors[conversation["id"]] = conversation["seq"]
-                return received, objects, left, cursors, pages
-            self.assertTrue(answer["messages"], f"has_more with no messages: {answer}")
-            for message in answer["messages"]:
-                cursors[message["conversation_id"]] = max(cursors[message["conversation_id"]],
-                                                          message["updated_seq"])
 
     # -- groups over REST ---------------------------------------------------------------
 
@@ -214,7 +130,7 @@ class LogCase(ChatCase):
         self.assertEqual(response.status, status, response)
         body = response.json()
         self.assertEqual(set(body), {"conversation"}, response)
-        return self.assertConversation(body["conversation"])
+        return self.assertConversationObject(body["conversation"])
 
     def history_status(self, user, conversation_id):
         return self.api("GET", f"/conversations/{conversation_id}/messages", user=user).status
@@ -268,64 +184,12 @@ class LogCase(ChatCase):
     # -- assertions ---------------------------------------------------------------------
 
     def ok(self, ack):
-        """An ack {"ok": true, "message"} with a v2 message; returns the message."""
-        self.assertIsInstance(ack, dict, ack)
-        self.assertEqual(set(ack), {"ok", "message"}, ack)
-        self.assertIs(ack["ok"], True, ack)
-        return self.assertMessageV2(ack["message"])
+        """An ack {"ok": true, "message"} with a v2 message (any: see assertMessage); returns
+        the message."""
+        return self.assertSent(ack, plain=False)
 
     def refused(self, ack, code):
         return self.assertAckError(ack, code)
-
-    def assertMessageV2(self, message):
-        self.assertIsInstance(message, dict, message)
-        self.assertEqual(set(message), MESSAGE_FIELDS_V2, message)
-        for field in ("id", "conversation_id", "sender_id", "sent_at", "seq", "updated_seq"):
-            self.assertIs(type(message[field]), int, (field, message))
-            self.assertGreater(message[field], 0, (field, message))
-        self.assertGreaterEqual(message["updated_seq"], message["seq"], message)
-        self.assertIsInstance(message["body"], str, message)
-        self.assertIsInstance(message["client_id"], str, message)
-        self.assertIs(type(message["deleted"]), bool, message)
-        if message["edited_at"] is not None:
-            self.assertIs(type(message["edited_at"]), int, message)
-            self.assertGreaterEqual(message["edited_at"], message["sent_at"], message)
-        if message["reply_to"] is not None:
-            quote = message["reply_to"]
-            self.assertEqual(set(quote), QUOTE_FIELDS, message)
-            self.assertIs(type(quote["id"]), int, message)
-            self.assertIs(type(quote["deleted"]), bool, message)
-            self.assertLessEqual(len(quote["body"]), 100, message)
-            if quote["deleted"]:
-                self.assertEqual(quote["body"], "", message)
-        self.assertIsInstance(message["reactions"], list, message)
-        emoji = [reaction.get("emoji") for reaction in message["reactions"]]
-        self.assertEqual(len(emoji), len(set(emoji)), f"an emoji listed twice: {message}")
-        users = []
-        for reaction in message["reactions"]:
-            self.assertEqual(set(reaction), {"emoji", "user_ids"}, message)
-            self.assertTrue(reaction["user_ids"], f"a reaction nobody has: {message}")
-            users += reaction["user_ids"]
-        self.assertEqual(len(users), len(set(users)), f"one reaction per user: {message}")
-        self.assertEqual(message["attachments"], [], message)
-        if message["deleted"]:
-            self.assertEqual(message["body"], "", message)
-            self.assertEqual(message["reactions"], [], message)
-        return message
-
-    def assertConversation(self, conversation):
-        self.assertIsInstance(conversation, dict, conversation)
-        missing = CONVERSATION_FIELDS - set(conversation)
-        self.assertFalse(missing, f"missing {missing}: {conversation}")
-        self.assertIn(conversation["kind"], ("direct", "group"), conversation)
-        self.assertIs(type(conversation["seq"]), int, conversation)
-        for member in conversation["members"]:
-            self.assertTrue(MEMBER_FIELDS <= set(member), member)
-            self.assertIs(type(member["admin"]), bool, member)
-            self.assertGreaterEqual(member["delivered_up_to"], member["read_up_to"], member)
-        if conversation["last_message"] is not None:
-            self.assertMessageV2(conversation["last_message"])
-        return conversation
 
     def assertSameConversation(self, one, other, viewer_fields=True):
         """Two conversation objects agree, but for the read and delivered marks (which move on
@@ -346,11 +210,9 @@ class LogCase(ChatCase):
         self.assertEqual(without_marks(one), without_marks(other))
 
     def assertTombstone(self, message, of=None):
-        self.assertMessageV2(message)
+        """A deleted message (assertMessage checks what a tombstone holds), the one ``of``."""
+        self.assertMessage(message)
         self.assertIs(message["deleted"], True, message)
-        self.assertEqual(message["body"], "", message)
-        self.assertEqual(message["reactions"], [], message)
-        self.assertEqual(message["attachments"], [], message)
         if of is not None:
             for field in ("id", "conversation_id", "sender_id", "sent_at", "client_id", "seq",
                           "reply_to"):

@@ -8,72 +8,33 @@ Clients stream messages (a window of sends in flight) and the test SIGKILLs the 
 a given number of acks has come back, while the streams are still going.
 """
 
-import threading
+import itertools
 import unittest
 
-from chat_support import TIMEOUT, ChatCase, message_payload
+from chat_client import WindowedStream
+from chat_support import ChatCase, message_payload
 
 
-class Stream(threading.Thread):
+class Stream(WindowedStream):
     """Sends messages to one conversation on one socket, at most ``window`` unanswered, until
     the connection ends; records what was emitted and what was acknowledged."""
 
     def __init__(self, chat, conversation_id, window, prefix, on_ack):
-        super().__init__(daemon=True)
-        self.chat = chat
-        self.conversation_id = conversation_id
-        self.window = window
-        self.prefix = prefix
-        self.on_ack = on_ack
-        self.condition = threading.Condition()
-        self.in_flight = 0
+        calls = (("message:send", message_payload(f"{prefix} {n}", conversation_id=conversation_id))
+                 for n in itertools.count())
+        super().__init__(chat, calls, window, on_ack, name=prefix)
         self.emitted = []  # payloads, in order
         self.acked = {}  # client_id -> message
         self.refused = []  # error acks (there should be none)
-        self.stopped = False
-        self.failure = None
-        chat.disconnect_callbacks.append(self.stop)
 
-    def stop(self):
-        with self.condition:
-            self.stopped = True
-            self.condition.notify_all()
+    def sent(self, index, payload):
+        self.emitted.append(payload)
 
-    def _callback(self, payload):
-        def callback(*args):
-            ack = args[0] if len(args) == 1 else args
-            with self.condition:
-                self.in_flight -= 1
-                if isinstance(ack, dict) and ack.get("ok") is True:
-                    self.acked[payload["client_id"]] = ack["message"]
-                else:
-                    self.refused.append((payload, ack))
-                self.condition.notify_all()
-            self.on_ack()
-
-        return callback
-
-    def run(self):
-        try:
-            n = 0
-            while True:
-                with self.condition:
-                    if not self.condition.wait_for(
-                            lambda: self.stopped or self.in_flight < self.window, TIMEOUT):
-                        raise AssertionError(f"{self.prefix}: no ack and no disconnection "
-                                             f"within {TIMEOUT} s")
-                    if self.stopped:
-                        return
-                    self.in_flight += 1
-                payload = message_payload(f"{self.prefix} {n}", conversation_id=self.conversation_id)
-                n += 1
-                try:
-                    self.chat.emit("message:send", payload, callback=self._callback(payload))
-                except Exception:  # noqa: BLE001 - the connection is gone (BadNamespaceError)
-                    return
-                self.emitted.append(payload)
-        except BaseException as error:  # noqa: BLE001 - reported by the test
-            self.failure = error
+    def answered(self, index, payload, ack):
+        if isinstance(ack, dict) and ack.get("ok") is True:
+            self.acked[payload["client_id"]] = ack["message"]
+        else:
+            self.refused.append((payload, ack))
 
 
 class MessagesSurviveSigkillTest(ChatCase):
@@ -86,27 +47,11 @@ class MessagesSurviveSigkillTest(ChatCase):
 
     def run_streams(self, sockets_and_conversations, window, kill_after):
         """Streams on every socket; SIGKILLs the server after ``kill_after`` acks in all."""
-        acks = {"count": 0}
-        reached = threading.Event()
-        lock = threading.Lock()
-
-        def on_ack():
-            with lock:
-                acks["count"] += 1
-                if acks["count"] >= kill_after:
-                    reached.set()
-
-        streams = [Stream(chat, conversation, window, f"stream {index}", on_ack)
-                   for index, (chat, conversation) in enumerate(sockets_and_conversations)]
+        streams = self.kill_while_streaming(
+            lambda on_ack: [Stream(chat, conversation, window, f"stream {index}", on_ack)
+                            for index, (chat, conversation) in enumerate(sockets_and_conversations)],
+            kill_after)
         for stream in streams:
-            stream.start()
-        self.assertTrue(reached.wait(TIMEOUT * 3), f"only {acks['count']} acks of {kill_after}")
-        self.server.kill()
-        for stream in streams:
-            stream.join(TIMEOUT)
-            self.assertFalse(stream.is_alive(), "the stream ends with the connection")
-            if stream.failure is not None:
-                raise stream.failure
             self.assertEqual(stream.refused, [], "no refusals while streaming")
         total = sum(len(stream.acked) for stream in streams)
         self.assertGreaterEqual(total, kill_after)

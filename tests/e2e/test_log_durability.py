@@ -8,64 +8,28 @@ Clients stream changes (a window of them in flight) and the test SIGKILLs the se
 number of acks has come back, while the streams are still going.
 """
 
-import threading
 import unittest
 
-from log_support import TIMEOUT, LogCase, change_rate_off
+from chat_client import WindowedStream
+from log_support import LogCase, change_rate_off
 
 EMOJI = ["👍", "❤️", "😂", "🎉", "🇫🇷", "1️⃣", "🙏", "🔥"]
 
 
-class Stream(threading.Thread):
+class Stream(WindowedStream):
     """Emits ``calls`` ((event, payload) pairs) in order on one socket, at most ``window``
     unanswered, until they run out or the connection ends; records each call's ack."""
 
     def __init__(self, chat, calls, window, on_ack):
-        super().__init__(daemon=True)
-        self.chat = chat
-        self.calls = calls
-        self.window = window
-        self.on_ack = on_ack
-        self.condition = threading.Condition()
-        self.in_flight = 0
+        super().__init__(chat, calls, window, on_ack)
         self.emitted = 0  # calls[:emitted] were sent
         self.acks = {}  # index -> ack
-        self.stopped = False
-        self.failure = None
-        chat.disconnect_callbacks.append(self.stop)
 
-    def stop(self):
-        with self.condition:
-            self.stopped = True
-            self.condition.notify_all()
+    def sent(self, index, payload):
+        self.emitted = index + 1
 
-    def _callback(self, index):
-        def callback(*args):
-            with self.condition:
-                self.in_flight -= 1
-                self.acks[index] = args[0] if len(args) == 1 else args
-                self.condition.notify_all()
-            self.on_ack()
-
-        return callback
-
-    def run(self):
-        try:
-            for index, (event, payload) in enumerate(self.calls):
-                with self.condition:
-                    if not self.condition.wait_for(
-                            lambda: self.stopped or self.in_flight < self.window, TIMEOUT):
-                        raise AssertionError(f"no ack and no disconnection within {TIMEOUT} s")
-                    if self.stopped:
-                        return
-                    self.in_flight += 1
-                try:
-                    self.chat.emit(event, payload, callback=self._callback(index))
-                except Exception:  # noqa: BLE001 - the connection is gone (BadNamespaceError)
-                    return
-                self.emitted = index + 1
-        except BaseException as error:  # noqa: BLE001 - reported by the test
-            self.failure = error
+    def answered(self, index, payload, ack):
+        self.acks[index] = ack
 
     def accepted(self):
         """(index, message) of every call acknowledged with ok, in call order."""
@@ -86,26 +50,10 @@ class LogSurvivesSigkillTest(LogCase):
 
     def run_streams(self, streams_spec, window, kill_after):
         """Starts a Stream per (chat, calls); SIGKILLs the server after ``kill_after`` acks."""
-        acks = {"count": 0}
-        reached = threading.Event()
-        lock = threading.Lock()
-
-        def on_ack():
-            with lock:
-                acks["count"] += 1
-                if acks["count"] >= kill_after:
-                    reached.set()
-
-        streams = [Stream(chat, calls, window, on_ack) for chat, calls in streams_spec]
+        streams = self.kill_while_streaming(
+            lambda on_ack: [Stream(chat, calls, window, on_ack) for chat, calls in streams_spec],
+            kill_after)
         for stream in streams:
-            stream.start()
-        self.assertTrue(reached.wait(TIMEOUT * 3), f"only {acks['count']} acks of {kill_after}")
-        self.server.kill()
-        for stream in streams:
-            stream.join(TIMEOUT)
-            self.assertFalse(stream.is_alive(), "the stream ends with the connection")
-            if stream.failure is not None:
-                raise stream.failure
             for call, ack in stream.refusals():
                 # Only the per-user limit may refuse (when the binary cannot lift it).
                 self.refused(ack, "rate_limited")
@@ -125,7 +73,7 @@ class LogSurvivesSigkillTest(LogCase):
         top = self.conversation_of(user, conversation_id)["seq"]
         self.assertGreaterEqual(top, max(updated))
         chat = self.chat(user)
-        synced, _, _, _, _ = self.catch_up(chat, {conversation_id: 0}, limit=500)
+        synced, _, _, _ = self.sync_to_present(chat, {conversation_id: 0}, limit=500)
         self.assertEqual(synced, sorted(history, key=lambda m: m["updated_seq"]))
         chat.disconnect()
         return {m["id"]: m for m in history}, top

@@ -335,7 +335,7 @@ class ReplyTest(LogCase):
         self.assertEqual(to_tombstone["reply_to"], {"id": original["id"], "sender_id": alice.id,
                                                     "body": "", "deleted": True})
         # sync from the start agrees with the history.
-        synced = self.log_sync(b, {group: 0})
+        synced = self.sync(b, {group: 0})
         self.assertEqual(sorted(synced["messages"], key=lambda m: m["id"]),
                          self.full_history(bob, group))
         self.flush(b, bob)
@@ -416,6 +416,17 @@ class RaceTest(LogCase):
 
 
 class RateLimitTest(LogCase):
+    def assertBurstLimited(self, acks, what):
+        """Some of ``acks`` accepted, the others refused as rate_limited (neither none); returns
+        the messages of the accepted ones."""
+        accepted = [self.ok(ack) for ack in acks if ack.get("ok")]
+        limited = [ack for ack in acks if not ack.get("ok")]
+        self.assertTrue(accepted)
+        self.assertTrue(limited, f"200 {what} at once are over any burst")
+        for ack in limited:
+            self.refused(ack, "rate_limited")
+        return accepted
+
     def test_changes_are_limited_per_user_though_sends_are_not(self):
         # --message-rate 0 lifts only the send limit.
         alice, bob = self.users("Alice", "Bob")
@@ -425,12 +436,7 @@ class RateLimitTest(LogCase):
         emoji = ["👍", "😀"]
         acks = emit_together([(a, "reaction:set", {"message_id": message["id"], "emoji": emoji[n % 2]})
                               for n in range(200)])
-        accepted = [self.ok(ack) for ack in acks if ack.get("ok")]
-        limited = [ack for ack in acks if not ack.get("ok")]
-        self.assertTrue(accepted)
-        self.assertTrue(limited, "200 reactions at once are over any burst")
-        for ack in limited:
-            self.refused(ack, "rate_limited")
+        accepted = self.assertBurstLimited(acks, "reactions")
         last = max(accepted, key=lambda m: m["updated_seq"])
         self.assertEqual(self.full_history(bob, conversation), [last], "refused ones changed nothing")
         self.assertEqual(last["updated_seq"], message["seq"] + len(accepted))
@@ -446,12 +452,7 @@ class RateLimitTest(LogCase):
         own = self.ok(sends[-1])
         edits = emit_together([(a, "message:edit", {"message_id": own["id"], "body": f"edit {n}"})
                                for n in range(200)])
-        accepted = [self.ok(ack) for ack in edits if ack.get("ok")]
-        limited = [ack for ack in edits if not ack.get("ok")]
-        self.assertTrue(accepted)
-        self.assertTrue(limited, "200 edits at once are over any burst")
-        for ack in limited:
-            self.refused(ack, "rate_limited")
+        accepted = self.assertBurstLimited(edits, "edits")
         last = max(accepted, key=lambda m: m["updated_seq"])
         self.assertEqual(self.full_history(bob, conversation)[-1], last)
 

@@ -19,8 +19,9 @@ import path from "node:path";
 import { after, before, describe } from "node:test";
 
 import {
-  SCREENSHOTS, TEST_TIMEOUT, WAIT, addContact, assertAccessible, chat, conversationLink, message, newPage,
-  openConversation, pageErrors, people, scenario, send, server, shown, signIn, startSuite, stopSuite,
+  SCREENSHOTS, TEST_TIMEOUT, WAIT, addContact, aliceAndBobAsContacts, assertAccessible, chat, conversationLink,
+  createGroup, message, newPage, openConversation, pageErrors, people, scenario, send, server, shown, signIn,
+  startSuite, stopSuite,
 } from "./support.mjs";
 
 function escapeRegExp(text) {
@@ -123,11 +124,7 @@ describe("the conversation log and groups in Chromium", { timeout: 6 * TEST_TIME
   after(stopSuite);
 
   scenario("reply, edit, delete and react reach the other person live and survive a reload", async () => {
-    for (const key of ["alice", "bob"]) s[key] = await newPage();
-    const { alice, bob } = { alice: s.alice.page, bob: s.bob.page };
-    await Promise.all([signIn(alice, people.alice), signIn(bob, people.bob)]);
-    await addContact(alice, people.bob);
-    await addContact(bob, people.alice);
+    const { alice, bob } = await aliceAndBobAsContacts(s);
     s.direct = await openConversation(alice, people.bob.name);
 
     // The message to be quoted, then enough others that it scrolls out of view.
@@ -271,16 +268,7 @@ describe("the conversation log and groups in Chromium", { timeout: 6 * TEST_TIME
 
     // Alice creates the group with Bob and Carol; Carol opens it.
     const title = "Book club";
-    await alice.getByRole("button", { name: "New group", exact: true }).click();
-    const create = alice.getByRole("dialog", { name: "New group", exact: true });
-    await create.getByLabel("Group title", { exact: true }).fill(title);
-    await create.getByRole("checkbox", { name: people.bob.name, exact: true }).check();
-    await create.getByRole("checkbox", { name: people.carol.name, exact: true }).check();
-    await create.getByRole("button", { name: "Create group", exact: true }).click();
-    await shown(create, "hidden");
-    await shown(chat(alice, title));
-    await alice.waitForURL(/\/c\/\d+$/, { timeout: WAIT });
-    s.group = Number(/\/c\/(\d+)$/.exec(alice.url())[1]);
+    s.group = await createGroup(alice, title, [people.bob, people.carol]);
     const before = "Welcome to the book club";
     await send(alice, before);
     assert.equal(await openConversation(carol, title), s.group);

@@ -113,6 +113,17 @@ export async function signIn(page, person) {
   await shown(logOut);
 }
 
+/** Opens a page each for Alice and Bob (kept in `s.alice` and `s.bob`: {context, page}), signs
+ *  both in through the UI and has each add the other as a contact. Resolves with their pages. */
+export async function aliceAndBobAsContacts(s) {
+  for (const key of ["alice", "bob"]) s[key] = await newPage();
+  const { alice, bob } = { alice: s.alice.page, bob: s.bob.page };
+  await Promise.all([signIn(alice, people.alice), signIn(bob, people.bob)]);
+  await addContact(alice, people.bob);
+  await addContact(bob, people.alice);
+  return { alice, bob };
+}
+
 /** Adds a contact by phone number; resolves once it is in the list under its name. */
 export async function addContact(page, person) {
   await page.getByLabel("Contact phone number", { exact: true }).fill(person.phone);
@@ -157,6 +168,24 @@ export async function send(page, body) {
 export async function openConversation(page, title) {
   await conversationLink(page, title).click();
   await shown(chat(page, title));
+  return openId(page);
+}
+
+/** Creates the group `title` with `members` (people) through New group; resolves with its id
+ *  once it is open. */
+export async function createGroup(page, title, members) {
+  await page.getByRole("button", { name: "New group", exact: true }).click();
+  const dialog = page.getByRole("dialog", { name: "New group", exact: true });
+  await dialog.getByLabel("Group title", { exact: true }).fill(title);
+  for (const member of members) await dialog.getByRole("checkbox", { name: member.name, exact: true }).check();
+  await dialog.getByRole("button", { name: "Create group", exact: true }).click();
+  await shown(dialog, "hidden");
+  await shown(chat(page, title));
+  return openId(page);
+}
+
+/** The id of the conversation open in `page`, once its address (/c/{id}) shows it. */
+async function openId(page) {
   await page.waitForURL(/\/c\/\d+$/, { timeout: WAIT });
   return Number(/\/c\/(\d+)$/.exec(page.url())[1]);
 }

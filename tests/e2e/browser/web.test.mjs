@@ -20,9 +20,9 @@ import path from "node:path";
 import { after, before, describe } from "node:test";
 
 import {
-  SCREENSHOTS, TEST_TIMEOUT, WAIT, addContact, assertAccessible, bodiesShown, chat, conversationLink,
-  conversationRow, message, newPage, openConversation, pageErrors, people, scenario, send, server,
-  shown, signIn, startSuite, status, stopSuite,
+  SCREENSHOTS, TEST_TIMEOUT, WAIT, addContact, aliceAndBobAsContacts, assertAccessible, bodiesShown, chat,
+  conversationLink, conversationRow, createGroup, message, newPage, openConversation, pageErrors, people,
+  scenario, send, server, shown, signIn, startSuite, status, stopSuite,
 } from "./support.mjs";
 
 describe("web client in Chromium", { timeout: 8 * TEST_TIMEOUT }, () => {
@@ -32,12 +32,7 @@ describe("web client in Chromium", { timeout: 8 * TEST_TIMEOUT }, () => {
   after(stopSuite);
 
   scenario("two people sign in, add each other and chat in real time with receipts and typing", async () => {
-    for (const key of ["alice", "bob"]) s[key] = await newPage();
-    const { alice, bob } = { alice: s.alice.page, bob: s.bob.page };
-    await Promise.all([signIn(alice, people.alice), signIn(bob, people.bob)]);
-
-    await addContact(alice, people.bob);
-    await addContact(bob, people.alice);
+    const { alice, bob } = await aliceAndBobAsContacts(s);
 
     // Alice opens the conversation; Bob stays on his list, so the message reaches his
     // browser (delivered) without being read.
@@ -84,16 +79,7 @@ describe("web client in Chromium", { timeout: 8 * TEST_TIMEOUT }, () => {
     await addContact(alice, people.carol);
 
     const title = "Weekend trip";
-    await alice.getByRole("button", { name: "New group", exact: true }).click();
-    const dialog = alice.getByRole("dialog", { name: "New group", exact: true });
-    await dialog.getByLabel("Group title", { exact: true }).fill(title);
-    await dialog.getByRole("checkbox", { name: people.bob.name, exact: true }).check();
-    await dialog.getByRole("checkbox", { name: people.carol.name, exact: true }).check();
-    await dialog.getByRole("button", { name: "Create group", exact: true }).click();
-    await shown(dialog, "hidden");
-    await shown(chat(alice, title));
-    await alice.waitForURL(/\/c\/\d+$/, { timeout: WAIT });
-    s.group = Number(/\/c\/(\d+)$/.exec(alice.url())[1]);
+    s.group = await createGroup(alice, title, [people.bob, people.carol]);
 
     const body = "Group hello from Alice";
     await send(alice, body);

@@ -8,13 +8,10 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 
-import { MODES, TIMEOUT, connected, once, settled, withServer } from "./harness.mjs";
+import { MESSAGE_FIELDS, MODES, TIMEOUT, connected, once, settled, withServer } from "./harness.mjs";
 
 const ALICE = "+14155550101";
 const BOB = "+14155550102";
-// The v2 message object (API.md, "Conventions").
-const MESSAGE_FIELDS = ["attachments", "body", "client_id", "conversation_id", "deleted", "edited_at", "id",
-                        "reactions", "reply_to", "sender_id", "sent_at", "seq", "updated_seq"];
 
 for (const mode of MODES) {
   describe(`chat with socket.io-client, ${mode.name}`, { timeout: 4 * TIMEOUT }, () => {

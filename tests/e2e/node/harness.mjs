@@ -25,6 +25,9 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 export const BINARY = process.env.PARLEY_BINARY || path.resolve(here, "../../../build/parley");
 export const TIMEOUT = 20_000; // ms; only reached when something is broken
 export const PHONE = "+14155550123";
+// The v2 message object's fields, sorted (API.md, "Conventions").
+export const MESSAGE_FIELDS = ["attachments", "body", "client_id", "conversation_id", "deleted", "edited_at", "id",
+                               "reactions", "reply_to", "sender_id", "sent_at", "seq", "updated_seq"];
 
 const LISTENING = /\bhttp\.listening address=(\S+):(\d+)/;
 const READY = /\bserver\.ready\b/;

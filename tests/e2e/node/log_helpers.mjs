@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { EventEmitter } from "node:events";
 
-import { TIMEOUT, connected, settled, until } from "./harness.mjs";
+import { MESSAGE_FIELDS, TIMEOUT, connected, settled, until } from "./harness.mjs";
 
 /** Every event a socket receives, in order. `take(name, predicate)` resolves with the payload
  *  of the first not-yet-taken `name` event that satisfies `predicate`, waiting for it if needed.
@@ -78,10 +78,7 @@ export function ok(answer) {
   assert.equal(answer?.ok, true, JSON.stringify(answer));
   assert.deepEqual(Object.keys(answer).sort(), ["message", "ok"]);
   const message = answer.message;
-  assert.deepEqual(Object.keys(message).sort(), [
-    "attachments", "body", "client_id", "conversation_id", "deleted", "edited_at", "id", "reactions",
-    "reply_to", "sender_id", "sent_at", "seq", "updated_seq",
-  ]);
+  assert.deepEqual(Object.keys(message).sort(), MESSAGE_FIELDS);
   return message;
 }
 
