@@ -8,6 +8,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/json/array.hpp>
+#include <boost/json/serialize.hpp>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -348,27 +349,33 @@ awaitable<void> realtime_namespace::send(std::shared_ptr<socketio::socket> clien
 awaitable<void> realtime_namespace::sync(store::id user, std::vector<chat::sync_cursor> cursors,
                                          int limit, socketio::ack_function ack) {
   const auto found = co_await chat_->sync(user, std::move(cursors), limit);
-  if (ack) {
-    boost::json::array conversations;
-    conversations.reserve(found.conversations.size());
-    for (const auto& conversation : found.conversations) {
-      conversations.push_back(chat::conversation_json(conversation, user));
-    }
-    boost::json::array messages;
-    messages.reserve(found.messages.size());
-    for (const auto& message : found.messages) {
-      messages.push_back(chat::message_json(message));
-    }
-    boost::json::array left;
-    for (const auto id : found.left) {
-      left.push_back(id);
-    }
-    ack(socketio::single_argument(boost::json::object{{"ok", true},
-                                                      {"conversations", std::move(conversations)},
-                                                      {"messages", std::move(messages)},
-                                                      {"left", std::move(left)},
-                                                      {"has_more", found.has_more}}));
+  if (!ack) {
+    co_return;
   }
+  // Written as text: an answer carries up to 500 messages (chat::message_text).
+  std::string text = R"({"ok":true,"conversations":[)";
+  for (std::size_t index = 0; index < found.conversations.size(); ++index) {
+    if (index > 0) {
+      text += ',';
+    }
+    text += boost::json::serialize(chat::conversation_json(found.conversations[index], user));
+  }
+  text += R"(],"messages":[)";
+  for (std::size_t index = 0; index < found.messages.size(); ++index) {
+    if (index > 0) {
+      text += ',';
+    }
+    text += chat::message_text(found.messages[index]);
+  }
+  text += R"(],"left":[)";
+  for (std::size_t index = 0; index < found.left.size(); ++index) {
+    if (index > 0) {
+      text += ',';
+    }
+    text += std::to_string(found.left[index]);
+  }
+  text += found.has_more ? R"(],"has_more":true})" : R"(],"has_more":false})";
+  ack(socketio::single_serialized_argument(text));
 }
 
 awaitable<void> realtime_namespace::read(std::shared_ptr<socketio::socket> client, store::id user,
