@@ -42,8 +42,8 @@ status status_of(chat::error_code code) {
 }
 
 http::response error_answer(const http::request& message, const chat::error& failure) {
-  auto answer = http::error_response(message, status_of(failure.code),
-                                     chat::to_string(failure.code), failure.message);
+  auto answer = http::error_response(message, status_of(failure.code), chat::to_string(failure.code),
+                                     failure.message);
   if (failure.retry_after) {
     http::set_retry_after(answer, *failure.retry_after);
   }
@@ -100,8 +100,8 @@ awaitable<http::response> add_contact(http::request_context& context, const depe
   if (!name) {
     co_return std::move(name.error());
   }
-  auto added =
-      co_await with.chat->add_contact(who->who.user.user_id, std::move(*phone), std::move(*name));
+  auto added = co_await with.chat->add_contact(who->who.user.user_id, std::move(*phone),
+                                               std::move(*name));
   if (!added) {
     co_return error_answer(context.message, added.error());
   }
@@ -126,8 +126,7 @@ awaitable<http::response> rename_contact(http::request_context& context, const d
   if (!person) {
     co_return not_found(context.message, "not_a_contact", "No such contact.");
   }
-  auto renamed =
-      co_await with.chat->rename_contact(who->who.user.user_id, *person, std::move(*name));
+  auto renamed = co_await with.chat->rename_contact(who->who.user.user_id, *person, std::move(*name));
   if (!renamed) {
     co_return error_answer(context.message, renamed.error());
   }
@@ -180,15 +179,13 @@ awaitable<http::response> open_conversation(http::request_context& context,
   }
   const auto* members = body->if_contains("members");
   if (members == nullptr || !members->is_array() || members->as_array().empty()) {
-    co_return bad_request(context.message,
-                          "The field 'members' must be a non-empty list of user ids.");
+    co_return bad_request(context.message, "The field 'members' must be a non-empty list of user ids.");
   }
   std::vector<store::id> ids;
   for (const auto& member : members->as_array()) {
     const auto value = positive_id(member);
     if (!value) {
-      co_return bad_request(context.message,
-                            "Every member must be a user id (a positive integer).");
+      co_return bad_request(context.message, "Every member must be a user id (a positive integer).");
     }
     ids.push_back(*value);
   }
@@ -264,8 +261,7 @@ awaitable<http::response> config(http::request_context& context, const dependenc
 }
 
 void add_chat_routes(http::router& routes, const dependencies& with) {
-  using handler_function =
-      awaitable<http::response> (*)(http::request_context&, const dependencies&);
+  using handler_function = awaitable<http::response> (*)(http::request_context&, const dependencies&);
   const auto bind = [&with](handler_function function) {
     return [&with, function](http::request_context& context) { return function(context, with); };
   };

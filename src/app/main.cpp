@@ -2,22 +2,22 @@
 // `parley --help` lists every flag. The flags come from the configuration's settings table,
 // so every setting has exactly one flag, one environment variable and one TOML key.
 
-#include "api/realtime.hpp"
 #include "api/routes.hpp"
-#include "app/compliance.hpp"
+#include "chat/json.hpp"
 #include "auth/auth_service.hpp"
 #include "auth/phone.hpp"
-#include "chat/json.hpp"
 #include "common/clock.hpp"
 #include "common/log.hpp"
+#include "api/realtime.hpp"
+#include "app/compliance.hpp"
 #include "config/config.hpp"
 #include "engineio/engine.hpp"
+#include "socketio/hub.hpp"
+#include "socketio/server.hpp"
 #include "http/metrics.hpp"
 #include "http/router.hpp"
 #include "http/server.hpp"
 #include "sms/sender.hpp"
-#include "socketio/hub.hpp"
-#include "socketio/server.hpp"
 #include "store/sqlite_database.hpp"
 
 #include <CLI/CLI.hpp>
@@ -116,10 +116,8 @@ int serve(const config::config& settings) {
   raise_file_limit();
 
   system_clock clock;
-  store::sqlite_database database(
-      store::sqlite_options{settings.database, settings.database_readers});
-  spdlog::info("store.open path={} schema_version={}", settings.database,
-               database.schema_version());
+  store::sqlite_database database(store::sqlite_options{settings.database, settings.database_readers});
+  spdlog::info("store.open path={} schema_version={}", settings.database, database.schema_version());
 
   // Outbound calls (the SMS provider) run on their own thread, never on an I/O thread.
   asio::io_context outbound(1);
@@ -168,8 +166,8 @@ int serve(const config::config& settings) {
   options.body_limits.emplace_back("/socket.io/", settings.max_payload);
   options.host = listen.host;
   options.port = listen.port;
-  options.threads =
-      settings.threads != 0 ? settings.threads : std::max(1U, std::thread::hardware_concurrency());
+  options.threads = settings.threads != 0 ? settings.threads
+                                          : std::max(1U, std::thread::hardware_concurrency());
   options.max_header_bytes = settings.max_header_bytes;
   options.max_body_bytes = settings.max_body_bytes;
   options.header_timeout = settings.header_timeout;
@@ -206,9 +204,8 @@ int serve(const config::config& settings) {
 
   http::router routes;
   http::server server(options, routes, counters);
-  api::dependencies dependencies{
-      auth,  counters, settings.allowed_origins, [&server] { return server.draining(); },
-      &chat, &web};
+  api::dependencies dependencies{auth, counters, settings.allowed_origins,
+                                 [&server] { return server.draining(); }, &chat, &web};
   dependencies.allowed_origins.push_back("http://" + settings.listen);
   api::add_routes(routes, dependencies);
 
@@ -221,8 +218,8 @@ int serve(const config::config& settings) {
   realtime.ping_timeout = settings.ping_timeout;
   realtime.max_payload = settings.max_payload;
   // A WebSocket close handshake must end well within the drain (see http.drain_timeout).
-  realtime.close_timeout =
-      std::min(realtime.close_timeout, std::chrono::milliseconds(settings.drain_timeout) / 2);
+  realtime.close_timeout = std::min(realtime.close_timeout,
+                                    std::chrono::milliseconds(settings.drain_timeout) / 2);
   realtime.allowed_origins = dependencies.allowed_origins;
   socketio::server_options socket_options;
   if (settings.compliance) {
@@ -247,12 +244,11 @@ int serve(const config::config& settings) {
     auto& engine = *engines.emplace_back(std::make_unique<engineio::engine>(realtime, handler));
     auto handle = [&engine](http::request_context& context) { return engine.handle_http(context); };
     using boost::beast::http::verb;
-    for (const auto method :
-         {verb::get, verb::post, verb::options, verb::put, verb::delete_, verb::patch}) {
+    for (const auto method : {verb::get, verb::post, verb::options, verb::put, verb::delete_,
+                              verb::patch}) {
       routes.add(method, path, handle);
     }
-    server.on_upgrade(
-        path, [&engine](auto upgrade) { return engine.handle_upgrade(std::move(upgrade)); });
+    server.on_upgrade(path, [&engine](auto upgrade) { return engine.handle_upgrade(std::move(upgrade)); });
     server.on_drain([&engine] { engine.close_all(); });
   };
   mount("/socket.io", sockets);
@@ -381,11 +377,10 @@ int import_users(const config::config& settings, bool tokens) {
   bool failed = !malformed.empty();
   std::vector<std::pair<std::size_t, boost::json::object>> lines; // in input order
   for (const auto& [number, text] : malformed) {
-    lines.emplace_back(
-        number, boost::json::object{
-                    {"line", number},
-                    {"error",
-                     {{"code", "bad_request"}, {"message", "Expected PHONE,NAME on this line."}}}});
+    lines.emplace_back(number, boost::json::object{
+                                   {"line", number},
+                                   {"error", {{"code", "bad_request"},
+                                              {"message", "Expected PHONE,NAME on this line."}}}});
   }
   for (std::size_t index = 0; index < results.size(); ++index) {
     boost::json::object out{{"line", line_numbers[index]}};
@@ -454,8 +449,7 @@ int main(int argc, char** argv) {
   auto* issue_command = tokens_command->add_subcommand(
       "issue", "Open a session for an existing account and print its bearer token");
   issue_command->add_option("--phone", request.phone, "Phone number of the account")->required();
-  for (auto* command :
-       {users_command, add_command, import_command, tokens_command, issue_command}) {
+  for (auto* command : {users_command, add_command, import_command, tokens_command, issue_command}) {
     command->fallthrough();
   }
 

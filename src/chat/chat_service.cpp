@@ -221,10 +221,11 @@ struct mark_delivered_job {
       }
       outcome.moved = transaction.advance_delivered(mark.conversation, mark.user, mark.up_to);
       if (outcome.moved) {
-        outcome.members = mark.up_to - member->last_delivered_id > k_max_scanned_ids
-                              ? transaction.member_ids(mark.conversation)
-                              : transaction.senders_between(mark.conversation,
-                                                            member->last_delivered_id, mark.up_to);
+        outcome.members =
+            mark.up_to - member->last_delivered_id > k_max_scanned_ids
+                ? transaction.member_ids(mark.conversation)
+                : transaction.senders_between(mark.conversation, member->last_delivered_id,
+                                              mark.up_to);
       }
     }
     return std::move(marks);

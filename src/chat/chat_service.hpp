@@ -46,7 +46,7 @@ enum class error_code {
 
 struct error {
   error_code code;
-  std::string message;                                            ///< A human sentence.
+  std::string message; ///< A human sentence.
   std::optional<std::chrono::seconds> retry_after = std::nullopt; ///< For rate_limited.
 };
 
@@ -170,7 +170,8 @@ public:
   /// A member's client acknowledged a `message`. Marks are batched: one store job at a time
   /// writes every mark acknowledged since the previous one (the highest per member and
   /// conversation), so a burst of acks costs one job, and one `receipt` per mark that moved.
-  boost::asio::awaitable<void> delivered(store::id user, store::id conversation, store::id message);
+  boost::asio::awaitable<void> delivered(store::id user, store::id conversation,
+                                         store::id message);
   /// A user's first socket on this node connected / their last one left.
   boost::asio::awaitable<void> presence_changed(store::id user, bool online);
 

@@ -51,15 +51,14 @@ bool parse_boolean(std::string_view key, std::string_view text) {
 setting text_setting(std::string_view key, std::string_view environment, std::string_view flag,
                      std::string_view value_name, std::string_view help,
                      std::string config::*member) {
-  return setting{
-      key,
-      environment,
-      flag,
-      value_name,
-      help,
-      false,
-      [member](config& target, std::string_view text) { target.*member = trimmed(text); },
-      [member](const config& source) { return source.*member; }};
+  return setting{key,
+                 environment,
+                 flag,
+                 value_name,
+                 help,
+                 false,
+                 [member](config& target, std::string_view text) { target.*member = trimmed(text); },
+                 [member](const config& source) { return source.*member; }};
 }
 
 setting secret_setting(std::string_view key, std::string_view environment, std::string_view help,
@@ -73,8 +72,8 @@ setting secret_setting(std::string_view key, std::string_view environment, std::
 
 template <class Integer>
 setting integer_setting(std::string_view key, std::string_view environment, std::string_view flag,
-                        std::string_view value_name, std::string_view help, Integer config::*member,
-                        Integer minimum, Integer maximum) {
+                        std::string_view value_name, std::string_view help,
+                        Integer config::*member, Integer minimum, Integer maximum) {
   return setting{key,
                  environment,
                  flag,
@@ -90,77 +89,76 @@ setting integer_setting(std::string_view key, std::string_view environment, std:
 setting seconds_setting(std::string_view key, std::string_view environment, std::string_view flag,
                         std::string_view help, std::chrono::seconds config::*member,
                         std::int64_t minimum, std::int64_t maximum) {
-  return setting{
-      key,
-      environment,
-      flag,
-      "SECONDS",
-      help,
-      false,
-      [=](config& target, std::string_view text) {
-        target.*member =
-            std::chrono::seconds(parse_integer<std::int64_t>(key, text, minimum, maximum));
-      },
-      [member](const config& source) { return fmt::format("{}", (source.*member).count()); }};
+  return setting{key,
+                 environment,
+                 flag,
+                 "SECONDS",
+                 help,
+                 false,
+                 [=](config& target, std::string_view text) {
+                   target.*member =
+                       std::chrono::seconds(parse_integer<std::int64_t>(key, text, minimum, maximum));
+                 },
+                 [member](const config& source) { return fmt::format("{}", (source.*member).count()); }};
 }
 
 setting milliseconds_setting(std::string_view key, std::string_view environment,
                              std::string_view flag, std::string_view help,
                              std::chrono::milliseconds config::*member, std::int64_t minimum,
                              std::int64_t maximum) {
-  return setting{
-      key,
-      environment,
-      flag,
-      "MS",
-      help,
-      false,
-      [=](config& target, std::string_view text) {
-        target.*member =
-            std::chrono::milliseconds(parse_integer<std::int64_t>(key, text, minimum, maximum));
-      },
-      [member](const config& source) { return fmt::format("{}", (source.*member).count()); }};
+  return setting{key,
+                 environment,
+                 flag,
+                 "MS",
+                 help,
+                 false,
+                 [=](config& target, std::string_view text) {
+                   target.*member = std::chrono::milliseconds(
+                       parse_integer<std::int64_t>(key, text, minimum, maximum));
+                 },
+                 [member](const config& source) { return fmt::format("{}", (source.*member).count()); }};
 }
 
 setting boolean_setting(std::string_view key, std::string_view environment, std::string_view flag,
                         std::string_view help, bool config::*member) {
-  return setting{
-      key,
-      environment,
-      flag,
-      "BOOL",
-      help,
-      false,
-      [=](config& target, std::string_view text) { target.*member = parse_boolean(key, text); },
-      [member](const config& source) { return std::string(source.*member ? "true" : "false"); }};
+  return setting{key,
+                 environment,
+                 flag,
+                 "BOOL",
+                 help,
+                 false,
+                 [=](config& target, std::string_view text) {
+                   target.*member = parse_boolean(key, text);
+                 },
+                 [member](const config& source) { return std::string(source.*member ? "true" : "false"); }};
 }
 
 setting list_setting(std::string_view key, std::string_view environment, std::string_view flag,
                      std::string_view value_name, std::string_view help,
                      std::vector<std::string> config::*member) {
-  return setting{
-      key,
-      environment,
-      flag,
-      value_name,
-      help,
-      true,
-      [member](config& target, std::string_view text) {
-        std::size_t start = 0;
-        while (start <= text.size()) {
-          const auto comma = text.find(',', start);
-          const auto item = trimmed(text.substr(
-              start, comma == std::string_view::npos ? std::string_view::npos : comma - start));
-          if (!item.empty()) {
-            (target.*member).push_back(item);
-          }
-          if (comma == std::string_view::npos) {
-            break;
-          }
-          start = comma + 1;
-        }
-      },
-      [member](const config& source) { return fmt::format("{}", fmt::join(source.*member, ",")); }};
+  return setting{key,
+                 environment,
+                 flag,
+                 value_name,
+                 help,
+                 true,
+                 [member](config& target, std::string_view text) {
+                   std::size_t start = 0;
+                   while (start <= text.size()) {
+                     const auto comma = text.find(',', start);
+                     const auto item = trimmed(text.substr(
+                         start, comma == std::string_view::npos ? std::string_view::npos
+                                                                : comma - start));
+                     if (!item.empty()) {
+                       (target.*member).push_back(item);
+                     }
+                     if (comma == std::string_view::npos) {
+                       break;
+                     }
+                     start = comma + 1;
+                   }
+                 },
+                 [member](const config& source) { return fmt::format("{}", fmt::join(source.*member, ",")); }};
 }
 
 std::vector<setting> make_settings() {
@@ -181,8 +179,8 @@ std::vector<setting> make_settings() {
                    "(repeatable; comma-separated in the environment)",
                    &config::allowed_origins),
       integer_setting<int>("message_rate", "PARLEY_MESSAGE_RATE", "--message-rate", "N",
-                           "Messages per second per user; 0 = no limit", &config::message_rate, 0,
-                           1'000'000),
+                           "Messages per second per user; 0 = no limit",
+                           &config::message_rate, 0, 1'000'000),
       integer_setting<int>("message_burst", "PARLEY_MESSAGE_BURST", "--message-burst", "N",
                            "Messages a user may send at once before --message-rate applies",
                            &config::message_burst, 1, 1'000'000),
@@ -217,19 +215,19 @@ std::vector<setting> make_settings() {
       integer_setting<std::size_t>("max_payload", "PARLEY_MAX_PAYLOAD", "--max-payload", "BYTES",
                                    "Largest Engine.IO payload (polling POST or WebSocket message)",
                                    &config::max_payload, 1024, 100'000'000),
-      boolean_setting(
-          "compliance", "PARLEY_COMPLIANCE", "--compliance",
-          "Testing aid: serve the upstream Engine.IO and Socket.IO protocol suites' "
-          "endpoints (/engine.io/ echo, suite handlers), any origin. Never in production",
-          &config::compliance),
+      boolean_setting("compliance", "PARLEY_COMPLIANCE", "--compliance",
+                      "Testing aid: serve the upstream Engine.IO and Socket.IO protocol suites' "
+                      "endpoints (/engine.io/ echo, suite handlers), any origin. Never in production",
+                      &config::compliance),
       integer_setting<std::size_t>("threads", "PARLEY_THREADS", "--threads", "N",
                                    "I/O threads; 0 = one per core", &config::threads, 0, 256),
       boolean_setting("trust_proxy", "PARLEY_TRUST_PROXY", "--trust-proxy",
                       "Trust X-Forwarded-For and X-Forwarded-Proto from the peer (behind nginx)",
                       &config::trust_proxy),
-      integer_setting<std::size_t>(
-          "max_header_bytes", "PARLEY_MAX_HEADER_BYTES", "--max-header-bytes", "BYTES",
-          "Largest accepted request header block", &config::max_header_bytes, 1024, 1024 * 1024),
+      integer_setting<std::size_t>("max_header_bytes", "PARLEY_MAX_HEADER_BYTES",
+                                   "--max-header-bytes", "BYTES",
+                                   "Largest accepted request header block",
+                                   &config::max_header_bytes, 1024, 1024 * 1024),
       integer_setting<std::size_t>("max_body_bytes", "PARLEY_MAX_BODY_BYTES", "--max-body-bytes",
                                    "BYTES", "Largest accepted REST request body",
                                    &config::max_body_bytes, 1024, k_max_size),
@@ -239,16 +237,18 @@ std::vector<setting> make_settings() {
       seconds_setting("idle_timeout", "PARLEY_IDLE_TIMEOUT", "--idle-timeout",
                       "Keep-alive connections idle longer than this are closed",
                       &config::idle_timeout, 1, 86400),
-      integer_setting<std::size_t>(
-          "max_connections_per_address", "PARLEY_MAX_CONNECTIONS_PER_ADDRESS",
-          "--max-connections-per-address", "N", "Open connections allowed from one client address",
-          &config::max_connections_per_address, 1, 10'000'000),
+      integer_setting<std::size_t>("max_connections_per_address",
+                                   "PARLEY_MAX_CONNECTIONS_PER_ADDRESS",
+                                   "--max-connections-per-address", "N",
+                                   "Open connections allowed from one client address",
+                                   &config::max_connections_per_address, 1, 10'000'000),
       seconds_setting("drain_timeout", "PARLEY_DRAIN_TIMEOUT", "--drain-timeout",
                       "On SIGTERM, how long in-flight requests may take to finish",
                       &config::drain_timeout, 0, 3600),
-      integer_setting<std::size_t>(
-          "database_readers", "PARLEY_DATABASE_READERS", "--database-readers", "N",
-          "Read connections (and threads) for the database", &config::database_readers, 1, 64),
+      integer_setting<std::size_t>("database_readers", "PARLEY_DATABASE_READERS",
+                                   "--database-readers", "N",
+                                   "Read connections (and threads) for the database",
+                                   &config::database_readers, 1, 64),
       seconds_setting("code_ttl", "PARLEY_CODE_TTL", "--code-ttl",
                       "How long a sign-in code stays valid", &config::code_ttl, 30, 86400),
       seconds_setting("code_resend_interval", "PARLEY_CODE_RESEND_INTERVAL",
@@ -273,7 +273,8 @@ std::vector<setting> make_settings() {
                      "Twilio auth token (environment or TOML only: flags show in `ps`)",
                      &config::twilio_auth_token),
       text_setting("twilio_phone_number", "TWILIO_PHONE_NUMBER", "--twilio-phone-number", "E164",
-                   "Sender number for Twilio Programmable Messaging", &config::twilio_phone_number),
+                   "Sender number for Twilio Programmable Messaging",
+                   &config::twilio_phone_number),
       text_setting("twilio_verify_service_sid", "TWILIO_VERIFY_SERVICE_SID",
                    "--twilio-verify-service-sid", "SID",
                    "Use Twilio Verify (which keeps the codes) instead of sending our own",
@@ -285,8 +286,7 @@ std::vector<setting> make_settings() {
                    "URL", "Twilio Verify API base (https; http://127.0.0.1:PORT for tests)",
                    &config::twilio_verify_api_base),
       seconds_setting("sms_timeout", "PARLEY_SMS_TIMEOUT", "--sms-timeout",
-                      "Time allowed for one call to the SMS provider", &config::sms_timeout, 1,
-                      300),
+                      "Time allowed for one call to the SMS provider", &config::sms_timeout, 1, 300),
       text_setting("log_level", "PARLEY_LOG_LEVEL", "--log-level", "LEVEL",
                    "trace, debug, info, warn, error, critical or off", &config::log_level),
   };
@@ -359,8 +359,7 @@ void validate(const config& value) {
     throw config_error("database", "must not be empty");
   }
   if (value.database.starts_with("postgres://") || value.database.starts_with("postgresql://")) {
-    throw config_error("database",
-                       "PostgreSQL is not supported by this build yet; use a file path");
+    throw config_error("database", "PostgreSQL is not supported by this build yet; use a file path");
   }
   if (value.default_region.size() != 2 || value.default_region[0] < 'A' ||
       value.default_region[0] > 'Z' || value.default_region[1] < 'A' ||
@@ -372,9 +371,9 @@ void validate(const config& value) {
   for (const auto& origin : value.allowed_origins) {
     if (!(origin.starts_with("http://") || origin.starts_with("https://")) ||
         origin.find('/', origin.find("//") + 2) != std::string::npos) {
-      throw config_error(
-          "allowed_origins",
-          fmt::format("expected an origin such as https://chat.example.com, got '{}'", origin));
+      throw config_error("allowed_origins",
+                         fmt::format("expected an origin such as https://chat.example.com, got '{}'",
+                                     origin));
     }
   }
   if (uses_twilio(value)) {
@@ -389,12 +388,10 @@ void validate(const config& value) {
                          "is required for Twilio Messages (or set twilio_verify_service_sid)");
     }
   }
-  for (const auto& [field, base] :
-       {std::pair{"twilio_api_base", &value.twilio_api_base},
-        std::pair{"twilio_verify_api_base", &value.twilio_verify_api_base}}) {
+  for (const auto& [field, base] : {std::pair{"twilio_api_base", &value.twilio_api_base},
+                                    std::pair{"twilio_verify_api_base", &value.twilio_verify_api_base}}) {
     const bool loopback = base->starts_with("http://127.0.0.1") ||
-                          base->starts_with("http://localhost") ||
-                          base->starts_with("http://[::1]");
+                          base->starts_with("http://localhost") || base->starts_with("http://[::1]");
     if (!base->starts_with("https://") && !loopback) {
       throw config_error(field, fmt::format("expected an https:// URL (or http://127.0.0.1:PORT "
                                             "for tests), got '{}'",

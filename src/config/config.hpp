@@ -22,9 +22,9 @@ namespace parley::config {
 struct config {
   // Network
   std::string listen = "127.0.0.1:8080";
-  std::vector<std::string> allowed_origins; ///< Besides the listen address's own origin.
-  std::size_t threads = 0;                  ///< I/O threads; 0 = one per core.
-  bool trust_proxy = false;                 ///< Honour X-Forwarded-For / X-Forwarded-Proto.
+  std::vector<std::string> allowed_origins;  ///< Besides the listen address's own origin.
+  std::size_t threads = 0;                   ///< I/O threads; 0 = one per core.
+  bool trust_proxy = false;                  ///< Honour X-Forwarded-For / X-Forwarded-Proto.
   std::size_t max_header_bytes = 8 * 1024;
   std::size_t max_body_bytes = 64 * 1024;
   std::chrono::seconds header_timeout{10};
@@ -55,8 +55,8 @@ struct config {
   // instead (load() applies them unless a source sets the ping settings).
 
   // Chat
-  int message_rate = 20;                 ///< Messages per second per user; 0 = unlimited.
-  int message_burst = 40;                ///< Messages at once before the rate applies.
+  int message_rate = 20;  ///< Messages per second per user; 0 = unlimited.
+  int message_burst = 40; ///< Messages at once before the rate applies.
   std::size_t max_message_length = 4000; ///< Characters of a body after trimming.
   std::size_t max_group_members = 100;   ///< Besides the creator.
   int edit_window_s = 24 * 3600;         ///< How long after sending its sender may edit a message.
@@ -98,9 +98,9 @@ struct setting {
   std::string_view flag;        ///< "--listen"; empty: no flag (secrets).
   std::string_view value_name;  ///< "HOST:PORT", for help.
   std::string_view help;
-  bool is_list = false;                                  ///< Comma-separated / repeatable.
-  std::function<void(config&, std::string_view)> assign; ///< Throws config_error.
-  std::function<std::string(const config&)> show;        ///< The current value, for help.
+  bool is_list = false;                                   ///< Comma-separated / repeatable.
+  std::function<void(config&, std::string_view)> assign;  ///< Throws config_error.
+  std::function<std::string(const config&)> show;         ///< The current value, for help.
 };
 
 /// Every setting, in help order.

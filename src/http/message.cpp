@@ -47,8 +47,7 @@ response empty_response(const request& to, status code) {
 }
 
 void set_retry_after(response& target, std::chrono::seconds wait) {
-  target.set(beast_http::field::retry_after,
-             std::to_string(std::max<std::int64_t>(1, wait.count())));
+  target.set(beast_http::field::retry_after, std::to_string(std::max<std::int64_t>(1, wait.count())));
 }
 
 namespace {
@@ -77,8 +76,7 @@ std::string form_decode(std::string_view encoded) {
       result.push_back(' ');
     } else if (character == '%' && index + 2 < encoded.size() &&
                hex_value(encoded[index + 1]) >= 0 && hex_value(encoded[index + 2]) >= 0) {
-      result.push_back(
-          static_cast<char>(hex_value(encoded[index + 1]) * 16 + hex_value(encoded[index + 2])));
+      result.push_back(static_cast<char>(hex_value(encoded[index + 1]) * 16 + hex_value(encoded[index + 2])));
       index += 2;
     } else {
       result.push_back(character);
@@ -98,8 +96,7 @@ std::optional<std::string> query_parameter(std::string_view query, std::string_v
     query = ampersand == std::string_view::npos ? std::string_view() : query.substr(ampersand + 1);
     const auto equals = pair.find('=');
     if (form_decode(pair.substr(0, equals)) == name) {
-      return equals == std::string_view::npos ? std::string()
-                                              : form_decode(pair.substr(equals + 1));
+      return equals == std::string_view::npos ? std::string() : form_decode(pair.substr(equals + 1));
     }
   }
   return std::nullopt;

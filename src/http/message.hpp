@@ -25,17 +25,15 @@ using status = beast_http::status;
 /// What a handler knows about the request besides the request itself.
 struct request_context {
   const request& message;
-  std::string
-      client_address;  ///< Peer address, or X-Forwarded-For's first hop behind a trusted proxy.
-  bool secure = false; ///< Reached over https (X-Forwarded-Proto behind a trusted proxy).
+  std::string client_address;  ///< Peer address, or X-Forwarded-For's first hop behind a trusted proxy.
+  bool secure = false;         ///< Reached over https (X-Forwarded-Proto behind a trusted proxy).
   std::map<std::string, std::string, std::less<>> parameters; ///< From the route pattern: {id}.
-  std::string_view path;                                      ///< Without the query string.
-  std::string_view query;                                     ///< Without the '?'.
+  std::string_view path;       ///< Without the query string.
+  std::string_view query;      ///< Without the '?'.
 };
 
 /// A JSON response with the standard API headers (no caching, nosniff).
-[[nodiscard]] response json_response(const request& to, status code,
-                                     const boost::json::value& body);
+[[nodiscard]] response json_response(const request& to, status code, const boost::json::value& body);
 /// The same with a body already written as JSON text.
 [[nodiscard]] response json_text_response(const request& to, status code, std::string body);
 
@@ -51,16 +49,14 @@ struct request_context {
 void set_retry_after(response& target, std::chrono::seconds wait);
 
 /// The value of query parameter `name` (percent-decoded), if present.
-[[nodiscard]] std::optional<std::string> query_parameter(std::string_view query,
-                                                         std::string_view name);
+[[nodiscard]] std::optional<std::string> query_parameter(std::string_view query, std::string_view name);
 
 /// True when the request's Origin is listed in `allowed` (case-insensitively) or is the
 /// request's own Host over http or https (a same-origin request).
 [[nodiscard]] bool origin_allowed(const request& message, const std::vector<std::string>& allowed);
 
 /// The value of cookie `name` in one Cookie header's value, if present.
-[[nodiscard]] std::optional<std::string> cookie_value(std::string_view header,
-                                                      std::string_view name);
+[[nodiscard]] std::optional<std::string> cookie_value(std::string_view header, std::string_view name);
 
 /// The value of cookie `name` in the request's Cookie headers, if present.
 [[nodiscard]] std::optional<std::string> cookie(const request& from, std::string_view name);

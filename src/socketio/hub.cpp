@@ -114,11 +114,10 @@ void hub::emit_to_users(const std::vector<user_id>& users, std::string event, co
   }
 }
 
-void hub::emit_to_users_with_ack(
-    const std::vector<user_id>& users, std::string event, const message& args,
-    std::chrono::milliseconds timeout,
-    std::function<void(user_id user, const boost::asio::any_io_executor&)> on_ack,
-    const socket* except, scope about) {
+void hub::emit_to_users_with_ack(const std::vector<user_id>& users, std::string event,
+                                 const message& args, std::chrono::milliseconds timeout,
+                                 std::function<void(user_id user, const boost::asio::any_io_executor&)> on_ack,
+                                 const socket* except, scope about) {
   std::vector<std::pair<user_id, std::shared_ptr<socket>>> targets;
   {
     std::lock_guard lock(mutex_);
@@ -136,8 +135,8 @@ void hub::emit_to_users_with_ack(
   const auto serialized = args.attachments.empty() ? serialize_event(event, args) : nullptr;
   const auto shared_ack = std::make_shared<const decltype(on_ack)>(std::move(on_ack));
   for (auto& [user, target] : targets) {
-    auto deliver = [target, user, event, args = serialized ? message{} : args, serialized, timeout,
-                    shared_ack, about] {
+    auto deliver = [target, user, event, args = serialized ? message{} : args, serialized,
+                    timeout, shared_ack, about] {
       if (!admits(*target, about)) {
         return;
       }

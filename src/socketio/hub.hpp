@@ -41,11 +41,10 @@ public:
                      const socket* except = nullptr, scope about = {});
   /// Like emit_to_users, asking each socket for an acknowledgement: `on_ack(user)` runs on
   /// that socket's executor (passed along) when it answers within `timeout`.
-  void emit_to_users_with_ack(
-      const std::vector<user_id>& users, std::string event, const message& args,
-      std::chrono::milliseconds timeout,
-      std::function<void(user_id user, const boost::asio::any_io_executor&)> on_ack,
-      const socket* except = nullptr, scope about = {});
+  void emit_to_users_with_ack(const std::vector<user_id>& users, std::string event,
+                              const message& args, std::chrono::milliseconds timeout,
+                              std::function<void(user_id user, const boost::asio::any_io_executor&)> on_ack,
+                              const socket* except = nullptr, scope about = {});
   /// Shuts every socket of `users` out of `about` and sends them `event` as the last thing
   /// tagged with it: an event posted later with that scope is dropped on the socket's own
   /// executor, whichever thread it came from.

@@ -36,8 +36,7 @@ public:
   }
 
   void on_engine_message(engineio::packet&& incoming) {
-    auto decoded =
-        incoming.binary ? decoder_.on_binary(incoming.data) : decoder_.on_text(incoming.data);
+    auto decoded = incoming.binary ? decoder_.on_binary(incoming.data) : decoder_.on_text(incoming.data);
     if (!decoded) {
       spdlog::debug("socketio.bad_packet error={}", describe(decoded.error()));
       close(engineio::close_reason::parse_error);
@@ -71,9 +70,8 @@ public:
     auto sockets = std::move(sockets_);
     sockets_.clear();
     const std::string why = reason == engineio::close_reason::ping_timeout ? "ping timeout"
-                            : reason == engineio::close_reason::server_close
-                                ? "server shutting down"
-                                : "transport close";
+                            : reason == engineio::close_reason::server_close ? "server shutting down"
+                                                                              : "transport close";
     for (auto& [nsp, client] : sockets) {
       client->drop(why);
       if (auto* handler = owner_.find_namespace(nsp)) {
@@ -131,8 +129,7 @@ private:
         close(engineio::close_reason::protocol_error);
         return;
       }
-      message reply{incoming.data.is_array() ? std::move(incoming.data.as_array())
-                                             : boost::json::array{},
+      message reply{incoming.data.is_array() ? std::move(incoming.data.as_array()) : boost::json::array{},
                     std::move(incoming.attachments)};
       found->second->on_ack(*incoming.id, std::move(reply));
       return;
@@ -146,11 +143,8 @@ private:
   void on_connect(packet&& incoming) {
     auto* handler = owner_.find_namespace(incoming.nsp);
     if (handler == nullptr) {
-      send(packet{packet_type::connect_error,
-                  incoming.nsp,
-                  std::nullopt,
-                  boost::json::object{{"message", "Invalid namespace"}},
-                  {}});
+      send(packet{packet_type::connect_error, incoming.nsp, std::nullopt,
+                  boost::json::object{{"message", "Invalid namespace"}}, {}});
       return;
     }
     if (sockets_.contains(incoming.nsp) || connecting_.contains(incoming.nsp)) {
@@ -184,17 +178,13 @@ private:
         if (!refusal->data.is_null()) {
           error["data"] = refusal->data;
         }
-        self->send(
-            packet{packet_type::connect_error, client->nsp(), std::nullopt, std::move(error), {}});
+        self->send(packet{packet_type::connect_error, client->nsp(), std::nullopt, std::move(error), {}});
         return;
       }
       self->sockets_.emplace(client->nsp(), client);
       self->connect_timer_.reset(); // connected: not needed any more (nor kept, ~120 bytes)
-      self->send(packet{packet_type::connect,
-                        client->nsp(),
-                        std::nullopt,
-                        boost::json::object{{"sid", client->id()}},
-                        {}});
+      self->send(packet{packet_type::connect, client->nsp(), std::nullopt,
+                        boost::json::object{{"sid", client->id()}}, {}});
       handler->on_connect(client);
     };
     asio::co_spawn(live->executor(), std::move(decision), std::move(finish));
@@ -222,8 +212,7 @@ private:
           return;
         }
         *done = true;
-        packet answer{packet_type::ack, nsp, id, std::move(reply.args),
-                      std::move(reply.attachments)};
+        packet answer{packet_type::ack, nsp, id, std::move(reply.args), std::move(reply.attachments)};
         answer.serialized_data = std::move(reply.serialized_args);
         self->send(std::move(answer));
       };
@@ -430,15 +419,13 @@ void server::on_open(const std::shared_ptr<engineio::session>& opened) {
   state->start(opened->executor());
 }
 
-void server::on_message(const std::shared_ptr<engineio::session>& from,
-                        engineio::packet&& message) {
+void server::on_message(const std::shared_ptr<engineio::session>& from, engineio::packet&& message) {
   if (auto state = std::static_pointer_cast<connection>(from->attachment())) {
     state->on_engine_message(std::move(message));
   }
 }
 
-void server::on_close(const std::shared_ptr<engineio::session>& closed,
-                      engineio::close_reason reason) {
+void server::on_close(const std::shared_ptr<engineio::session>& closed, engineio::close_reason reason) {
   if (auto state = std::static_pointer_cast<connection>(closed->attachment())) {
     closed->attach(nullptr); // breaks the session <-> connection cycle
     state->closed(reason);

@@ -39,9 +39,9 @@ struct login_code_row {
 
 /// One entry of a user's contact list: the owner's nickname for a person.
 struct contact_row {
-  user_row user;                     ///< The person.
-  std::string name;                  ///< The owner's nickname for them.
-  std::optional<id> conversation_id; ///< Their direct conversation, if one exists.
+  user_row user;                        ///< The person.
+  std::string name;                     ///< The owner's nickname for them.
+  std::optional<id> conversation_id;    ///< Their direct conversation, if one exists.
   unix_ms created_at = 0;
 };
 
@@ -113,9 +113,9 @@ struct member_view {
 /// A conversation as one member sees it in their list.
 struct conversation_summary {
   conversation_row conversation;
-  std::vector<member_view> members;        ///< Every member, the viewer included, by user id.
+  std::vector<member_view> members; ///< Every member, the viewer included, by user id.
   std::optional<message_row> last_message; ///< Only one the viewer can see.
-  std::int64_t unread_count = 0;           ///< Messages from others above the viewer's last read.
+  std::int64_t unread_count = 0; ///< Messages from others above the viewer's last read.
   std::optional<std::string> nickname; ///< Direct only: the viewer's contact name for the other.
 };
 

@@ -47,9 +47,7 @@ sqlite_database::sqlite_database(sqlite_options options) : options_(std::move(op
   }
 }
 
-sqlite_database::~sqlite_database() {
-  stop();
-}
+sqlite_database::~sqlite_database() { stop(); }
 
 void sqlite_database::submit_write(std::unique_ptr<job> work) {
   {

@@ -163,9 +163,7 @@ WHERE EXISTS (SELECT 1 FROM conversations c WHERE c.id = conversation_members.co
 
 } // namespace
 
-std::span<const migration> sqlite_migrations() {
-  return k_migrations;
-}
+std::span<const migration> sqlite_migrations() { return k_migrations; }
 
 int schema_version(sqlite::connection& db) {
   auto statement = sqlite::statement(db, "PRAGMA user_version");

@@ -12,8 +12,7 @@ public:
 
   std::optional<user_row> user_by_id(id user_id) override;
   std::optional<user_row> user_by_phone(std::string_view phone) override;
-  std::optional<session_row>
-  session_by_token_hash(std::span<const unsigned char> token_hash) override;
+  std::optional<session_row> session_by_token_hash(std::span<const unsigned char> token_hash) override;
   std::optional<login_code_row> login_code(std::string_view phone) override;
   std::optional<bytes> server_secret(std::string_view name) override;
 
@@ -50,8 +49,7 @@ public:
   void insert_contact(id owner, id contact_id, std::string_view name, unix_ms now) override;
   bool update_contact_name(id owner, id contact_id, std::string_view name) override;
   bool delete_contact(id owner, id contact_id) override;
-  conversation_row insert_conversation(conversation_kind kind,
-                                       std::optional<std::string_view> title,
+  conversation_row insert_conversation(conversation_kind kind, std::optional<std::string_view> title,
                                        std::optional<std::pair<id, id>> direct_pair, id created_by,
                                        unix_ms now) override;
   void insert_member(id conversation_id, id user_id, unix_ms now, id from_seq = 0,

@@ -43,7 +43,8 @@ public:
   /// Every member's row, longest-standing first (by from_seq, joined_at, user id).
   [[nodiscard]] virtual std::vector<member_row> members(id conversation_id) = 0;
   /// The distinct senders of the messages with `after` < id <= `up_to`, ascending.
-  [[nodiscard]] virtual std::vector<id> senders_between(id conversation_id, id after, id up_to) = 0;
+  [[nodiscard]] virtual std::vector<id> senders_between(id conversation_id, id after,
+                                                        id up_to) = 0;
   /// The conversation as `viewer` sees it in their list; nullopt when not a member.
   [[nodiscard]] virtual std::optional<conversation_summary> summary(id conversation_id,
                                                                     id viewer) = 0;
@@ -55,8 +56,8 @@ public:
 
   // -- messages (every row in its current state, quote and reactions filled) ---------------
   [[nodiscard]] virtual std::optional<message_row> message(id message_id) = 0;
-  [[nodiscard]] virtual std::optional<message_row>
-  message_by_client_id(id sender, std::string_view client_id) = 0;
+  [[nodiscard]] virtual std::optional<message_row> message_by_client_id(id sender,
+                                                                        std::string_view client_id) = 0;
   /// Up to `limit` messages of a conversation with ids below `before` (all when nullopt) and
   /// seq above `from_seq`, newest first.
   [[nodiscard]] virtual std::vector<message_row>
