@@ -183,8 +183,8 @@ int serve(const config::config& settings) {
   chat_rules.max_group_members = settings.max_group_members;
   chat_rules.message_rate = settings.message_rate;
   chat_rules.message_burst = settings.message_burst;
-  chat_rules.edit_window = std::chrono::seconds(settings.edit_window_s);
-  chat_rules.delete_window = std::chrono::seconds(settings.delete_window_s);
+  chat_rules.edit_window = settings.edit_window;
+  chat_rules.delete_window = settings.delete_window;
   for (auto* rate : {&chat_rules.edit_rate, &chat_rules.delete_rate, &chat_rules.reaction_rate}) {
     *rate = settings.change_rate;
   }

@@ -193,13 +193,13 @@ std::vector<setting> make_settings() {
                                    "Most members a new group may have besides its creator",
                                    // at most the 1,000 ids POST /conversations reads
                                    &config::max_group_members, 2, 1000),
-      integer_setting<int>("edit_window", "PARLEY_EDIT_WINDOW", "--edit-window", "SECONDS",
-                           "How long after sending its sender may edit a message",
-                           &config::edit_window_s, 0, 10 * 365 * 86400),
-      integer_setting<int>("delete_window", "PARLEY_DELETE_WINDOW", "--delete-window", "SECONDS",
-                           "How long after sending its sender may delete a message for everyone "
-                           "(group admins may at any time)",
-                           &config::delete_window_s, 0, 10 * 365 * 86400),
+      seconds_setting("edit_window", "PARLEY_EDIT_WINDOW", "--edit-window",
+                      "How long after sending its sender may edit a message",
+                      &config::edit_window, 0, 10 * 365 * 86400),
+      seconds_setting("delete_window", "PARLEY_DELETE_WINDOW", "--delete-window",
+                      "How long after sending its sender may delete a message for everyone "
+                      "(group admins may at any time)",
+                      &config::delete_window, 0, 10 * 365 * 86400),
       integer_setting<int>("change_rate", "PARLEY_CHANGE_RATE", "--change-rate", "N",
                            "Edits, deletes and reactions per second per user (each; bursts of "
                            "three times that); 0 = no limit",

@@ -59,8 +59,8 @@ struct config {
   int message_burst = 40; ///< Messages at once before the rate applies.
   std::size_t max_message_length = 4000; ///< Characters of a body after trimming.
   std::size_t max_group_members = 100;   ///< Besides the creator.
-  int edit_window_s = 24 * 3600;         ///< How long after sending its sender may edit a message.
-  int delete_window_s = 48 * 3600;       ///< … and delete it for everyone (group admins: always).
+  std::chrono::seconds edit_window{24 * 3600}; ///< How long after sending its sender may edit.
+  std::chrono::seconds delete_window{48 * 3600}; ///< … and delete for everyone (admins: always).
   int change_rate = 10; ///< Edits, deletes and reactions per second per user (each); 0 = unlimited.
 
   // SMS (Twilio); all empty = the development sender.
