@@ -50,23 +50,27 @@ bool admits(socket& target, const scope& about) {
 
 } // namespace
 
-void hub::close_scope(const std::vector<user_id>& users, std::int64_t about, std::string event,
-                      const message& args) {
-  std::vector<std::shared_ptr<socket>> targets;
-  {
-    std::lock_guard lock(mutex_);
-    for (const auto user : users) {
-      if (const auto found = sockets_.find(user); found != sockets_.end()) {
-        for (const auto& candidate : found->second) {
-          if (auto live = candidate.client.lock()) {
-            targets.push_back(std::move(live));
-          }
+std::vector<std::pair<hub::user_id, std::shared_ptr<socket>>>
+hub::live_sockets(const std::vector<user_id>& users, const socket* except) const {
+  std::vector<std::pair<user_id, std::shared_ptr<socket>>> targets;
+  std::lock_guard lock(mutex_);
+  for (const auto user : users) {
+    if (const auto found = sockets_.find(user); found != sockets_.end()) {
+      for (const auto& candidate : found->second) {
+        if (auto live = candidate.client.lock(); live && live.get() != except) {
+          targets.emplace_back(user, std::move(live));
         }
       }
     }
   }
+  return targets;
+}
+
+void hub::close_scope(const std::vector<user_id>& users, std::int64_t about, std::string event,
+                      const message& args) {
+  const auto targets = live_sockets(users, nullptr);
   const auto serialized = serialize_event(event, args);
-  for (auto& target : targets) {
+  for (const auto& [user, target] : targets) {
     boost::asio::post(target->executor(), [target, serialized, about] {
       if (!target->in_closed_scope(about)) {
         target->emit(serialized);
@@ -78,22 +82,10 @@ void hub::close_scope(const std::vector<user_id>& users, std::int64_t about, std
 
 void hub::emit_to_users(const std::vector<user_id>& users, std::string event, const message& args,
                         const socket* except, scope about) {
-  std::vector<std::shared_ptr<socket>> targets;
-  {
-    std::lock_guard lock(mutex_);
-    for (const auto user : users) {
-      if (const auto found = sockets_.find(user); found != sockets_.end()) {
-        for (const auto& candidate : found->second) {
-          if (auto live = candidate.client.lock(); live && live.get() != except) {
-            targets.push_back(std::move(live));
-          }
-        }
-      }
-    }
-  }
+  const auto targets = live_sockets(users, except);
   // Writes happen outside the lock, each on its socket's executor; the JSON is written once.
   if (!args.attachments.empty()) {
-    for (auto& target : targets) {
+    for (const auto& [user, target] : targets) {
       auto deliver = [target, event, args, about] {
         if (admits(*target, about)) {
           target->emit(event, args);
@@ -104,7 +96,7 @@ void hub::emit_to_users(const std::vector<user_id>& users, std::string event, co
     return;
   }
   const auto serialized = serialize_event(event, args);
-  for (auto& target : targets) {
+  for (const auto& [user, target] : targets) {
     auto deliver = [target, serialized, about] {
       if (admits(*target, about)) {
         target->emit(serialized);
@@ -118,19 +110,7 @@ void hub::emit_to_users_with_ack(const std::vector<user_id>& users, std::string 
                                  const message& args, std::chrono::milliseconds timeout,
                                  std::function<void(user_id user, const boost::asio::any_io_executor&)> on_ack,
                                  const socket* except, scope about) {
-  std::vector<std::pair<user_id, std::shared_ptr<socket>>> targets;
-  {
-    std::lock_guard lock(mutex_);
-    for (const auto user : users) {
-      if (const auto found = sockets_.find(user); found != sockets_.end()) {
-        for (const auto& candidate : found->second) {
-          if (auto live = candidate.client.lock(); live && live.get() != except) {
-            targets.emplace_back(user, std::move(live));
-          }
-        }
-      }
-    }
-  }
+  const auto targets = live_sockets(users, except);
   // The JSON is written once for every target (text arguments: the chat's messages).
   const auto serialized = args.attachments.empty() ? serialize_event(event, args) : nullptr;
   const auto shared_ack = std::make_shared<const decltype(on_ack)>(std::move(on_ack));

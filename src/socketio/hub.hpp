@@ -58,6 +58,10 @@ public:
   [[nodiscard]] bool is_online(user_id user) const;
 
 private:
+  /// The live sockets of `users` (but `except`), with their user.
+  [[nodiscard]] std::vector<std::pair<user_id, std::shared_ptr<socket>>>
+  live_sockets(const std::vector<user_id>& users, const socket* except) const;
+
   struct entry {
     session_id session;
     std::weak_ptr<socket> client;
