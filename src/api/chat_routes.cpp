@@ -235,14 +235,8 @@ awaitable<http::response> history(http::request_context& context, const dependen
     co_return error_answer(context.message, found.error());
   }
   // Written as text, like every message sent live (chat::message_text).
-  std::string body = R"({"messages":[)";
-  for (std::size_t index = 0; index < found->messages.size(); ++index) {
-    if (index > 0) {
-      body += ',';
-    }
-    body += chat::message_text(found->messages[index]);
-  }
-  body += found->has_more ? R"(],"has_more":true})" : R"(],"has_more":false})";
+  std::string body = R"({"messages":)" + chat::messages_text(found->messages);
+  body += found->has_more ? R"(,"has_more":true})" : R"(,"has_more":false})";
   co_return http::json_text_response(context.message, status::ok, std::move(body));
 }
 

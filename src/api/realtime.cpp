@@ -352,29 +352,17 @@ awaitable<void> realtime_namespace::sync(store::id user, std::vector<chat::sync_
   if (!ack) {
     co_return;
   }
-  // Written as text: an answer carries up to 500 messages (chat::message_text).
-  std::string text = R"({"ok":true,"conversations":[)";
-  for (std::size_t index = 0; index < found.conversations.size(); ++index) {
-    if (index > 0) {
-      text += ',';
-    }
-    text += boost::json::serialize(chat::conversation_json(found.conversations[index], user));
+  boost::json::array conversations;
+  conversations.reserve(found.conversations.size());
+  for (const auto& conversation : found.conversations) {
+    conversations.push_back(chat::conversation_json(conversation, user));
   }
-  text += R"(],"messages":[)";
-  for (std::size_t index = 0; index < found.messages.size(); ++index) {
-    if (index > 0) {
-      text += ',';
-    }
-    text += chat::message_text(found.messages[index]);
-  }
-  text += R"(],"left":[)";
-  for (std::size_t index = 0; index < found.left.size(); ++index) {
-    if (index > 0) {
-      text += ',';
-    }
-    text += std::to_string(found.left[index]);
-  }
-  text += found.has_more ? R"(],"has_more":true})" : R"(],"has_more":false})";
+  // The messages (up to 500) are written as text (chat::messages_text), the rest with Boost.JSON.
+  std::string text = R"({"ok":true,"conversations":)" + boost::json::serialize(conversations);
+  text += R"(,"messages":)" + chat::messages_text(found.messages);
+  text += R"(,"left":)" +
+          boost::json::serialize(boost::json::array(found.left.begin(), found.left.end()));
+  text += found.has_more ? R"(,"has_more":true})" : R"(,"has_more":false})";
   ack(socketio::single_serialized_argument(text));
 }
 

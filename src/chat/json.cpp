@@ -1,6 +1,7 @@
 #include "chat/json.hpp"
 
 #include <boost/json/array.hpp>
+#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <fmt/format.h>
 
@@ -13,31 +14,6 @@ boost::json::object user_json(const store::user_row& user) {
 }
 
 namespace {
-
-boost::json::value quote_json(const store::message_row& message) {
-  if (!message.reply_to) {
-    return nullptr;
-  }
-  const auto& quote = *message.reply_to;
-  return boost::json::object{{"id", quote.message_id},
-                             {"sender_id", quote.sender_id},
-                             {"body", quote.deleted ? std::string_view() : quote.body},
-                             {"deleted", quote.deleted}};
-}
-
-boost::json::array reactions_json(const store::message_row& message) {
-  boost::json::array reactions;
-  if (message.deleted()) {
-    return reactions;
-  }
-  reactions.reserve(message.reactions.size());
-  for (const auto& reaction : message.reactions) {
-    boost::json::array users(reaction.user_ids.begin(), reaction.user_ids.end());
-    reactions.push_back(
-        boost::json::object{{"emoji", reaction.emoji}, {"user_ids", std::move(users)}});
-  }
-  return reactions;
-}
 
 // A JSON string literal of `text` (quotes and escapes).
 void append_string(std::string& out, std::string_view text) {
@@ -110,23 +86,21 @@ std::string message_text(const store::message_row& message) {
   return out;
 }
 
+std::string messages_text(const std::vector<store::message_row>& messages) {
+  std::string out = "[";
+  for (std::size_t index = 0; index < messages.size(); ++index) {
+    if (index > 0) {
+      out += ',';
+    }
+    out += message_text(messages[index]);
+  }
+  out += ']';
+  return out;
+}
+
 boost::json::object message_json(const store::message_row& message) {
-  // Built in one go (every message sent and delivered goes through here).
-  return boost::json::object{
-      {"id", message.message_id},
-      {"conversation_id", message.conversation_id},
-      {"sender_id", message.sender_id},
-      {"body", message.deleted() ? std::string_view() : std::string_view(message.body)},
-      {"sent_at", message.sent_at},
-      {"client_id", message.client_id},
-      {"seq", message.seq},
-      {"updated_seq", message.updated_seq},
-      {"edited_at", message.edited_at ? boost::json::value(*message.edited_at) : nullptr},
-      {"deleted", message.deleted()},
-      {"reply_to", quote_json(message)},
-      {"reactions", reactions_json(message)},
-      {"attachments", boost::json::array()},
-  };
+  // One definition of the message's shape: message_text's.
+  return boost::json::parse(message_text(message)).as_object();
 }
 
 boost::json::object contact_json(const store::contact_row& contact, bool online) {

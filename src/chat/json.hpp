@@ -6,16 +6,20 @@
 #include <boost/json/object.hpp>
 
 #include <string>
+#include <vector>
 
 namespace parley::chat {
 
 /// {"id", "name", "phone"}
 [[nodiscard]] boost::json::object user_json(const store::user_row& user);
-/// The v2 message object: ids, body, times, seq / updated_seq, edited_at, deleted, the quote
-/// of reply_to, reactions and attachments (API.md). A tombstone has no body and no reactions.
-[[nodiscard]] boost::json::object message_json(const store::message_row& message);
-/// The same object written straight to JSON text (what is sent with every message and ack).
+/// The v2 message object as JSON text: ids, body, times, seq / updated_seq, edited_at,
+/// deleted, the quote of reply_to, reactions and attachments (API.md). A tombstone has no body
+/// and no reactions. Written directly: it goes out with every message, ack and page.
 [[nodiscard]] std::string message_text(const store::message_row& message);
+/// The same object as a Boost.JSON value (parsed from message_text), to nest in others.
+[[nodiscard]] boost::json::object message_json(const store::message_row& message);
+/// The messages as a JSON array, in order.
+[[nodiscard]] std::string messages_text(const std::vector<store::message_row>& messages);
 /// {"user", "name", "conversation_id", "online"}
 [[nodiscard]] boost::json::object contact_json(const store::contact_row& contact, bool online);
 /// {"id", "kind", "title", "members" (users with admin, read_up_to, delivered_up_to),

@@ -1,5 +1,6 @@
-// message_text (the JSON written directly for every send, ack and delivery) says exactly what
-// message_json says, for every shape of message.
+// message_text (the JSON written directly for every send, ack, delivery and page) says what
+// the contract's message object says (API.md), for every shape of message; message_json and
+// messages_text are built from it.
 
 #include "chat/json.hpp"
 
@@ -22,12 +23,48 @@ store::message_row plain() {
   return message;
 }
 
-void expect_same(const store::message_row& message) {
-  EXPECT_EQ(boost::json::parse(message_text(message)), boost::json::value(message_json(message)))
-      << message_text(message);
+// The contract's object for `message`, stated independently of the code under test.
+boost::json::object expected(const store::message_row& message) {
+  boost::json::value reply_to = nullptr;
+  if (message.reply_to) {
+    const auto& quote = *message.reply_to;
+    reply_to = boost::json::object{{"id", quote.message_id},
+                                   {"sender_id", quote.sender_id},
+                                   {"body", quote.deleted ? std::string() : quote.body},
+                                   {"deleted", quote.deleted}};
+  }
+  boost::json::array reactions;
+  if (!message.deleted()) {
+    for (const auto& reaction : message.reactions) {
+      reactions.push_back(boost::json::object{
+          {"emoji", reaction.emoji},
+          {"user_ids", boost::json::array(reaction.user_ids.begin(), reaction.user_ids.end())}});
+    }
+  }
+  return boost::json::object{
+      {"id", message.message_id},
+      {"conversation_id", message.conversation_id},
+      {"sender_id", message.sender_id},
+      {"body", message.deleted() ? std::string() : message.body},
+      {"sent_at", message.sent_at},
+      {"client_id", message.client_id},
+      {"seq", message.seq},
+      {"updated_seq", message.updated_seq},
+      {"edited_at", message.edited_at ? boost::json::value(*message.edited_at) : nullptr},
+      {"deleted", message.deleted()},
+      {"reply_to", std::move(reply_to)},
+      {"reactions", std::move(reactions)},
+      {"attachments", boost::json::array()},
+  };
 }
 
-TEST(message_text, a_plain_message) { expect_same(plain()); }
+void expect_as_contracted(const store::message_row& message) {
+  EXPECT_EQ(boost::json::parse(message_text(message)), boost::json::value(expected(message)))
+      << message_text(message);
+  EXPECT_EQ(message_json(message), expected(message));
+}
+
+TEST(message_text, a_plain_message) { expect_as_contracted(plain()); }
 
 TEST(message_text, an_edited_reply_with_reactions) {
   auto message = plain();
@@ -36,7 +73,7 @@ TEST(message_text, an_edited_reply_with_reactions) {
   message.reply_to_id = 800;
   message.reply_to = store::quote_row{800, 4, "the \"quoted\" one", false};
   message.reactions = {{"👍", {3, 5}}, {"❤️", {4}}};
-  expect_same(message);
+  expect_as_contracted(message);
 }
 
 TEST(message_text, a_tombstone_and_a_reply_to_one) {
@@ -45,7 +82,7 @@ TEST(message_text, a_tombstone_and_a_reply_to_one) {
   message.reactions = {{"👍", {3}}}; // never shown on a tombstone
   message.reply_to_id = 800;
   message.reply_to = store::quote_row{800, 4, "", true};
-  expect_same(message);
+  expect_as_contracted(message);
   const auto parsed = boost::json::parse(message_text(message)).as_object();
   EXPECT_EQ(parsed.at("body"), "");
   EXPECT_TRUE(parsed.at("reactions").as_array().empty());
@@ -56,7 +93,15 @@ TEST(message_text, extreme_ids) {
   auto message = plain();
   message.message_id = INT64_MAX;
   message.reactions = {{"🎉", {INT64_MAX, 1}}};
-  expect_same(message);
+  expect_as_contracted(message);
+}
+
+TEST(messages_text, an_array_in_order) {
+  EXPECT_EQ(messages_text({}), "[]");
+  auto second = plain();
+  second.message_id = 813;
+  const auto parsed = boost::json::parse(messages_text({plain(), second}));
+  EXPECT_EQ(parsed, (boost::json::array{expected(plain()), expected(second)}));
 }
 
 } // namespace
