@@ -95,10 +95,10 @@ struct history_job {
   std::optional<id> before;
   int limit;
   result<page> operator()(store::read_transaction& transaction) const {
-    if (!transaction.membership(conversation, viewer)) {
+    const auto member = transaction.membership(conversation, viewer);
+    if (!member) {
       return std::unexpected(make_error(error_code::not_found, "No such conversation."));
     }
-    const auto member = transaction.membership(conversation, viewer);
     page answer;
     answer.messages =
         transaction.messages_before(conversation, before, member->from_seq, limit + 1);

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <unordered_map>
+#include <unordered_set>
 
 namespace parley::chat {
 namespace {
@@ -34,9 +35,9 @@ struct sync_job {
     }
     sync_answer answer;
     std::size_t budget = std::size_t(limit);
-    std::unordered_map<id, bool> member_of;
+    std::unordered_set<id> member_of;
     for (const auto& position : transaction.log_positions(user)) {
-      member_of.emplace(position.conversation_id, true);
+      member_of.insert(position.conversation_id);
       const auto cursor = cursor_of.find(position.conversation_id);
       if (cursor == cursor_of.end()) {
         // Never seen by this client: its object only (history is paged over REST).
