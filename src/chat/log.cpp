@@ -33,8 +33,14 @@ error not_allowed(std::string message) {
   return error{error_code::not_allowed, std::move(message)};
 }
 
-std::string hours(std::chrono::seconds window) {
-  return fmt::format("{} hours", window.count() / 3600.0);
+// not_allowed when `message` was sent more than `window` before `now` (`may`: "edited", …).
+std::optional<error> past_window(const store::message_row& message, unix_ms now,
+                                 std::chrono::seconds window, std::string_view may) {
+  if (now - message.sent_at <= std::chrono::milliseconds(window).count()) {
+    return std::nullopt;
+  }
+  return not_allowed(fmt::format("A message can be {} for {} hours after it was sent.", may,
+                                 window.count() / 3600.0));
 }
 
 // What every change job shares: who acts, the announcement, and its delivery after COMMIT.
@@ -86,9 +92,8 @@ struct edit_job : change_job {
     if (message.deleted()) {
       return std::unexpected(not_allowed("A deleted message cannot be edited."));
     }
-    if (now - message.sent_at > std::chrono::milliseconds(window).count()) {
-      return std::unexpected(not_allowed(
-          fmt::format("A message can be edited for {} after it was sent.", hours(window))));
+    if (auto refusal = past_window(message, now, window, "edited")) {
+      return std::unexpected(std::move(*refusal));
     }
     if (message.body == body) {
       return message; // nothing changes
@@ -117,9 +122,8 @@ struct delete_job : change_job {
         return std::unexpected(
             not_allowed("Only its sender or a group admin can delete a message."));
       }
-      if (now - message.sent_at > std::chrono::milliseconds(window).count()) {
-        return std::unexpected(not_allowed(
-            fmt::format("A message can be deleted for {} after it was sent.", hours(window))));
+      if (auto refusal = past_window(message, now, window, "deleted")) {
+        return std::unexpected(std::move(*refusal));
       }
     }
     return change(transaction, message,
