@@ -73,9 +73,7 @@ struct open_conversation_job {
       for (const auto other : others) {
         transaction.insert_member(conversation_id, other, now);
       }
-      announced.conversation = conversation_id;
-      announced.members = transaction.member_ids(conversation_id);
-      announced.views = detail::views_of(transaction, conversation_id, announced.members);
+      announced = detail::to_every_member(transaction, conversation_id);
     }
     return opened_conversation{*transaction.summary(conversation_id, caller), created};
   }
@@ -334,16 +332,17 @@ error too_fast(std::string message, std::chrono::milliseconds wait) {
   return error{error_code::rate_limited, std::move(message), retry_after_seconds(wait)};
 }
 
-std::vector<std::pair<id, store::conversation_summary>>
-views_of(store::read_transaction& transaction, id conversation, const std::vector<id>& viewers) {
-  std::vector<std::pair<id, store::conversation_summary>> views;
-  views.reserve(viewers.size());
-  for (const auto viewer : viewers) {
+chat_service::announcement to_every_member(store::read_transaction& transaction, id conversation) {
+  chat_service::announcement everyone;
+  everyone.conversation = conversation;
+  everyone.members = transaction.member_ids(conversation);
+  everyone.views.reserve(everyone.members.size());
+  for (const auto viewer : everyone.members) {
     if (auto view = transaction.summary(conversation, viewer)) {
-      views.emplace_back(viewer, std::move(*view));
+      everyone.views.emplace_back(viewer, std::move(*view));
     }
   }
-  return views;
+  return everyone;
 }
 
 } // namespace detail

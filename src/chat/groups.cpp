@@ -46,9 +46,7 @@ struct group_job {
 
   // After a change: every member's view, and who must hear of it.
   void announce_to_members(store::write_transaction& transaction) const {
-    announced.conversation = conversation;
-    announced.members = transaction.member_ids(conversation);
-    announced.views = detail::views_of(transaction, conversation, announced.members);
+    announced = detail::to_every_member(transaction, conversation);
   }
 
   // REST: the actor has no socket of the request, so all their sockets hear of it.
