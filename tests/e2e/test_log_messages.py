@@ -439,7 +439,16 @@ class RateLimitTest(LogCase):
         accepted = self.assertBurstLimited(acks, "reactions")
         last = max(accepted, key=lambda m: m["updated_seq"])
         self.assertEqual(self.full_history(bob, conversation), [last], "refused ones changed nothing")
-        self.assertEqual(last["updated_seq"], message["seq"] + len(accepted))
+        # Each accepted reaction that changed Alice's took the next seq; one accepted after
+        # refused ones may repeat the emoji she already has (a token came back mid-burst, and
+        # the emoji alternate by position), which succeeds without a seq (API.md). So the
+        # positions taken are exactly seq+1 … seq+k, k the changes, and none by a refusal.
+        taken = sorted({m["updated_seq"] for m in accepted})
+        self.assertEqual(taken, list(range(message["seq"] + 1, message["seq"] + 1 + len(taken))))
+        self.assertEqual(last["updated_seq"], message["seq"] + len(taken))
+        for ack in accepted:
+            mine = [r["emoji"] for r in ack["reactions"] if alice.id in r["user_ids"]]
+            self.assertEqual(len(mine), 1, ack)
         # Someone else is not limited by Alice's reactions, and sends are not limited.
         self.ok(self.react(b, message["id"], "👍"))
         sends = a.send_many([self.send_payload(conversation, f"send {n}") for n in range(100)], 100)
