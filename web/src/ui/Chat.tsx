@@ -1,4 +1,4 @@
-import { useEffect, useRef, useState } from "preact/hooks";
+import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
 import type { State } from "../store";
 import { editMessage } from "../actions";
 import { removeContact, renameContact } from "../contacts";
@@ -196,15 +196,23 @@ function Composer({ conversationId, mode, name, onMode }: ComposerProps) {
   }, [conversationId]);
   // Editing puts the message's text in the box (the draft waits in `drafts`); ending it
   // brings the draft back.
+  const caretToEnd = useRef(false);
   useEffect(() => {
     setError(null);
     if (editing) {
       setText(editing.body);
       sendTyping(conversationId, false);
-      const el = ref.current;
-      if (el) requestAnimationFrame(() => el.setSelectionRange(el.value.length, el.value.length));
+      caretToEnd.current = true;
     } else setText(drafts.get(conversationId) ?? "");
   }, [editingId]);
+  // The caret goes after the edited text in the same commit that renders it, never later:
+  // a deferred move would land in the middle of whatever the user has typed or selected since.
+  useLayoutEffect(() => {
+    const el = ref.current;
+    if (!caretToEnd.current || !el || !editing || el.value !== editing.body) return;
+    caretToEnd.current = false;
+    el.setSelectionRange(el.value.length, el.value.length);
+  }, [text, editingId]);
 
   const cancel = () => {
     onMode(null);
