@@ -12,6 +12,8 @@ packages=(
   libboost1.81-all-dev libboost-json1.81-dev libboost-url1.81-dev
   libsqlite3-dev libssl-dev libsodium-dev libspdlog-dev libfmt-dev zlib1g-dev libicu-dev
   libcli11-dev libtomlplusplus-dev
+  # PostgreSQL and Redis clients (the scale-out store and bus)
+  libpq-dev libhiredis-dev
   # tests (the C++ test framework is needed to configure the build)
   libgtest-dev libgmock-dev libbenchmark-dev
 )
@@ -21,6 +23,9 @@ if [ "${1:-}" = test ]; then
     python3-socketio python3-engineio python3-websocket
     # the browser tests drive Debian's Chromium (playwright-core from npm, no download)
     chromium
+    # the tests start their own PostgreSQL 15 and Redis 7 on loopback ports
+    # (scripts/test-services.sh); nginx (1.22) fronts the multi-node end-to-end tests
+    postgresql-15 redis-server redis-tools nginx
   )
 fi
 
@@ -47,6 +52,26 @@ if [ "$(id -u)" -ne 0 ]; then
   sudo="sudo"
 fi
 export DEBIAN_FRONTEND=noninteractive
+
+# Installing postgresql-15, redis-server and nginx makes their maintainer scripts start the
+# system services: the "main" cluster on 5432, redis on 6379, nginx on 80. The tests never use
+# them (they start their own instances on free loopback ports, scripts/test-services.sh), so
+# they would only hold memory and well-known ports on a developer's machine, and nginx's
+# install fails outright when something already listens on port 80. So while our apt-get runs,
+# a temporary /usr/sbin/policy-rc.d answers 101 ("action forbidden"), which invoke-rc.d and
+# deb-systemd-invoke obey: the packages are installed but nothing is started. It is removed
+# when this script exits, however it exits. A policy-rc.d that is already there (Docker images
+# ship one that forbids everything) is left alone. The packages still enable their units for
+# the next boot as usual; an operator who wants them can start them (systemctl start ...).
+policy=/usr/sbin/policy-rc.d
+if [ ! -e "$policy" ]; then
+  trap '$sudo rm -f "$policy"' EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+  printf '#!/bin/sh\n# temporary: scripts/install-deps.sh (Parley) is installing packages\nexit 101\n' |
+    $sudo tee "$policy" >/dev/null
+  $sudo chmod 755 "$policy"
+fi
 $sudo apt-get update -qq
 $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 echo "install-deps: done"

@@ -2,6 +2,23 @@
 # Runs ctest in each build directory given, one after the other, and ends with one line:
 # "N passed, N failed" over all of them. Exit status is non-zero when anything failed.
 set -uo pipefail
+
+# The `services` ctest fixture stops the tests' PostgreSQL and Redis itself; this is for when
+# ctest does not get there (interrupted, killed by a timeout): they run detached, in their own
+# session, so nothing else would stop them.
+build_dirs=("$@")
+stop_services() {
+  local build_dir
+  for build_dir in "${build_dirs[@]}"; do
+    if [ -d "$build_dir/test-services" ]; then
+      bash "$(dirname "${BASH_SOURCE[0]}")/test-services.sh" stop "$build_dir/test-services" || true
+    fi
+  done
+}
+trap stop_services EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
 total_passed=0
 total_failed=0
 status=0
