@@ -18,7 +18,7 @@
 #include "http/router.hpp"
 #include "http/server.hpp"
 #include "sms/sender.hpp"
-#include "store/sqlite_database.hpp"
+#include "store/open.hpp"
 
 #include <CLI/CLI.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -116,8 +116,10 @@ int serve(const config::config& settings) {
   raise_file_limit();
 
   system_clock clock;
-  store::sqlite_database database(store::sqlite_options{settings.database, settings.database_readers});
-  spdlog::info("store.open path={} schema_version={}", settings.database, database.schema_version());
+  const auto opened = store::open_database(settings.database, settings.database_readers);
+  store::database& database = *opened;
+  spdlog::info("store.open database={} schema_version={}", store::redacted(settings.database),
+               database.schema_version());
 
   // Outbound calls (the SMS provider) run on their own thread, never on an I/O thread.
   asio::io_context outbound(1);
@@ -310,15 +312,15 @@ struct operator_request {
 // The store and the auth rules, as the server would set them up, for one command.
 struct operator_context {
   explicit operator_context(const config::config& settings)
-      : database(store::sqlite_options{settings.database, settings.database_readers}),
+      : database(store::open_database(settings.database, settings.database_readers)),
         sender(sms::make_development_sender()),
-        auth(auth_rules(settings), database, *sender, clock) {}
-  ~operator_context() { database.stop(); }
+        auth(auth_rules(settings), *database, *sender, clock) {}
+  ~operator_context() { database->stop(); }
   operator_context(const operator_context&) = delete;
   operator_context& operator=(const operator_context&) = delete;
 
   system_clock clock;
-  store::sqlite_database database;
+  std::unique_ptr<store::database> database;
   std::unique_ptr<sms::sender> sender;
   auth::auth_service auth;
 };

@@ -316,6 +316,12 @@ result<std::string> validate_body(std::string_view body, std::size_t max_length)
   if (!text::is_valid_utf8(body)) {
     return std::unexpected(make_error(error_code::bad_request, "The body is not valid UTF-8."));
   }
+  // U+0000 is valid UTF-8 but no text column of PostgreSQL can hold it: refused on every
+  // engine, so that a message means the same wherever it is stored.
+  if (body.find('\0') != std::string_view::npos) {
+    return std::unexpected(
+        make_error(error_code::bad_request, "The body must not contain U+0000 (NUL)."));
+  }
   const auto trimmed = text::trim(body);
   if (trimmed.empty()) {
     return std::unexpected(make_error(error_code::bad_request, "The message is empty."));

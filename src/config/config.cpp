@@ -167,7 +167,8 @@ std::vector<setting> make_settings() {
       text_setting("listen", "PARLEY_LISTEN", "--listen", "HOST:PORT",
                    "Address to serve HTTP and Socket.IO on", &config::listen),
       text_setting("database", "PARLEY_DATABASE", "--database", "URL",
-                   "SQLite file path (or postgres://… in a later release)", &config::database),
+                   "A SQLite file path, or postgres://USER@HOST:PORT/DB for PostgreSQL 15",
+                   &config::database),
       text_setting("web_root", "PARLEY_WEB_ROOT", "--web-root", "DIR",
                    "The web client's built files (served at /); relative to the working directory",
                    &config::web_root),
@@ -358,8 +359,11 @@ void validate(const config& value) {
   if (value.database.empty()) {
     throw config_error("database", "must not be empty");
   }
-  if (value.database.starts_with("postgres://") || value.database.starts_with("postgresql://")) {
-    throw config_error("database", "PostgreSQL is not supported by this build yet; use a file path");
+  for (const std::string_view scheme : {"postgres://", "postgresql://"}) {
+    if (value.database == scheme) {
+      throw config_error("database", "a postgres:// URL names its database: "
+                                     "postgres://USER@HOST:PORT/DATABASE");
+    }
   }
   if (value.default_region.size() != 2 || value.default_region[0] < 'A' ||
       value.default_region[0] > 'Z' || value.default_region[1] < 'A' ||

@@ -53,6 +53,8 @@ public:
   /// Finishes queued work and stops the threads. Later submissions fail their jobs.
   virtual void stop() = 0;
   [[nodiscard]] virtual statistics stats() const = 0;
+  /// The schema version after the migrations run at opening.
+  [[nodiscard]] virtual int schema_version() const = 0;
 
   /// Runs `function(write_transaction&)` in the next group commit and resumes the caller with
   /// its result after COMMIT. A thrown exception (storage failure) is rethrown to the caller.

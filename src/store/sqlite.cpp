@@ -59,6 +59,8 @@ void statement::reset() {
   sqlite3_clear_bindings(handle_);
 }
 
+int statement::columns() const { return sqlite3_column_count(handle_); }
+
 bool statement::is_null(int column) const {
   return sqlite3_column_type(handle_, column) == SQLITE_NULL;
 }

@@ -4,6 +4,8 @@
 // a time (the store gives each thread its own). Errors throw sqlite_error: at this level a
 // failed SQL call is either a bug or a broken disk, and the store turns it into a failed job.
 
+#include "store/errors.hpp"
+
 #include <sqlite3.h>
 
 #include <cstdint>
@@ -17,9 +19,12 @@
 
 namespace parley::store::sqlite {
 
-class sqlite_error : public std::runtime_error {
+class sqlite_error : public database_error {
 public:
-  sqlite_error(int code, const std::string& message) : std::runtime_error(message), code_(code) {}
+  sqlite_error(int code, const std::string& message)
+      : database_error((code & 0xff) == SQLITE_CONSTRAINT ? kind::constraint : kind::other,
+                       message),
+        code_(code) {}
   /// The extended result code (SQLITE_CONSTRAINT_UNIQUE, …).
   [[nodiscard]] int code() const { return code_; }
 
@@ -57,6 +62,7 @@ public:
   /// Clears bindings and rewinds, ready for reuse.
   void reset();
 
+  [[nodiscard]] int columns() const;
   [[nodiscard]] bool is_null(int column) const;
   [[nodiscard]] std::int64_t integer(int column) const;
   [[nodiscard]] std::optional<std::int64_t> optional_integer(int column) const;
@@ -72,6 +78,7 @@ enum class open_mode { read_write_create, read_only };
 
 class connection {
 public:
+  using statement_type = statement;
   /// Opens `path`; throws sqlite_error. Sets a busy timeout so that readers wait for a
   /// checkpoint instead of failing.
   connection(const std::string& path, open_mode mode);

@@ -20,10 +20,6 @@ void configure(sqlite::connection& db) {
   db.execute("PRAGMA secure_delete = FAST");
 }
 
-std::exception_ptr stopped_error() {
-  return std::make_exception_ptr(std::runtime_error("the store is stopped"));
-}
-
 } // namespace
 
 sqlite_database::sqlite_database(sqlite_options options) : options_(std::move(options)) {
@@ -43,49 +39,20 @@ sqlite_database::sqlite_database(sqlite_options options) : options_(std::move(op
   }
   writer_ = std::thread([this] { write_loop(); });
   for (std::size_t index = 0; index < std::max<std::size_t>(1, options_.readers); ++index) {
-    readers_.emplace_back([this, index] { read_loop(index); });
+    readers_.emplace_back([this] { read_loop(); });
   }
 }
 
 sqlite_database::~sqlite_database() { stop(); }
 
-void sqlite_database::submit_write(std::unique_ptr<job> work) {
-  {
-    std::lock_guard lock(writes_.mutex);
-    if (!writes_.stopping) {
-      writes_.jobs.push_back(std::move(work));
-    }
-  }
-  if (work) {
-    work->complete(stopped_error());
-    return;
-  }
-  writes_.ready.notify_one();
-}
+void sqlite_database::submit_write(std::unique_ptr<job> work) { writes_.push(std::move(work)); }
 
-void sqlite_database::submit_read(std::unique_ptr<job> work) {
-  {
-    std::lock_guard lock(reads_.mutex);
-    if (!reads_.stopping) {
-      reads_.jobs.push_back(std::move(work));
-    }
-  }
-  if (work) {
-    work->complete(stopped_error());
-    return;
-  }
-  reads_.ready.notify_one();
-}
+void sqlite_database::submit_read(std::unique_ptr<job> work) { reads_.push(std::move(work)); }
 
 void sqlite_database::stop() {
   std::call_once(stopped_, [this] {
-    for (queue* target : {&writes_, &reads_}) {
-      {
-        std::lock_guard lock(target->mutex);
-        target->stopping = true;
-      }
-      target->ready.notify_all();
-    }
+    writes_.stop();
+    reads_.stop();
     if (writer_.joinable()) {
       writer_.join();
     }
@@ -97,10 +64,7 @@ void sqlite_database::stop() {
   });
 }
 
-statistics sqlite_database::stats() const {
-  std::lock_guard lock(statistics_mutex_);
-  return statistics_;
-}
+statistics sqlite_database::stats() const { return statistics_.get(); }
 
 void sqlite_database::write_loop() {
   sqlite::connection db(options_.path, sqlite::open_mode::read_write_create);
@@ -108,19 +72,7 @@ void sqlite_database::write_loop() {
   sqlite_write_transaction transaction(db);
   std::vector<std::unique_ptr<job>> batch;
   std::vector<std::exception_ptr> failures;
-  for (;;) {
-    batch.clear();
-    {
-      std::unique_lock lock(writes_.mutex);
-      writes_.ready.wait(lock, [this] { return writes_.stopping || !writes_.jobs.empty(); });
-      if (writes_.jobs.empty()) {
-        return; // stopping, and everything queued is done
-      }
-      while (!writes_.jobs.empty() && batch.size() < options_.max_batch) {
-        batch.push_back(std::move(writes_.jobs.front()));
-        writes_.jobs.pop_front();
-      }
-    }
+  while (writes_.take(batch, options_.max_batch)) {
     failures.assign(batch.size(), nullptr);
     try {
       sqlite::transaction_guard guard(db, sqlite::transaction_guard::kind::immediate);
@@ -141,33 +93,20 @@ void sqlite_database::write_loop() {
       spdlog::error("store.commit_failed jobs={} error={}", batch.size(), error.what());
       failures.assign(batch.size(), std::current_exception());
     }
-    {
-      std::lock_guard lock(statistics_mutex_);
-      statistics_.write_jobs += batch.size();
-      statistics_.write_batches += 1;
-    }
+    statistics_.add_writes(batch.size());
     for (std::size_t index = 0; index < batch.size(); ++index) {
       batch[index]->complete(failures[index]);
     }
   }
 }
 
-void sqlite_database::read_loop(std::size_t index) {
-  (void)index;
+void sqlite_database::read_loop() {
   sqlite::connection db(options_.path, sqlite::open_mode::read_write_create);
   db.execute("PRAGMA query_only = ON");
   sqlite_read_transaction transaction(db);
-  for (;;) {
-    std::unique_ptr<job> work;
-    {
-      std::unique_lock lock(reads_.mutex);
-      reads_.ready.wait(lock, [this] { return reads_.stopping || !reads_.jobs.empty(); });
-      if (reads_.jobs.empty()) {
-        return;
-      }
-      work = std::move(reads_.jobs.front());
-      reads_.jobs.pop_front();
-    }
+  std::vector<std::unique_ptr<job>> taken;
+  while (reads_.take(taken, 1)) {
+    auto& work = taken.front();
     std::exception_ptr failure;
     try {
       sqlite::transaction_guard guard(db, sqlite::transaction_guard::kind::deferred);
@@ -176,10 +115,7 @@ void sqlite_database::read_loop(std::size_t index) {
     } catch (...) {
       failure = std::current_exception();
     }
-    {
-      std::lock_guard lock(statistics_mutex_);
-      statistics_.read_jobs += 1;
-    }
+    statistics_.add_read();
     work->complete(failure);
   }
 }

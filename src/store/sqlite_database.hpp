@@ -3,10 +3,9 @@
 // One writer thread with group commit, `readers` reader threads; see database.hpp.
 
 #include "store/database.hpp"
+#include "store/job_queue.hpp"
 
-#include <condition_variable>
 #include <cstddef>
-#include <deque>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -32,26 +31,17 @@ public:
   void stop() override;
   [[nodiscard]] statistics stats() const override;
 
-  /// The schema version after migrations.
-  [[nodiscard]] int schema_version() const { return schema_version_; }
+  [[nodiscard]] int schema_version() const override { return schema_version_; }
 
 private:
-  struct queue {
-    std::mutex mutex;
-    std::condition_variable ready;
-    std::deque<std::unique_ptr<job>> jobs; // guarded by mutex
-    bool stopping = false;                 // guarded by mutex
-  };
-
   void write_loop();
-  void read_loop(std::size_t index);
+  void read_loop();
 
   sqlite_options options_;
   int schema_version_ = 0;
-  queue writes_;
-  queue reads_;
-  mutable std::mutex statistics_mutex_;
-  statistics statistics_; // guarded by statistics_mutex_
+  job_queue writes_;
+  job_queue reads_;
+  statistics_counter statistics_;
   std::thread writer_;
   std::vector<std::thread> readers_;
   std::once_flag stopped_;

@@ -159,7 +159,7 @@ INSTANTIATE_TEST_SUITE_P(
                       bad_value{"PARLEY_TRUST_PROXY", "maybe", "trust_proxy"},
                       bad_value{"PARLEY_CODE_TTL", "5", "code_ttl"},
                       bad_value{"PARLEY_LOG_LEVEL", "loud", "log_level"},
-                      bad_value{"PARLEY_DATABASE", "postgres://db/parley", "database"},
+                      bad_value{"PARLEY_DATABASE", "postgres://", "database"},
                       bad_value{"TWILIO_API_BASE", "http://api.twilio.com", "twilio_api_base"},
                       bad_value{"TWILIO_ACCOUNT_SID", "AC123", "twilio_auth_token"}));
 

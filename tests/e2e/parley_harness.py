@@ -67,8 +67,50 @@ def _environment(extra):
     return base
 
 
+# The engine the servers run on: SQLite by default; with PARLEY_E2E_DATABASE=postgres (ctest's
+# *_postgres variants) each server directory gets a schema of its own in the test PostgreSQL
+# that the `services` fixture started (PARLEY_TEST_SERVICES), dropped with the directory.
+ENGINE = os.environ.get("PARLEY_E2E_DATABASE", "sqlite")
+
+
+def _psql(url, sql):
+    subprocess.run(["psql", url, "-v", "ON_ERROR_STOP=1", "-q", "-c", sql], check=True,
+                   stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, timeout=TIMEOUT)
+
+
+def _postgres_server_url():
+    services = os.environ.get("PARLEY_TEST_SERVICES")
+    if not services:
+        raise RuntimeError("PARLEY_E2E_DATABASE=postgres needs PARLEY_TEST_SERVICES (run through ctest)")
+    with open(os.path.join(services, "postgres.url"), encoding="utf-8") as file:
+        return file.read().strip()
+
+
+def database_for(directory):
+    """The --database of a server whose files live in ``directory`` (made on first use)."""
+    if ENGINE != "postgres":
+        return os.path.join(directory, "parley.db")
+    marker = os.path.join(directory, "postgres-schema")
+    if not os.path.exists(marker):
+        schema = "e2e_" + os.urandom(6).hex()
+        _psql(_postgres_server_url(), f"CREATE SCHEMA {schema}")
+        with open(marker, "w", encoding="utf-8") as file:
+            file.write(schema)
+    with open(marker, encoding="utf-8") as file:
+        schema = file.read().strip()
+    return f"{_postgres_server_url()}?options=-csearch_path%3D{schema}"
+
+
+def drop_database(directory):
+    marker = os.path.join(directory, "postgres-schema")
+    if ENGINE == "postgres" and os.path.exists(marker):
+        with open(marker, encoding="utf-8") as file:
+            _psql(_postgres_server_url(), f"DROP SCHEMA IF EXISTS {file.read().strip()} CASCADE")
+
+
 class ParleyServer:
-    """One ``parley serve`` process on 127.0.0.1 with a database in a temporary directory.
+    """One ``parley serve`` process on 127.0.0.1 with a database in a temporary directory
+    (or, with PARLEY_E2E_DATABASE=postgres, a PostgreSQL schema of its own).
 
     ``directory`` reuses a previous server's directory (and so its database).
     """
@@ -76,7 +118,7 @@ class ParleyServer:
     def __init__(self, *flags, env=None, directory=None, listen="127.0.0.1:0", config=None):
         self.owns_directory = directory is None
         self.directory = directory or tempfile.mkdtemp(prefix="parley-e2e-")
-        self.database = os.path.join(self.directory, "parley.db")
+        self.database = database_for(self.directory)
         command = [BINARY, "serve"]
         if listen is not None:
             command += ["--listen", listen]
@@ -233,6 +275,7 @@ class ParleyServer:
 
     def cleanup(self):
         if self.owns_directory:
+            drop_database(self.directory)
             shutil.rmtree(self.directory, ignore_errors=True)
 
     def close(self):

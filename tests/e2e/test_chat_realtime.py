@@ -124,8 +124,9 @@ class Basics:
         alice, bob = self.users("Alice", "Bob")
         a, b = self.chat(alice), self.chat(bob)
         conversation = self.direct(alice, bob)
+        refused = a.send("a\x00b", conversation_id=conversation, client_id=new_client_id())
+        self.assertAckError(refused, "bad_request")  # U+0000: no PostgreSQL text can hold it
         bodies = [
-            "a\x00b",  # NUL is valid UTF-8
             "record \x1e separator",
             "👩‍👩‍👧‍👦 family (one grapheme, seven code points)",
             "e\u0301 combining, \u202eright-to-left override",

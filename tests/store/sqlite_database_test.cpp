@@ -1,281 +1,32 @@
-#include "store/sqlite_database.hpp"
-#include "store/sqlite_migrations.hpp"
+// What only the SQLite engine has: WAL, synchronous=FULL, foreign keys on its connections.
 
-#include "support/run_coroutine.hpp"
+#include "store/errors.hpp"
+#include "store/sqlite.hpp"
+#include "store/sqlite_database.hpp"
+
 #include "support/temporary_directory.hpp"
 
 #include <gtest/gtest.h>
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
-#include <boost/asio/io_context.hpp>
-
-#include <algorithm>
-#include <atomic>
-#include <fmt/format.h>
-#include <future>
-#include <thread>
 
 namespace parley::store {
 namespace {
-
-// A job that holds the writer until released, so that the jobs queued behind it are
-// deterministically committed together.
-class gate_job final : public job {
-public:
-  explicit gate_job(std::shared_future<void> open) : open_(std::move(open)) {}
-  void run_write(write_transaction&) override {
-    started_.set_value();
-    open_.wait();
-  }
-  void complete(std::exception_ptr) override {}
-  std::future<void> started() { return started_.get_future(); }
-
-private:
-  std::shared_future<void> open_;
-  std::promise<void> started_;
-};
-
-// Records its outcome; runs `work` in the transaction.
-class recorded_job final : public job {
-public:
-  explicit recorded_job(std::function<void(write_transaction&)> work) : work_(std::move(work)) {}
-  void run_write(write_transaction& transaction) override { work_(transaction); }
-  void complete(std::exception_ptr failure) override { outcome_.set_value(failure); }
-  std::future<std::exception_ptr> outcome() { return outcome_.get_future(); }
-
-private:
-  std::function<void(write_transaction&)> work_;
-  std::promise<std::exception_ptr> outcome_;
-};
-
-std::string phone_number(int index) { return fmt::format("+1415555{:04d}", index); }
-
-TEST(sqlite_database, migrates_an_empty_database_to_the_latest_version) {
-  testing::temporary_directory directory;
-  sqlite_database database({directory.file("nested/folder/parley.db"), 1});
-  EXPECT_EQ(database.schema_version(), sqlite_migrations().back().version);
-}
-
-TEST(sqlite_database, reopening_keeps_the_schema_and_the_data) {
-  testing::temporary_directory directory;
-  const auto path = directory.file("parley.db");
-  {
-    sqlite_database database({path, 1});
-    blocking_write(database, [](write_transaction& transaction) {
-      return transaction.insert_user("+14155550123", "Alice", 1).user_id;
-    });
-  }
-  sqlite_database reopened({path, 1});
-  auto found = testing::run_coroutine(
-      reopened.read([](read_transaction& transaction) { return transaction.user_by_phone("+14155550123"); }));
-  ASSERT_TRUE(found);
-  EXPECT_EQ(found->name, "Alice");
-}
-
-TEST(sqlite_database, refuses_a_database_newer_than_the_build) {
-  testing::temporary_directory directory;
-  const auto path = directory.file("parley.db");
-  {
-    sqlite::connection db(path, sqlite::open_mode::read_write_create);
-    db.execute("PRAGMA user_version = 9999");
-  }
-  EXPECT_THROW(sqlite_database({path, 1}), std::runtime_error);
-}
-
-TEST(sqlite_database, migrates_step_by_step_from_an_older_version) {
-  testing::temporary_directory directory;
-  const auto path = directory.file("parley.db");
-  {
-    sqlite::connection db(path, sqlite::open_mode::read_write_create);
-    EXPECT_EQ(migrate(db, 1), 1);
-    EXPECT_EQ(schema_version(db), 1);
-    // A foundation-era database with users in it.
-    db.execute("INSERT INTO users (phone, name, created_at) VALUES "
-               "('+14155550101', 'Alice', 1), ('+14155550102', 'Bob', 2)");
-  }
-  sqlite_database database({path, 1});
-  EXPECT_EQ(database.schema_version(), sqlite_migrations().back().version);
-  // Their accounts carry over and the chat tables work with them.
-  const auto listed = blocking_write(database, [](write_transaction& transaction) {
-    const auto alice = transaction.user_by_phone("+14155550101");
-    const auto bob = transaction.user_by_phone("+14155550102");
-    transaction.insert_contact(alice->user_id, bob->user_id, "Bob", 3);
-    return transaction.contacts_of(alice->user_id);
-  });
-  ASSERT_EQ(listed.size(), 1U);
-  EXPECT_EQ(listed[0].user.name, "Bob");
-}
 
 TEST(sqlite_database, runs_with_wal_full_sync_and_foreign_keys) {
   testing::temporary_directory directory;
   const auto path = directory.file("parley.db");
   sqlite_database database({path, 1});
   // The foreign key from sessions to users is enforced on the writer's connection.
-  auto orphan = std::make_unique<recorded_job>([](write_transaction& transaction) {
-    const unsigned char hash[] = {1, 2, 3};
-    transaction.insert_session(hash, 424242, 1);
-  });
-  auto outcome = orphan->outcome();
-  database.submit_write(std::move(orphan));
-  EXPECT_TRUE(outcome.get() != nullptr);
+  EXPECT_THROW(blocking_write(database,
+                              [](write_transaction& transaction) {
+                                const unsigned char hash[] = {1, 2, 3};
+                                return transaction.insert_session(hash, 424242, 1);
+                              }),
+               database_error);
   sqlite::connection check(path, sqlite::open_mode::read_only);
   sqlite::statement mode(check, "PRAGMA journal_mode");
   ASSERT_TRUE(mode.step());
   EXPECT_EQ(mode.text(0), "wal");
-}
-
-// A job whose committed() records its result on the writer thread.
-struct ordered_insert {
-  std::string phone;
-  std::vector<id>* committed_ids;
-  id operator()(write_transaction& transaction) const {
-    return transaction.insert_user(phone, "user", 1).user_id;
-  }
-  void committed(id& user_id) const { committed_ids->push_back(user_id); }
-};
-
-TEST(sqlite_database, committed_hooks_run_in_commit_order_before_callers_resume) {
-  testing::temporary_directory directory;
-  sqlite_database database({directory.file("parley.db"), 1});
-  std::vector<id> committed_ids; // written on the writer thread only
-  constexpr int k_jobs = 50;
-  const auto body = [&]() -> boost::asio::awaitable<std::vector<id>> {
-    std::vector<id> resumed;
-    for (int index = 0; index < k_jobs; ++index) {
-      ordered_insert job{phone_number(index), &committed_ids};
-      const id inserted = co_await database.write(std::move(job));
-      // The hook ran before this caller resumed.
-      EXPECT_EQ(committed_ids.back(), inserted);
-      resumed.push_back(inserted);
-    }
-    co_return resumed;
-  };
-  const auto resumed = testing::run_coroutine(body());
-  EXPECT_EQ(resumed, committed_ids);
-  EXPECT_TRUE(std::ranges::is_sorted(committed_ids));
-}
-
-TEST(sqlite_database, group_commit_puts_every_queued_job_in_one_transaction) {
-  testing::temporary_directory directory;
-  sqlite_database database({directory.file("parley.db"), 1});
-  std::promise<void> open;
-  auto gate = std::make_unique<gate_job>(open.get_future().share());
-  auto started = gate->started();
-  database.submit_write(std::move(gate));
-  started.wait(); // the writer is now busy with the gate's batch
-
-  constexpr int k_jobs = 100;
-  std::vector<std::future<std::exception_ptr>> outcomes;
-  for (int index = 0; index < k_jobs; ++index) {
-    auto work = std::make_unique<recorded_job>([index](write_transaction& transaction) {
-      transaction.insert_user(phone_number(index), "user", 1);
-    });
-    outcomes.push_back(work->outcome());
-    database.submit_write(std::move(work));
-  }
-  const auto before = database.stats();
-  open.set_value();
-  for (auto& outcome : outcomes) {
-    EXPECT_EQ(outcome.get(), nullptr);
-  }
-  const auto after = database.stats();
-  EXPECT_EQ(after.write_jobs - before.write_jobs, static_cast<std::uint64_t>(k_jobs) + 1);
-  EXPECT_EQ(after.write_batches - before.write_batches, 2U); // the gate's batch, then all 100
-}
-
-TEST(sqlite_database, a_failing_job_does_not_undo_the_others_in_its_batch) {
-  testing::temporary_directory directory;
-  sqlite_database database({directory.file("parley.db"), 1});
-  std::promise<void> open;
-  auto gate = std::make_unique<gate_job>(open.get_future().share());
-  auto started = gate->started();
-  database.submit_write(std::move(gate));
-  started.wait();
-
-  auto first = std::make_unique<recorded_job>(
-      [](write_transaction& transaction) { transaction.insert_user("+14155550001", "a", 1); });
-  auto failing = std::make_unique<recorded_job>([](write_transaction& transaction) {
-    transaction.insert_user("+14155550002", "b", 1);
-    transaction.insert_user("+14155550001", "duplicate", 1); // unique phone: throws
-  });
-  auto third = std::make_unique<recorded_job>(
-      [](write_transaction& transaction) { transaction.insert_user("+14155550003", "c", 1); });
-  auto first_outcome = first->outcome();
-  auto failing_outcome = failing->outcome();
-  auto third_outcome = third->outcome();
-  database.submit_write(std::move(first));
-  database.submit_write(std::move(failing));
-  database.submit_write(std::move(third));
-  open.set_value();
-
-  EXPECT_EQ(first_outcome.get(), nullptr);
-  auto failure = failing_outcome.get();
-  ASSERT_NE(failure, nullptr);
-  try {
-    std::rethrow_exception(failure);
-  } catch (const sqlite::sqlite_error& error) {
-    EXPECT_EQ(error.code(), SQLITE_CONSTRAINT_UNIQUE);
-  }
-  EXPECT_EQ(third_outcome.get(), nullptr);
-  const auto present = testing::run_coroutine(database.read([](read_transaction& transaction) {
-    return std::array{transaction.user_by_phone("+14155550001").has_value(),
-                      transaction.user_by_phone("+14155550002").has_value(),
-                      transaction.user_by_phone("+14155550003").has_value()};
-  }));
-  EXPECT_TRUE(present[0]);
-  EXPECT_FALSE(present[1]); // the failing job's own insert was rolled back
-  EXPECT_TRUE(present[2]);
-}
-
-TEST(sqlite_database, many_concurrent_writers_are_all_on_disk_after_reopening) {
-  testing::temporary_directory directory;
-  const auto path = directory.file("parley.db");
-  constexpr int k_threads = 8;
-  constexpr int k_per_thread = 250;
-  std::atomic<int> acknowledged{0};
-  {
-    sqlite_database database({path, 2});
-    // Writers are coroutines on two I/O contexts, as in the server.
-    boost::asio::io_context first;
-    boost::asio::io_context second;
-    for (int thread = 0; thread < k_threads; ++thread) {
-      auto& context = thread % 2 == 0 ? first : second;
-      boost::asio::co_spawn(
-          context,
-          [&database, &acknowledged, thread]() -> boost::asio::awaitable<void> {
-            for (int index = 0; index < k_per_thread; ++index) {
-              auto insert = [phone = phone_number(thread * k_per_thread + index)](
-                                write_transaction& transaction) {
-                return transaction.insert_user(phone, "writer", 1).user_id;
-              };
-              co_await database.write(std::move(insert));
-              acknowledged.fetch_add(1);
-            }
-          },
-          boost::asio::detached);
-    }
-    std::thread other([&second] { second.run(); });
-    first.run();
-    other.join();
-    EXPECT_EQ(acknowledged.load(), k_threads * k_per_thread);
-    const auto stats = database.stats();
-    EXPECT_EQ(stats.write_jobs, static_cast<std::uint64_t>(k_threads * k_per_thread));
-  }
-  sqlite::connection check(path, sqlite::open_mode::read_only);
-  sqlite::statement count(check, "SELECT count(*) FROM users");
-  ASSERT_TRUE(count.step());
-  EXPECT_EQ(count.integer(0), acknowledged.load());
-}
-
-TEST(sqlite_database, a_job_submitted_after_stop_fails_instead_of_hanging) {
-  testing::temporary_directory directory;
-  sqlite_database database({directory.file("parley.db"), 1});
-  database.stop();
-  auto late = std::make_unique<recorded_job>([](write_transaction&) {});
-  auto outcome = late->outcome();
-  database.submit_write(std::move(late));
-  EXPECT_NE(outcome.get(), nullptr);
 }
 
 } // namespace

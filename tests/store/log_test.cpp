@@ -1,12 +1,10 @@
-// The conversation log in the SQLite store: seq order under concurrent writers, edits kept as
+// The conversation log in the store, on both engines: seq order under concurrent writers, edits kept as
 // versions, tombstones that take body, versions and reactions off the disk, reactions in the
 // order of use, members' views from their seq, and the migration of a database written by the
 // schema before the log (version 2) with messages, receipts and groups in it.
 
-#include "store/sqlite_migrations.hpp"
-#include "store/sqlite_transaction.hpp"
-
-#include "support/temporary_directory.hpp"
+#include "store/engines.hpp"
+#include "store/migrations.hpp"
 
 #include <gtest/gtest.h>
 
@@ -17,19 +15,13 @@
 namespace parley::store {
 namespace {
 
-class sqlite_log_test : public ::testing::Test {
+class log_test : public conformance::store_test {
 protected:
-  testing::temporary_directory directory_;
-  std::string path_ = directory_.file("parley.db");
-  sqlite::connection db_{path_, sqlite::open_mode::read_write_create};
-  sqlite_write_transaction transaction_{db_};
   user_row alice_, bob_, carol_;
   id group_ = 0;
 
   void SetUp() override {
-    db_.execute("PRAGMA foreign_keys = ON");
-    db_.execute("PRAGMA journal_mode = WAL");
-    migrate(db_);
+    store_test::SetUp();
     alice_ = transaction_.insert_user("+14155550101", "Alice", 100);
     bob_ = transaction_.insert_user("+14155550102", "Bob", 100);
     carol_ = transaction_.insert_user("+14155550103", "Carol", 100);
@@ -48,31 +40,26 @@ protected:
                                        transaction_.next_seq(group_, 1000), reply_to);
   }
 
-  std::int64_t count(const std::string& sql) {
-    sqlite::statement statement(db_, sql);
-    statement.step();
-    return statement.integer(0);
-  }
 };
+PARLEY_STORE_ENGINES(log_test);
 
 // Each writer has its own connection (as separate processes would): the last_seq row update
 // serialises them, so the seqs are 1..N with no gap or repeat, and seq order is commit order
 // (ids, taken inside the same transactions, grow with seq).
-TEST_F(sqlite_log_test, writers_on_separate_connections_take_consecutive_seqs_in_commit_order) {
+TEST_P(log_test, writers_on_separate_connections_take_consecutive_seqs_in_commit_order) {
   constexpr int k_writers = 4;
   constexpr int k_each = 50;
   std::vector<std::thread> writers;
   for (int writer = 0; writer < k_writers; ++writer) {
     writers.emplace_back([this, writer] {
-      sqlite::connection db(path_, sqlite::open_mode::read_write_create);
-      db.execute("PRAGMA foreign_keys = ON");
-      sqlite_write_transaction transaction(db);
+      auto db = store_->connect();
+      auto& transaction = db->transaction();
       for (int index = 0; index < k_each; ++index) {
-        sqlite::transaction_guard guard(db, sqlite::transaction_guard::kind::immediate);
+        db->begin();
         const id seq = transaction.next_seq(group_);
         transaction.insert_message(group_, bob_.user_id, "hi", 1000,
                                    fmt::format("w{}-{}", writer, index), seq);
-        guard.commit();
+        db->commit();
       }
     });
   }
@@ -90,7 +77,7 @@ TEST_F(sqlite_log_test, writers_on_separate_connections_take_consecutive_seqs_in
   EXPECT_EQ(transaction_.conversation(group_)->last_seq, k_writers * k_each + 1);
 }
 
-TEST_F(sqlite_log_test, an_edit_keeps_the_previous_body_as_a_version) {
+TEST_P(log_test, an_edit_keeps_the_previous_body_as_a_version) {
   const auto sent = send(bob_.user_id, "helo", "1");
   transaction_.edit_message(sent.message_id, "hello", 2000, transaction_.next_seq(group_));
   transaction_.edit_message(sent.message_id, "hello!", 3000, transaction_.next_seq(group_));
@@ -99,19 +86,14 @@ TEST_F(sqlite_log_test, an_edit_keeps_the_previous_body_as_a_version) {
   EXPECT_EQ(now->seq, 2);
   EXPECT_EQ(now->updated_seq, 4);
   EXPECT_EQ(now->edited_at, 3000);
-  sqlite::statement versions(
-      db_, "SELECT body, written_at, replaced_seq FROM message_versions ORDER BY replaced_seq");
-  ASSERT_TRUE(versions.step());
-  EXPECT_EQ(versions.text(0), "helo");
-  EXPECT_EQ(versions.integer(1), 1000);
-  EXPECT_EQ(versions.integer(2), 3);
-  ASSERT_TRUE(versions.step());
-  EXPECT_EQ(versions.text(0), "hello");
-  EXPECT_EQ(versions.integer(1), 2000);
-  EXPECT_FALSE(versions.step());
+  const auto versions = connection_->rows(
+      "SELECT body, written_at, replaced_seq FROM message_versions ORDER BY replaced_seq");
+  const std::vector<std::vector<std::string>> expected{{"helo", "1000", "3"},
+                                                       {"hello", "2000", "4"}};
+  EXPECT_EQ(versions, expected);
 }
 
-TEST_F(sqlite_log_test, a_tombstone_keeps_its_place_and_loses_body_versions_and_reactions) {
+TEST_P(log_test, a_tombstone_keeps_its_place_and_loses_body_versions_and_reactions) {
   const auto sent = send(bob_.user_id, "secret", "1");
   const auto reply = send(alice_.user_id, "what?", "2", sent.message_id);
   transaction_.edit_message(sent.message_id, "secret 2", 2000, transaction_.next_seq(group_));
@@ -134,7 +116,7 @@ TEST_F(sqlite_log_test, a_tombstone_keeps_its_place_and_loses_body_versions_and_
   EXPECT_EQ(quoted->sender_id, bob_.user_id);
 }
 
-TEST_F(sqlite_log_test, a_quote_is_the_first_hundred_characters_of_the_current_body) {
+TEST_P(log_test, a_quote_is_the_first_hundred_characters_of_the_current_body) {
   std::string long_body;
   for (int index = 0; index < 120; ++index) {
     long_body += "é";
@@ -147,7 +129,7 @@ TEST_F(sqlite_log_test, a_quote_is_the_first_hundred_characters_of_the_current_b
   EXPECT_EQ(quote->body, long_body.substr(0, 200)); // 100 two-byte characters
 }
 
-TEST_F(sqlite_log_test, reactions_are_listed_by_first_use_and_users_in_the_order_they_reacted) {
+TEST_P(log_test, reactions_are_listed_by_first_use_and_users_in_the_order_they_reacted) {
   transaction_.insert_member(group_, carol_.user_id, 100);
   const auto sent = send(bob_.user_id, "party", "1");
   const auto react = [&](const user_row& who, std::optional<std::string_view> emoji) {
@@ -178,7 +160,7 @@ TEST_F(sqlite_log_test, reactions_are_listed_by_first_use_and_users_in_the_order
   EXPECT_EQ(count("SELECT count(*) FROM reactions"), 3); // one per user
 }
 
-TEST_F(sqlite_log_test, a_member_added_later_sees_only_what_follows) {
+TEST_P(log_test, a_member_added_later_sees_only_what_follows) {
   const auto before = send(bob_.user_id, "before Carol", "1");
   const id added_at = transaction_.next_seq(group_);
   transaction_.insert_member(group_, carol_.user_id, 2000, added_at);
@@ -201,7 +183,7 @@ TEST_F(sqlite_log_test, a_member_added_later_sees_only_what_follows) {
   EXPECT_EQ(positions[0].last_seq, transaction_.conversation(group_)->last_seq);
 }
 
-TEST_F(sqlite_log_test, members_come_longest_standing_first_and_admins_can_change) {
+TEST_P(log_test, members_come_longest_standing_first_and_admins_can_change) {
   transaction_.insert_member(group_, carol_.user_id, 50, transaction_.next_seq(group_));
   auto members = transaction_.members(group_);
   ASSERT_EQ(members.size(), 3U);
@@ -217,7 +199,7 @@ TEST_F(sqlite_log_test, members_come_longest_standing_first_and_admins_can_chang
   EXPECT_EQ(transaction_.conversation(group_)->title, "Trip 2");
 }
 
-TEST_F(sqlite_log_test, a_gone_group_keeps_its_row_so_its_id_is_never_reused) {
+TEST_P(log_test, a_gone_group_keeps_its_row_so_its_id_is_never_reused) {
   send(bob_.user_id, "x", "1");
   transaction_.delete_member(group_, alice_.user_id);
   transaction_.delete_member(group_, bob_.user_id);
@@ -231,12 +213,14 @@ TEST_F(sqlite_log_test, a_gone_group_keeps_its_row_so_its_id_is_never_reused) {
 
 // A database as the release before the log wrote it (schema 2): every row carries over, seqs
 // follow id order per conversation (after a group's creation), and group creators are admins.
-TEST(sqlite_log_migration, a_version_2_database_migrates_with_every_row_checked) {
-  testing::temporary_directory directory;
-  sqlite::connection db(directory.file("old.db"), sqlite::open_mode::read_write_create);
-  db.execute("PRAGMA foreign_keys = ON");
-  ASSERT_EQ(migrate(db, 2), 2);
-  db.execute(R"sql(
+class log_migration : public ::testing::TestWithParam<conformance::engine> {};
+PARLEY_STORE_ENGINES(log_migration);
+
+TEST_P(log_migration, a_version_2_database_migrates_with_every_row_checked) {
+  const auto store = conformance::test_store::make(GetParam());
+  const auto db = store->connect();
+  ASSERT_EQ(db->migrate(2), 2);
+  db->execute(R"sql(
 INSERT INTO users (id, phone, name, created_at) VALUES
   (1, '+14155550101', 'Alice', 1), (2, '+14155550102', 'Bob', 2), (3, '+14155550103', 'Carol', 3);
 INSERT INTO contacts (owner_id, contact_id, name, created_at) VALUES (1, 2, 'Bobby', 5);
@@ -254,8 +238,9 @@ INSERT INTO messages (id, conversation_id, sender_id, body, sent_at, client_id) 
   (101, 10, 1, 'hi', 1001, 'a1'), (102, 11, 2, 'trip?', 1002, 'b1'),
   (103, 10, 2, 'hello', 1003, 'b2'), (104, 11, 3, 'yes', 1004, 'c1');
 )sql");
-  ASSERT_EQ(migrate(db), sqlite_migrations().back().version);
-  sqlite_write_transaction transaction(db);
+  db->ids_inserted();
+  ASSERT_EQ(db->migrate(), migrations().back().version);
+  auto& transaction = db->transaction();
 
   struct expected_message {
     id message_id;

@@ -1,8 +1,10 @@
-// The chat half of the SQLite transaction: contacts, conversations, members, messages.
+#pragma once
+// The chat half of sql_transaction: contacts, conversations, members, messages. Included by
+// each engine's transaction translation unit. Internal to the store.
 
-#include "store/sqlite_chat_queries.hpp"
-#include "store/sqlite_rows.hpp"
-#include "store/sqlite_transaction.hpp"
+#include "store/chat_queries.hpp"
+#include "store/sql_rows.hpp"
+#include "store/sql_transaction.hpp"
 
 #include <algorithm>
 #include <limits>
@@ -10,17 +12,13 @@
 #include <tuple>
 
 namespace parley::store {
-namespace {
+namespace sql_chat {
 
-using sqlite_rows::all_rows;
-using sqlite_rows::read_user;
-using sqlite_rows::single_row;
+inline constexpr auto read_contact = [](const auto& row) -> contact_row {
+  return contact_row{sql_rows::read_user(row), row.text(4), row.optional_integer(5), row.integer(6)};
+};
 
-contact_row read_contact(const sqlite::statement& row) {
-  return contact_row{read_user(row), row.text(4), row.optional_integer(5), row.integer(6)};
-}
-
-message_row read_message(const sqlite::statement& row) {
+inline constexpr auto read_message = [](const auto& row) -> message_row {
   message_row message;
   message.message_id = row.integer(0);
   message.conversation_id = row.integer(1);
@@ -34,14 +32,14 @@ message_row read_message(const sqlite::statement& row) {
   message.deleted_at = row.optional_integer(9);
   message.reply_to_id = row.optional_integer(10);
   return message;
-}
+};
 
-member_row read_member(const sqlite::statement& row) {
+inline constexpr auto read_member = [](const auto& row) -> member_row {
   return member_row{row.integer(0),      row.integer(1), row.integer(2), row.integer(3),
                     row.integer(4) != 0, row.integer(5), row.integer(6)};
-}
+};
 
-conversation_kind kind_from(std::string_view text) {
+inline conversation_kind kind_from(std::string_view text) {
   if (text == "direct") {
     return conversation_kind::direct;
   }
@@ -51,7 +49,7 @@ conversation_kind kind_from(std::string_view text) {
   throw std::runtime_error("unknown conversation kind in the database");
 }
 
-conversation_row read_conversation(const sqlite::statement& row) {
+inline constexpr auto read_conversation = [](const auto& row) -> conversation_row {
   conversation_row conversation;
   conversation.conversation_id = row.integer(0);
   conversation.kind = kind_from(row.text(1));
@@ -64,65 +62,83 @@ conversation_row read_conversation(const sqlite::statement& row) {
   conversation.last_activity_at = row.integer(6);
   conversation.last_seq = row.integer(7);
   return conversation;
-}
+};
 
-} // namespace
+} // namespace sql_chat
 
-std::vector<contact_row> sqlite_write_transaction::contacts_of(id owner) {
+using sql_chat::read_contact;
+using sql_chat::read_conversation;
+using sql_chat::read_member;
+using sql_chat::read_message;
+using sql_rows::all_rows;
+using sql_rows::read_user;
+using sql_rows::returned_integer;
+using sql_rows::single_row;
+
+template <class Connection>
+std::vector<contact_row> sql_transaction<Connection>::contacts_of(id owner) {
   auto& statement = db_.cached(chat_sql::contacts_of);
   statement.bind(1, owner);
   return all_rows(statement, read_contact);
 }
 
-std::optional<contact_row> sqlite_write_transaction::contact(id owner, id contact_id) {
+template <class Connection>
+std::optional<contact_row> sql_transaction<Connection>::contact(id owner, id contact_id) {
   auto& statement = db_.cached(chat_sql::contact);
   statement.bind(1, owner).bind(2, contact_id);
   return single_row(statement, read_contact);
 }
 
-std::vector<id> sqlite_write_transaction::contact_owners_of(id user) {
+template <class Connection>
+std::vector<id> sql_transaction<Connection>::contact_owners_of(id user) {
   auto& statement = db_.cached(chat_sql::contact_owners_of);
   statement.bind(1, user);
-  return all_rows(statement, [](const sqlite::statement& row) { return row.integer(0); });
+  return all_rows(statement, [](const auto& row) { return row.integer(0); });
 }
 
-std::optional<id> sqlite_write_transaction::direct_conversation(id first, id second) {
+template <class Connection>
+std::optional<id> sql_transaction<Connection>::direct_conversation(id first, id second) {
   auto& statement = db_.cached(chat_sql::direct_conversation);
   statement.bind(1, std::min(first, second)).bind(2, std::max(first, second));
-  return single_row(statement, [](const sqlite::statement& row) { return row.integer(0); });
+  return single_row(statement, [](const auto& row) { return row.integer(0); });
 }
 
-std::optional<conversation_row> sqlite_write_transaction::conversation(id conversation_id) {
+template <class Connection>
+std::optional<conversation_row> sql_transaction<Connection>::conversation(id conversation_id) {
   auto& statement = db_.cached(chat_sql::conversation);
   statement.bind(1, conversation_id);
   return single_row(statement, read_conversation);
 }
 
-std::optional<member_row> sqlite_write_transaction::membership(id conversation_id, id user_id) {
+template <class Connection>
+std::optional<member_row> sql_transaction<Connection>::membership(id conversation_id, id user_id) {
   auto& statement = db_.cached(chat_sql::membership);
   statement.bind(1, conversation_id).bind(2, user_id);
   return single_row(statement, read_member);
 }
 
-std::vector<member_row> sqlite_write_transaction::members(id conversation_id) {
+template <class Connection>
+std::vector<member_row> sql_transaction<Connection>::members(id conversation_id) {
   auto& statement = db_.cached(chat_sql::member_rows);
   statement.bind(1, conversation_id);
   return all_rows(statement, read_member);
 }
 
-std::vector<log_position> sqlite_write_transaction::log_positions(id user) {
+template <class Connection>
+std::vector<log_position> sql_transaction<Connection>::log_positions(id user) {
   auto& statement = db_.cached(chat_sql::log_positions);
   statement.bind(1, user);
-  return all_rows(statement, [](const sqlite::statement& row) {
+  return all_rows(statement, [](const auto& row) {
     return log_position{row.integer(0), row.integer(1), row.integer(2)};
   });
 }
 
-void sqlite_write_transaction::complete(message_row& message) {
+template <class Connection>
+void sql_transaction<Connection>::complete(message_row& message) {
   if (message.reply_to_id) {
     auto& statement = db_.cached(chat_sql::quote);
     statement.bind(1, *message.reply_to_id);
-    message.reply_to = single_row(statement, [](const sqlite::statement& row) {
+    message.reply_to = single_row(statement, [](const auto& row) {
       return quote_row{row.integer(0), row.integer(1), row.text(2), row.integer(3) != 0};
     });
   }
@@ -144,16 +160,18 @@ void sqlite_write_transaction::complete(message_row& message) {
   statement.reset();
 }
 
-std::vector<message_row> sqlite_write_transaction::completed(sqlite::statement& statement) {
+template <class Connection>
+std::vector<message_row> sql_transaction<Connection>::completed(query_type& query) {
   // Collect first: complete() runs other cached statements.
-  auto rows = all_rows(statement, read_message);
+  auto rows = all_rows(query, read_message);
   for (auto& row : rows) {
     complete(row);
   }
   return rows;
 }
 
-std::optional<message_row> sqlite_write_transaction::message(id message_id) {
+template <class Connection>
+std::optional<message_row> sql_transaction<Connection>::message(id message_id) {
   auto& statement = db_.cached(chat_sql::message_by_id);
   statement.bind(1, message_id);
   auto found = single_row(statement, read_message);
@@ -163,27 +181,30 @@ std::optional<message_row> sqlite_write_transaction::message(id message_id) {
   return found;
 }
 
-std::vector<id> sqlite_write_transaction::member_ids(id conversation_id) {
+template <class Connection>
+std::vector<id> sql_transaction<Connection>::member_ids(id conversation_id) {
   auto& statement = db_.cached(chat_sql::member_ids);
   statement.bind(1, conversation_id);
-  return all_rows(statement, [](const sqlite::statement& row) { return row.integer(0); });
+  return all_rows(statement, [](const auto& row) { return row.integer(0); });
 }
 
-std::vector<id> sqlite_write_transaction::senders_between(id conversation_id, id after, id up_to) {
+template <class Connection>
+std::vector<id> sql_transaction<Connection>::senders_between(id conversation_id, id after, id up_to) {
   auto& statement = db_.cached(chat_sql::senders_between);
   statement.bind(1, conversation_id)
       .bind(2, seq_up_to(conversation_id, after))
       .bind(3, seq_up_to(conversation_id, up_to));
-  return all_rows(statement, [](const sqlite::statement& row) { return row.integer(0); });
+  return all_rows(statement, [](const auto& row) { return row.integer(0); });
 }
 
-conversation_summary sqlite_write_transaction::summarise(conversation_row conversation, id viewer,
+template <class Connection>
+conversation_summary sql_transaction<Connection>::summarise(conversation_row conversation, id viewer,
                                                          id last_read_id, id from_seq) {
   conversation_summary result;
   {
     auto& statement = db_.cached(chat_sql::members);
     statement.bind(1, conversation.conversation_id);
-    result.members = all_rows(statement, [](const sqlite::statement& row) {
+    result.members = all_rows(statement, [](const auto& row) {
       return member_view{read_user(row), row.integer(4) != 0, row.integer(5), row.integer(6)};
     });
   }
@@ -197,7 +218,7 @@ conversation_summary sqlite_write_transaction::summarise(conversation_row conver
         .bind(2, std::max(from_seq, seq_up_to(conversation.conversation_id, last_read_id)))
         .bind(3, viewer);
     result.unread_count =
-        single_row(unread, [](const sqlite::statement& row) { return row.integer(0); }).value_or(0);
+        single_row(unread, [](const auto& row) { return row.integer(0); }).value_or(0);
   }
   if (conversation.kind == conversation_kind::direct) {
     for (const auto& member : result.members) {
@@ -205,7 +226,7 @@ conversation_summary sqlite_write_transaction::summarise(conversation_row conver
         auto& statement = db_.cached(chat_sql::nickname);
         statement.bind(1, viewer).bind(2, member.user.user_id);
         result.nickname =
-            single_row(statement, [](const sqlite::statement& row) { return row.text(0); });
+            single_row(statement, [](const auto& row) { return row.text(0); });
       }
     }
   }
@@ -213,7 +234,8 @@ conversation_summary sqlite_write_transaction::summarise(conversation_row conver
   return result;
 }
 
-std::optional<conversation_summary> sqlite_write_transaction::summary(id conversation_id,
+template <class Connection>
+std::optional<conversation_summary> sql_transaction<Connection>::summary(id conversation_id,
                                                                       id viewer) {
   const auto member = membership(conversation_id, viewer);
   if (!member) {
@@ -226,11 +248,12 @@ std::optional<conversation_summary> sqlite_write_transaction::summary(id convers
   return summarise(std::move(*found), viewer, member->last_read_id, member->from_seq);
 }
 
-std::vector<conversation_summary> sqlite_write_transaction::conversations_of(id viewer) {
+template <class Connection>
+std::vector<conversation_summary> sql_transaction<Connection>::conversations_of(id viewer) {
   auto& statement = db_.cached(chat_sql::conversations_of);
   statement.bind(1, viewer);
   // Collect first: summarise() runs other cached statements.
-  auto rows = all_rows(statement, [](const sqlite::statement& row) {
+  auto rows = all_rows(statement, [](const auto& row) {
     return std::tuple{read_conversation(row), row.integer(8), row.integer(9)};
   });
   std::vector<conversation_summary> result;
@@ -241,8 +264,9 @@ std::vector<conversation_summary> sqlite_write_transaction::conversations_of(id 
   return result;
 }
 
+template <class Connection>
 std::optional<message_row>
-sqlite_write_transaction::message_by_client_id(id sender, std::string_view client_id) {
+sql_transaction<Connection>::message_by_client_id(id sender, std::string_view client_id) {
   auto& statement = db_.cached(chat_sql::message_by_client_id);
   statement.bind(1, sender).bind(2, client_id);
   auto found = single_row(statement, read_message);
@@ -252,13 +276,15 @@ sqlite_write_transaction::message_by_client_id(id sender, std::string_view clien
   return found;
 }
 
-std::optional<id> sqlite_write_transaction::seq_of(id conversation_id, id message_id) {
+template <class Connection>
+std::optional<id> sql_transaction<Connection>::seq_of(id conversation_id, id message_id) {
   auto& lookup = db_.cached(chat_sql::seq_of_message);
   lookup.bind(1, conversation_id).bind(2, message_id);
-  return single_row(lookup, [](const sqlite::statement& row) { return row.integer(0); });
+  return single_row(lookup, [](const auto& row) { return row.integer(0); });
 }
 
-id sqlite_write_transaction::seq_up_to(id conversation_id, id message_id) {
+template <class Connection>
+id sql_transaction<Connection>::seq_up_to(id conversation_id, id message_id) {
   if (message_id <= 0) {
     return 0;
   }
@@ -274,7 +300,7 @@ id sqlite_write_transaction::seq_up_to(id conversation_id, id message_id) {
   while (low <= high) {
     const id middle = low + (high - low) / 2;
     at_or_below.bind(1, conversation_id).bind(2, middle);
-    const auto probe = single_row(at_or_below, [](const sqlite::statement& row) {
+    const auto probe = single_row(at_or_below, [](const auto& row) {
       return std::pair{row.integer(0), row.integer(1)};
     });
     if (!probe) {
@@ -289,14 +315,16 @@ id sqlite_write_transaction::seq_up_to(id conversation_id, id message_id) {
   return found;
 }
 
-id sqlite_write_transaction::seq_bound(id conversation_id, id before) {
+template <class Connection>
+id sql_transaction<Connection>::seq_bound(id conversation_id, id before) {
   if (const auto seq = seq_of(conversation_id, before)) {
     return *seq;
   }
   return seq_up_to(conversation_id, before - 1) + 1;
 }
 
-std::vector<message_row> sqlite_write_transaction::messages_before(id conversation_id,
+template <class Connection>
+std::vector<message_row> sql_transaction<Connection>::messages_before(id conversation_id,
                                                                    std::optional<id> before,
                                                                    id from_seq, int limit) {
   auto& statement = db_.cached(chat_sql::messages_before);
@@ -307,14 +335,16 @@ std::vector<message_row> sqlite_write_transaction::messages_before(id conversati
   return completed(statement);
 }
 
-std::vector<message_row> sqlite_write_transaction::changes_after(id conversation_id, id after,
+template <class Connection>
+std::vector<message_row> sql_transaction<Connection>::changes_after(id conversation_id, id after,
                                                                  id from_seq, int limit) {
   auto& statement = db_.cached(chat_sql::changes_after);
   statement.bind(1, conversation_id).bind(2, after).bind(3, from_seq).bind(4, std::int64_t{limit});
   return completed(statement);
 }
 
-void sqlite_write_transaction::insert_contact(id owner, id contact_id, std::string_view name,
+template <class Connection>
+void sql_transaction<Connection>::insert_contact(id owner, id contact_id, std::string_view name,
                                               unix_ms now) {
   db_.cached(chat_sql::insert_contact)
       .bind(1, owner)
@@ -324,17 +354,20 @@ void sqlite_write_transaction::insert_contact(id owner, id contact_id, std::stri
       .run();
 }
 
-bool sqlite_write_transaction::update_contact_name(id owner, id contact_id, std::string_view name) {
+template <class Connection>
+bool sql_transaction<Connection>::update_contact_name(id owner, id contact_id, std::string_view name) {
   db_.cached(chat_sql::update_contact_name).bind(1, owner).bind(2, contact_id).bind(3, name).run();
   return db_.changes() > 0;
 }
 
-bool sqlite_write_transaction::delete_contact(id owner, id contact_id) {
+template <class Connection>
+bool sql_transaction<Connection>::delete_contact(id owner, id contact_id) {
   db_.cached(chat_sql::delete_contact).bind(1, owner).bind(2, contact_id).run();
   return db_.changes() > 0;
 }
 
-conversation_row sqlite_write_transaction::insert_conversation(
+template <class Connection>
+conversation_row sql_transaction<Connection>::insert_conversation(
     conversation_kind kind, std::optional<std::string_view> title,
     std::optional<std::pair<id, id>> direct_pair, id created_by, unix_ms now) {
   auto& statement = db_.cached(chat_sql::insert_conversation);
@@ -346,9 +379,9 @@ conversation_row sqlite_write_transaction::insert_conversation(
   } else {
     statement.bind_null(3).bind_null(4);
   }
-  statement.bind(5, created_by).bind(6, now).run();
+  statement.bind(5, created_by).bind(6, now);
   conversation_row row;
-  row.conversation_id = db_.last_insert_rowid();
+  row.conversation_id = returned_integer(statement);
   row.kind = kind;
   if (title) {
     row.title = std::string(*title);
@@ -359,7 +392,8 @@ conversation_row sqlite_write_transaction::insert_conversation(
   return row;
 }
 
-void sqlite_write_transaction::insert_member(id conversation_id, id user_id, unix_ms now,
+template <class Connection>
+void sql_transaction<Connection>::insert_member(id conversation_id, id user_id, unix_ms now,
                                              id from_seq, bool admin) {
   db_.cached(chat_sql::insert_member)
       .bind(1, conversation_id)
@@ -370,11 +404,13 @@ void sqlite_write_transaction::insert_member(id conversation_id, id user_id, uni
       .run();
 }
 
-void sqlite_write_transaction::delete_member(id conversation_id, id user_id) {
+template <class Connection>
+void sql_transaction<Connection>::delete_member(id conversation_id, id user_id) {
   db_.cached(chat_sql::delete_member).bind(1, conversation_id).bind(2, user_id).run();
 }
 
-void sqlite_write_transaction::set_admin(id conversation_id, id user_id, bool admin) {
+template <class Connection>
+void sql_transaction<Connection>::set_admin(id conversation_id, id user_id, bool admin) {
   db_.cached(chat_sql::set_admin)
       .bind(1, conversation_id)
       .bind(2, user_id)
@@ -382,26 +418,30 @@ void sqlite_write_transaction::set_admin(id conversation_id, id user_id, bool ad
       .run();
 }
 
-void sqlite_write_transaction::set_title(id conversation_id, std::string_view title) {
+template <class Connection>
+void sql_transaction<Connection>::set_title(id conversation_id, std::string_view title) {
   db_.cached(chat_sql::set_title).bind(1, conversation_id).bind(2, title).run();
 }
 
-void sqlite_write_transaction::delete_messages(id conversation_id) {
+template <class Connection>
+void sql_transaction<Connection>::delete_messages(id conversation_id) {
   db_.cached(chat_sql::delete_messages).bind(1, conversation_id).run();
 }
 
-id sqlite_write_transaction::next_seq(id conversation_id, std::optional<unix_ms> activity) {
+template <class Connection>
+id sql_transaction<Connection>::next_seq(id conversation_id, std::optional<unix_ms> activity) {
   auto& statement = db_.cached(chat_sql::next_seq);
   statement.bind(1, conversation_id).bind(2, activity);
   const auto seq =
-      single_row(statement, [](const sqlite::statement& row) { return row.integer(0); });
+      single_row(statement, [](const auto& row) { return row.integer(0); });
   if (!seq) {
     throw std::runtime_error("next_seq: no such conversation");
   }
   return *seq;
 }
 
-message_row sqlite_write_transaction::insert_message(id conversation_id, id sender_id,
+template <class Connection>
+message_row sql_transaction<Connection>::insert_message(id conversation_id, id sender_id,
                                                      std::string_view body, unix_ms sent_at,
                                                      std::string_view client_id, id seq,
                                                      std::optional<id> reply_to) {
@@ -417,9 +457,8 @@ message_row sqlite_write_transaction::insert_message(id conversation_id, id send
   } else {
     insert.bind_null(7);
   }
-  insert.run();
   message_row message;
-  message.message_id = db_.last_insert_rowid();
+  message.message_id = returned_integer(insert);
   message.conversation_id = conversation_id;
   message.sender_id = sender_id;
   message.body = std::string(body);
@@ -434,7 +473,8 @@ message_row sqlite_write_transaction::insert_message(id conversation_id, id send
   return message;
 }
 
-void sqlite_write_transaction::edit_message(id message_id, std::string_view body, unix_ms now,
+template <class Connection>
+void sql_transaction<Connection>::edit_message(id message_id, std::string_view body, unix_ms now,
                                             id seq) {
   db_.cached(chat_sql::save_version).bind(1, message_id).bind(2, seq).run();
   db_.cached(chat_sql::edit_message)
@@ -445,20 +485,22 @@ void sqlite_write_transaction::edit_message(id message_id, std::string_view body
       .run();
 }
 
-void sqlite_write_transaction::delete_message(id message_id, unix_ms now, id seq) {
+template <class Connection>
+void sql_transaction<Connection>::delete_message(id message_id, unix_ms now, id seq) {
   db_.cached(chat_sql::tombstone).bind(1, message_id).bind(2, now).bind(3, seq).run();
   db_.cached(chat_sql::delete_versions).bind(1, message_id).run();
   db_.cached(chat_sql::delete_reactions).bind(1, message_id).run();
 }
 
-void sqlite_write_transaction::set_reaction(id message_id, id user_id,
+template <class Connection>
+void sql_transaction<Connection>::set_reaction(id message_id, id user_id,
                                             std::optional<std::string_view> emoji, id seq) {
   if (emoji) {
     // Joining a run keeps its place; a new run (or one whose users all left) goes last.
     auto& run = db_.cached(chat_sql::reaction_run);
     run.bind(1, message_id).bind(2, *emoji);
     const auto since =
-        single_row(run, [](const sqlite::statement& row) { return row.optional_integer(0); });
+        single_row(run, [](const auto& row) { return row.optional_integer(0); });
     db_.cached(chat_sql::put_reaction)
         .bind(1, message_id)
         .bind(2, user_id)
@@ -472,12 +514,14 @@ void sqlite_write_transaction::set_reaction(id message_id, id user_id,
   db_.cached(chat_sql::touch_message).bind(1, message_id).bind(2, seq).run();
 }
 
-bool sqlite_write_transaction::advance_read(id conversation_id, id user_id, id up_to) {
+template <class Connection>
+bool sql_transaction<Connection>::advance_read(id conversation_id, id user_id, id up_to) {
   db_.cached(chat_sql::advance_read).bind(1, conversation_id).bind(2, user_id).bind(3, up_to).run();
   return db_.changes() > 0;
 }
 
-bool sqlite_write_transaction::advance_delivered(id conversation_id, id user_id, id up_to) {
+template <class Connection>
+bool sql_transaction<Connection>::advance_delivered(id conversation_id, id user_id, id up_to) {
   db_.cached(chat_sql::advance_delivered)
       .bind(1, conversation_id)
       .bind(2, user_id)

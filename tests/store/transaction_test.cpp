@@ -1,26 +1,14 @@
-#include "store/sqlite_migrations.hpp"
-#include "store/sqlite_transaction.hpp"
-
-#include "support/temporary_directory.hpp"
+#include "store/engines.hpp"
 
 #include <gtest/gtest.h>
 
 namespace parley::store {
 namespace {
 
-class sqlite_transaction_test : public ::testing::Test {
-protected:
-  testing::temporary_directory directory_;
-  sqlite::connection db_{directory_.file("parley.db"), sqlite::open_mode::read_write_create};
-  sqlite_write_transaction transaction_{db_};
+class transaction_test : public conformance::store_test {};
+PARLEY_STORE_ENGINES(transaction_test);
 
-  void SetUp() override {
-    db_.execute("PRAGMA foreign_keys = ON");
-    migrate(db_);
-  }
-};
-
-TEST_F(sqlite_transaction_test, users_are_found_by_id_and_by_phone) {
+TEST_P(transaction_test, users_are_found_by_id_and_by_phone) {
   const auto alice = transaction_.insert_user("+14155550123", "Alice", 100);
   EXPECT_GT(alice.user_id, 0);
   EXPECT_EQ(transaction_.user_by_id(alice.user_id)->phone, "+14155550123");
@@ -29,17 +17,12 @@ TEST_F(sqlite_transaction_test, users_are_found_by_id_and_by_phone) {
   EXPECT_FALSE(transaction_.user_by_id(alice.user_id + 1));
 }
 
-TEST_F(sqlite_transaction_test, a_phone_number_belongs_to_one_user) {
+TEST_P(transaction_test, a_phone_number_belongs_to_one_user) {
   transaction_.insert_user("+14155550123", "Alice", 100);
-  try {
-    transaction_.insert_user("+14155550123", "Mallory", 100);
-    FAIL();
-  } catch (const sqlite::sqlite_error& error) {
-    EXPECT_EQ(error.code(), SQLITE_CONSTRAINT_UNIQUE);
-  }
+  expect_constraint([&] { transaction_.insert_user("+14155550123", "Mallory", 100); });
 }
 
-TEST_F(sqlite_transaction_test, renaming_a_user_changes_only_the_name) {
+TEST_P(transaction_test, renaming_a_user_changes_only_the_name) {
   const auto alice = transaction_.insert_user("+14155550123", "Alice", 100);
   transaction_.update_user_name(alice.user_id, "Alice B");
   const auto found = transaction_.user_by_id(alice.user_id);
@@ -47,7 +30,7 @@ TEST_F(sqlite_transaction_test, renaming_a_user_changes_only_the_name) {
   EXPECT_EQ(found->phone, "+14155550123");
 }
 
-TEST_F(sqlite_transaction_test, sessions_are_found_by_hash_touched_and_revoked) {
+TEST_P(transaction_test, sessions_are_found_by_hash_touched_and_revoked) {
   const auto alice = transaction_.insert_user("+14155550123", "Alice", 100);
   const std::vector<unsigned char> hash{1, 2, 3, 4};
   const auto session_id = transaction_.insert_session(hash, alice.user_id, 200);
@@ -67,14 +50,14 @@ TEST_F(sqlite_transaction_test, sessions_are_found_by_hash_touched_and_revoked) 
   EXPECT_FALSE(transaction_.session_by_token_hash(std::vector<unsigned char>{9}));
 }
 
-TEST_F(sqlite_transaction_test, a_token_hash_is_unique) {
+TEST_P(transaction_test, a_token_hash_is_unique) {
   const auto alice = transaction_.insert_user("+14155550123", "Alice", 100);
   const std::vector<unsigned char> hash{7, 7};
   transaction_.insert_session(hash, alice.user_id, 1);
-  EXPECT_THROW(transaction_.insert_session(hash, alice.user_id, 2), sqlite::sqlite_error);
+  expect_constraint([&] { transaction_.insert_session(hash, alice.user_id, 2); });
 }
 
-TEST_F(sqlite_transaction_test, a_new_login_code_replaces_the_old_one) {
+TEST_P(transaction_test, a_new_login_code_replaces_the_old_one) {
   login_code_row first{"+14155550123", std::vector<unsigned char>{1}, 100, 700, 3};
   transaction_.put_login_code(first);
   login_code_row second{"+14155550123", std::vector<unsigned char>{2}, 200, 800, 0};
@@ -86,12 +69,12 @@ TEST_F(sqlite_transaction_test, a_new_login_code_replaces_the_old_one) {
   EXPECT_EQ(found->expires_at, 800);
 }
 
-TEST_F(sqlite_transaction_test, a_login_code_kept_by_the_provider_has_no_hash) {
+TEST_P(transaction_test, a_login_code_kept_by_the_provider_has_no_hash) {
   transaction_.put_login_code({"+14155550123", std::nullopt, 100, 700, 0});
   EXPECT_FALSE(transaction_.login_code("+14155550123")->code_hash);
 }
 
-TEST_F(sqlite_transaction_test, login_code_attempts_and_deletion) {
+TEST_P(transaction_test, login_code_attempts_and_deletion) {
   transaction_.put_login_code({"+14155550123", std::vector<unsigned char>{1}, 100, 700, 0});
   transaction_.set_login_code_attempts("+14155550123", 4);
   EXPECT_EQ(transaction_.login_code("+14155550123")->attempts, 4);
@@ -99,7 +82,7 @@ TEST_F(sqlite_transaction_test, login_code_attempts_and_deletion) {
   EXPECT_FALSE(transaction_.login_code("+14155550123"));
 }
 
-TEST_F(sqlite_transaction_test, expired_login_codes_are_purged) {
+TEST_P(transaction_test, expired_login_codes_are_purged) {
   transaction_.put_login_code({"+14155550001", std::nullopt, 0, 100, 0});
   transaction_.put_login_code({"+14155550002", std::nullopt, 0, 300, 0});
   EXPECT_EQ(transaction_.delete_expired_login_codes(200), 1);
@@ -107,25 +90,21 @@ TEST_F(sqlite_transaction_test, expired_login_codes_are_purged) {
   EXPECT_TRUE(transaction_.login_code("+14155550002"));
 }
 
-TEST_F(sqlite_transaction_test, server_secrets_are_stored_and_replaced) {
+TEST_P(transaction_test, server_secrets_are_stored_and_replaced) {
   EXPECT_FALSE(transaction_.server_secret("key"));
   transaction_.put_server_secret("key", std::vector<unsigned char>{1, 2});
   transaction_.put_server_secret("key", std::vector<unsigned char>{3});
   EXPECT_EQ(*transaction_.server_secret("key"), std::vector<unsigned char>{3});
 }
 
-TEST_F(sqlite_transaction_test, lookups_use_indexes) {
+TEST_P(transaction_test, lookups_use_indexes) {
   // Every lookup of the sign-in path is an index search, never a table scan.
-  for (const char* query : {"SELECT * FROM users WHERE phone = '+1'",
-                            "SELECT * FROM sessions WHERE token_hash = x'01'",
-                            "SELECT * FROM login_codes WHERE phone = '+1'",
-                            "DELETE FROM login_codes WHERE expires_at < 5"}) {
-    sqlite::statement plan(db_, std::string("EXPLAIN QUERY PLAN ") + query);
-    std::string details;
-    while (plan.step()) {
-      details += plan.text(3) + "\n";
-    }
-    EXPECT_EQ(details.find("SCAN"), std::string::npos) << query << "\n" << details;
+  for (const char* query : {"SELECT * FROM users WHERE phone = ?1",
+                            "SELECT * FROM sessions WHERE token_hash = ?1",
+                            "SELECT * FROM login_codes WHERE phone = ?1",
+                            "DELETE FROM login_codes WHERE expires_at < ?1"}) {
+    const auto details = connection_->plan(query);
+    EXPECT_FALSE(connection_->scans_whole(details)) << query << "\n" << details;
   }
 }
 

@@ -1,23 +1,31 @@
 #pragma once
-// The SQL of the chat queries, named so that a test can check each one's plan
-// (EXPLAIN QUERY PLAN: every lookup uses an index, no table is scanned whole).
+// The SQL of the chat queries, named so that a test can check each one's plan (every lookup
+// uses an index, no table is scanned whole). Written once for both engines: SQLite's ?N
+// parameters (rewritten for PostgreSQL), CASE rather than the two engines' different
+// two-argument min/max, and aliases on every subquery in FROM.
 
 #include <array>
 
 namespace parley::store::chat_sql {
 
+// A contact's direct conversation is keyed by the pair, smaller id first. Names compare with
+// lower(): ASCII case folding on SQLite, and on PostgreSQL too, where text columns use the
+// "C" collation.
+
 inline constexpr const char* contacts_of =
     "SELECT u.id, u.phone, u.name, u.created_at, k.name, c.id, k.created_at "
     "FROM contacts k JOIN users u ON u.id = k.contact_id "
-    "LEFT JOIN conversations c ON c.direct_low = min(k.owner_id, k.contact_id) "
-    "AND c.direct_high = max(k.owner_id, k.contact_id) "
-    "WHERE k.owner_id = ?1 ORDER BY k.name COLLATE NOCASE, u.id";
+    "LEFT JOIN conversations c "
+    "ON c.direct_low = CASE WHEN k.owner_id < k.contact_id THEN k.owner_id ELSE k.contact_id END "
+    "AND c.direct_high = CASE WHEN k.owner_id < k.contact_id THEN k.contact_id ELSE k.owner_id END "
+    "WHERE k.owner_id = ?1 ORDER BY lower(k.name), u.id";
 
 inline constexpr const char* contact =
     "SELECT u.id, u.phone, u.name, u.created_at, k.name, c.id, k.created_at "
     "FROM contacts k JOIN users u ON u.id = k.contact_id "
-    "LEFT JOIN conversations c ON c.direct_low = min(k.owner_id, k.contact_id) "
-    "AND c.direct_high = max(k.owner_id, k.contact_id) "
+    "LEFT JOIN conversations c "
+    "ON c.direct_low = CASE WHEN k.owner_id < k.contact_id THEN k.owner_id ELSE k.contact_id END "
+    "AND c.direct_high = CASE WHEN k.owner_id < k.contact_id THEN k.contact_id ELSE k.owner_id END "
     "WHERE k.owner_id = ?1 AND k.contact_id = ?2";
 
 inline constexpr const char* contact_owners_of =
@@ -99,11 +107,11 @@ inline constexpr const char* message_at_or_below =
 inline constexpr const char* changes_after =
     "SELECT * FROM (SELECT id, conversation_id, sender_id, body, sent_at, client_id, seq, updated_seq, edited_at, deleted_at, reply_to FROM messages "
     "WHERE conversation_id = ?1 AND seq > ?2 AND seq > ?3 AND updated_seq = seq "
-    "ORDER BY seq LIMIT ?4) "
+    "ORDER BY seq LIMIT ?4) AS sent "
     "UNION ALL "
     "SELECT * FROM (SELECT id, conversation_id, sender_id, body, sent_at, client_id, seq, updated_seq, edited_at, deleted_at, reply_to FROM messages "
     "WHERE conversation_id = ?1 AND updated_seq > ?2 AND updated_seq > seq AND seq > ?3 "
-    "ORDER BY updated_seq LIMIT ?4) "
+    "ORDER BY updated_seq LIMIT ?4) AS changed "
     "ORDER BY 8 LIMIT ?4";
 
 // The quote of a reply: 100 characters (code points) of the quoted message's current body.
@@ -126,7 +134,7 @@ inline constexpr const char* delete_contact =
     "DELETE FROM contacts WHERE owner_id = ?1 AND contact_id = ?2";
 inline constexpr const char* insert_conversation =
     "INSERT INTO conversations (kind, title, direct_low, direct_high, created_by, created_at, "
-    "last_activity_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)";
+    "last_activity_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6) RETURNING id";
 inline constexpr const char* insert_member =
     "INSERT INTO conversation_members (conversation_id, user_id, joined_at, from_seq, admin) "
     "VALUES (?1, ?2, ?3, ?4, ?5)";
@@ -138,11 +146,11 @@ inline constexpr const char* set_title = "UPDATE conversations SET title = ?2 WH
 inline constexpr const char* delete_messages = "DELETE FROM messages WHERE conversation_id = ?1";
 inline constexpr const char* next_seq =
     "UPDATE conversations SET last_seq = last_seq + 1, "
-    "last_activity_at = max(last_activity_at, coalesce(?2, last_activity_at)) "
+    "last_activity_at = CASE WHEN ?2 > last_activity_at THEN ?2 ELSE last_activity_at END "
     "WHERE id = ?1 RETURNING last_seq";
 inline constexpr const char* insert_message =
     "INSERT INTO messages (conversation_id, sender_id, body, sent_at, client_id, seq, "
-    "updated_seq, reply_to) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7)";
+    "updated_seq, reply_to) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7) RETURNING id";
 inline constexpr const char* save_version =
     "INSERT INTO message_versions (message_id, replaced_seq, body, written_at) "
     "SELECT id, ?2, body, coalesce(edited_at, sent_at) FROM messages WHERE id = ?1";
@@ -161,7 +169,7 @@ inline constexpr const char* delete_reaction =
 inline constexpr const char* touch_message = "UPDATE messages SET updated_seq = ?2 WHERE id = ?1";
 inline constexpr const char* advance_read =
     "UPDATE conversation_members SET last_read_id = ?3, "
-    "last_delivered_id = max(last_delivered_id, ?3) "
+    "last_delivered_id = CASE WHEN last_delivered_id < ?3 THEN ?3 ELSE last_delivered_id END "
     "WHERE conversation_id = ?1 AND user_id = ?2 AND last_read_id < ?3";
 inline constexpr const char* advance_delivered =
     "UPDATE conversation_members SET last_delivered_id = ?3 "
@@ -196,9 +204,7 @@ inline constexpr std::array all{
     set_admin,
     set_title,
     delete_messages,
-    
     next_seq,
-    
     save_version,
     edit_message,
     tombstone,

@@ -1,0 +1,23 @@
+#pragma once
+// Numbered schema migrations, one list for both engines: each step has its SQLite and its
+// PostgreSQL text, which leave the two schemas equivalent (same tables, columns, keys and
+// indexes; SQLite's INTEGER / BLOB are PostgreSQL's bigint / bytea, text compares byte by
+// byte on both). Applied at start-up, each in its own transaction together with the new
+// version number. Append new migrations to the list; never edit one that has shipped.
+
+#include <span>
+#include <string_view>
+
+namespace parley::store {
+
+struct migration {
+  int version;
+  std::string_view name;
+  std::string_view sqlite;
+  std::string_view postgres;
+};
+
+/// Every migration, in order, versions 1, 2, 3 …
+[[nodiscard]] std::span<const migration> migrations();
+
+} // namespace parley::store

@@ -1,0 +1,34 @@
+#include "store/open.hpp"
+
+#include "store/postgres_database.hpp"
+#include "store/sqlite_database.hpp"
+
+namespace parley::store {
+
+bool is_postgres_url(std::string_view setting) {
+  return setting.starts_with("postgres://") || setting.starts_with("postgresql://");
+}
+
+std::unique_ptr<database> open_database(const std::string& setting, std::size_t readers) {
+  if (is_postgres_url(setting)) {
+    return std::make_unique<postgres_database>(postgres_options{setting, readers});
+  }
+  return std::make_unique<sqlite_database>(sqlite_options{setting, readers});
+}
+
+std::string redacted(std::string_view setting) {
+  std::string text(setting);
+  if (!is_postgres_url(text)) {
+    return text;
+  }
+  // postgres://user:password@host… → postgres://user:***@host…
+  const auto scheme = text.find("://") + 3;
+  const auto at = text.find('@', scheme);
+  const auto colon = text.find(':', scheme);
+  if (at != std::string::npos && colon != std::string::npos && colon < at) {
+    text.replace(colon + 1, at - colon - 1, "***");
+  }
+  return text;
+}
+
+} // namespace parley::store

@@ -1,0 +1,61 @@
+#pragma once
+// The shared store for several nodes: PostgreSQL, the twin of sqlite_database (database.hpp's
+// contract). One writer thread per node with one connection does group commit: it takes
+// every job waiting (up to a bound), runs each in a savepoint of one transaction, commits,
+// and only then completes them; BEGIN, SAVEPOINT, RELEASE and COMMIT ride in the pipeline
+// with the jobs' statements. Reader threads run each read job in a read-only
+// REPEATABLE READ transaction (one snapshot, as a SQLite reader sees).
+//
+// A lost connection fails the jobs of its batch (none of them is acknowledged: nothing is
+// known to have committed) and the next batch connects again; while the server is down,
+// jobs fail at once with database_error::kind::unavailable and the node stays up.
+
+#include "store/database.hpp"
+#include "store/job_queue.hpp"
+
+#include <chrono>
+#include <cstddef>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace parley::store {
+
+struct postgres_options {
+  std::string url;               ///< postgres://user@host:port/database (libpq's URI form).
+  std::size_t readers = 4;       ///< Reader threads (and connections).
+  std::size_t max_batch = 1024;  ///< Most jobs committed in one transaction.
+  /// The longest wait for the server in one call; past it the connection counts as lost.
+  std::chrono::milliseconds timeout{10'000};
+};
+
+class postgres_database final : public database {
+public:
+  /// Connects, applies pending migrations (one node at a time, under an advisory lock),
+  /// starts the threads. Throws database_error on failure (start-up error).
+  explicit postgres_database(postgres_options options);
+  ~postgres_database() override;
+
+  void submit_write(std::unique_ptr<job> work) override;
+  void submit_read(std::unique_ptr<job> work) override;
+  void stop() override;
+  [[nodiscard]] statistics stats() const override;
+
+  [[nodiscard]] int schema_version() const override { return schema_version_; }
+
+private:
+  void write_loop();
+  void read_loop();
+
+  postgres_options options_;
+  int schema_version_ = 0;
+  job_queue writes_;
+  job_queue reads_;
+  statistics_counter statistics_;
+  std::thread writer_;
+  std::vector<std::thread> readers_;
+  std::once_flag stopped_;
+};
+
+} // namespace parley::store

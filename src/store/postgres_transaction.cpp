@@ -1,0 +1,12 @@
+// sql_transaction compiled for PostgreSQL.
+
+#include "store/postgres_transaction.hpp"
+
+#include "store/sql_chat_impl.hpp"
+#include "store/sql_transaction_impl.hpp"
+
+namespace parley::store {
+
+template class sql_transaction<postgres::connection>;
+
+} // namespace parley::store

@@ -1,0 +1,93 @@
+#pragma once
+// The transaction interfaces over SQL, for both engines: `Connection` is sqlite::connection or
+// postgres::connection, which offer the same statements (bind, step, integer, text …). The
+// SQL is written once, in the dialect both understand; each engine compiles this class in
+// its own translation unit (sqlite_transaction.cpp, postgres_transaction.cpp). Internal to
+// the store.
+
+#include "store/transaction.hpp"
+
+namespace parley::store {
+
+template <class Connection> class sql_transaction final : public write_transaction {
+public:
+  using query_type = typename Connection::statement_type;
+  explicit sql_transaction(Connection& db) : db_(db) {}
+
+  std::optional<user_row> user_by_id(id user_id) override;
+  std::optional<user_row> user_by_phone(std::string_view phone) override;
+  std::optional<session_row> session_by_token_hash(std::span<const unsigned char> token_hash) override;
+  std::optional<login_code_row> login_code(std::string_view phone) override;
+  std::optional<bytes> server_secret(std::string_view name) override;
+
+  user_row insert_user(std::string_view phone, std::string_view name, unix_ms now) override;
+  void update_user_name(id user_id, std::string_view name) override;
+  id insert_session(std::span<const unsigned char> token_hash, id user_id, unix_ms now) override;
+  void touch_session(id session_id, unix_ms now) override;
+  void revoke_session(id session_id, unix_ms now) override;
+  void put_login_code(const login_code_row& code) override;
+  void set_login_code_attempts(std::string_view phone, int attempts) override;
+  void delete_login_code(std::string_view phone) override;
+  int delete_expired_login_codes(unix_ms now) override;
+  void put_server_secret(std::string_view name, std::span<const unsigned char> value) override;
+
+  std::vector<contact_row> contacts_of(id owner) override;
+  std::optional<contact_row> contact(id owner, id contact_id) override;
+  std::vector<id> contact_owners_of(id user) override;
+  std::optional<id> direct_conversation(id first, id second) override;
+  std::optional<conversation_row> conversation(id conversation_id) override;
+  std::optional<member_row> membership(id conversation_id, id user_id) override;
+  std::vector<id> member_ids(id conversation_id) override;
+  std::vector<member_row> members(id conversation_id) override;
+  std::vector<log_position> log_positions(id user) override;
+  std::optional<message_row> message(id message_id) override;
+  std::vector<id> senders_between(id conversation_id, id after, id up_to) override;
+  std::optional<conversation_summary> summary(id conversation_id, id viewer) override;
+  std::vector<conversation_summary> conversations_of(id viewer) override;
+  std::optional<message_row> message_by_client_id(id sender, std::string_view client_id) override;
+  std::vector<message_row> messages_before(id conversation_id, std::optional<id> before,
+                                           id from_seq, int limit) override;
+  std::vector<message_row> changes_after(id conversation_id, id after, id from_seq,
+                                         int limit) override;
+
+  void insert_contact(id owner, id contact_id, std::string_view name, unix_ms now) override;
+  bool update_contact_name(id owner, id contact_id, std::string_view name) override;
+  bool delete_contact(id owner, id contact_id) override;
+  conversation_row insert_conversation(conversation_kind kind, std::optional<std::string_view> title,
+                                       std::optional<std::pair<id, id>> direct_pair, id created_by,
+                                       unix_ms now) override;
+  void insert_member(id conversation_id, id user_id, unix_ms now, id from_seq = 0,
+                     bool admin = false) override;
+  void delete_member(id conversation_id, id user_id) override;
+  void set_admin(id conversation_id, id user_id, bool admin) override;
+  void set_title(id conversation_id, std::string_view title) override;
+  void delete_messages(id conversation_id) override;
+  id next_seq(id conversation_id, std::optional<unix_ms> activity = std::nullopt) override;
+  message_row insert_message(id conversation_id, id sender_id, std::string_view body,
+                             unix_ms sent_at, std::string_view client_id, id seq,
+                             std::optional<id> reply_to = std::nullopt) override;
+  void edit_message(id message_id, std::string_view body, unix_ms now, id seq) override;
+  void delete_message(id message_id, unix_ms now, id seq) override;
+  void set_reaction(id message_id, id user_id, std::optional<std::string_view> emoji,
+                    id seq) override;
+  bool advance_read(id conversation_id, id user_id, id up_to) override;
+  bool advance_delivered(id conversation_id, id user_id, id up_to) override;
+
+private:
+  conversation_summary summarise(conversation_row conversation, id viewer, id last_read_id,
+                                 id from_seq);
+  /// Where a message of the conversation is in its log (nullopt: not one of its messages).
+  std::optional<id> seq_of(id conversation_id, id message_id);
+  /// The seq of the conversation's last message with an id up to `message_id` (0: none).
+  id seq_up_to(id conversation_id, id message_id);
+  /// The seq below which the conversation's messages have ids below `before`.
+  id seq_bound(id conversation_id, id before);
+  /// Fills the quote and the reactions of a message read from a row.
+  void complete(message_row& message);
+  /// Every row of a message query, completed.
+  std::vector<message_row> completed(query_type& query);
+
+  Connection& db_;
+};
+
+} // namespace parley::store

@@ -1,0 +1,104 @@
+// What only the PostgreSQL engine has: parameters rewritten for libpq, a lost connection
+// failing only its own batch (the next one connects again), and a server that never answers
+// failing calls after the timeout instead of hanging a store thread.
+
+#include "store/engines.hpp"
+#include "store/errors.hpp"
+#include "store/postgres.hpp"
+#include "store/postgres_database.hpp"
+
+#include "support/services.hpp"
+
+#include <gtest/gtest.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+
+#include <chrono>
+#include <fmt/format.h>
+
+namespace parley::store {
+namespace {
+
+TEST(postgres_parameters, numbered_parameters_become_dollar_parameters_outside_quotes) {
+  EXPECT_EQ(postgres::numbered_parameters("SELECT ?1, ?12 WHERE a = ?2"),
+            "SELECT $1, $12 WHERE a = $2");
+  EXPECT_EQ(postgres::numbered_parameters("SELECT '?1', ?1"), "SELECT '?1', $1");
+  EXPECT_EQ(postgres::numbered_parameters("VALUES (?, ?)"), "VALUES ($1, $2)");
+}
+
+TEST(postgres_connection, a_bad_statement_fails_and_the_connection_goes_on) {
+  postgres::connection db(parley::test::postgres_url(), postgres::connection_options{std::chrono::seconds(10), true});
+  EXPECT_THROW(db.cached("SELECT no_such_column FROM pg_class").run(), database_error);
+  EXPECT_TRUE(db.usable());
+  auto& fine = db.cached("SELECT ?1 + 1");
+  fine.bind(1, std::int64_t{41});
+  ASSERT_TRUE(fine.step());
+  EXPECT_EQ(fine.integer(0), 42);
+}
+
+TEST(postgres_connection, a_server_that_never_answers_fails_the_call_after_the_timeout) {
+  // A listening socket that accepts (in the kernel's backlog) and never says a word.
+  boost::asio::io_context io;
+  boost::asio::ip::tcp::acceptor silent(
+      io, boost::asio::ip::tcp::endpoint(boost::asio::ip::make_address("127.0.0.1"), 0));
+  const auto url = fmt::format("postgresql://parley@127.0.0.1:{}/parley?sslmode=disable",
+                               silent.local_endpoint().port());
+  try {
+    postgres::connection db(url, postgres::connection_options{std::chrono::milliseconds(300)});
+    FAIL() << "connected to a silent server";
+  } catch (const database_error& error) {
+    EXPECT_EQ(error.failure(), database_error::kind::unavailable) << error.what();
+  }
+}
+
+TEST(postgres_connection, a_refused_connection_is_unavailable) {
+  boost::asio::io_context io;
+  std::uint16_t port = 0;
+  {
+    boost::asio::ip::tcp::acceptor closed(
+        io, boost::asio::ip::tcp::endpoint(boost::asio::ip::make_address("127.0.0.1"), 0));
+    port = closed.local_endpoint().port();
+  } // nothing listens there any more
+  try {
+    postgres::connection db(fmt::format("postgresql://parley@127.0.0.1:{}/parley", port));
+    FAIL() << "connected to a closed port";
+  } catch (const database_error& error) {
+    EXPECT_EQ(error.failure(), database_error::kind::unavailable) << error.what();
+  }
+}
+
+// The writer's connection is killed between two batches: the batch that finds it gone fails
+// (nothing of it is acknowledged) and the next one, on a new connection, commits.
+TEST(postgres_database, a_lost_connection_fails_its_batch_and_the_next_connects_again) {
+  const auto store = conformance::test_store::make(conformance::engine::postgres);
+  const auto database = store->open(1);
+  const auto admin = store->connect();
+  const auto insert = [](std::string phone) {
+    return [phone = std::move(phone)](write_transaction& transaction) {
+      return transaction.insert_user(phone, "user", 1).user_id;
+    };
+  };
+  EXPECT_GT(blocking_write(*database, insert("+14155550001")), 0);
+
+  // Between batches: the next batch finds the connection gone.
+  admin->execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                 "WHERE application_name = current_setting('application_name') "
+                 "AND pid <> pg_backend_pid()");
+  bool failed_once = false;
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    try {
+      blocking_write(*database, insert(fmt::format("+1415555010{}", attempt)));
+      break;
+    } catch (const database_error& error) {
+      EXPECT_EQ(error.failure(), database_error::kind::unavailable) << error.what();
+      EXPECT_FALSE(failed_once) << "the second batch must connect again";
+      failed_once = true;
+    }
+  }
+  EXPECT_TRUE(failed_once) << "the killed connection went unnoticed";
+  EXPECT_EQ(admin->count("SELECT count(*) FROM users"), 2);
+}
+
+} // namespace
+} // namespace parley::store
