@@ -7,7 +7,7 @@ SANITIZE_DIR := build/sanitize
 CMAKE_FLAGS ?=
 PARLEY_FLAGS ?=
 
-.PHONY: all deps test-deps node-deps web-deps web build build-sanitize run test test-release test-sanitize bench clean format
+.PHONY: all deps test-deps node-deps web-deps web build build-sanitize run cluster test test-release test-sanitize bench clean format
 
 all: build web
 
@@ -58,6 +58,11 @@ build-sanitize: deps $(SANITIZE_DIR)/CMakeCache.txt
 run: build web
 	@mkdir -p var
 	./build/parley serve $(PARLEY_FLAGS)
+
+# Two nodes (n1, n2) on PostgreSQL behind nginx on http://127.0.0.1:8080, with PostgreSQL and
+# Redis of their own under var/cluster (fresh each time); Ctrl-C stops everything.
+cluster: build web
+	@bash scripts/cluster.sh
 
 # Every test: unit and end-to-end on the release build, then all again under
 # AddressSanitizer + UndefinedBehaviorSanitizer.

@@ -171,9 +171,12 @@ boost::asio::awaitable<http::response> patch_me(http::request_context& context,
 boost::asio::awaitable<http::response> healthz(http::request_context& context,
                                                const dependencies& with) {
   const bool draining = with.draining && with.draining();
+  boost::json::object body{{"status", draining ? "draining" : "ok"}};
+  if (!with.node_id.empty()) {
+    body["node"] = with.node_id; // which node answered, behind a proxy
+  }
   co_return http::json_response(context.message,
-                                draining ? status::service_unavailable : status::ok,
-                                boost::json::object{{"status", draining ? "draining" : "ok"}});
+                                draining ? status::service_unavailable : status::ok, body);
 }
 
 boost::asio::awaitable<http::response> metrics(http::request_context& context,

@@ -29,6 +29,8 @@ struct dependencies {
   /// The web client's files, served at / and for every other unrouted GET; when null or
   /// empty, / is a placeholder page.
   const http::static_files* web = nullptr;
+  /// This node's --node-id (named in /healthz); empty for a single node.
+  std::string node_id;
 };
 
 /// Adds every route. `with` must outlive the router.

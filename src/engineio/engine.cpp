@@ -84,10 +84,14 @@ std::shared_ptr<session> engine::find(const std::string& id) const {
 
 std::shared_ptr<session> engine::open(asio::any_io_executor executor, handshake opened_with,
                                       session::transport first_transport) {
-  auto created = std::make_shared<session>(random_id(), std::move(executor), options_, handler_,
-                                           std::move(opened_with), first_transport,
+  auto created = std::make_shared<session>(options_.sid_prefix + random_id(), std::move(executor),
+                                           options_, handler_, std::move(opened_with),
+                                           first_transport,
                                            [this](const std::string& id) { forget(id); });
   std::lock_guard lock(mutex_);
+  if (closing_) {
+    return nullptr;
+  }
   sessions_.emplace(created->id(), created);
   return created;
 }
@@ -106,6 +110,7 @@ void engine::close_all() {
   std::vector<std::shared_ptr<session>> open_sessions;
   {
     std::lock_guard lock(mutex_);
+    closing_ = true;
     for (const auto& [id, live] : sessions_) {
       open_sessions.push_back(live);
     }
@@ -143,6 +148,18 @@ http::response error_answer(const http::request& message, protocol_error error, 
   answer.body() = boost::json::serialize(boost::json::object{
       {"code", static_cast<int>(error)}, {"message", message_of(error)}});
   answer.keep_alive(message.keep_alive());
+  add_cors(message, answer, cors);
+  answer.prepare_payload();
+  return answer;
+}
+
+// A draining server takes no new sessions: 503, which a proxy may retry on another node.
+http::response draining_answer(const http::request& message, bool cors) {
+  http::response answer{http::status::service_unavailable, message.version()};
+  answer.set(beast_http::field::content_type, "application/json");
+  answer.set(beast_http::field::cache_control, "no-store");
+  answer.body() = R"({"message":"Server draining"})";
+  answer.keep_alive(false);
   add_cors(message, answer, cors);
   answer.prepare_payload();
   return answer;
@@ -233,6 +250,9 @@ asio::awaitable<http::response> engine::handle_http(http::request_context& conte
                         std::string(context.query)};
   auto executor = co_await asio::this_coro::executor;
   auto created = open(executor, std::move(opened_with), session::transport::polling);
+  if (!created) {
+    co_return draining_answer(message, cors);
+  }
   const auto open_json = created->start();
   handler_.on_open(created);
   co_return text_answer(message, "0" + open_json, "text/plain; charset=UTF-8", cors);
@@ -291,6 +311,10 @@ asio::awaitable<void> engine::handle_upgrade(std::shared_ptr<http::upgrade_reque
                           std::string(question == std::string_view::npos ? std::string_view()
                                                                          : target.substr(question + 1))};
     live = open(upgrade->stream.get_executor(), std::move(opened_with), session::transport::websocket);
+    if (!live) {
+      auto answer = draining_answer(message, cors);
+      return refuse_upgrade(std::move(upgrade), std::move(answer));
+    }
   }
 
   // The session's executor runs everything of this connection: move the socket there.

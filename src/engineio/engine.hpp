@@ -29,7 +29,8 @@ public:
   /// For the HTTP server's upgrade hook: a WebSocket on the endpoint's path.
   boost::asio::awaitable<void> handle_upgrade(std::shared_ptr<http::upgrade_request> upgrade);
 
-  /// Closes every session (server_close), e.g. when the server drains.
+  /// Closes every session (server_close), e.g. when the server drains; from then on new
+  /// handshakes are refused with 503 (a proxy sends them to another node).
   void close_all();
 
   [[nodiscard]] std::size_t session_count() const;
@@ -37,6 +38,7 @@ public:
 
 private:
   std::shared_ptr<session> find(const std::string& id) const;
+  /// Null once close_all() has run: the server is draining.
   std::shared_ptr<session> open(boost::asio::any_io_executor executor, handshake opened_with,
                                 session::transport first_transport);
   void forget(const std::string& id);
@@ -46,6 +48,7 @@ private:
   session_handler& handler_;
   mutable std::mutex mutex_;
   std::unordered_map<std::string, std::shared_ptr<session>> sessions_; // guarded by mutex_
+  bool closing_ = false;                                                // guarded by mutex_
 };
 
 /// A fresh random id: 20 URL-safe characters from 15 random bytes (Engine.IO sids and

@@ -25,6 +25,10 @@ struct options {
   std::vector<std::string> allowed_origins;
   /// Any origin is allowed (the compliance mode; never in production).
   bool allow_any_origin = false;
+  /// Put in front of every session id this engine issues: `<node-id>.` on a node of a
+  /// cluster, so that the proxy in front routes a session's requests back to the node that
+  /// holds it (deploy/nginx/parley.conf). The random part after it stays as unguessable.
+  std::string sid_prefix;
 };
 
 } // namespace parley::engineio

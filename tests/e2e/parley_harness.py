@@ -101,6 +101,20 @@ def database_for(directory):
     return f"{_postgres_server_url()}?options=-csearch_path%3D{schema}"
 
 
+def new_postgres_schema():
+    """A fresh schema in the fixture's PostgreSQL, whatever PARLEY_E2E_DATABASE says: the
+    --database of servers that share one database (the nodes of a cluster). Returns
+    (url, schema); drop_postgres_schema(schema) removes it."""
+    schema = "e2e_" + os.urandom(6).hex()
+    _psql(_postgres_server_url(), f"CREATE SCHEMA {schema}")
+    return f"{_postgres_server_url()}?options=-csearch_path%3D{schema}", schema
+
+
+def drop_postgres_schema(schema):
+    _psql(_postgres_server_url(),
+          f"SET client_min_messages = warning; DROP SCHEMA IF EXISTS {schema} CASCADE")
+
+
 def drop_database(directory):
     marker = os.path.join(directory, "postgres-schema")
     if ENGINE == "postgres" and os.path.exists(marker):
@@ -112,13 +126,17 @@ class ParleyServer:
     """One ``parley serve`` process on 127.0.0.1 with a database in a temporary directory
     (or, with PARLEY_E2E_DATABASE=postgres, a PostgreSQL schema of its own).
 
-    ``directory`` reuses a previous server's directory (and so its database).
+    ``directory`` reuses a previous server's directory (and so its database). ``database``
+    gives the --database instead (servers sharing one: see new_postgres_schema; its owner
+    drops it). ``condition``: a threading.Condition shared with other servers, notified
+    for every log line of each, to wait for a line from whichever of them logs it.
     """
 
-    def __init__(self, *flags, env=None, directory=None, listen="127.0.0.1:0", config=None):
+    def __init__(self, *flags, env=None, directory=None, listen="127.0.0.1:0", config=None,
+                 database=None, condition=None):
         self.owns_directory = directory is None
         self.directory = directory or tempfile.mkdtemp(prefix="parley-e2e-")
-        self.database = database_for(self.directory)
+        self.database = database or database_for(self.directory)
         command = [BINARY, "serve"]
         if listen is not None:
             command += ["--listen", listen]
@@ -126,7 +144,7 @@ class ParleyServer:
         if config is not None:
             command += ["--config", config]
         command += list(flags)
-        self.lock = threading.Condition()
+        self.lock = condition or threading.Condition()
         self.lines = []
         self.codes = collections.defaultdict(collections.deque)  # phone -> unread codes
         self.closed = False
@@ -214,23 +232,7 @@ class ParleyServer:
 
     def request(self, method, path, body=None, headers=None, token=None, cookie=None):
         """One request on a fresh connection. ``body``: dict/list (sent as JSON), str/bytes."""
-        headers = dict(headers or {})
-        if isinstance(body, (dict, list)):
-            body = json.dumps(body)
-            headers.setdefault("Content-Type", "application/json")
-        if isinstance(body, str):
-            body = body.encode("utf-8")
-        if token is not None:
-            headers["Authorization"] = f"Bearer {token}"
-        if cookie is not None:
-            headers["Cookie"] = f"parley_session={cookie}"
-        connection = http.client.HTTPConnection(self.host, self.port, timeout=TIMEOUT)
-        try:
-            connection.request(method, path, body=body, headers=headers)
-            response = connection.getresponse()
-            return Response(response.status, response.headers, response.read())
-        finally:
-            connection.close()
+        return http_request(self.host, self.port, method, path, body, headers, token, cookie)
 
     def get(self, path, **options):
         return self.request("GET", path, **options)
@@ -257,7 +259,7 @@ class ParleyServer:
 
     def healthy(self):
         response = self.get("/healthz")
-        return response.status == 200 and response.json() == {"status": "ok"}
+        return response.status == 200 and response.json().get("status") == "ok"
 
     # -- life cycle -------------------------------------------------------------------
 
@@ -282,6 +284,27 @@ class ParleyServer:
         self.kill()
         self.process.stderr.close()
         self.cleanup()
+
+
+def http_request(host, port, method, path, body=None, headers=None, token=None, cookie=None):
+    """One request on a fresh connection. ``body``: dict/list (sent as JSON), str/bytes."""
+    headers = dict(headers or {})
+    if isinstance(body, (dict, list)):
+        body = json.dumps(body)
+        headers.setdefault("Content-Type", "application/json")
+    if isinstance(body, str):
+        body = body.encode("utf-8")
+    if token is not None:
+        headers["Authorization"] = f"Bearer {token}"
+    if cookie is not None:
+        headers["Cookie"] = f"parley_session={cookie}"
+    connection = http.client.HTTPConnection(host, port, timeout=TIMEOUT)
+    try:
+        connection.request(method, path, body=body, headers=headers)
+        response = connection.getresponse()
+        return Response(response.status, response.headers, response.read())
+    finally:
+        connection.close()
 
 
 def send_raw(host, port, data, read_until_close=True):
