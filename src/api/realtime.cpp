@@ -159,8 +159,14 @@ const std::array k_events{std::string_view("message:send"),   std::string_view("
 realtime_namespace::realtime_namespace(auth::auth_service& auth, socketio::hub& registry,
                                        chat::chat_service* chat)
     : auth_(auth), hub_(registry), chat_(chat) {
-  // Logging out disconnects that session's sockets.
-  auth_.on_session_revoked([this](store::id session_id) { hub_.disconnect_session(session_id); });
+  // Logging out disconnects that session's sockets (on every node, through the chat relay).
+  auth_.on_session_revoked([this](store::id session_id) {
+    if (chat_ != nullptr) {
+      chat_->session_revoked(session_id);
+    } else {
+      hub_.disconnect_session(session_id);
+    }
+  });
 }
 
 awaitable<std::optional<socketio::connect_refusal>>

@@ -6,6 +6,7 @@
 #include "chat/json.hpp"
 #include "auth/auth_service.hpp"
 #include "auth/phone.hpp"
+#include "bus/bus.hpp"
 #include "common/clock.hpp"
 #include "common/log.hpp"
 #include "api/realtime.hpp"
@@ -36,6 +37,7 @@
 #include <cstdio>
 #include <iostream>
 #include <map>
+#include <random>
 #include <string_view>
 #include <thread>
 
@@ -110,9 +112,37 @@ auth::policy auth_rules(const config::config& settings) {
   return rules;
 }
 
+// A name for this process on the bus when --node-id is not given (it only has to differ from
+// the other nodes').
+std::string random_node_name() {
+  std::random_device random;
+  return fmt::format("node-{:08x}", random());
+}
+
+// The bus channel of the nodes of this database: named by a random value kept in the database
+// (the first node to start chooses it), so that clusters sharing one Redis never hear each other.
+std::string bus_channel(store::database& database) {
+  std::random_device random;
+  std::vector<unsigned char> candidate(8);
+  for (auto& byte : candidate) {
+    byte = static_cast<unsigned char>(random());
+  }
+  const auto kept = store::blocking_write(database, [&candidate](store::write_transaction& transaction) {
+    return transaction.keep_server_secret("bus_channel", candidate);
+  });
+  std::string name = "parley:bus:";
+  for (const auto byte : kept) {
+    name += fmt::format("{:02x}", byte);
+  }
+  return name;
+}
+
 int serve(const config::config& settings) {
   log::initialize(settings.log_level);
   const auto listen = config::parse_listen(settings.listen);
+  if (!settings.node_id.empty()) {
+    spdlog::info("server.node id={}", settings.node_id); // its sids start with "<id>."
+  }
   raise_file_limit();
 
   system_clock clock;
@@ -194,7 +224,41 @@ int serve(const config::config& settings) {
        {&chat_rules.edit_burst, &chat_rules.delete_burst, &chat_rules.reaction_burst}) {
     *burst = 3.0 * settings.change_rate;
   }
-  chat::chat_service chat(chat_rules, database, hub, clock);
+  // With --bus, deliveries cross to the other nodes over Redis, on a thread of their own (its
+  // reads of what the bus lost, too).
+  asio::io_context bus_context(1);
+  auto bus_guard = asio::make_work_guard(bus_context);
+  std::thread bus_thread([&bus_context] { bus_context.run(); });
+  struct bus_stopper {
+    asio::io_context& context;
+    std::thread& thread;
+    ~bus_stopper() {
+      context.stop();
+      if (thread.joinable()) {
+        thread.join();
+      }
+    }
+  } stop_bus_on_exit{bus_context, bus_thread};
+  std::unique_ptr<bus::transport> bus;
+  if (!settings.bus.empty()) {
+    // PARLEY_TEST_PUBLISH_DELAY_MS: the tests' fault hook (a publish overtaken by another
+    // node's); not a setting.
+    const char* delay = std::getenv("PARLEY_TEST_PUBLISH_DELAY_MS");
+    bus = bus::make_redis_transport(
+        bus_context.get_executor(), settings.bus, bus_channel(database),
+        settings.node_id.empty() ? random_node_name() : settings.node_id,
+        std::chrono::milliseconds(delay != nullptr ? std::atoi(delay) : 0));
+    if (delay != nullptr) {
+      spdlog::warn("bus.test_publish_delay ms={} note=\"a fault hook for the tests\"", delay);
+    }
+  }
+  chat::chat_service chat(chat_rules, database, hub, clock, bus.get(), bus_context.get_executor());
+  if (bus) {
+    bus->on_receive([&chat](std::string_view payload) { chat.relay().received(payload); });
+    bus->on_resynchronise([&chat] { chat.relay().resynchronise(); });
+    bus->start();
+    spdlog::info("bus.start url={}", settings.bus);
+  }
 
   const http::static_files web(settings.web_root);
   if (web.empty()) {
@@ -209,6 +273,7 @@ int serve(const config::config& settings) {
   api::dependencies dependencies{auth, counters, settings.allowed_origins,
                                  [&server] { return server.draining(); }, &chat, &web};
   dependencies.allowed_origins.push_back("http://" + settings.listen);
+  dependencies.node_id = settings.node_id;
   api::add_routes(routes, dependencies);
 
   // Real time: Socket.IO at /socket.io/. The compliance mode replaces it with the upstream
@@ -223,6 +288,9 @@ int serve(const config::config& settings) {
   realtime.close_timeout = std::min(realtime.close_timeout,
                                     std::chrono::milliseconds(settings.drain_timeout) / 2);
   realtime.allowed_origins = dependencies.allowed_origins;
+  if (!settings.node_id.empty()) {
+    realtime.sid_prefix = settings.node_id + "."; // nginx routes a sid back by it
+  }
   socketio::server_options socket_options;
   if (settings.compliance) {
     spdlog::warn("server.compliance_mode endpoints=/engine.io/,/socket.io/ origins=any "
@@ -261,6 +329,18 @@ int serve(const config::config& settings) {
                        [&engines] { return double(engines.front()->session_count()); });
   counters.add_sampled("parley_realtime_sockets", "Authenticated Socket.IO sockets now.", "gauge",
                        [&hub] { return double(hub.socket_count()); });
+  if (bus) {
+    counters.add_sampled("parley_bus_published_total", "Deliveries sent to the other nodes.",
+                         "counter", [&chat] { return double(chat.relay().stats().published); });
+    counters.add_sampled("parley_bus_received_total", "Deliveries from the other nodes.",
+                         "counter", [&chat] { return double(chat.relay().stats().received); });
+    counters.add_sampled("parley_bus_late_total",
+                         "Log changes dropped on arrival: already delivered here.", "counter",
+                         [&chat] { return double(chat.relay().stats().late); });
+    counters.add_sampled("parley_bus_gap_reads_total",
+                         "Reads from the database of log changes the bus lost or reordered.",
+                         "counter", [&chat] { return double(chat.relay().stats().gaps); });
+  }
 
   try {
     server.start();
@@ -296,7 +376,10 @@ int serve(const config::config& settings) {
   outbound_guard.reset();
   outbound.stop();
   outbound_thread.join();
-  database.stop();
+  database.stop(); // the last commits' deliveries still go out on the bus
+  if (bus) {
+    bus->stop();
+  }
   spdlog::info("server.stopped");
   return 0;
 }

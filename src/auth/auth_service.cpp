@@ -100,13 +100,18 @@ auth_service::auth_service(policy rules, store::database& database, sms::sender&
                        std::chrono::hours(1)) {
   crypto::initialize();
   const auto stored = store::blocking_write(database_, [](store::write_transaction& transaction) {
-    if (auto existing = transaction.server_secret(k_key_name);
-        existing && existing->size() == crypto::k_key_bytes) {
+    const auto existing = transaction.server_secret(k_key_name);
+    if (existing && existing->size() == crypto::k_key_bytes) {
       return *existing;
     }
     const auto fresh = crypto::random_key();
-    transaction.put_server_secret(k_key_name, fresh);
-    return store::bytes(fresh.begin(), fresh.end());
+    if (existing) { // the wrong size: replaced
+      transaction.put_server_secret(k_key_name, fresh);
+      return store::bytes(fresh.begin(), fresh.end());
+    }
+    // Several nodes may start at once on a new database: all take the first one's key, so
+    // that a token issued by one is valid on every node.
+    return transaction.keep_server_secret(k_key_name, fresh);
   });
   std::copy(stored.begin(), stored.end(), key_.begin());
 }

@@ -8,6 +8,7 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/json/array.hpp>
+#include <boost/json/serialize.hpp>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
@@ -248,10 +249,16 @@ struct contact_owners_job {
   }
 };
 
-// The `receipt` event: `user` has every message of `conversation` up to `up_to`.
-socketio::message receipt(id conversation, id user, std::string_view kind, id up_to) {
-  return socketio::single_argument(boost::json::object{
+// The `receipt` event to `users`: `user` has every message of `conversation` up to `up_to`.
+delivery receipt(std::vector<id> users, id conversation, id user, std::string_view kind,
+                 id up_to) {
+  delivery out;
+  out.conversation = conversation;
+  out.event = "receipt";
+  out.argument = boost::json::serialize(boost::json::object{
       {"conversation_id", conversation}, {"user_id", user}, {"kind", kind}, {"up_to", up_to}});
+  out.users = std::move(users);
+  return out;
 }
 
 std::vector<id> without(std::vector<id> users, id excluded) {
@@ -341,6 +348,10 @@ error too_fast(std::string message, std::chrono::milliseconds wait) {
 chat_service::announcement to_every_member(store::read_transaction& transaction, id conversation) {
   chat_service::announcement everyone;
   everyone.conversation = conversation;
+  // Called after the change took its seq in this transaction: the log's last one.
+  if (const auto found = transaction.conversation(conversation)) {
+    everyone.seq = found->last_seq;
+  }
   everyone.members = transaction.member_ids(conversation);
   everyone.views.reserve(everyone.members.size());
   for (const auto viewer : everyone.members) {
@@ -354,27 +365,37 @@ chat_service::announcement to_every_member(store::read_transaction& transaction,
 } // namespace detail
 
 void chat_service::announce(const announcement& change, const socketio::socket* except) {
-  if (!change.removed.empty()) {
-    hub_.close_scope(
-        change.removed, change.conversation, "conversation:left",
-        socketio::single_argument(boost::json::object{{"conversation_id", change.conversation}}));
-  }
+  delivery out;
+  out.conversation = change.conversation;
+  out.seq = change.seq;
+  out.removed = change.removed;
   if (change.updated) {
-    hub_.emit_to_users(change.members, "message:updated",
-                       socketio::single_serialized_argument(message_text(*change.updated)), except,
-                       socketio::scope{change.conversation});
+    out.updated = message_text(*change.updated);
   }
+  out.members = change.members;
+  out.views.reserve(change.views.size());
   for (const auto& [viewer, view] : change.views) {
-    // A member added back is let in again by the event that shows them the conversation.
-    hub_.emit_to_users({viewer}, "conversation",
-                       socketio::single_argument(conversation_json(view, viewer)), except,
-                       socketio::scope{change.conversation, true});
+    out.views.emplace_back(viewer, boost::json::serialize(conversation_json(view, viewer)));
   }
+  relay_.committed(std::move(out), except);
+}
+
+void chat_service::session_revoked(id session) {
+  delivery out;
+  out.revoked_session = session;
+  relay_.broadcast(std::move(out));
 }
 
 chat_service::chat_service(policy rules, store::database& database, socketio::hub& hub,
-                           const parley::clock& clock)
+                           const parley::clock& clock, bus::transport* bus,
+                           boost::asio::any_io_executor executor)
     : rules_(std::move(rules)), database_(database), hub_(hub), clock_(clock),
+      relay_(database, hub, rules_.delivery_ack_timeout,
+             [this](id user, id conversation, id message, const boost::asio::any_io_executor& on) {
+               boost::asio::co_spawn(on, delivered(user, conversation, message),
+                                     boost::asio::detached);
+             },
+             bus, std::move(executor)),
       message_limits_(rules_.message_rate, rules_.message_burst),
       typing_limits_(rules_.typing_rate, rules_.typing_burst),
       edit_limits_(rules_.edit_rate, rules_.edit_burst),
@@ -456,20 +477,14 @@ awaitable<result<store::message_row>> chat_service::send(actor from, send_reques
 
 void chat_service::deliver(const store::message_row& message, const std::vector<id>& members,
                            const socketio::socket* except) {
-  const id conversation = message.conversation_id;
-  const id message_id = message.message_id;
-  const id sender = message.sender_id;
-  auto on_ack = [this, conversation, message_id,
-                 sender](id user, const boost::asio::any_io_executor& executor) {
-    if (user == sender) {
-      return; // the sender's other tabs
-    }
-    boost::asio::co_spawn(executor, delivered(user, conversation, message_id),
-                          boost::asio::detached);
-  };
-  hub_.emit_to_users_with_ack(
-      members, "message", socketio::single_serialized_argument(message_text(message)),
-      rules_.delivery_ack_timeout, std::move(on_ack), except, socketio::scope{conversation});
+  delivery out;
+  out.conversation = message.conversation_id;
+  out.seq = message.seq;
+  out.created = message_text(message);
+  out.message_id = message.message_id;
+  out.sender = message.sender_id;
+  out.members = members;
+  relay_.committed(std::move(out), except);
 }
 
 awaitable<result<bool>> chat_service::mark_read(actor reader, id conversation, id up_to) {
@@ -479,9 +494,8 @@ awaitable<result<bool>> chat_service::mark_read(actor reader, id conversation, i
     co_return std::unexpected(std::move(outcome.error()));
   }
   if (outcome->moved) {
-    hub_.emit_to_users(outcome->members, "receipt",
-                       receipt(conversation, reader.user_id, "read", outcome->up_to),
-                       reader.socket.get(), socketio::scope{conversation});
+    relay_.broadcast(receipt(outcome->members, conversation, reader.user_id, "read", outcome->up_to),
+                     reader.socket.get());
   }
   co_return true;
 }
@@ -520,9 +534,8 @@ awaitable<void> chat_service::delivered(id user, id conversation, id message) {
     }
     for (const auto& mark : written) {
       if (mark.outcome.moved) {
-        hub_.emit_to_users(without(mark.outcome.members, mark.user), "receipt",
-                           receipt(mark.conversation, mark.user, "delivered", mark.outcome.up_to),
-                           nullptr, socketio::scope{mark.conversation});
+        relay_.broadcast(receipt(without(mark.outcome.members, mark.user), mark.conversation,
+                                 mark.user, "delivered", mark.outcome.up_to));
       }
     }
   }
@@ -537,20 +550,27 @@ awaitable<result<bool>> chat_service::typing(actor typist, id conversation, bool
   if (!members) {
     co_return std::unexpected(make_error(error_code::not_found, "No such conversation."));
   }
-  hub_.emit_to_users(
-      without(*members, typist.user_id), "typing",
-      socketio::single_argument(boost::json::object{
-          {"conversation_id", conversation}, {"user_id", typist.user_id}, {"typing", typing}}),
-      nullptr, socketio::scope{conversation});
+  delivery out;
+  out.conversation = conversation;
+  out.event = "typing";
+  out.argument = boost::json::serialize(boost::json::object{
+      {"conversation_id", conversation}, {"user_id", typist.user_id}, {"typing", typing}});
+  out.users = without(*members, typist.user_id);
+  relay_.broadcast(std::move(out));
   co_return true;
 }
 
 awaitable<void> chat_service::presence_changed(id user, bool online) {
+  if (online) {
+    co_await relay_.user_arrived(user);
+  }
   contact_owners_job job{user};
-  const auto owners = co_await database_.read(std::move(job));
-  hub_.emit_to_users(owners, "presence",
-                     socketio::single_argument(boost::json::object{
-                         {"user_id", user}, {"online", online}, {"last_seen", clock_.now_ms()}}));
+  delivery out;
+  out.event = "presence";
+  out.argument = boost::json::serialize(boost::json::object{
+      {"user_id", user}, {"online", online}, {"last_seen", clock_.now_ms()}});
+  out.users = co_await database_.read(std::move(job));
+  relay_.broadcast(std::move(out));
 }
 
 } // namespace parley::chat

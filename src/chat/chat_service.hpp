@@ -11,6 +11,7 @@
 
 #include "auth/auth_service.hpp"
 #include "chat/rate.hpp"
+#include "chat/relay.hpp"
 #include "socketio/hub.hpp"
 #include "store/database.hpp"
 
@@ -117,9 +118,12 @@ struct opened_conversation {
 
 class chat_service {
 public:
-  /// Everything passed must outlive the service.
+  /// Everything passed must outlive the service. With a `bus` (several nodes), changes also
+  /// go to the other nodes and theirs come here; `executor` then runs the reads of what the bus
+  /// lost (see relay.hpp).
   chat_service(policy rules, store::database& database, socketio::hub& hub,
-               const parley::clock& clock);
+               const parley::clock& clock, bus::transport* bus = nullptr,
+               boost::asio::any_io_executor executor = {});
 
   // -- contacts -------------------------------------------------------------------------
   boost::asio::awaitable<std::vector<contact_view>> contacts(store::id owner);
@@ -174,6 +178,10 @@ public:
                                          store::id message);
   /// A user's first socket on this node connected / their last one left.
   boost::asio::awaitable<void> presence_changed(store::id user, bool online);
+  /// A session was logged out: its sockets are disconnected, on every node.
+  void session_revoked(store::id session);
+  /// Deliveries to the sockets and between nodes.
+  [[nodiscard]] chat::relay& relay() { return relay_; }
 
   [[nodiscard]] const policy& rules() const { return rules_; }
 
@@ -185,6 +193,7 @@ public:
   /// What a committed change to a conversation tells whom (called on the writer thread, in
   /// commit order, so that no socket hears of a conversation after it left it).
   struct announcement {
+    store::id seq = 0; ///< The change's place in the conversation's log.
     std::optional<store::message_row> updated; ///< `message:updated` to `members`.
     /// `conversation`: each viewer's own view of it, to that viewer's sockets.
     std::vector<std::pair<store::id, store::conversation_summary>> views;
@@ -199,6 +208,7 @@ private:
   store::database& database_;
   socketio::hub& hub_;
   const parley::clock& clock_;
+  chat::relay relay_;
   token_buckets message_limits_;
   token_buckets typing_limits_;
   token_buckets edit_limits_;

@@ -60,6 +60,7 @@ struct change_job {
     apply(seq);
     auto updated = transaction.message(message.message_id);
     announced.conversation = message.conversation_id;
+    announced.seq = seq;
     // Those who joined after the message was sent never see it, nor its changes.
     for (const auto& member : transaction.members(message.conversation_id)) {
       if (member.from_seq < message.seq) {

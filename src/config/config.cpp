@@ -169,6 +169,10 @@ std::vector<setting> make_settings() {
       text_setting("database", "PARLEY_DATABASE", "--database", "URL",
                    "A SQLite file path, or postgres://USER@HOST:PORT/DB for PostgreSQL 15",
                    &config::database),
+      text_setting("bus", "PARLEY_BUS", "--bus", "URL",
+                   "redis://HOST:PORT[/DB]: Redis 7, carrying deliveries, receipts, typing and "
+                   "presence between the nodes of one PostgreSQL database; empty = a single node",
+                   &config::bus),
       text_setting("web_root", "PARLEY_WEB_ROOT", "--web-root", "DIR",
                    "The web client's built files (served at /); relative to the working directory",
                    &config::web_root),
@@ -225,6 +229,11 @@ std::vector<setting> make_settings() {
       boolean_setting("trust_proxy", "PARLEY_TRUST_PROXY", "--trust-proxy",
                       "Trust X-Forwarded-For and X-Forwarded-Proto from the peer (behind nginx)",
                       &config::trust_proxy),
+      text_setting("node_id", "PARLEY_NODE_ID", "--node-id", "NAME",
+                   "This node's name behind a proxy with several nodes (1-32 of a-z, 0-9 and -): "
+                   "its Engine.IO session ids start with NAME. so that the proxy routes them "
+                   "back here; empty = a single node",
+                   &config::node_id),
       integer_setting<std::size_t>("max_header_bytes", "PARLEY_MAX_HEADER_BYTES",
                                    "--max-header-bytes", "BYTES",
                                    "Largest accepted request header block",
@@ -359,11 +368,29 @@ void validate(const config& value) {
   if (value.database.empty()) {
     throw config_error("database", "must not be empty");
   }
+  if (!value.bus.empty()) {
+    if (!value.bus.starts_with("redis://") || value.bus.size() == 8) {
+      throw config_error("bus", fmt::format("expected redis://HOST:PORT, got '{}'", value.bus));
+    }
+    if (!value.database.starts_with("postgres://") && !value.database.starts_with("postgresql://")) {
+      throw config_error("bus", "several nodes share one PostgreSQL database: --bus needs a "
+                                "postgres:// --database");
+    }
+  }
   for (const std::string_view scheme : {"postgres://", "postgresql://"}) {
     if (value.database == scheme) {
       throw config_error("database", "a postgres:// URL names its database: "
                                      "postgres://USER@HOST:PORT/DATABASE");
     }
+  }
+  if (!value.node_id.empty() &&
+      (value.node_id.size() > 32 || value.node_id.front() == '-' ||
+       !std::ranges::all_of(value.node_id, [](char c) {
+         return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
+       }))) {
+    throw config_error("node_id", fmt::format("expected 1 to 32 of a-z, 0-9 and '-' (not first), "
+                                              "such as n1, got '{}'",
+                                              value.node_id));
   }
   if (value.default_region.size() != 2 || value.default_region[0] < 'A' ||
       value.default_region[0] > 'Z' || value.default_region[1] < 'A' ||

@@ -25,6 +25,7 @@ struct config {
   std::vector<std::string> allowed_origins;  ///< Besides the listen address's own origin.
   std::size_t threads = 0;                   ///< I/O threads; 0 = one per core.
   bool trust_proxy = false;                  ///< Honour X-Forwarded-For / X-Forwarded-Proto.
+  std::string node_id; ///< This node's name in a cluster (prefixes its sids); empty = alone.
   std::size_t max_header_bytes = 8 * 1024;
   std::size_t max_body_bytes = 64 * 1024;
   std::chrono::seconds header_timeout{10};
@@ -34,6 +35,8 @@ struct config {
 
   // Storage
   std::string database = "var/parley.db";
+  /// redis://HOST:PORT[/DB]: the bus to the other nodes; empty = this node is alone.
+  std::string bus;
   std::string web_root = "web/dist"; ///< The web client's build; missing = a placeholder page.
   std::size_t database_readers = 4;
 

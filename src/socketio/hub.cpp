@@ -166,6 +166,16 @@ std::size_t hub::user_count() const {
   return sockets_.size();
 }
 
+std::vector<hub::user_id> hub::users() const {
+  std::lock_guard lock(mutex_);
+  std::vector<user_id> result;
+  result.reserve(sockets_.size());
+  for (const auto& [user, entries] : sockets_) {
+    result.push_back(user);
+  }
+  return result;
+}
+
 bool hub::is_online(user_id user) const {
   std::lock_guard lock(mutex_);
   return sockets_.contains(user);

@@ -56,6 +56,8 @@ public:
   [[nodiscard]] std::size_t socket_count() const;
   [[nodiscard]] std::size_t user_count() const;
   [[nodiscard]] bool is_online(user_id user) const;
+  /// The users with a socket here.
+  [[nodiscard]] std::vector<user_id> users() const;
 
 private:
   /// The live sockets of `users` (but `except`), with their user.

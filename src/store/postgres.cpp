@@ -6,6 +6,8 @@
 
 #include <boost/asio/error.hpp>
 
+#include <poll.h>
+
 #include <cctype>
 #include <charconv>
 #include <cstdlib>
@@ -272,6 +274,25 @@ connection::~connection() {
 }
 
 bool connection::usable() const { return !broken_ && PQstatus(handle_) == CONNECTION_OK; }
+
+bool connection::still_open() {
+  if (!usable() || !pending_.empty()) {
+    return usable();
+  }
+  // Readable while idle: a notice, a server's last words (FATAL … terminating connection), or
+  // the end of the stream; PQconsumeInput reads what is there, and sees the end on a later
+  // call. A live connection has nothing more to read after a few notices.
+  for (int round = 0; round < 8 && usable(); ++round) {
+    pollfd check{PQsocket(handle_), POLLIN, 0};
+    if (::poll(&check, 1, 0) <= 0) {
+      break;
+    }
+    if (PQconsumeInput(handle_) != 1 || PQstatus(handle_) != CONNECTION_OK) {
+      broken_ = true;
+    }
+  }
+  return usable();
+}
 
 std::string connection::next_statement_name() { return fmt::format("p{}", ++statements_); }
 

@@ -129,6 +129,10 @@ public:
   [[nodiscard]] bool aborted() const { return aborted_; }
   /// False once the connection is lost or timed out: it cannot be used again.
   [[nodiscard]] bool usable() const;
+  /// Whether an idle connection still works, without waiting: a server that went away (a
+  /// restart, a terminated backend) has closed the socket, which reads as end of file. Call
+  /// before starting work on a connection that sat idle.
+  [[nodiscard]] bool still_open();
 
   /// A statement prepared once per connection and kept; `sql` must outlive the connection
   /// (a string literal). The statement comes back reset.

@@ -16,9 +16,10 @@ class session {
 public:
   explicit session(const postgres_options& options) : options_(options) {}
 
-  /// The connection, connected now when there is none or the last one was lost.
+  /// The connection, connected now when there is none or the last one was lost (also while
+  /// it sat idle: a restarted server closed it).
   postgres::connection& connection() {
-    if (!db_ || !db_->usable()) {
+    if (!db_ || !db_->still_open()) {
       transaction_.reset();
       db_.reset();
       db_ = std::make_unique<postgres::connection>(options_.url,

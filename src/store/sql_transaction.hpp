@@ -30,6 +30,7 @@ public:
   void delete_login_code(std::string_view phone) override;
   int delete_expired_login_codes(unix_ms now) override;
   void put_server_secret(std::string_view name, std::span<const unsigned char> value) override;
+  bytes keep_server_secret(std::string_view name, std::span<const unsigned char> value) override;
 
   std::vector<contact_row> contacts_of(id owner) override;
   std::optional<contact_row> contact(id owner, id contact_id) override;

@@ -147,4 +147,21 @@ void sql_transaction<Connection>::put_server_secret(std::string_view name,
       .run();
 }
 
+template <class Connection>
+bytes sql_transaction<Connection>::keep_server_secret(std::string_view name,
+                                                      std::span<const unsigned char> value) {
+  // On PostgreSQL a concurrent insert of the same name makes this one wait for its commit and
+  // then do nothing; the SELECT (a new snapshot under READ COMMITTED) then sees that row.
+  db_.cached("INSERT INTO server_secrets (name, value) VALUES (?1, ?2) "
+             "ON CONFLICT (name) DO NOTHING")
+      .bind(1, name)
+      .bind_blob(2, value)
+      .run();
+  auto stored = server_secret(name);
+  if (!stored) {
+    throw std::logic_error("keep_server_secret: the secret is not there after the insert");
+  }
+  return std::move(*stored);
+}
+
 } // namespace parley::store

@@ -86,6 +86,9 @@ public:
   virtual int delete_expired_login_codes(unix_ms now) = 0;
 
   virtual void put_server_secret(std::string_view name, std::span<const unsigned char> value) = 0;
+  /// Stores `value` under `name` unless a secret is there already, and returns the one stored:
+  /// nodes starting together on one database all end up with the same secret.
+  virtual bytes keep_server_secret(std::string_view name, std::span<const unsigned char> value) = 0;
 
   virtual void insert_contact(id owner, id contact_id, std::string_view name, unix_ms now) = 0;
   /// False when there is no such contact.

@@ -157,6 +157,12 @@ INSTANTIATE_TEST_SUITE_P(
                       bad_value{"PARLEY_ALLOWED_ORIGINS", "example.com", "allowed_origins"},
                       bad_value{"PARLEY_ALLOWED_ORIGINS", "https://x.example/path", "allowed_origins"},
                       bad_value{"PARLEY_TRUST_PROXY", "maybe", "trust_proxy"},
+                      bad_value{"PARLEY_NODE_ID", "N1", "node_id"},
+                      bad_value{"PARLEY_NODE_ID", "n1.a", "node_id"},
+                      bad_value{"PARLEY_NODE_ID", "n_1", "node_id"},
+                      bad_value{"PARLEY_NODE_ID", "-n1", "node_id"},
+                      bad_value{"PARLEY_NODE_ID", "n1/../x", "node_id"},
+                      bad_value{"PARLEY_NODE_ID", std::string(33, 'n'), "node_id"},
                       bad_value{"PARLEY_CODE_TTL", "5", "code_ttl"},
                       bad_value{"PARLEY_LOG_LEVEL", "loud", "log_level"},
                       bad_value{"PARLEY_DATABASE", "postgres://", "database"},
@@ -196,6 +202,20 @@ TEST(config, twilio_settings_select_twilio_and_are_validated_together) {
   EXPECT_EQ(value.twilio_api_base, "http://127.0.0.1:9999");
 }
 
+TEST(config, node_id_is_empty_by_default_and_taken_from_any_source) {
+  EXPECT_EQ(load(with_environment({})).node_id, ""); // a single node: sids as ever
+  EXPECT_EQ(load(with_environment({{"PARLEY_NODE_ID", "n1"}})).node_id, "n1");
+  EXPECT_EQ(load(with_environment({{"PARLEY_NODE_ID", " eu-west-3 "}})).node_id, "eu-west-3");
+  EXPECT_EQ(load(with_environment({{"PARLEY_NODE_ID", std::string(32, '7')}})).node_id,
+            std::string(32, '7'));
+  testing::temporary_directory directory;
+  auto from = with_environment({{"PARLEY_NODE_ID", "n2"}});
+  from.toml_path = write_file(directory, "node_id = \"n1\"\n");
+  EXPECT_EQ(load(from).node_id, "n2"); // environment over TOML
+  from.flags["node_id"] = {"n3"};
+  EXPECT_EQ(load(from).node_id, "n3"); // flag over environment
+}
+
 TEST(config, every_setting_has_an_environment_variable_and_help) {
   for (const auto& entry : settings()) {
     EXPECT_FALSE(entry.environment.empty()) << entry.key;
@@ -212,7 +232,7 @@ TEST(config, the_contract_flags_exist) {
     flags.push_back(entry.flag);
   }
   for (const auto* expected : {"--listen", "--database", "--default-region", "--allowed-origin",
-                               "--message-rate"}) {
+                               "--message-rate", "--node-id"}) {
     EXPECT_NE(std::find(flags.begin(), flags.end(), expected), flags.end()) << expected;
   }
 }

@@ -97,6 +97,17 @@ TEST_P(transaction_test, server_secrets_are_stored_and_replaced) {
   EXPECT_EQ(*transaction_.server_secret("key"), std::vector<unsigned char>{3});
 }
 
+// Two connections (as two nodes starting at once) keep a secret under one name: both get the
+// one that was stored first, whichever committed first.
+TEST_P(transaction_test, a_kept_secret_is_the_first_one_stored) {
+  const std::vector<unsigned char> first{1, 1};
+  const std::vector<unsigned char> second{2, 2};
+  EXPECT_EQ(transaction_.keep_server_secret("cluster", first), first);
+  const auto other = store_->connect();
+  EXPECT_EQ(other->transaction().keep_server_secret("cluster", second), first);
+  EXPECT_EQ(*transaction_.server_secret("cluster"), first);
+}
+
 TEST_P(transaction_test, lookups_use_indexes) {
   // Every lookup of the sign-in path is an index search, never a table scan.
   for (const char* query : {"SELECT * FROM users WHERE phone = ?1",

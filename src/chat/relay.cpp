@@ -1,0 +1,387 @@
+#include "chat/relay.hpp"
+
+#include "chat/json.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+namespace parley::chat {
+namespace {
+
+using store::id;
+namespace json = boost::json;
+
+// -- the payload: one JSON object, the pre-rendered JSON texts nested as they are --------------
+
+void put_ids(std::string& out, std::string_view key, const std::vector<id>& ids) {
+  out += fmt::format(",\"{}\":[{}]", key, fmt::join(ids, ","));
+}
+
+std::vector<id> ids_of(const json::object& object, std::string_view key) {
+  std::vector<id> ids;
+  if (const auto* found = object.if_contains(key); found != nullptr) {
+    for (const auto& value : found->as_array()) {
+      ids.push_back(value.as_int64());
+    }
+  }
+  return ids;
+}
+
+std::string text_of(const json::object& object, std::string_view key) {
+  const auto* found = object.if_contains(key);
+  return found == nullptr ? std::string() : json::serialize(*found);
+}
+
+id id_of(const json::object& object, std::string_view key) {
+  const auto* found = object.if_contains(key);
+  return found == nullptr ? 0 : found->as_int64();
+}
+
+// What a read of the missed changes found: each as a delivery, in log order.
+struct missed {
+  id last_seq = -1; ///< -1: the conversation is gone.
+  std::vector<delivery> changes;
+};
+
+constexpr int k_page = 500;
+
+// Reads a conversation's changes after `after`, rendered: messages sent since as `message`,
+// those changed since as `message:updated`, then each member's view (for those with a socket
+// on this node, the only ones this node delivers to).
+struct missed_job {
+  id conversation;
+  id after;
+  const socketio::hub* hub;
+
+  missed operator()(store::read_transaction& transaction) const {
+    missed result;
+    const auto found = transaction.conversation(conversation);
+    if (!found) {
+      return result;
+    }
+    result.last_seq = found->last_seq;
+    const auto members = transaction.member_ids(conversation);
+    for (id cursor = after;;) {
+      const auto page = transaction.changes_after(conversation, cursor, 0, k_page);
+      for (const auto& message : page) {
+        delivery change;
+        change.conversation = conversation;
+        change.members = members;
+        if (message.seq > after) {
+          change.seq = message.seq; // the change that made it: its socket is left out
+          change.created = message_text(message);
+          change.message_id = message.message_id;
+          change.sender = message.sender_id;
+        } else {
+          change.seq = message.updated_seq;
+          change.updated = message_text(message);
+        }
+        result.changes.push_back(std::move(change));
+        cursor = message.updated_seq;
+      }
+      if (page.size() < static_cast<std::size_t>(k_page)) {
+        break;
+      }
+    }
+    delivery views;
+    views.conversation = conversation;
+    for (const auto member : members) {
+      if (!hub->is_online(member)) {
+        continue;
+      }
+      if (auto view = transaction.summary(conversation, member)) {
+        views.views.emplace_back(member, json::serialize(conversation_json(*view, member)));
+      }
+    }
+    result.changes.push_back(std::move(views));
+    return result;
+  }
+};
+
+struct positions_job {
+  std::vector<id> users;
+  std::vector<store::log_position> operator()(store::read_transaction& transaction) const {
+    std::vector<store::log_position> all;
+    for (const auto user : users) {
+      auto some = transaction.log_positions(user);
+      all.insert(all.end(), some.begin(), some.end());
+    }
+    return all;
+  }
+};
+
+} // namespace
+
+std::string encode(const delivery& change) {
+  std::string out = fmt::format("{{\"c\":{},\"s\":{}", change.conversation, change.seq);
+  if (!change.created.empty()) {
+    out += fmt::format(",\"m\":{},\"mi\":{},\"ms\":{}", change.created, change.message_id,
+                       change.sender);
+  }
+  if (!change.updated.empty()) {
+    out += ",\"u\":" + change.updated;
+  }
+  put_ids(out, "mb", change.members);
+  if (!change.views.empty()) {
+    out += ",\"v\":[";
+    for (std::size_t index = 0; index < change.views.size(); ++index) {
+      out += fmt::format("{}[{},{}]", index == 0 ? "" : ",", change.views[index].first,
+                         change.views[index].second);
+    }
+    out += "]";
+  }
+  put_ids(out, "r", change.removed);
+  if (!change.event.empty()) {
+    out += ",\"e\":" + json::serialize(json::string(change.event)) + ",\"a\":" + change.argument;
+  }
+  put_ids(out, "to", change.users);
+  if (change.revoked_session != 0) {
+    out += fmt::format(",\"x\":{}", change.revoked_session);
+  }
+  out += "}";
+  return out;
+}
+
+std::optional<delivery> decode(std::string_view payload) {
+  try {
+    const auto value = json::parse(payload);
+    const auto& object = value.as_object();
+    delivery change;
+    change.conversation = id_of(object, "c");
+    change.seq = id_of(object, "s");
+    change.created = text_of(object, "m");
+    change.message_id = id_of(object, "mi");
+    change.sender = id_of(object, "ms");
+    change.updated = text_of(object, "u");
+    change.members = ids_of(object, "mb");
+    if (const auto* views = object.if_contains("v"); views != nullptr) {
+      for (const auto& pair : views->as_array()) {
+        const auto& entry = pair.as_array();
+        change.views.emplace_back(entry.at(0).as_int64(), json::serialize(entry.at(1)));
+      }
+    }
+    change.removed = ids_of(object, "r");
+    if (const auto* event = object.if_contains("e"); event != nullptr) {
+      change.event = std::string(event->as_string());
+      change.argument = text_of(object, "a");
+    }
+    change.users = ids_of(object, "to");
+    change.revoked_session = id_of(object, "x");
+    return change;
+  } catch (const std::exception& error) {
+    spdlog::warn("relay.bad_payload error={}", error.what());
+    return std::nullopt;
+  }
+}
+
+relay::relay(store::database& database, socketio::hub& hub, std::chrono::milliseconds ack_timeout,
+             ack_handler on_ack, bus::transport* bus, boost::asio::any_io_executor executor)
+    : database_(database), hub_(hub), ack_timeout_(ack_timeout), on_ack_(std::move(on_ack)),
+      bus_(bus), executor_(std::move(executor)) {}
+
+void relay::committed(delivery change, const socketio::socket* except) {
+  if (bus_ == nullptr) {
+    apply(change, except); // one node: commit order is seq order
+    return;
+  }
+  auto payload = encode(change);
+  {
+    std::lock_guard lock(mutex_);
+    accept(std::move(change), except);
+    ++counters_.published;
+  }
+  bus_->publish(std::move(payload));
+}
+
+void relay::broadcast(delivery event, const socketio::socket* except) {
+  apply(event, except);
+  if (bus_ != nullptr) {
+    bus_->publish(encode(event));
+    std::lock_guard lock(mutex_);
+    ++counters_.published;
+  }
+}
+
+void relay::received(std::string_view payload) {
+  auto change = decode(payload);
+  if (!change) {
+    return;
+  }
+  spdlog::debug("relay.received conversation={} seq={} event={}", change->conversation, change->seq,
+                change->event);
+  std::lock_guard lock(mutex_);
+  ++counters_.received;
+  if (change->seq == 0) {
+    apply(*change, nullptr);
+  } else {
+    accept(std::move(*change), nullptr);
+  }
+}
+
+bool relay::concerns_this_node(const delivery& change) const {
+  const auto here = [this](id user) { return hub_.is_online(user); };
+  return std::ranges::any_of(change.members, here) || std::ranges::any_of(change.removed, here) ||
+         std::ranges::any_of(change.views, [&](const auto& view) { return here(view.first); });
+}
+
+void relay::accept(delivery change, const socketio::socket* except) {
+  auto& state = tracks_[change.conversation];
+  const id seq = change.seq;
+  if (seq <= state.delivered) {
+    ++counters_.late;
+    return; // delivered already (a late publish, or covered by a read of what was missed)
+  }
+  if (state.reading || (state.delivered >= 0 && seq != state.delivered + 1)) {
+    state.waiting.emplace(seq, pending{std::move(change), except});
+    if (!state.reading) {
+      if (concerns_this_node(state.waiting.begin()->second.change)) {
+        read_missed(state.waiting.begin()->second.change.conversation, state.delivered);
+      } else {
+        // Nobody here to deliver the missing changes to: skip ahead.
+        state.delivered = state.waiting.begin()->first - 1;
+        release(state);
+      }
+    }
+    return;
+  }
+  state.delivered = seq; // the next one, or the first this node sees of the conversation
+  apply(change, except);
+  release(state);
+}
+
+void relay::release(track& state) {
+  while (!state.reading && !state.waiting.empty()) {
+    auto first = state.waiting.begin();
+    if (first->first <= state.delivered) {
+      ++counters_.late;
+      state.waiting.erase(first);
+      continue;
+    }
+    if (first->first != state.delivered + 1) {
+      read_missed(first->second.change.conversation, state.delivered);
+      return;
+    }
+    state.delivered = first->first;
+    apply(first->second.change, first->second.except);
+    state.waiting.erase(first);
+  }
+}
+
+void relay::read_missed(id conversation, id after) {
+  tracks_[conversation].reading = true;
+  ++counters_.gaps;
+  spdlog::debug("relay.gap conversation={} after={}", conversation, after);
+  boost::asio::co_spawn(executor_, fill(conversation, after), boost::asio::detached);
+}
+
+boost::asio::awaitable<void> relay::fill(id conversation, id after) {
+  missed found;
+  try {
+    missed_job job{conversation, after, &hub_};
+    found = co_await database_.read(std::move(job));
+  } catch (const std::exception& error) {
+    spdlog::warn("relay.gap_read_failed conversation={} error={}", conversation, error.what());
+    found.last_seq = after; // what waits is delivered as it is; a later check reads again
+  }
+  std::lock_guard lock(mutex_);
+  auto& state = tracks_[conversation];
+  state.reading = false;
+  if (found.last_seq > state.delivered) {
+    for (const auto& change : found.changes) {
+      // A change of this node's that waited keeps its exception (the socket that made it
+      // gets an ack, not the event).
+      const auto waiting = change.seq != 0 ? state.waiting.find(change.seq) : state.waiting.end();
+      apply(change, waiting != state.waiting.end() ? waiting->second.except : nullptr);
+    }
+    state.delivered = found.last_seq;
+  } else if (found.last_seq < 0 || found.last_seq <= after) {
+    // Gone, or the read failed: deliver what waits rather than hold it forever.
+    if (!state.waiting.empty()) {
+      state.delivered = state.waiting.begin()->first - 1;
+    }
+  }
+  release(state);
+}
+
+boost::asio::awaitable<void> relay::user_arrived(id user) {
+  if (bus_ == nullptr) {
+    co_return;
+  }
+  std::vector<id> users(1, user); // (g++ 12 rejects an initializer list in a co_await)
+  co_await catch_up(std::move(users));
+}
+
+boost::asio::awaitable<void> relay::catch_up(std::vector<id> users) {
+  positions_job job{std::move(users)};
+  const auto positions = co_await database_.read(std::move(job));
+  std::lock_guard lock(mutex_);
+  for (const auto& position : positions) {
+    auto& state = tracks_[position.conversation_id];
+    if (state.delivered < 0) {
+      state.delivered = position.last_seq;
+    } else if (position.last_seq > state.delivered && !state.reading) {
+      read_missed(position.conversation_id, state.delivered); // others here may have missed it
+    }
+  }
+}
+
+void relay::resynchronise() {
+  const auto users = hub_.users();
+  if (users.empty()) {
+    return;
+  }
+  boost::asio::co_spawn(executor_, catch_up(users), boost::asio::detached);
+}
+
+void relay::apply(const delivery& change, const socketio::socket* except) {
+  const socketio::scope about{change.conversation};
+  if (change.revoked_session != 0) {
+    hub_.disconnect_session(change.revoked_session);
+  }
+  if (!change.removed.empty()) {
+    hub_.close_scope(change.removed, change.conversation, "conversation:left",
+                     socketio::single_argument(json::object{{"conversation_id", change.conversation}}));
+  }
+  if (!change.created.empty()) {
+    const id conversation = change.conversation;
+    const id message = change.message_id;
+    const id sender = change.sender;
+    hub_.emit_to_users_with_ack(
+        change.members, "message", socketio::single_serialized_argument(change.created),
+        ack_timeout_,
+        [on_ack = on_ack_, conversation, message, sender](id user, const auto& executor) {
+          if (user != sender) { // the sender's other tabs
+            on_ack(user, conversation, message, executor);
+          }
+        },
+        except, about);
+  }
+  if (!change.updated.empty()) {
+    hub_.emit_to_users(change.members, "message:updated",
+                       socketio::single_serialized_argument(change.updated), except, about);
+  }
+  for (const auto& [viewer, view] : change.views) {
+    // A member added back is let in again by the event that shows them the conversation.
+    hub_.emit_to_users({viewer}, "conversation", socketio::single_serialized_argument(view),
+                       except, socketio::scope{change.conversation, true});
+  }
+  if (!change.event.empty()) {
+    hub_.emit_to_users(change.users, change.event,
+                       socketio::single_serialized_argument(change.argument), except,
+                       change.conversation != 0 ? about : socketio::scope{});
+  }
+}
+
+relay::counters relay::stats() const {
+  std::lock_guard lock(mutex_);
+  return counters_;
+}
+
+} // namespace parley::chat

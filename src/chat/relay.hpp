@@ -1,0 +1,139 @@
+#pragma once
+// Deliveries between the chat layer and the sockets, on one node or many.
+//
+// A `delivery` is what one committed change tells whom, rendered once as JSON text on the node
+// that made it: a new message, a changed one, each member's view of the conversation, who was
+// removed; or an event outside the log (a receipt, typing, presence, a logout). The relay
+// applies it to this node's sockets through the hub and, with a bus, publishes it to the
+// other nodes, which apply it to theirs.
+//
+// With a bus, log changes reach each node's sockets in seq order, with no seq skipped: every
+// node keeps, per conversation, the last seq it delivered. A change that arrives after a gap
+// (a publish lost while Redis was away, or overtaken by a later one from another node) waits
+// while the node reads the conversation's current state after that seq from the database and
+// delivers it (new messages as `message`, changed ones as `message:updated`, each local
+// member's view as `conversation`); what then arrives late is dropped. Live events and `sync`
+// carry the same current state, so a client that gets something twice converges (a read of
+// what was missed may see this node's own commit before the writer hands it over, and then
+// the socket that sent a message also gets it as an event, besides its ack). Without a bus
+// (one node), the writer's commit order already is seq order and changes go straight out.
+//
+// Thread-safety: every member may be called from any thread.
+
+#include "bus/bus.hpp"
+#include "socketio/hub.hpp"
+#include "store/database.hpp"
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+
+#include <atomic>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+namespace parley::chat {
+
+struct delivery {
+  store::id conversation = 0;
+  store::id seq = 0; ///< Its place in the conversation's log; 0: not a log change.
+  /// A new message (JSON text): `message` to `members`, each asked for an ack.
+  std::string created;
+  store::id message_id = 0;
+  store::id sender = 0;
+  /// A changed message (JSON text): `message:updated` to `members`.
+  std::string updated;
+  std::vector<store::id> members;
+  /// `conversation`: each viewer's own view (JSON text); it lets them back into the scope.
+  std::vector<std::pair<store::id, std::string>> views;
+  /// `conversation:left`, and nothing more of the conversation, to their sockets.
+  std::vector<store::id> removed;
+  /// An event outside the log: `event` with one argument (JSON text) to `users`.
+  std::string event;
+  std::string argument;
+  std::vector<store::id> users;
+  /// A session logged out: its sockets are disconnected on every node.
+  store::id revoked_session = 0;
+};
+
+/// The delivery as one bus payload, and back (nullopt: not a valid payload).
+[[nodiscard]] std::string encode(const delivery& change);
+[[nodiscard]] std::optional<delivery> decode(std::string_view payload);
+
+class relay {
+public:
+  /// A member's socket acknowledged `message` (on that socket's executor).
+  using ack_handler = std::function<void(store::id user, store::id conversation, store::id message,
+                                         const boost::asio::any_io_executor& executor)>;
+  struct counters {
+    std::uint64_t published = 0; ///< Deliveries sent to the other nodes.
+    std::uint64_t received = 0;  ///< Deliveries from the other nodes.
+    std::uint64_t late = 0;      ///< Log changes dropped: already delivered.
+    std::uint64_t gaps = 0;      ///< Reads of what was missed from the database.
+  };
+
+  /// `bus` may be null (one node). `executor` runs the reads of what was missed.
+  relay(store::database& database, socketio::hub& hub, std::chrono::milliseconds ack_timeout,
+        ack_handler on_ack, bus::transport* bus, boost::asio::any_io_executor executor);
+
+  /// A committed log change, on the writer thread in commit order: to this node's sockets in
+  /// seq order (but `except`, the socket that made it), and to the other nodes.
+  void committed(delivery change, const socketio::socket* except);
+  /// An event outside the log: here (but `except`) and on every other node.
+  void broadcast(delivery event, const socketio::socket* except = nullptr);
+  /// A user's first socket here: this node delivers their conversations' changes after what
+  /// the database holds now (the client's own `sync` brings it that far).
+  boost::asio::awaitable<void> user_arrived(store::id user);
+  /// A payload from another node (the bus's callback).
+  void received(std::string_view payload);
+  /// The bus (re)connected: every conversation of this node's users is checked against the
+  /// database, and what was missed is delivered.
+  void resynchronise();
+
+  [[nodiscard]] counters stats() const;
+
+private:
+  struct pending {
+    delivery change;
+    const socketio::socket* except = nullptr;
+  };
+  struct track {
+    store::id delivered = -1; ///< The last seq delivered here; -1: none yet.
+    bool reading = false;     ///< A read of what was missed is under way.
+    std::map<store::id, pending> waiting; ///< Arrived after a gap, by seq.
+  };
+
+  /// Sequences a log change (mutex_ held).
+  void accept(delivery change, const socketio::socket* except);
+  /// Delivers what waits and follows on (mutex_ held).
+  void release(track& state);
+  /// Hands a delivery to this node's sockets (mutex_ held for log changes).
+  void apply(const delivery& change, const socketio::socket* except);
+  /// Starts reading the conversation's changes after `after` (mutex_ held).
+  void read_missed(store::id conversation, store::id after);
+  boost::asio::awaitable<void> fill(store::id conversation, store::id after);
+  /// Compares where the conversations of `users` are with what was delivered here: sets
+  /// where delivery starts, or reads what was missed.
+  boost::asio::awaitable<void> catch_up(std::vector<store::id> users);
+  /// True when a socket here belongs to one of the delivery's people.
+  [[nodiscard]] bool concerns_this_node(const delivery& change) const;
+
+  store::database& database_;
+  socketio::hub& hub_;
+  std::chrono::milliseconds ack_timeout_;
+  ack_handler on_ack_;
+  bus::transport* bus_;
+  boost::asio::any_io_executor executor_;
+
+  mutable std::mutex mutex_;
+  std::unordered_map<store::id, track> tracks_; // guarded by mutex_
+  counters counters_;                           // guarded by mutex_
+};
+
+} // namespace parley::chat
