@@ -7,6 +7,7 @@
 #include "auth/auth_service.hpp"
 #include "auth/phone.hpp"
 #include "bus/bus.hpp"
+#include "bus/presence.hpp"
 #include "common/clock.hpp"
 #include "common/log.hpp"
 #include "api/realtime.hpp"
@@ -240,14 +241,18 @@ int serve(const config::config& settings) {
     }
   } stop_bus_on_exit{bus_context, bus_thread};
   std::unique_ptr<bus::transport> bus;
+  std::unique_ptr<bus::presence> presence;
+  const std::string node_name = settings.node_id.empty() ? random_node_name() : settings.node_id;
   if (!settings.bus.empty()) {
     // PARLEY_TEST_PUBLISH_DELAY_MS: the tests' fault hook (a publish overtaken by another
     // node's); not a setting.
     const char* delay = std::getenv("PARLEY_TEST_PUBLISH_DELAY_MS");
+    const auto channel = bus_channel(database);
     bus = bus::make_redis_transport(
-        bus_context.get_executor(), settings.bus, bus_channel(database),
-        settings.node_id.empty() ? random_node_name() : settings.node_id,
+        bus_context.get_executor(), settings.bus, channel, node_name,
         std::chrono::milliseconds(delay != nullptr ? std::atoi(delay) : 0));
+    presence = bus::make_redis_presence(bus_context.get_executor(), settings.bus, channel + ":",
+                                        node_name);
     if (delay != nullptr) {
       spdlog::warn("bus.test_publish_delay ms={} note=\"a fault hook for the tests\"", delay);
     }
@@ -257,6 +262,16 @@ int serve(const config::config& settings) {
     bus->on_receive([&chat](std::string_view payload) { chat.relay().received(payload); });
     bus->on_resynchronise([&chat] { chat.relay().resynchronise(); });
     bus->start();
+    chat.use_presence(presence.get());
+    const auto announce = [&chat, &bus_context](std::vector<std::int64_t> users, bool online) {
+      for (const auto user : users) {
+        asio::co_spawn(bus_context, chat.announce_presence(user, online), asio::detached);
+      }
+    };
+    presence->on_offline([announce](std::vector<std::int64_t> users) { announce(users, false); });
+    presence->on_online([announce](std::vector<std::int64_t> users) { announce(users, true); });
+    presence->local_users([&hub] { return hub.users(); });
+    presence->start();
     spdlog::info("bus.start url={}", settings.bus);
   }
 
@@ -379,6 +394,7 @@ int serve(const config::config& settings) {
   database.stop(); // the last commits' deliveries still go out on the bus
   if (bus) {
     bus->stop();
+    presence->stop(); // this node's lease and registrations leave Redis
   }
   spdlog::info("server.stopped");
   return 0;

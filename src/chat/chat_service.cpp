@@ -564,6 +564,17 @@ awaitable<void> chat_service::presence_changed(id user, bool online) {
   if (online) {
     co_await relay_.user_arrived(user);
   }
+  if (presence_ != nullptr) {
+    // Only coming to the cluster or leaving it is news: another node may have them already.
+    const bool changed = online ? co_await presence_->arrived(user) : co_await presence_->left(user);
+    if (!changed) {
+      co_return;
+    }
+  }
+  co_await announce_presence(user, online);
+}
+
+awaitable<void> chat_service::announce_presence(id user, bool online) {
   contact_owners_job job{user};
   delivery out;
   out.event = "presence";
@@ -571,6 +582,20 @@ awaitable<void> chat_service::presence_changed(id user, bool online) {
       {"user_id", user}, {"online", online}, {"last_seen", clock_.now_ms()}});
   out.users = co_await database_.read(std::move(job));
   relay_.broadcast(std::move(out));
+}
+
+awaitable<std::vector<bool>> chat_service::online(const std::vector<id>& users) {
+  if (presence_ != nullptr) {
+    if (auto cluster = co_await presence_->online(users)) {
+      co_return std::move(*cluster);
+    }
+  }
+  std::vector<bool> here;
+  here.reserve(users.size());
+  for (const auto user : users) {
+    here.push_back(hub_.is_online(user));
+  }
+  co_return here;
 }
 
 } // namespace parley::chat

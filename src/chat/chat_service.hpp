@@ -11,6 +11,7 @@
 
 #include "auth/auth_service.hpp"
 #include "chat/rate.hpp"
+#include "bus/presence.hpp"
 #include "chat/relay.hpp"
 #include "socketio/hub.hpp"
 #include "store/database.hpp"
@@ -180,6 +181,11 @@ public:
   boost::asio::awaitable<void> presence_changed(store::id user, bool online);
   /// A session was logged out: its sockets are disconnected, on every node.
   void session_revoked(store::id session);
+  /// With several nodes: who is online is asked of `cluster` (set before serving; see
+  /// bus/presence.hpp), and presence changes only when a user comes to or leaves the cluster.
+  void use_presence(bus::presence* cluster) { presence_ = cluster; }
+  /// Tells the users' contact owners that they came online or went offline (on every node).
+  boost::asio::awaitable<void> announce_presence(store::id user, bool online);
   /// Deliveries to the sockets and between nodes.
   [[nodiscard]] chat::relay& relay() { return relay_; }
 
@@ -204,11 +210,15 @@ public:
   void announce(const announcement& change, const socketio::socket* except);
 
 private:
+  /// Whether each user is online: on any node with several, else on this one.
+  boost::asio::awaitable<std::vector<bool>> online(const std::vector<store::id>& users);
+
   policy rules_;
   store::database& database_;
   socketio::hub& hub_;
   const parley::clock& clock_;
   chat::relay relay_;
+  bus::presence* presence_ = nullptr;
   token_buckets message_limits_;
   token_buckets typing_limits_;
   token_buckets edit_limits_;

@@ -69,11 +69,16 @@ struct delete_contact_job {
 awaitable<std::vector<contact_view>> chat_service::contacts(id owner) {
   list_contacts job{owner};
   auto rows = co_await database_.read(std::move(job));
+  std::vector<id> people;
+  people.reserve(rows.size());
+  for (const auto& row : rows) {
+    people.push_back(row.user.user_id);
+  }
+  const auto present = co_await online(people);
   std::vector<contact_view> result;
   result.reserve(rows.size());
-  for (auto& row : rows) {
-    const bool online = hub_.is_online(row.user.user_id);
-    result.push_back(contact_view{std::move(row), online});
+  for (std::size_t index = 0; index < rows.size(); ++index) {
+    result.push_back(contact_view{std::move(rows[index]), present[index]});
   }
   co_return result;
 }
@@ -97,8 +102,9 @@ awaitable<result<contact_view>> chat_service::add_contact(id owner, std::string 
   if (!added) {
     co_return std::unexpected(std::move(added.error()));
   }
-  const bool online = hub_.is_online(added->user.user_id);
-  co_return contact_view{std::move(*added), online};
+  std::vector<id> person(1, added->user.user_id);
+  const auto present = co_await online(person);
+  co_return contact_view{std::move(*added), present.front()};
 }
 
 awaitable<result<contact_view>> chat_service::rename_contact(id owner, id person,
@@ -112,8 +118,9 @@ awaitable<result<contact_view>> chat_service::rename_contact(id owner, id person
   if (!renamed) {
     co_return std::unexpected(std::move(renamed.error()));
   }
-  const bool online = hub_.is_online(renamed->user.user_id);
-  co_return contact_view{std::move(*renamed), online};
+  std::vector<id> renamed_person(1, renamed->user.user_id);
+  const auto present = co_await online(renamed_person);
+  co_return contact_view{std::move(*renamed), present.front()};
 }
 
 awaitable<result<bool>> chat_service::delete_contact(id owner, id person) {

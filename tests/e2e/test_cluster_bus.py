@@ -12,6 +12,7 @@ import subprocess
 import threading
 import unittest
 
+from chat_client import WindowedStream, message_payload
 from chat_support import ChatCase
 from parley_harness import drop_postgres_schema, new_postgres_schema
 from services import TestServices, shared
@@ -23,16 +24,17 @@ class ClusterCase(ChatCase):
     flags = None  # the test starts its nodes
     transports = ("websocket",)
 
-    def start_cluster(self, postgres_url=None, redis_url=None, n1_env=None):
+    def start_cluster(self, postgres_url=None, redis_url=None, n1_env=None, flags=()):
         if postgres_url is None:
             postgres_url, schema = new_postgres_schema()
             self.addCleanup(drop_postgres_schema, schema)
         if redis_url is None:
             redis_url = shared()[1]
         self.redis_url = redis_url
-        self.n1 = self.start_server("--node-id", "n1", "--bus", redis_url, database=postgres_url,
-                                    env=n1_env)
-        self.n2 = self.start_server("--node-id", "n2", "--bus", redis_url, database=postgres_url)
+        self.n1 = self.start_server("--node-id", "n1", "--bus", redis_url, *flags,
+                                    database=postgres_url, env=n1_env)
+        self.n2 = self.start_server("--node-id", "n2", "--bus", redis_url, *flags,
+                                    database=postgres_url)
         for node in (self.n1, self.n2):
             node.wait_for_log(BUS_READY)
         self.server = self.n1  # REST helpers default to node 1
@@ -131,6 +133,95 @@ class CrossNodeChatTest(ClusterCase):
         response = self.n1.request("POST", "/api/v1/auth/logout", token=alice.token)
         self.assertIn(response.status, (200, 204), response)
         self.assertTrue(on_n2.disconnected.wait(60), "node 2 kept the logged-out session's socket")
+
+
+class ClusterPresenceTest(ClusterCase):
+    def setUp(self):
+        super().setUp()
+        self.start_cluster(flags=("--log-level", "debug"))  # presence.arrived / presence.left
+
+    def presence_of(self, chat, user):
+        return [p["online"] for p in chat.payloads("presence") if p["user_id"] == user.id]
+
+    def test_a_user_is_online_while_on_any_node(self):
+        alice = self.user("Alice", server=self.n1)
+        bob = self.user("Bob", server=self.n2)
+        self.add_contact(bob, alice)
+        b = self.chat(bob, server=self.n2)
+        on_n1 = self.chat(alice, server=self.n1)
+        b.wait_for("presence", lambda p: (p["user_id"], p["online"]) == (alice.id, True))
+        on_n2 = self.chat(alice, server=self.n2)  # her second node: no news
+        self.n2.wait_for_log(rf"\bpresence\.arrived node=n2 user={alice.id} nodes=2\b")
+        on_n1.disconnect()  # still on node 2: still online
+        self.n1.wait_for_log(rf"\bpresence\.left node=n1 user={alice.id} nodes=1\b")
+        contacts = self.n2.request("GET", "/api/v1/contacts", token=bob.token).json()["contacts"]
+        self.assertEqual([c["online"] for c in contacts if c["user"]["id"] == alice.id], [True])
+        on_n2.disconnect()
+        b.wait_for("presence", lambda p: (p["user_id"], p["online"]) == (alice.id, False))
+        self.assertEqual(self.presence_of(b, alice), [True, False])
+
+    def test_a_killed_nodes_users_go_offline_unless_on_another_node(self):
+        alice = self.user("Alice", server=self.n1)  # only on node 1
+        carol = self.user("Carol", server=self.n1)  # on both nodes
+        bob = self.user("Bob", server=self.n2)
+        for person in (alice, carol):
+            self.add_contact(bob, person)
+        b = self.chat(bob, server=self.n2)
+        self.chat(alice, server=self.n1)
+        self.chat(carol, server=self.n1)
+        self.n1.wait_for_log(rf"\bpresence\.arrived node=n1 user={carol.id} nodes=1\b")
+        self.chat(carol, server=self.n2)
+        self.n2.wait_for_log(rf"\bpresence\.arrived node=n2 user={carol.id} nodes=2\b")
+        with b.condition:  # both online, in whichever order
+            b.condition.wait_for(lambda: self.presence_of(b, alice) == [True]
+                                 and self.presence_of(b, carol) == [True], 60)
+        self.assertEqual((self.presence_of(b, alice), self.presence_of(b, carol)), ([True], [True]))
+        self.n1.kill()  # SIGKILL: no goodbye; its lease lapses (10 s) and a sweep takes it off
+        b.wait_for("presence", lambda p: (p["user_id"], p["online"]) == (alice.id, False),
+                   timeout=60)
+        self.assertEqual(self.presence_of(b, carol), [True])  # the same sweep left her on
+
+
+class NodeKilledWhileSendingTest(ClusterCase):
+    def test_every_acknowledged_message_is_stored_once_and_the_other_node_serves_it(self):
+        self.start_cluster()
+        alice = self.user("Alice", server=self.n1)
+        bob = self.user("Bob", server=self.n2)
+        b = self.chat(bob, server=self.n2)
+        first = self.assertSent(self.chat(alice, server=self.n2).send("hi", to=bob.id))
+        conversation = first["conversation_id"]
+        a = self.chat(alice, server=self.n1)
+        acked = []
+
+        class Recording(WindowedStream):
+            def answered(self, index, payload, ack):
+                if isinstance(ack, dict) and ack.get("ok"):
+                    acked.append(ack["message"])
+
+        calls = (("message:send", message_payload(f"m{i}", conversation_id=conversation))
+                 for i in range(100000))
+        self.server = self.n1
+        self.kill_while_streaming(lambda on_ack: [Recording(a, calls, 8, on_ack)], 30)
+        # Node 2 serves the conversation: every acknowledged message once.
+        self.server = self.n2
+        history = self.full_history(alice, conversation)
+        ids = [message["id"] for message in history]
+        self.assertEqual(len(ids), len(set(ids)), "a message stored twice")
+        stored = {message["id"]: message for message in history}
+        for message in acked:
+            self.assertIn(message["id"], stored)
+            self.assertEqual(stored[message["id"]]["body"], message["body"])
+        # Alice reconnects to node 2 and syncs to the present; Bob got every acked message live.
+        again = self.chat(alice, server=self.n2)
+        self.assertTrue(again.connected)
+        self.assertReceivedAll(b, acked)
+
+    def assertReceivedAll(self, chat, sent):
+        wanted = {message["id"] for message in sent}
+        with chat.condition:
+            arrived = chat.condition.wait_for(lambda: wanted <= {
+                args[0]["id"] for event, args, _ in chat.events if event == "message"}, 60)
+        self.assertTrue(arrived)
 
 
 class OvertakenPublishTest(ClusterCase):
