@@ -6,8 +6,7 @@
 #include "chat/json.hpp"
 #include "auth/auth_service.hpp"
 #include "auth/phone.hpp"
-#include "bus/bus.hpp"
-#include "bus/presence.hpp"
+#include "app/cluster.hpp"
 #include "common/clock.hpp"
 #include "common/log.hpp"
 #include "api/realtime.hpp"
@@ -38,7 +37,6 @@
 #include <cstdio>
 #include <iostream>
 #include <map>
-#include <random>
 #include <string_view>
 #include <thread>
 
@@ -111,31 +109,6 @@ auth::policy auth_rules(const config::config& settings) {
   rules.codes_per_address_per_hour = settings.codes_per_address_per_hour;
   rules.session_idle_timeout = settings.session_idle_timeout;
   return rules;
-}
-
-// A name for this process on the bus when --node-id is not given (it only has to differ from
-// the other nodes').
-std::string random_node_name() {
-  std::random_device random;
-  return fmt::format("node-{:08x}", random());
-}
-
-// The bus channel of the nodes of this database: named by a random value kept in the database
-// (the first node to start chooses it), so that clusters sharing one Redis never hear each other.
-std::string bus_channel(store::database& database) {
-  std::random_device random;
-  std::vector<unsigned char> candidate(8);
-  for (auto& byte : candidate) {
-    byte = static_cast<unsigned char>(random());
-  }
-  const auto kept = store::blocking_write(database, [&candidate](store::write_transaction& transaction) {
-    return transaction.keep_server_secret("bus_channel", candidate);
-  });
-  std::string name = "parley:bus:";
-  for (const auto byte : kept) {
-    name += fmt::format("{:02x}", byte);
-  }
-  return name;
 }
 
 int serve(const config::config& settings) {
@@ -225,53 +198,16 @@ int serve(const config::config& settings) {
        {&chat_rules.edit_burst, &chat_rules.delete_burst, &chat_rules.reaction_burst}) {
     *burst = 3.0 * settings.change_rate;
   }
-  // With --bus, deliveries cross to the other nodes over Redis, on a thread of their own (its
-  // reads of what the bus lost, too).
-  asio::io_context bus_context(1);
-  auto bus_guard = asio::make_work_guard(bus_context);
-  std::thread bus_thread([&bus_context] { bus_context.run(); });
-  struct bus_stopper {
-    asio::io_context& context;
-    std::thread& thread;
-    ~bus_stopper() {
-      context.stop();
-      if (thread.joinable()) {
-        thread.join();
-      }
-    }
-  } stop_bus_on_exit{bus_context, bus_thread};
-  std::unique_ptr<bus::transport> bus;
-  std::unique_ptr<bus::presence> presence;
-  const std::string node_name = settings.node_id.empty() ? random_node_name() : settings.node_id;
+  // With --bus, deliveries, receipts, typing, presence and logouts cross to the other nodes.
+  app::cluster_link cluster(settings, database);
+  chat::chat_service chat(chat_rules, database, hub, clock, cluster.bus(), cluster.executor());
+  cluster.start(chat, hub);
+  // Also on a failed start-up: nothing from the bus may reach `chat` once it is gone.
+  struct cluster_stopper {
+    app::cluster_link& link;
+    ~cluster_stopper() { link.stop(); }
+  } stop_cluster_on_exit{cluster};
   if (!settings.bus.empty()) {
-    // PARLEY_TEST_PUBLISH_DELAY_MS: the tests' fault hook (a publish overtaken by another
-    // node's); not a setting.
-    const char* delay = std::getenv("PARLEY_TEST_PUBLISH_DELAY_MS");
-    const auto channel = bus_channel(database);
-    bus = bus::make_redis_transport(
-        bus_context.get_executor(), settings.bus, channel, node_name,
-        std::chrono::milliseconds(delay != nullptr ? std::atoi(delay) : 0));
-    presence = bus::make_redis_presence(bus_context.get_executor(), settings.bus, channel + ":",
-                                        node_name);
-    if (delay != nullptr) {
-      spdlog::warn("bus.test_publish_delay ms={} note=\"a fault hook for the tests\"", delay);
-    }
-  }
-  chat::chat_service chat(chat_rules, database, hub, clock, bus.get(), bus_context.get_executor());
-  if (bus) {
-    bus->on_receive([&chat](std::string_view payload) { chat.relay().received(payload); });
-    bus->on_resynchronise([&chat] { chat.relay().resynchronise(); });
-    bus->start();
-    chat.use_presence(presence.get());
-    const auto announce = [&chat, &bus_context](std::vector<std::int64_t> users, bool online) {
-      for (const auto user : users) {
-        asio::co_spawn(bus_context, chat.announce_presence(user, online), asio::detached);
-      }
-    };
-    presence->on_offline([announce](std::vector<std::int64_t> users) { announce(users, false); });
-    presence->on_online([announce](std::vector<std::int64_t> users) { announce(users, true); });
-    presence->local_users([&hub] { return hub.users(); });
-    presence->start();
     spdlog::info("bus.start url={}", settings.bus);
   }
 
@@ -344,18 +280,7 @@ int serve(const config::config& settings) {
                        [&engines] { return double(engines.front()->session_count()); });
   counters.add_sampled("parley_realtime_sockets", "Authenticated Socket.IO sockets now.", "gauge",
                        [&hub] { return double(hub.socket_count()); });
-  if (bus) {
-    counters.add_sampled("parley_bus_published_total", "Deliveries sent to the other nodes.",
-                         "counter", [&chat] { return double(chat.relay().stats().published); });
-    counters.add_sampled("parley_bus_received_total", "Deliveries from the other nodes.",
-                         "counter", [&chat] { return double(chat.relay().stats().received); });
-    counters.add_sampled("parley_bus_late_total",
-                         "Log changes dropped on arrival: already delivered here.", "counter",
-                         [&chat] { return double(chat.relay().stats().late); });
-    counters.add_sampled("parley_bus_gap_reads_total",
-                         "Reads from the database of log changes the bus lost or reordered.",
-                         "counter", [&chat] { return double(chat.relay().stats().gaps); });
-  }
+  cluster.add_metrics(counters, chat);
 
   try {
     server.start();
@@ -392,10 +317,7 @@ int serve(const config::config& settings) {
   outbound.stop();
   outbound_thread.join();
   database.stop(); // the last commits' deliveries still go out on the bus
-  if (bus) {
-    bus->stop();
-    presence->stop(); // this node's lease and registrations leave Redis
-  }
+  cluster.stop();
   spdlog::info("server.stopped");
   return 0;
 }

@@ -65,34 +65,10 @@ postgres_database::postgres_database(postgres_options options) : options_(std::m
       spdlog::info("store.migrated engine=postgres from={} to={}", before, schema_version_);
     }
   }
-  writer_ = std::thread([this] { write_loop(); });
-  for (std::size_t index = 0; index < std::max<std::size_t>(1, options_.readers); ++index) {
-    readers_.emplace_back([this] { read_loop(); });
-  }
+  start(options_.readers);
 }
 
 postgres_database::~postgres_database() { stop(); }
-
-void postgres_database::submit_write(std::unique_ptr<job> work) { writes_.push(std::move(work)); }
-
-void postgres_database::submit_read(std::unique_ptr<job> work) { reads_.push(std::move(work)); }
-
-void postgres_database::stop() {
-  std::call_once(stopped_, [this] {
-    writes_.stop();
-    reads_.stop();
-    if (writer_.joinable()) {
-      writer_.join();
-    }
-    for (auto& reader : readers_) {
-      if (reader.joinable()) {
-        reader.join();
-      }
-    }
-  });
-}
-
-statistics postgres_database::stats() const { return statistics_.get(); }
 
 void postgres_database::write_loop() {
   session current(options_);

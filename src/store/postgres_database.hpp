@@ -11,14 +11,11 @@
 // jobs fail at once with database_error::kind::unavailable and the node stays up.
 
 #include "store/database.hpp"
-#include "store/job_queue.hpp"
+#include "store/threaded_database.hpp"
 
 #include <chrono>
 #include <cstddef>
-#include <mutex>
 #include <string>
-#include <thread>
-#include <vector>
 
 namespace parley::store {
 
@@ -30,32 +27,21 @@ struct postgres_options {
   std::chrono::milliseconds timeout{10'000};
 };
 
-class postgres_database final : public database {
+class postgres_database final : public threaded_database {
 public:
   /// Connects, applies pending migrations (one node at a time, under an advisory lock),
   /// starts the threads. Throws database_error on failure (start-up error).
   explicit postgres_database(postgres_options options);
   ~postgres_database() override;
 
-  void submit_write(std::unique_ptr<job> work) override;
-  void submit_read(std::unique_ptr<job> work) override;
-  void stop() override;
-  [[nodiscard]] statistics stats() const override;
-
   [[nodiscard]] int schema_version() const override { return schema_version_; }
 
 private:
-  void write_loop();
-  void read_loop();
+  void write_loop() override;
+  void read_loop() override;
 
   postgres_options options_;
   int schema_version_ = 0;
-  job_queue writes_;
-  job_queue reads_;
-  statistics_counter statistics_;
-  std::thread writer_;
-  std::vector<std::thread> readers_;
-  std::once_flag stopped_;
 };
 
 } // namespace parley::store

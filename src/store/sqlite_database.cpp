@@ -37,34 +37,10 @@ sqlite_database::sqlite_database(sqlite_options options) : options_(std::move(op
       spdlog::info("store.migrated path={} from={} to={}", options_.path, before, schema_version_);
     }
   }
-  writer_ = std::thread([this] { write_loop(); });
-  for (std::size_t index = 0; index < std::max<std::size_t>(1, options_.readers); ++index) {
-    readers_.emplace_back([this] { read_loop(); });
-  }
+  start(options_.readers);
 }
 
 sqlite_database::~sqlite_database() { stop(); }
-
-void sqlite_database::submit_write(std::unique_ptr<job> work) { writes_.push(std::move(work)); }
-
-void sqlite_database::submit_read(std::unique_ptr<job> work) { reads_.push(std::move(work)); }
-
-void sqlite_database::stop() {
-  std::call_once(stopped_, [this] {
-    writes_.stop();
-    reads_.stop();
-    if (writer_.joinable()) {
-      writer_.join();
-    }
-    for (auto& reader : readers_) {
-      if (reader.joinable()) {
-        reader.join();
-      }
-    }
-  });
-}
-
-statistics sqlite_database::stats() const { return statistics_.get(); }
 
 void sqlite_database::write_loop() {
   sqlite::connection db(options_.path, sqlite::open_mode::read_write_create);

@@ -1,10 +1,12 @@
 #pragma once
-// The queue between callers and a store thread, shared by both engines' databases: callers
-// push jobs from any thread; the writer takes everything waiting (up to a bound) for one
-// group commit, a reader takes one job at a time. Internal to the store.
+// What both engines' databases share: the queue between callers and a store thread (callers
+// push jobs from any thread; the writer takes everything waiting, up to a bound, for one group
+// commit; a reader takes one job at a time), the counters, and the threads themselves.
+// Internal to the store.
 
 #include "store/database.hpp"
 
+#include <algorithm>
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
@@ -12,6 +14,7 @@
 #include <memory>
 #include <mutex>
 #include <stdexcept>
+#include <thread>
 #include <vector>
 
 namespace parley::store {
@@ -82,6 +85,53 @@ public:
 private:
   mutable std::mutex mutex_;
   statistics value_; // guarded by mutex_
+};
+
+/// A database run by one writer thread and reader threads, each looping over its queue. An
+/// engine implements the loops (connections, transactions, group commit) and calls start()
+/// once its constructor is done, and stop() in its destructor.
+class threaded_database : public database {
+public:
+  void submit_write(std::unique_ptr<job> work) final { writes_.push(std::move(work)); }
+  void submit_read(std::unique_ptr<job> work) final { reads_.push(std::move(work)); }
+  /// Finishes what is queued, then joins the threads.
+  void stop() final {
+    std::call_once(stopped_, [this] {
+      writes_.stop();
+      reads_.stop();
+      if (writer_.joinable()) {
+        writer_.join();
+      }
+      for (auto& reader : readers_) {
+        if (reader.joinable()) {
+          reader.join();
+        }
+      }
+    });
+  }
+  [[nodiscard]] statistics stats() const final { return statistics_.get(); }
+
+protected:
+  /// Starts the writer and `readers` reader threads (at least one).
+  void start(std::size_t readers) {
+    writer_ = std::thread([this] { write_loop(); });
+    for (std::size_t index = 0; index < std::max<std::size_t>(1, readers); ++index) {
+      readers_.emplace_back([this] { read_loop(); });
+    }
+  }
+  /// Takes batches from writes_ until it is stopped and empty.
+  virtual void write_loop() = 0;
+  /// Takes jobs from reads_ until it is stopped and empty.
+  virtual void read_loop() = 0;
+
+  job_queue writes_;
+  job_queue reads_;
+  statistics_counter statistics_;
+
+private:
+  std::thread writer_;
+  std::vector<std::thread> readers_;
+  std::once_flag stopped_;
 };
 
 } // namespace parley::store
