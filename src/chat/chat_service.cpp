@@ -140,6 +140,7 @@ struct send_job {
     } else {
       conversation = *request.conversation_id;
     }
+    transaction.lock_conversation(conversation); // the checks see what other nodes committed
     const auto member = transaction.membership(conversation, sender);
     if (!member) {
       return std::unexpected(make_error(error_code::not_found, "No such conversation."));

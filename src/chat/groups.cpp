@@ -28,7 +28,8 @@ struct group_job {
 
   // The actor's membership of a group: not_found for non-members (existence is not leaked),
   // bad_request for a direct conversation, not_allowed when an admin is needed.
-  result<store::member_row> check(store::read_transaction& transaction, bool admin_needed) const {
+  result<store::member_row> check(store::write_transaction& transaction, bool admin_needed) const {
+    transaction.lock_conversation(conversation); // the checks see what other nodes committed
     auto member = transaction.membership(conversation, actor);
     const auto found = transaction.conversation(conversation);
     if (!member || !found) {

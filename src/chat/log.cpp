@@ -18,8 +18,14 @@ struct visible_message {
 };
 
 // The message if `user` may see it: a member of its conversation since before it was sent.
-result<visible_message> find_visible(store::read_transaction& transaction, id user, id message_id) {
+// The message as it is once its conversation is locked (store::write_transaction::
+// lock_conversation): a change made meanwhile on another node is seen.
+result<visible_message> find_visible(store::write_transaction& transaction, id user, id message_id) {
   auto message = transaction.message(message_id);
+  if (message) {
+    transaction.lock_conversation(message->conversation_id);
+    message = transaction.message(message_id);
+  }
   if (message) {
     auto member = transaction.membership(message->conversation_id, user);
     if (member && message->seq > member->from_seq) {

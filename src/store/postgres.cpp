@@ -246,32 +246,40 @@ connection::connection(const std::string& url, connection_options options) : opt
   if (handle_ == nullptr) {
     throw database_error(database_error::kind::unavailable, "postgres: out of memory");
   }
-  if (PQstatus(handle_) == CONNECTION_BAD) {
-    fail("connect");
-  }
-  auto state = PGRES_POLLING_WRITING;
-  while (state != PGRES_POLLING_OK) {
-    if (state == PGRES_POLLING_FAILED) {
+  try {
+    if (PQstatus(handle_) == CONNECTION_BAD) {
       fail("connect");
     }
-    wait(state == PGRES_POLLING_WRITING);
-    state = PQconnectPoll(handle_);
-  }
-  // Notices (a DROP … CASCADE listing what it dropped, IF NOT EXISTS skipping) are for people
-  // at a psql prompt, not for the server's log.
-  PQsetNoticeProcessor(handle_, [](void*, const char*) {}, nullptr);
-  if (PQsetnonblocking(handle_, 1) != 0 || PQenterPipelineMode(handle_) != 1) {
-    fail("connect");
+    auto state = PGRES_POLLING_WRITING;
+    while (state != PGRES_POLLING_OK) {
+      if (state == PGRES_POLLING_FAILED) {
+        fail("connect");
+      }
+      wait(state == PGRES_POLLING_WRITING);
+      state = PQconnectPoll(handle_);
+    }
+    // Notices (a DROP … CASCADE listing what it dropped, IF NOT EXISTS skipping) are for
+    // people at a psql prompt, not for the server's log.
+    PQsetNoticeProcessor(handle_, [](void*, const char*) {}, nullptr);
+    if (PQsetnonblocking(handle_, 1) != 0 || PQenterPipelineMode(handle_) != 1) {
+      fail("connect");
+    }
+  } catch (...) {
+    close(); // the destructor does not run for a constructor that throws
+    throw;
   }
 }
 
-connection::~connection() {
+void connection::close() noexcept {
   cache_.clear();
   if (socket_.is_open()) {
     socket_.release(); // libpq owns the descriptor and closes it
   }
   PQfinish(handle_);
+  handle_ = nullptr;
 }
+
+connection::~connection() { close(); }
 
 bool connection::usable() const { return !broken_ && PQstatus(handle_) == CONNECTION_OK; }
 

@@ -107,6 +107,8 @@ struct connection_options {
 class connection {
 public:
   using statement_type = statement;
+  /// Whether SELECT … FOR NO KEY UPDATE exists and is needed (writers of one conversation on several nodes order themselves by its row lock).
+  static constexpr bool row_locks = true;
   /// Connects to `url` (a postgres:// URL or a conninfo string); throws database_error.
   explicit connection(const std::string& url, connection_options options = {});
   ~connection();
@@ -155,6 +157,8 @@ private:
   /// sent before it.
   pg_result* wait_for_wanted(std::string_view what);
   void wait(bool for_write);
+  /// Frees the statements and libpq's connection (its socket with it).
+  void close() noexcept;
   [[noreturn]] void fail(std::string_view what);
   void check_sent(int ok, std::string_view what);
   /// The failure that `result` reports, if any (nullptr: the connection's own failure).

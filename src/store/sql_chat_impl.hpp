@@ -428,6 +428,14 @@ void sql_transaction<Connection>::delete_messages(id conversation_id) {
   db_.cached(chat_sql::delete_messages).bind(1, conversation_id).run();
 }
 
+template <class Connection> void sql_transaction<Connection>::lock_conversation(id conversation_id) {
+  if constexpr (Connection::row_locks) {
+    db_.cached("SELECT id FROM conversations WHERE id = ?1 FOR NO KEY UPDATE")
+        .bind(1, conversation_id)
+        .run();
+  }
+}
+
 template <class Connection>
 id sql_transaction<Connection>::next_seq(id conversation_id, std::optional<unix_ms> activity) {
   auto& statement = db_.cached(chat_sql::next_seq);

@@ -63,6 +63,7 @@ public:
   void set_admin(id conversation_id, id user_id, bool admin) override;
   void set_title(id conversation_id, std::string_view title) override;
   void delete_messages(id conversation_id) override;
+  void lock_conversation(id conversation_id) override;
   id next_seq(id conversation_id, std::optional<unix_ms> activity = std::nullopt) override;
   message_row insert_message(id conversation_id, id sender_id, std::string_view body,
                              unix_ms sent_at, std::string_view client_id, id seq,

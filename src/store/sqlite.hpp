@@ -79,6 +79,8 @@ enum class open_mode { read_write_create, read_only };
 class connection {
 public:
   using statement_type = statement;
+  /// Whether SELECT … FOR NO KEY UPDATE exists and is needed (SQLite has one writer at a time: no row locks).
+  static constexpr bool row_locks = false;
   /// Opens `path`; throws sqlite_error. Sets a busy timeout so that readers wait for a
   /// checkpoint instead of failing.
   connection(const std::string& path, open_mode mode);

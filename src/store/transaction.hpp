@@ -109,6 +109,11 @@ public:
   /// conversation row stays, so that its id is never reused.
   virtual void delete_messages(id conversation_id) = 0;
 
+  /// Orders this transaction after every other one that changes the conversation, and those
+  /// after it, until COMMIT: call it before checking who may change the conversation, so that
+  /// the checks see every change committed before (a member removed on another node). The
+  /// row lock that next_seq takes anyway, taken first. (SQLite's one writer orders everything.)
+  virtual void lock_conversation(id conversation_id) = 0;
   /// Takes the conversation's next log position; `activity` (a new message's time) also
   /// raises its last_activity_at. The row update is also what orders the writers of one
   /// conversation: the change that takes seq N commits before the one taking N + 1, on every

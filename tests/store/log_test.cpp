@@ -77,6 +77,36 @@ TEST_P(log_test, writers_on_separate_connections_take_consecutive_seqs_in_commit
   EXPECT_EQ(transaction_.conversation(group_)->last_seq, k_writers * k_each + 1);
 }
 
+// A writer that locks the conversation before its checks (as every change does) waits for one
+// that holds the lock, and then sees what it committed: a member removed meanwhile is gone.
+TEST_P(log_test, a_writer_that_locks_the_conversation_sees_what_the_holder_committed) {
+  const auto holder = store_->connect();
+  holder->begin();
+  holder->transaction().lock_conversation(group_);
+  std::optional<member_row> seen{member_row{}};
+  std::thread other([&] {
+    const auto db = store_->connect();
+    db->begin();
+    db->transaction().lock_conversation(group_); // waits for the holder's COMMIT
+    seen = db->transaction().membership(group_, bob_.user_id);
+    db->commit();
+  });
+  if (GetParam() == conformance::engine::postgres) {
+    // Only go on once the other one waits for the lock (without the lock it would have read
+    // the membership already, and this test would prove nothing).
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (connection_->count("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = "
+                              "'Lock' AND application_name = current_setting('application_name')") == 0) {
+      ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "the other writer never waited";
+    }
+  }
+  holder->transaction().delete_member(group_, bob_.user_id);
+  holder->transaction().next_seq(group_);
+  holder->commit();
+  other.join();
+  EXPECT_FALSE(seen) << "the removal committed before was not seen";
+}
+
 TEST_P(log_test, an_edit_keeps_the_previous_body_as_a_version) {
   const auto sent = send(bob_.user_id, "helo", "1");
   transaction_.edit_message(sent.message_id, "hello", 2000, transaction_.next_seq(group_));
