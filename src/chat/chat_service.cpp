@@ -123,6 +123,8 @@ struct send_job {
   send_request request;
   unix_ms now;
 
+  [[nodiscard]] id conversation_hint() const { return request.conversation_id.value_or(0); }
+
   result<stored_message> operator()(store::write_transaction& transaction) const {
     if (auto original = transaction.message_by_client_id(sender, request.client_id)) {
       return stored_message{std::move(*original), {}, true};

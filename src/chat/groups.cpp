@@ -26,6 +26,8 @@ struct group_job {
   unix_ms now;
   mutable chat_service::announcement announced;
 
+  [[nodiscard]] id conversation_hint() const { return conversation; }
+
   // The actor's membership of a group: not_found for non-members (existence is not leaked),
   // bad_request for a direct conversation, not_allowed when an admin is needed.
   result<store::member_row> check(store::write_transaction& transaction, bool admin_needed) const {

@@ -18,6 +18,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <cstdint>
 #include <exception>
 #include <future>
 #include <memory>
@@ -35,6 +36,10 @@ public:
   virtual void run_write(write_transaction& transaction) { (void)transaction; }
   /// `failure` is null on success. Called on the store thread; must not block.
   virtual void complete(std::exception_ptr failure) = 0;
+  /// The conversation whose row the job will lock, when known before it runs (0: not known).
+  /// A writer that orders its batch by it takes row locks in ascending order, as every node
+  /// must (see postgres_database.cpp).
+  [[nodiscard]] virtual std::int64_t conversation_hint() const { return 0; }
 };
 
 struct statistics {
@@ -58,6 +63,9 @@ public:
 
   /// Runs `function(write_transaction&)` in the next group commit and resumes the caller with
   /// its result after COMMIT. A thrown exception (storage failure) is rethrown to the caller.
+  ///
+  /// A function object with a member `conversation_hint()` names the conversation it will lock
+  /// (see job::conversation_hint).
   ///
   /// A function object with a member `committed(Result&)` has it called on the writer thread
   /// right after COMMIT, before any later job completes: jobs see their commits in commit
@@ -98,6 +106,13 @@ public:
   void run_write(write_transaction& transaction) override {
     if constexpr (std::is_invocable_v<Function&, write_transaction&>) {
       call_->result.emplace(call_->function(transaction));
+    }
+  }
+  [[nodiscard]] std::int64_t conversation_hint() const override {
+    if constexpr (requires(const Function& function) { function.conversation_hint(); }) {
+      return call_->function.conversation_hint();
+    } else {
+      return 0;
     }
   }
   void complete(std::exception_ptr failure) override {

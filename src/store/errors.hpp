@@ -24,4 +24,13 @@ private:
   kind kind_;
 };
 
+/// Thrown inside a job that would lock a conversation with a lower id than one its
+/// transaction already holds: the job runs again, first in a transaction of its own (the
+/// PostgreSQL writer does that; see postgres_database.cpp). A job must therefore take its
+/// conversation's lock (lock_conversation, next_seq) before it changes anything of its own.
+class lock_order_conflict : public std::runtime_error {
+public:
+  lock_order_conflict() : std::runtime_error("a conversation locked out of id order") {}
+};
+
 } // namespace parley::store

@@ -5,6 +5,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <memory>
 #include <optional>
 
@@ -75,39 +76,62 @@ void postgres_database::write_loop() {
   std::vector<std::unique_ptr<job>> batch;
   std::vector<std::exception_ptr> failures;
   while (writes_.take(batch, options_.max_batch)) {
+    // Jobs that name their conversation go in its id order (one conversation's jobs keep
+    // theirs), so that a batch mostly needs one transaction.
+    std::ranges::stable_sort(batch, {}, [](const auto& work) { return work->conversation_hint(); });
     failures.assign(batch.size(), nullptr);
-    try {
-      auto& db = current.connection();
-      db.send("BEGIN");
-      for (std::size_t index = 0; index < batch.size(); ++index) {
-        // A savepoint per job: one failing job does not undo the others in the batch.
-        db.send("SAVEPOINT job");
-        try {
-          batch[index]->run_write(current.transaction());
-          db.send("RELEASE SAVEPOINT job");
-        } catch (...) {
-          failures[index] = std::current_exception();
-          if (!db.usable()) {
-            throw; // the connection is gone, and with it the whole transaction
+    // One transaction per run of jobs whose conversations come in ascending id order: a job
+    // that would lock a lower one (lock_order_conflict) starts the next transaction, after the
+    // jobs before it have committed. Every node locks in that order, so two nodes' batches
+    // never wait for each other in a circle (a deadlock).
+    std::size_t next = 0;
+    while (next < batch.size()) {
+      std::size_t end = batch.size();
+      try {
+        auto& db = current.connection();
+        db.send("BEGIN");
+        current.transaction().transaction_started();
+        for (std::size_t index = next; index < batch.size(); ++index) {
+          // A savepoint per job: one failing job does not undo the others in the batch.
+          db.send("SAVEPOINT job");
+          try {
+            batch[index]->run_write(current.transaction());
+            db.send("RELEASE SAVEPOINT job");
+          } catch (const lock_order_conflict&) {
+            db.send("ROLLBACK TO SAVEPOINT job");
+            db.send("RELEASE SAVEPOINT job");
+            if (index > next) {
+              end = index; // it runs first in the next transaction
+              break;
+            }
+            failures[index] = std::current_exception(); // cannot happen first in one
+          } catch (...) {
+            failures[index] = std::current_exception();
+            if (!db.usable()) {
+              throw; // the connection is gone, and with it the whole transaction
+            }
+            if (db.aborted()) {
+              db.synchronise(); // the server skips everything after a failure until a sync
+            }
+            db.send("ROLLBACK TO SAVEPOINT job");
+            db.send("RELEASE SAVEPOINT job");
           }
-          if (db.aborted()) {
-            db.synchronise(); // the server skips everything after a failure until a sync
-          }
-          db.send("ROLLBACK TO SAVEPOINT job");
-          db.send("RELEASE SAVEPOINT job");
         }
+        db.send("COMMIT");
+        db.synchronise();
+      } catch (const std::exception& error) {
+        spdlog::error("store.commit_failed engine=postgres jobs={} error={}", batch.size() - next,
+                      error.what());
+        end = batch.size(); // what has not committed fails, to be retried by its callers
+        std::fill(failures.begin() + static_cast<std::ptrdiff_t>(next), failures.end(),
+                  std::current_exception());
+        current.recover();
       }
-      db.send("COMMIT");
-      db.synchronise();
-    } catch (const std::exception& error) {
-      spdlog::error("store.commit_failed engine=postgres jobs={} error={}", batch.size(),
-                    error.what());
-      failures.assign(batch.size(), std::current_exception());
-      current.recover();
-    }
-    statistics_.add_writes(batch.size());
-    for (std::size_t index = 0; index < batch.size(); ++index) {
-      batch[index]->complete(failures[index]);
+      statistics_.add_writes(end - next);
+      for (std::size_t index = next; index < end; ++index) {
+        batch[index]->complete(failures[index]);
+      }
+      next = end;
     }
   }
 }

@@ -3,6 +3,7 @@
 // each engine's transaction translation unit. Internal to the store.
 
 #include "store/chat_queries.hpp"
+#include "store/errors.hpp"
 #include "store/sql_rows.hpp"
 #include "store/sql_transaction.hpp"
 
@@ -428,16 +429,35 @@ void sql_transaction<Connection>::delete_messages(id conversation_id) {
   db_.cached(chat_sql::delete_messages).bind(1, conversation_id).run();
 }
 
+template <class Connection> bool sql_transaction<Connection>::note_lock(id conversation_id) {
+  if constexpr (Connection::row_locks) {
+    if (!highest_locked_) {
+      return true;
+    }
+    if (conversation_id < *highest_locked_) {
+      throw lock_order_conflict();
+    }
+    if (conversation_id == *highest_locked_) {
+      return false;
+    }
+    highest_locked_ = conversation_id;
+  }
+  return true;
+}
+
 template <class Connection> void sql_transaction<Connection>::lock_conversation(id conversation_id) {
   if constexpr (Connection::row_locks) {
-    db_.cached("SELECT id FROM conversations WHERE id = ?1 FOR NO KEY UPDATE")
-        .bind(1, conversation_id)
-        .run();
+    if (note_lock(conversation_id)) {
+      db_.cached("SELECT id FROM conversations WHERE id = ?1 FOR NO KEY UPDATE")
+          .bind(1, conversation_id)
+          .run();
+    }
   }
 }
 
 template <class Connection>
 id sql_transaction<Connection>::next_seq(id conversation_id, std::optional<unix_ms> activity) {
+  note_lock(conversation_id); // the UPDATE locks the row
   auto& statement = db_.cached(chat_sql::next_seq);
   statement.bind(1, conversation_id).bind(2, activity);
   const auto seq =

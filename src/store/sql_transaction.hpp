@@ -7,12 +7,19 @@
 
 #include "store/transaction.hpp"
 
+#include <optional>
+
 namespace parley::store {
 
 template <class Connection> class sql_transaction final : public write_transaction {
 public:
   using query_type = typename Connection::statement_type;
   explicit sql_transaction(Connection& db) : db_(db) {}
+
+  /// A new transaction began on the connection (the writer's): it holds no conversation's
+  /// lock yet, and from now on locks must come in ascending id order (else lock_order_conflict).
+  /// Without this call (autocommit, the tests' own transactions) the order is not checked.
+  void transaction_started() { highest_locked_ = 0; }
 
   std::optional<user_row> user_by_id(id user_id) override;
   std::optional<user_row> user_by_phone(std::string_view phone) override;
@@ -89,7 +96,14 @@ private:
   /// Every row of a message query, completed.
   std::vector<message_row> completed(query_type& query);
 
+  /// Takes note that the transaction locks `conversation_id`'s row; throws
+  /// lock_order_conflict when it holds a higher one already (engines with row locks only).
+  /// Returns false when that row is locked already.
+  bool note_lock(id conversation_id);
+
   Connection& db_;
+  /// The highest conversation whose row this transaction locked; nullopt: not checked.
+  std::optional<id> highest_locked_;
 };
 
 } // namespace parley::store

@@ -15,8 +15,8 @@ free port. What they prove:
   on the node itself), its clients are closed and reconnect through nginx to the other node,
   and it exits 0.
 
-Messages between users on different nodes are not delivered live until the cross-node bus
-exists: nothing here relies on that. Every wait blocks on a log line, a response or a client
+These nodes run without the bus (--bus): what needs it, across nodes and through nginx, is in
+test_cluster_nginx_bus.py. Every wait blocks on a log line, a response or a client
 event with the harness TIMEOUT, which only bounds failures.
 """
 

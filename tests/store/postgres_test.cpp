@@ -6,6 +6,7 @@
 #include "store/errors.hpp"
 #include "store/postgres.hpp"
 #include "store/postgres_database.hpp"
+#include "store/postgres_transaction.hpp"
 
 #include "support/services.hpp"
 
@@ -25,6 +26,31 @@ TEST(postgres_parameters, numbered_parameters_become_dollar_parameters_outside_q
             "SELECT $1, $12 WHERE a = $2");
   EXPECT_EQ(postgres::numbered_parameters("SELECT '?1', ?1"), "SELECT '?1', $1");
   EXPECT_EQ(postgres::numbered_parameters("VALUES (?, ?)"), "VALUES ($1, $2)");
+}
+
+// In the writer's transactions, conversation rows are locked in ascending id order (every
+// node's batches then never wait for each other in a circle); a job that would go back down
+// gets lock_order_conflict, and the writer runs it first in the next transaction.
+TEST(postgres_transaction, conversations_are_locked_in_ascending_id_order_in_a_writers_transaction) {
+  const auto store = conformance::test_store::make(conformance::engine::postgres);
+  const auto db = store->connect();
+  db->migrate();
+  auto& transaction = dynamic_cast<postgres_transaction&>(db->transaction());
+  const auto alice = transaction.insert_user("+14155550101", "Alice", 1);
+  const auto group = [&] {
+    return transaction.insert_conversation(conversation_kind::group, "g", std::nullopt,
+                                           alice.user_id, 1).conversation_id;
+  };
+  const id lower = group();
+  const id higher = group();
+  db->begin();
+  transaction.transaction_started();
+  transaction.lock_conversation(higher);
+  EXPECT_THROW(transaction.lock_conversation(lower), lock_order_conflict);
+  EXPECT_THROW(transaction.next_seq(lower), lock_order_conflict);
+  transaction.lock_conversation(higher); // again: it holds that one
+  EXPECT_EQ(transaction.next_seq(higher), 1);
+  db->commit();
 }
 
 TEST(postgres_connection, a_bad_statement_fails_and_the_connection_goes_on) {
