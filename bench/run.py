@@ -6,11 +6,24 @@ socket.io peer (bench/peers/socketio), with the same load generator (parley-load
     bench/run.py throughput fanout    # only these
     bench/run.py --smoke --out DIR    # tiny sizes, results in DIR (part of `make test`)
     bench/run.py --idle-connections 100000 --source-addresses 8
+    bench/run.py --only parley,parley-pg,parley-2n throughput throughput-light
 
-Each workload starts a fresh server (a new SQLite database for Parley), signs its users in
-without SMS (`parley users import --tokens`; the peer reads the same kind of users file),
-runs parley-load, and stops the server. It prints one table and writes
-<out>/<date>-<workload>.json with both servers' figures and the ratio Parley/peer.
+Setups (--only, comma-separated):
+    parley      one node on SQLite (a fresh database file)
+    parley-pg   one node on PostgreSQL 15 with the Redis 7 bus
+    parley-2n   two nodes on one PostgreSQL and one Redis; in every pair the sender is on node 1
+                and the receiver on node 2, so every message crosses nodes (pair workloads only)
+    parley-3n   parley-2n plus a third node without clients: what every node pays for receiving
+                every payload on the bus (pair workloads only; only when asked for)
+    peer        the Node socket.io peer, in memory
+Without --only: parley and peer for every workload, and parley-pg and parley-2n for the
+throughput workloads (when PostgreSQL 15 and redis-server are installed).
+
+Each workload starts a fresh setup (a new SQLite database for Parley; for the PostgreSQL ones a
+fresh PostgreSQL and Redis from scripts/test-services.sh), signs its users in without SMS
+(`parley users import --tokens`; the peer reads the same kind of users file), runs
+parley-load, and stops everything by PID. It prints one table and writes
+<out>/<date>-<workload>.json with every setup's figures and the ratio Parley/peer.
 """
 
 import argparse
@@ -30,7 +43,29 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PEER = os.path.join(ROOT, "bench", "peers", "socketio", "server.mjs")
+SERVICES = os.path.join(ROOT, "scripts", "test-services.sh")
+PG_BIN = os.environ.get("PARLEY_PG_BIN", "/usr/lib/postgresql/15/bin")
 START_TIMEOUT = 60
+
+# What each setup runs: the engine, how many Parley nodes, and whether pairs cross nodes.
+SETUPS = {
+    "parley": dict(engine="sqlite", nodes=1,
+                   what="one node, SQLite (WAL, synchronous=FULL)"),
+    "parley-pg": dict(engine="postgres", nodes=1,
+                      what="one node, PostgreSQL 15 + Redis 7 bus"),
+    "parley-2n": dict(engine="postgres", nodes=2, cross=True,
+                      what="two nodes, one PostgreSQL 15 + one Redis 7; every message crosses "
+                           "nodes (senders on node 1, receivers on node 2)"),
+    "parley-3n": dict(engine="postgres", nodes=3, cross=True,
+                      what="three nodes, one PostgreSQL 15 + one Redis 7; pairs as in parley-2n, "
+                           "node 3 has no clients: it only receives the bus (every node receives "
+                           "every payload)"),
+    "peer": dict(engine="memory", nodes=1,
+                 what="Node socket.io 4.8.4, in memory"),
+}
+ORDER = ["parley", "parley-pg", "parley-2n", "parley-3n", "peer"]
+# The workloads parley-pg and parley-2n join when --only is not given.
+CLUSTER_WORKLOADS = ("throughput", "throughput-half", "throughput-light")
 
 
 class Failure(Exception):
@@ -54,47 +89,106 @@ def wait_for_line(path, pattern, process, timeout=START_TIMEOUT):
     raise Failure(f"the server did not start within {timeout} s; see {path}")
 
 
-class Server:
-    """A server under test: Parley or the peer, with `users` users signed in."""
+class Node:
+    """One `parley serve` process, its log and the port it listens on."""
 
-    def __init__(self, kind, users, workdir, binary, flags):
-        self.kind = kind
-        self.directory = tempfile.mkdtemp(prefix=f"bench-{kind}-", dir=workdir)
-        self.users_file = os.path.join(self.directory, "users.txt")
-        self.log_path = os.path.join(self.directory, "server.log")
-        self.log_file = log_file = open(self.log_path, "w")
-        if kind == "parley":
-            database = os.path.join(self.directory, "parley.db")
-            self.create_parley_users(binary, database, users)
-            command = [binary, "serve", "--listen", "127.0.0.1:0", "--database", database,
-                       "--message-rate", "0", "--change-rate", "0",
-                       "--max-connections-per-address", "10000000",
-                       "--max-group-members", "1000",
-                       "--web-root", self.directory, *flags]
-            self.process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log_file,
-                                            stderr=log_file, env=clean_environment())
-            match = self.wait_or_kill(r"http\.listening address=[0-9.]+:(\d+)")
-            self.wait_or_kill(r"server\.ready")
-            self.port = int(match.group(1))
-        else:
-            with open(self.users_file, "w") as stream:
-                for user in range(1, users + 1):
-                    stream.write(f"{user} {secrets.token_urlsafe(24)}\n")
-            command = ["node", PEER, "--port", "0", "--users", self.users_file]
-            self.process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log_file,
-                                            stderr=log_file)
-            match = self.wait_or_kill(r"^peer\.ready port=(\d+)")
-            self.port = int(match.group(1))
-        self.url = f"http://127.0.0.1:{self.port}"
-
-    def wait_or_kill(self, pattern):
+    def __init__(self, binary, database, directory, name, extra):
+        self.name = name
+        self.log_path = os.path.join(directory, f"{name}.log")
+        self.log_file = open(self.log_path, "w")
+        command = [binary, "serve", "--listen", "127.0.0.1:0", "--database", database,
+                   "--message-rate", "0", "--change-rate", "0",
+                   "--max-connections-per-address", "10000000",
+                   "--max-group-members", "1000",
+                   "--web-root", directory, *extra]
+        self.process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=self.log_file,
+                                        stderr=self.log_file, env=clean_environment())
         try:
-            return wait_for_line(self.log_path, pattern, self.process)
-        except Failure:
+            match = wait_for_line(self.log_path, r"http\.listening address=[0-9.]+:(\d+)",
+                                  self.process)
+            wait_for_line(self.log_path, r"server\.ready", self.process)
+        except BaseException:
             self.process.kill()
             self.process.wait()
             self.log_file.close()
             raise
+        self.port = int(match.group(1))
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def stop(self):
+        """SIGTERM (SIGKILL after 30 s); the exit status, or None when it needed SIGKILL."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.log_file.close()
+        return self.process.returncode
+
+
+class Server:
+    """A setup under test (see SETUPS): Parley's nodes, or the peer, with `users` users signed
+    in; for the PostgreSQL setups also a fresh PostgreSQL and Redis (scripts/test-services.sh).
+    Whatever was started is stopped by stop(), also when starting fails half-way."""
+
+    def __init__(self, kind, users, workdir, binary, flags):
+        self.kind = kind
+        self.setup = SETUPS[kind]
+        self.directory = tempfile.mkdtemp(prefix=f"bench-{kind}-", dir=workdir)
+        self.users_file = os.path.join(self.directory, "users.txt")
+        self.log_path = os.path.join(self.directory, "server.log")
+        self.nodes = []
+        self.peer = None
+        self.services = None
+        self.watched = []  # (name, pid): processes whose CPU is reported beside the server's
+        try:
+            self.start(users, binary, flags)
+        except BaseException:
+            self.stop(check=False)
+            raise
+
+    def start(self, users, binary, flags):
+        engine = self.setup["engine"]
+        if engine == "memory":
+            with open(self.users_file, "w") as stream:
+                for user in range(1, users + 1):
+                    stream.write(f"{user} {secrets.token_urlsafe(24)}\n")
+            self.peer_log = open(self.log_path, "w")
+            command = ["node", PEER, "--port", "0", "--users", self.users_file]
+            self.peer = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=self.peer_log,
+                                         stderr=self.peer_log)
+            match = wait_for_line(self.log_path, r"^peer\.ready port=(\d+)", self.peer)
+            self.urls = [f"http://127.0.0.1:{match.group(1)}"]
+            self.pids = [self.peer.pid]
+            return
+        if engine == "sqlite":
+            database = os.path.join(self.directory, "parley.db")
+            bus = []
+        else:
+            self.services = os.path.join(self.directory, "services")
+            result = subprocess.run(["bash", SERVICES, "start", self.services],
+                                    capture_output=True, text=True)
+            if result.returncode != 0:
+                raise Failure(f"scripts/test-services.sh start failed: {result.stderr[-2000:]}")
+            database = read_text(os.path.join(self.services, "postgres.url"))
+            bus = ["--bus", read_text(os.path.join(self.services, "redis.url"))]
+            self.watched = [("postgres", int(read_text(os.path.join(self.services, "postgres.pid")))),
+                            ("redis", int(read_text(os.path.join(self.services, "redis.pid"))))]
+        # The users (and, on PostgreSQL, the schema) before the nodes.
+        self.create_parley_users(binary, database, users)
+        for index in range(self.setup["nodes"]):
+            name = f"n{index + 1}"
+            node_flags = (["--node-id", name] if self.setup["nodes"] > 1 else []) + bus + list(flags)
+            self.nodes.append(Node(binary, database, self.directory, name, node_flags))
+        self.urls = [node.url for node in self.nodes]
+        self.pids = [node.process.pid for node in self.nodes]
+        self.log_path = self.nodes[0].log_path
+
+    @property
+    def url(self):
+        return self.urls[0]
 
     def create_parley_users(self, binary, database, count):
         lines = "".join(f"+1415{2000000 + user},Bench user {user}\n" for user in range(1, count + 1))
@@ -107,17 +201,48 @@ class Server:
                 row = json.loads(line)
                 stream.write(f"{row['user']['id']} {row['token']}\n")
 
-    def stop(self):
-        self.log_file.close()
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        if self.process.returncode not in (0, -signal.SIGTERM):
-            raise Failure(f"{self.kind} exited with {self.process.returncode}; see {self.log_path}")
+    def stop(self, check=True):
+        problems = []
+        if self.peer is not None:
+            if self.peer.poll() is None:
+                self.peer.send_signal(signal.SIGTERM)
+                try:
+                    self.peer.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    self.peer.kill()
+                    self.peer.wait()
+            self.peer_log.close()
+            if self.peer.returncode not in (0, -signal.SIGTERM):
+                problems.append(f"peer exited with {self.peer.returncode}; see {self.log_path}")
+        # Nodes first (SIGTERM drains them), then PostgreSQL and Redis, by their PIDs.
+        for node in reversed(self.nodes):
+            status = node.stop()
+            if status not in (0, -signal.SIGTERM):
+                problems.append(f"{self.kind} node {node.name} exited with {status}; "
+                                f"see {node.log_path}")
+        self.nodes = []
+        if self.services is not None:
+            result = subprocess.run(["bash", SERVICES, "stop", self.services],
+                                    capture_output=True, text=True)
+            if result.returncode != 0:
+                problems.append(f"scripts/test-services.sh stop failed: {result.stderr[-1000:]}")
+            self.services = None
+        if check and problems:
+            raise Failure("; ".join(problems))
+
+
+def read_text(path):
+    with open(path) as stream:
+        return stream.read().strip()
+
+
+def services_missing():
+    """Why the PostgreSQL setups cannot run here, or None."""
+    if not os.access(os.path.join(PG_BIN, "initdb"), os.X_OK):
+        return f"no PostgreSQL 15 ({PG_BIN}/initdb)"
+    if shutil.which("redis-server") is None:
+        return "no redis-server"
+    return None
 
 
 def clean_environment():
@@ -141,24 +266,30 @@ def workloads(options):
     # The three throughput rows share their load; they differ in the pacing.
     throughput = ["throughput", "--pairs", pairs, "--window", 4 if smoke else options.window,
                   "--seconds", 0.5 if smoke else options.seconds, "--warmup", 0.2 if smoke else 2]
+    # The cost of a message outside Parley (PostgreSQL's and Redis's own CPU) and the group
+    # commit's batching: shown only when some setup has them (the PostgreSQL ones).
+    cluster = ["postgres_cpu_us_per_message", "redis_cpu_us_per_message", "store_jobs_per_commit"]
     latencies = ["delivered_per_s", "delivery_p50_ms", "delivery_p99_ms", "delivery_p999_ms",
-                 "server_cpu_us_per_message"]
+                 "server_cpu_us_per_message", *cluster]
     plans = {
         "throughput": dict(
             users=2 * pairs,
+            pairs=True,
             arguments=throughput,
-            shown=["delivered_per_s", "server_cpu_us_per_message", "delivery_p99_ms",
-                   "ack_p99_ms", "server_rss_mib", "commits_per_s"]),
+            shown=["delivered_per_s", "server_cpu_us_per_message", *cluster, "delivery_p50_ms",
+                   "delivery_p99_ms", "ack_p99_ms", "server_rss_mib", "commits_per_s"]),
         "throughput-half": dict(
             users=2 * pairs,
+            pairs=True,
             # The rate is half of this server's own peak, measured just before.
             arguments=throughput,
             half_of="throughput",
             shown=latencies),
         "throughput-light": dict(
             users=2 * pairs,
+            pairs=True,
             # A fixed, light rate for both: latency when the machine is not saturated.
-            arguments=throughput + ["--rate", 200 if smoke else 2000],
+            arguments=throughput + ["--rate", 200 if smoke else options.light_rate],
             shown=latencies),
         "fanout-100": dict(
             users=10 if smoke else 100,
@@ -206,16 +337,41 @@ def workloads(options):
 
 def run_load(load_binary, server, arguments, output, label):
     command = [load_binary, *map(str, arguments), "--url", server.url, "--users", server.users_file,
-               "--server-pid", str(server.process.pid), "--label", label, "--json", output,
-               "--threads", "1"]
-    if server.kind == "parley":
+               "--label", label, "--json", output, "--threads", "1"]
+    for pid in server.pids:
+        command += ["--server-pid", str(pid)]
+    for name, pid in server.watched:
+        command += ["--watch", f"{name}={pid}"]
+    if server.setup.get("cross"):
+        command += ["--receiver-url", server.urls[1]]
+        for url in server.urls[2:]:
+            command += ["--metrics-url", url]
+    if server.kind != "peer":
         command.append("--metrics")
+    busy_before, started = busy_seconds(), time.monotonic()
     result = subprocess.run(command, capture_output=True, text=True)
+    busy_after, ended = busy_seconds(), time.monotonic()
     sys.stderr.write(result.stderr)
     if result.returncode != 0:
         raise Failure(f"parley-load failed against {label}: {result.stderr.strip()[-1500:]}")
     with open(output) as stream:
-        return json.load(stream)
+        measured = json.load(stream)
+    # How busy the whole machine was during the run (connecting and warm-up included): with
+    # the server, the generator and the services known, the rest is what else ran beside.
+    if busy_before is not None and busy_after is not None and ended > started:
+        measured["figures"]["machine_busy_cores"] = round((busy_after - busy_before) / (ended - started), 2)
+    return measured
+
+
+def busy_seconds():
+    """CPU seconds the whole machine spent not idle (all cores), from /proc/stat."""
+    try:
+        with open("/proc/stat") as stream:
+            fields = [int(value) for value in stream.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
 
 
 def machine():
@@ -239,6 +395,23 @@ def ratio(parley, peer):
     return out
 
 
+def parse_setups(text):
+    setups = [name.strip() for name in text.split(",") if name.strip()]
+    unknown = [name for name in setups if name not in SETUPS]
+    if unknown or not setups:
+        raise argparse.ArgumentTypeError(f"unknown setup(s) {unknown}; choose from {ORDER}")
+    return sorted(set(setups), key=ORDER.index)
+
+
+def skip_reason(kind, plan):
+    """Why this setup does not run this workload (shown as n/a), or None."""
+    if kind == "peer" and "parley_only" in plan:
+        return plan["parley_only"]
+    if SETUPS[kind].get("cross") and not plan.get("pairs"):
+        return "two nodes: pair workloads only"
+    return None
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("names", nargs="*", help="workloads to run (default: all)")
@@ -249,13 +422,18 @@ def main():
     parser.add_argument("--pairs", type=int, default=100)
     parser.add_argument("--window", type=int, default=16)
     parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--light-rate", type=float, default=2000,
+                        help="messages/s of throughput-light (default 2000)")
     parser.add_argument("--history-messages", type=int, default=100_000)
     parser.add_argument("--idle-connections", type=int, default=0,
                         help="default 10000 (100000 needs a file limit above 100000)")
     parser.add_argument("--source-addresses", type=int, default=1)
-    parser.add_argument("--only", choices=["parley", "peer"], help="run against one server only")
+    parser.add_argument("--only", type=parse_setups, metavar="SETUP[,SETUP…]",
+                        help=f"run against these setups only ({', '.join(ORDER)}); default: parley "
+                             f"and peer everywhere, parley-pg and parley-2n for "
+                             f"{', '.join(CLUSTER_WORKLOADS)}")
     parser.add_argument("--parley-flag", action="append", default=[],
-                        help="extra flag for parley serve (repeatable)")
+                        help="extra flag for parley serve (repeatable; every node)")
     options = parser.parse_args()
 
     plans = workloads(options)
@@ -268,9 +446,28 @@ def main():
     if "idle" in names and limit < needed:
         raise SystemExit(f"bench: the idle workload needs {needed} open files; the limit here is "
                          f"{limit} (raise the hard limit, e.g. in /etc/security/limits.conf)")
+    missing = services_missing()
+    if options.only:
+        kinds = options.only
+        if missing and any(SETUPS[kind]["engine"] == "postgres" for kind in kinds):
+            raise SystemExit(f"bench: {missing}: the PostgreSQL setups cannot run "
+                             f"(make test-deps installs it)")
+        extra = {}
+    else:
+        # A full run adds both PostgreSQL setups to the throughput workloads. A smoke run adds
+        # parley-2n to `throughput` only (it goes through everything parley-pg does, and each
+        # start of PostgreSQL and Redis costs about 3 s).
+        if options.smoke:
+            extra = {"throughput": ["parley-2n"]}
+        else:
+            extra = {name: ["parley-pg", "parley-2n"] for name in CLUSTER_WORKLOADS}
+        if missing:
+            log(f"bench: {missing}: parley-pg and parley-2n skipped")
+            extra = {}
+        joined = {kind for name in names for kind in extra.get(name, [])}
+        kinds = [kind for kind in ORDER if kind in ("parley", "peer") or kind in joined]
     os.makedirs(options.out, exist_ok=True)
     workdir = tempfile.mkdtemp(prefix="parley-bench-")
-    kinds = [options.only] if options.only else ["parley", "peer"]
     today = datetime.date.today().isoformat()
     rows = []
     failed = False
@@ -279,9 +476,14 @@ def main():
         for name in names:
             plan = plans[name]
             results = {}
+            skipped = {}
             for kind in kinds:
-                if kind == "peer" and "parley_only" in plan:
-                    log(f"bench: {name} on peer skipped ({plan['parley_only']})")
+                if not options.only and kind not in ("parley", "peer") and kind not in extra.get(name, []):
+                    continue
+                why = skip_reason(kind, plan)
+                if why:
+                    log(f"bench: {name} on {kind} skipped ({why})")
+                    skipped[kind] = why
                     continue
                 arguments = list(plan["arguments"])
                 if "half_of" in plan:
@@ -291,7 +493,12 @@ def main():
                         continue
                     arguments += ["--rate", max(1, round(peak / 2))]
                 log(f"bench: {name} on {kind} …")
-                server = Server(kind, plan["users"], workdir, options.parley, options.parley_flag)
+                try:
+                    server = Server(kind, plan["users"], workdir, options.parley, options.parley_flag)
+                except Failure as error:
+                    log(f"bench: {name} on {kind} FAILED to start: {error}")
+                    failed = True
+                    continue
                 try:
                     output = os.path.join(server.directory, "result.json")
                     results[kind] = run_load(options.load, server, arguments, output, kind)
@@ -299,35 +506,43 @@ def main():
                     log(f"bench: {name} on {kind} FAILED: {error}")
                     failed = True
                 finally:
-                    server.stop()
+                    try:
+                        server.stop()
+                    except Failure as error:
+                        log(f"bench: {name} on {kind}: {error}")
+                        failed = True
                 if kind in results and name == "throughput":
                     peaks[(name, kind)] = results[kind]["figures"]["delivered_per_s"]
             if not results:
                 continue
-            record = {"workload": name, "date": today, "machine": machine(), "smoke": options.smoke}
+            record = {"workload": name, "date": today, "machine": machine(), "smoke": options.smoke,
+                      "setups": {kind: SETUPS[kind]["what"] for kind in results}}
             record.update({kind: result for kind, result in results.items()})
             if "parley" in results and "peer" in results:
                 record["ratio_parley_to_peer"] = ratio(results["parley"]["figures"], results["peer"]["figures"])
-            if "parley_only" in plan:
-                record["peer"] = f"n/a: {plan['parley_only']}"
+            record.update({kind: f"n/a: {why}" for kind, why in skipped.items()})
             with open(os.path.join(options.out, f"{today}-{name}.json"), "w") as stream:
                 json.dump(record, stream, indent=2)
                 stream.write("\n")
             for key in plan["shown"]:
-                # A server that did not run shows "n/a" (Parley-only workloads) or nothing.
+                # A figure no setup has (PostgreSQL's CPU in a SQLite-only run) is left out; a
+                # setup that did not run shows "n/a" (skipped) or nothing (failed, not asked).
+                if not any(key in result["figures"] for result in results.values()):
+                    continue
                 values = [results[kind]["figures"].get(key) if kind in results
-                          else "n/a" if kind == "peer" and "parley_only" in plan else None
+                          else "n/a" if kind in skipped else None
                           for kind in kinds]
                 parley_value = results.get("parley", {}).get("figures", {}).get(key)
                 peer_value = results.get("peer", {}).get("figures", {}).get(key)
                 share = (round(parley_value / peer_value, 2)
                          if isinstance(parley_value, (int, float)) and peer_value
-                         else "-" if "parley_only" in plan else None)
+                         else "-" if "peer" in skipped else None)
                 rows.append((name, key, *values, share))
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
-    header = ("workload", "figure", *kinds, *(["parley/peer"] if len(kinds) == 2 else []))
+    ratio_column = "parley" in kinds and "peer" in kinds
+    header = ("workload", "figure", *kinds, *(["parley/peer"] if ratio_column else []))
     table = [header] + [tuple("" if cell is None else str(cell) for cell in row[:len(header)])
                         for row in rows]
     widths = [max(len(row[column]) for row in table) for column in range(len(header))]

@@ -16,6 +16,8 @@
 
 #include <cstdio>
 #include <exception>
+#include <string>
+#include <vector>
 
 namespace {
 
@@ -49,10 +51,28 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   common_options common;
   std::string url = "http://127.0.0.1:8080";
+  std::string receiver_url;
+  std::vector<int> server_pids;
+  std::vector<std::string> watched;
   app.add_option("--url", url, "The server (http://HOST:PORT)")->capture_default_str();
+  app.add_option("--receiver-url", receiver_url,
+                 "Another node of the same cluster for the receiving side (throughput: every "
+                 "receiver connects there, every sender to --url)");
   app.add_option("--users", common.users_file, "Users file: one `ID TOKEN` per line")->required();
-  app.add_option("--server-pid", common.server_pid, "Server process, for CPU time and memory");
-  app.add_flag("--metrics", common.metrics, "Read the server's /metrics (Parley's store commits)");
+  app.add_option("--server-pid", server_pids,
+                 "Server process, for CPU time and memory (repeat for every node: summed)")
+      ->allow_extra_args(false);
+  std::vector<std::string> metrics_urls;
+  app.add_option("--metrics-url", metrics_urls,
+                 "A further node (http://HOST:PORT) whose /metrics counters are added; no "
+                 "client connects to it (repeatable)")
+      ->allow_extra_args(false);
+  app.add_option("--watch", watched,
+                 "NAME=PID: report this process's CPU per unit of work as NAME_cpu_us_per_…, "
+                 "its descendants and reaped children included (repeatable)")
+      ->allow_extra_args(false);
+  app.add_flag("--metrics", common.metrics,
+               "Read the servers' /metrics (Parley's store commits, bus counters)");
   app.add_option("--threads", common.threads, "Generator threads")->capture_default_str();
   app.add_option("--connect-concurrency", common.connect_concurrency,
                  "Handshakes in flight while connecting")
@@ -129,6 +149,26 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
     common.server = parse_url(url);
+    if (!receiver_url.empty()) {
+      common.receiver_server = parse_url(receiver_url);
+    }
+    if (!server_pids.empty()) {
+      common.server_pid = server_pids.front();
+      common.more_server_pids.assign(server_pids.begin() + 1, server_pids.end());
+    }
+    for (const auto& entry : metrics_urls) {
+      common.more_metrics_servers.push_back(parse_url(entry));
+    }
+    for (const auto& entry : watched) {
+      const auto equals = entry.find('=');
+      if (equals == std::string::npos || equals == 0) {
+        throw CLI::ValidationError("--watch", "expected NAME=PID, got " + entry);
+      }
+      common.watched.push_back({entry.substr(0, equals), std::stoi(entry.substr(equals + 1))});
+    }
+    if (common.receiver_server && !throughput_command->parsed()) {
+      throw CLI::ValidationError("--receiver-url", "only the throughput workload splits pairs");
+    }
   } catch (const CLI::ParseError& error) {
     return app.exit(error);
   }

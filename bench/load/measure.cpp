@@ -7,8 +7,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
+#include <vector>
 
 namespace parley::load {
 
@@ -50,6 +53,81 @@ std::optional<process_sample> sample_process(int pid) {
     }
   }
   return sample;
+}
+
+namespace {
+
+// One process's line of /proc/PID/stat: its parent, and its own and its reaped children's CPU
+// time in clock ticks.
+struct stat_line {
+  int ppid = 0;
+  double own_ticks = 0;
+  double children_ticks = 0;
+};
+
+std::optional<stat_line> read_stat(const std::string& path) {
+  std::ifstream file(path);
+  std::string stat;
+  if (!std::getline(file, stat)) {
+    return std::nullopt;
+  }
+  const auto close = stat.rfind(')');
+  if (close == std::string::npos || close + 2 > stat.size()) {
+    return std::nullopt;
+  }
+  // From field 3 (state) on: ppid is field 4, utime 14, stime 15, cutime 16, cstime 17.
+  std::istringstream rest(stat.substr(close + 2));
+  std::string field;
+  stat_line line;
+  for (int index = 3; index <= 17 && rest >> field; ++index) {
+    if (index == 4) {
+      line.ppid = std::stoi(field);
+    } else if (index == 14 || index == 15) {
+      line.own_ticks += std::stod(field);
+    } else if (index == 16 || index == 17) {
+      line.children_ticks += std::stod(field);
+    }
+  }
+  return line;
+}
+
+} // namespace
+
+std::optional<double> process_tree_cpu_seconds(int pid) {
+  if (pid <= 0) {
+    return std::nullopt;
+  }
+  std::map<int, stat_line> all;
+  std::error_code error;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc", error)) {
+    const auto name = entry.path().filename().string();
+    if (name.empty() || !std::ranges::all_of(name, [](char c) { return c >= '0' && c <= '9'; })) {
+      continue;
+    }
+    if (auto line = read_stat(entry.path().string() + "/stat")) {
+      all.emplace(std::stoi(name), *line);
+    }
+  }
+  if (!all.contains(pid)) {
+    return std::nullopt;
+  }
+  std::multimap<int, int> children;
+  for (const auto& [child, line] : all) {
+    children.emplace(line.ppid, child);
+  }
+  double ticks = 0;
+  std::vector<int> pending{pid};
+  while (!pending.empty()) {
+    const int next = pending.back();
+    pending.pop_back();
+    const auto& line = all.at(next);
+    ticks += line.own_ticks + line.children_ticks;
+    const auto [first, last] = children.equal_range(next);
+    for (auto child = first; child != last; ++child) {
+      pending.push_back(child->second);
+    }
+  }
+  return ticks / static_cast<double>(::sysconf(_SC_CLK_TCK));
 }
 
 double own_cpu_seconds() {

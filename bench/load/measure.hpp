@@ -21,6 +21,11 @@ struct process_sample {
 /// The process's reading, or nullopt when it cannot be read (no such pid). pid 0 = none.
 std::optional<process_sample> sample_process(int pid);
 
+/// CPU seconds (user + system) of the process and every descendant, plus what their reaped
+/// children used (cutime + cstime): PostgreSQL's postmaster with its backends, say. nullopt
+/// when the process cannot be read.
+std::optional<double> process_tree_cpu_seconds(int pid);
+
 /// This process's own CPU time (all threads).
 double own_cpu_seconds();
 

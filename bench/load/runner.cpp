@@ -83,7 +83,8 @@ std::optional<asio::ip::address> source_for(const common_options& options, std::
 } // namespace
 
 std::vector<connection_ptr> connect_all(thread_pool& pool, const common_options& options,
-                                        const std::vector<const user*>& users) {
+                                        const std::vector<const user*>& users,
+                                        const std::vector<server_address>& servers) {
   std::vector<connection_ptr> connections;
   connections.reserve(users.size());
   const std::size_t wave = std::max(1U, options.connect_concurrency);
@@ -93,10 +94,11 @@ std::vector<connection_ptr> connect_all(thread_pool& pool, const common_options&
       auto& context = pool.context(index);
       auto connection = std::make_shared<sio_connection>(context);
       connections.push_back(connection);
-      opened.push_back(asio::co_spawn(
-          context,
-          connection->open(options.server, users[index]->token, source_for(options, index)),
-          asio::use_future));
+      opened.push_back(
+          asio::co_spawn(context,
+                         connection->open(index < servers.size() ? servers[index] : options.server,
+                                          users[index]->token, source_for(options, index)),
+                         asio::use_future));
     }
     for (std::size_t offset = 0; offset < opened.size(); ++offset) {
       auto why = opened[offset].get();
@@ -139,12 +141,59 @@ void report::finish() {
   }
 }
 
-void server_meter::start() {
-  if (options_.metrics) {
-    commits_before_ = scrape_metric(options_.server, "parley_store_write_batches_total");
-    jobs_before_ = scrape_metric(options_.server, "parley_store_write_jobs_total");
+std::vector<int> server_meter::server_pids() const {
+  std::vector<int> pids;
+  if (options_.server_pid > 0) {
+    pids.push_back(options_.server_pid);
   }
-  before_ = sample_process(options_.server_pid);
+  pids.insert(pids.end(), options_.more_server_pids.begin(), options_.more_server_pids.end());
+  return pids;
+}
+
+namespace {
+
+// The counters read from every node's /metrics.
+const std::vector<std::string> k_counters = {
+    "parley_store_write_batches_total", "parley_store_write_jobs_total",
+    "parley_bus_published_total",       "parley_bus_received_total",
+    "parley_bus_gap_reads_total",
+};
+
+} // namespace
+
+server_meter::counters server_meter::read_counters() const {
+  counters out;
+  if (!options_.metrics) {
+    return out;
+  }
+  std::vector<server_address> nodes{options_.server};
+  if (options_.receiver_server) {
+    nodes.push_back(*options_.receiver_server);
+  }
+  nodes.insert(nodes.end(), options_.more_metrics_servers.begin(),
+               options_.more_metrics_servers.end());
+  for (const auto& name : k_counters) {
+    std::optional<double> sum;
+    for (const auto& node : nodes) {
+      if (const auto value = scrape_metric(node, name)) {
+        sum = sum.value_or(0) + *value;
+      }
+    }
+    out[name] = sum;
+  }
+  return out;
+}
+
+void server_meter::start() {
+  counters_before_ = read_counters();
+  before_.clear();
+  for (const int pid : server_pids()) {
+    before_.push_back(sample_process(pid));
+  }
+  watched_before_.clear();
+  for (const auto& process : options_.watched) {
+    watched_before_.push_back(process_tree_cpu_seconds(process.pid));
+  }
   own_before_ = own_cpu_seconds();
   started_ns_ = now_ns();
 }
@@ -152,39 +201,82 @@ void server_meter::start() {
 void server_meter::stop() {
   wall_seconds_ = static_cast<double>(now_ns() - started_ns_) / 1e9;
   own_after_ = own_cpu_seconds();
-  after_ = sample_process(options_.server_pid);
-  if (options_.metrics) {
-    commits_after_ = scrape_metric(options_.server, "parley_store_write_batches_total");
-    jobs_after_ = scrape_metric(options_.server, "parley_store_write_jobs_total");
+  watched_after_.clear();
+  for (const auto& process : options_.watched) {
+    watched_after_.push_back(process_tree_cpu_seconds(process.pid));
   }
+  after_.clear();
+  for (const int pid : server_pids()) {
+    after_.push_back(sample_process(pid));
+  }
+  counters_after_ = read_counters();
+}
+
+std::vector<double> server_meter::cpu_seconds_by_node() const {
+  std::vector<double> out;
+  for (std::size_t index = 0; index < before_.size() && index < after_.size(); ++index) {
+    if (!before_[index] || !after_[index]) {
+      return {};
+    }
+    out.push_back(after_[index]->cpu_seconds - before_[index]->cpu_seconds);
+  }
+  return out;
 }
 
 std::optional<double> server_meter::cpu_seconds() const {
-  if (!before_ || !after_) {
+  const auto nodes = cpu_seconds_by_node();
+  if (nodes.empty()) {
     return std::nullopt;
   }
-  return after_->cpu_seconds - before_->cpu_seconds;
+  double sum = 0;
+  for (const double value : nodes) {
+    sum += value;
+  }
+  return sum;
 }
 
 std::optional<std::uint64_t> server_meter::rss_bytes() const {
-  if (!after_) {
+  if (after_.empty()) {
     return std::nullopt;
   }
-  return after_->rss_bytes;
+  std::uint64_t sum = 0;
+  for (const auto& sample : after_) {
+    if (!sample) {
+      return std::nullopt;
+    }
+    sum += sample->rss_bytes;
+  }
+  return sum;
+}
+
+std::optional<double> server_meter::counter(const std::string& name) const {
+  const auto before = counters_before_.find(name);
+  const auto after = counters_after_.find(name);
+  if (before == counters_before_.end() || after == counters_after_.end() || !before->second ||
+      !after->second) {
+    return std::nullopt;
+  }
+  return *after->second - *before->second;
 }
 
 std::optional<double> server_meter::commits() const {
-  if (!commits_before_ || !commits_after_) {
-    return std::nullopt;
-  }
-  return *commits_after_ - *commits_before_;
+  return counter("parley_store_write_batches_total");
 }
 
 std::optional<double> server_meter::write_jobs() const {
-  if (!jobs_before_ || !jobs_after_) {
-    return std::nullopt;
+  return counter("parley_store_write_jobs_total");
+}
+
+std::vector<std::pair<std::string, double>> server_meter::watched_cpu_seconds() const {
+  std::vector<std::pair<std::string, double>> out;
+  for (std::size_t index = 0; index < options_.watched.size(); ++index) {
+    if (index < watched_before_.size() && index < watched_after_.size() && watched_before_[index] &&
+        watched_after_[index]) {
+      out.emplace_back(options_.watched[index].name,
+                       *watched_after_[index] - *watched_before_[index]);
+    }
   }
-  return *jobs_after_ - *jobs_before_;
+  return out;
 }
 
 void add_server_figures(report& out, const server_meter& meter, double units,
@@ -202,6 +294,33 @@ void add_server_figures(report& out, const server_meter& meter, double units,
   }
   if (const auto jobs = meter.write_jobs(); jobs && units > 0) {
     figures["store_writes_per_" + unit] = rounded(*jobs / units, 2);
+    if (const auto commits = meter.commits(); commits && *commits > 0) {
+      figures["store_jobs_per_commit"] = rounded(*jobs / *commits, 2);
+    }
+  }
+  if (const auto nodes = meter.cpu_seconds_by_node(); nodes.size() > 1 && units > 0) {
+    for (std::size_t index = 0; index < nodes.size(); ++index) {
+      figures[fmt::format("node{}_cpu_us_per_{}", index + 1, unit)] =
+          rounded(nodes[index] * 1e6 / units, 2);
+    }
+  }
+  // Bus traffic: what crossed between nodes (published on one, received on the others) and
+  // the database reads a gap in the sequence cost.
+  for (const auto& [counter, figure] :
+       {std::pair{"parley_bus_published_total", "bus_published_per_"},
+        std::pair{"parley_bus_received_total", "bus_received_per_"}}) {
+    if (const auto value = meter.counter(counter); value && units > 0) {
+      figures[figure + unit] = rounded(*value / units, 2);
+    }
+  }
+  if (const auto gaps = meter.counter("parley_bus_gap_reads_total")) {
+    figures["bus_gap_reads"] = *gaps;
+  }
+  for (const auto& [name, cpu] : meter.watched_cpu_seconds()) {
+    if (units > 0) {
+      figures[name + "_cpu_us_per_" + unit] = rounded(cpu * 1e6 / units, 2);
+    }
+    figures[name + "_cpu_cores"] = rounded(cpu / meter.wall_seconds(), 2);
   }
   figures["generator_cpu_cores"] = rounded(meter.generator_cpu_seconds() / meter.wall_seconds(), 2);
 }

@@ -10,10 +10,12 @@
 #include <boost/json/object.hpp>
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 namespace parley::load {
@@ -26,10 +28,25 @@ struct user {
 /// The users file: one `ID TOKEN` per line. Throws std::runtime_error.
 std::vector<user> read_users(const std::string& path);
 
+/// A process watched beside the server (a database, a bus): its CPU time, children included.
+struct watched_process {
+  std::string name; ///< Figures are `NAME_cpu_us_per_UNIT` and `NAME_cpu_cores`.
+  int pid = 0;
+};
+
 struct common_options {
   server_address server;
+  /// Where the receiving side connects (the throughput workload's receivers), when it is
+  /// another node of the same cluster; nullopt = `server`.
+  std::optional<server_address> receiver_server;
   std::string users_file;
-  int server_pid = 0;   ///< For CPU and memory readings; 0 = none.
+  int server_pid = 0; ///< For CPU and memory readings; 0 = none.
+  /// Further server processes (the other nodes): their CPU and memory are added.
+  std::vector<int> more_server_pids;
+  /// Further nodes without clients of this run, whose /metrics counters are added.
+  std::vector<server_address> more_metrics_servers;
+  /// Other processes whose CPU is reported per unit of work, each with its descendants.
+  std::vector<watched_process> watched;
   bool metrics = false; ///< Read the server's /metrics (Parley's store counters).
   unsigned threads = 1; ///< Generator threads, each with its own io_context.
   unsigned connect_concurrency = 200;
@@ -62,9 +79,11 @@ private:
 using connection_ptr = std::shared_ptr<sio_connection>;
 
 /// Opens one connection per user in `users` (connection i on pool context i), at most
-/// `concurrency` handshakes at a time. Throws std::runtime_error naming the first failure.
+/// `concurrency` handshakes at a time, to `servers[i]` when given (else `options.server`).
+/// Throws std::runtime_error naming the first failure.
 std::vector<connection_ptr> connect_all(thread_pool& pool, const common_options& options,
-                                        const std::vector<const user*>& users);
+                                        const std::vector<const user*>& users,
+                                        const std::vector<server_address>& servers = {});
 
 /// The result of one workload run against one server.
 class report {
@@ -82,27 +101,39 @@ private:
   boost::json::object figures_;
 };
 
-/// Reads the server process and its /metrics before and after a measured window.
+/// Reads the server processes (every node), the watched processes and the servers' /metrics
+/// before and after a measured window.
 class server_meter {
 public:
   explicit server_meter(const common_options& options) : options_(options) {}
   void start();
   void stop();
-  /// Server CPU seconds spent in the window (nullopt without a pid).
+  /// Server CPU seconds spent in the window, summed over the nodes (nullopt without a pid).
   [[nodiscard]] std::optional<double> cpu_seconds() const;
+  /// Each node's CPU seconds in the window, in the order of the pids given.
+  [[nodiscard]] std::vector<double> cpu_seconds_by_node() const;
+  /// RSS summed over the nodes at the end.
   [[nodiscard]] std::optional<std::uint64_t> rss_bytes() const;
-  /// Store commits in the window (Parley's parley_store_write_batches_total).
+  /// Store commits in the window (Parley's parley_store_write_batches_total, all nodes).
   [[nodiscard]] std::optional<double> commits() const;
-  /// Store write jobs in the window (Parley's parley_store_write_jobs_total).
+  /// Store write jobs in the window (Parley's parley_store_write_jobs_total, all nodes).
   [[nodiscard]] std::optional<double> write_jobs() const;
+  /// The growth of any counter in /metrics over the window, summed over the nodes.
+  [[nodiscard]] std::optional<double> counter(const std::string& name) const;
+  /// Each watched process's CPU seconds in the window (descendants included).
+  [[nodiscard]] std::vector<std::pair<std::string, double>> watched_cpu_seconds() const;
   [[nodiscard]] double wall_seconds() const { return wall_seconds_; }
   [[nodiscard]] double generator_cpu_seconds() const { return own_after_ - own_before_; }
 
 private:
+  using counters = std::map<std::string, std::optional<double>>;
+  [[nodiscard]] std::vector<int> server_pids() const;
+  [[nodiscard]] counters read_counters() const;
+
   const common_options& options_;
-  std::optional<process_sample> before_, after_;
-  std::optional<double> commits_before_, commits_after_;
-  std::optional<double> jobs_before_, jobs_after_;
+  std::vector<std::optional<process_sample>> before_, after_;
+  std::vector<std::optional<double>> watched_before_, watched_after_;
+  counters counters_before_, counters_after_;
   std::int64_t started_ns_ = 0;
   double wall_seconds_ = 0;
   double own_before_ = 0, own_after_ = 0;

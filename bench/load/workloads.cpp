@@ -147,7 +147,14 @@ void run_throughput(const common_options& options, const throughput_options& wor
   // Sender i is user 2i, its receiver user 2i+1; they sit on different threads when there
   // are several.
   const auto all = take_users(users, 2 * std::size_t{workload.pairs});
-  auto connections = connect_all(pool, options, all);
+  // With a receiver node, every message crosses nodes: senders on --url, receivers there.
+  std::vector<server_address> servers;
+  if (options.receiver_server) {
+    for (std::size_t index = 0; index < all.size(); ++index) {
+      servers.push_back(index % 2 == 0 ? options.server : *options.receiver_server);
+    }
+  }
+  auto connections = connect_all(pool, options, all, servers);
   std::vector<std::unique_ptr<sender>> senders;
   for (std::size_t pair = 0; pair < workload.pairs; ++pair) {
     auto entry = std::make_unique<sender>();
@@ -245,9 +252,13 @@ void run_throughput(const common_options& options, const throughput_options& wor
   close_all(connections);
 
   report out("throughput", options);
-  out.parameters() = {{"pairs", workload.pairs}, {"window", workload.window},
-                      {"rate", workload.rate},   {"seconds", workload.seconds},
-                      {"threads", pool.size()},  {"warmup_seconds", workload.warmup_seconds}};
+  out.parameters() = {{"pairs", workload.pairs},
+                      {"window", workload.window},
+                      {"rate", workload.rate},
+                      {"seconds", workload.seconds},
+                      {"threads", pool.size()},
+                      {"warmup_seconds", workload.warmup_seconds},
+                      {"cross_node", options.receiver_server.has_value()}};
   latencies ack_latency;
   latencies delivery_latency;
   pool.on_each([&](std::size_t thread) {
