@@ -58,6 +58,8 @@ cluster_link::cluster_link(const config::config& settings, store::database& data
                                      std::chrono::milliseconds(delay != nullptr ? std::atoi(delay) : 0));
     presence_ = bus::make_redis_presence(context_.get_executor(), settings.bus, channel + ":", node);
   } catch (...) {
+    presence_.reset(); // their stop() runs on the thread: before it ends
+    bus_.reset();
     context_.stop();
     thread_.join();
     throw;
