@@ -75,12 +75,8 @@ bash scripts/test-services.sh start "$dir/services"
 database=$(cat "$dir/services/postgres.url")
 redis=$(cat "$dir/services/redis.url")
 
-# The bus is the other half of several nodes (users on different nodes see each other live);
-# passed only once this binary has it.
-bus=()
-if { "$binary" --help; "$binary" serve --help; } 2>/dev/null | grep -q -- '--bus '; then
-  bus=(--bus "$redis")
-fi
+# The bus is the other half of several nodes: users on different nodes see each other live.
+bus=(--bus "$redis")
 
 node_args=()
 for node in "${nodes[@]}"; do
@@ -113,15 +109,12 @@ Parley: two nodes behind nginx.
   nodes       n1 http://${nodes[0]#*=}/  n2 http://${nodes[1]#*=}/   logs: var/cluster/n1.log, n2.log
   which node  curl -s http://$listen/healthz   ({"status":"ok","node":"n1"})
   PostgreSQL  $database
-  Redis       $redis$([ ${#bus[@]} -eq 0 ] && echo "   (not used: this build has no --bus yet)")
+  Redis       $redis   (the bus between the nodes)
   nginx       var/cluster/nginx/ (nginx.conf, access.log, error.log)
 
 Sign-in codes come from the development SMS sender, in the log of the node that sent them;
 they are shown below as they arrive. Ctrl-C stops everything (the data goes with it).
 EOF
-if [ ${#bus[@]} -eq 0 ]; then
-  echo "Without the bus, people on different nodes see each other's messages only after a reload."
-fi
 echo
 
 # In a process group of its own (setsid runs bash in place: $! is its PID, the group's id).
