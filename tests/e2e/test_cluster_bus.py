@@ -67,7 +67,7 @@ class CrossNodeChatTest(ClusterCase):
         super().setUp()
         self.start_cluster()
 
-    def test_direct_chat_receipts_typing_edits_and_reactions_cross_nodes(self):
+    def test_direct_chat_receipts_typing_edits_reactions_and_deletes_cross_nodes(self):
         alice = self.user("Alice", server=self.n1)
         bob = self.user("Bob", server=self.n2)  # a token from node 2 works on node 1 too
         a = self.chat(alice, server=self.n1)
@@ -99,6 +99,10 @@ class CrossNodeChatTest(ClusterCase):
         reacted = b.call("reaction:set", {"message_id": message["id"], "emoji": "👍"})[0]
         self.assertTrue(reacted["ok"], reacted)
         self.assertEqual(a.next_payload("message:updated"), reacted["message"])
+        deleted = a.call("message:delete", {"message_id": message["id"]})[0]
+        self.assertTrue(deleted["ok"], deleted)
+        self.assertIs(deleted["message"]["deleted"], True)
+        self.assertEqual(b.next_payload("message:updated"), deleted["message"])
         # No seq twice on either node (order and gaps: OvertakenPublishTest).
         for chat in (a, b):
             seqs = [payload["updated_seq"] for payload in
