@@ -205,6 +205,18 @@ create_postgres() {
       die "running as root, but there is no 'postgres' user (is postgresql-15 installed?)"
   fi
   [ -x "$PG_BIN/initdb" ] || die "$PG_BIN/initdb not found (install postgresql-15)"
+  # The postgres user must be able to run programs at all. A root directory of mode 0700 (a
+  # chroot made with mktemp -d, say) forbids every other user even that; every Debian system
+  # has it at 0755, so give it back the traverse bit (not read), and say so.
+  if $as_root && ! (cd / && runuser -u postgres -- /usr/bin/true) 2>/dev/null; then
+    local mode
+    mode=$(stat -c %a /)
+    if [ "$mode" != 755 ] && chmod o+x / && (cd / && runuser -u postgres -- /usr/bin/true); then
+      echo "test-services: / was mode $mode (no traverse bit for others): added it" >&2
+    else
+      die "the postgres user cannot run programs here (runuser -u postgres -- /usr/bin/true fails)"
+    fi
+  fi
   # As root, /tmp rather than $TMPDIR: the postgres user must be able to reach it.
   if $as_root; then
     real=$(mktemp -d /tmp/parley-pg.XXXXXX)
