@@ -125,15 +125,18 @@ struct send_job {
 
   [[nodiscard]] id conversation_hint() const { return request.conversation_id.value_or(0); }
 
+  // A plain send waits for the engine twice (the insert, then the members); the checks that
+  // the insert makes by itself (membership, a client_id sent before) are told apart after it
+  // stored nothing.
   result<stored_message> operator()(store::write_transaction& transaction) const {
-    if (auto original = transaction.message_by_client_id(sender, request.client_id)) {
-      return stored_message{std::move(*original), {}, true};
-    }
     id conversation = 0;
     if (request.to) {
       if (*request.to == sender) {
         return std::unexpected(
             make_error(error_code::bad_request, "You cannot send a message to yourself."));
+      }
+      if (auto original = transaction.message_by_client_id(sender, request.client_id)) {
+        return stored_message{std::move(*original), {}, true};
       }
       if (!transaction.user_by_id(*request.to)) {
         return std::unexpected(make_error(error_code::not_found, "No such user."));
@@ -143,23 +146,39 @@ struct send_job {
       conversation = *request.conversation_id;
     }
     transaction.lock_conversation(conversation); // the checks see what other nodes committed
-    const auto member = transaction.membership(conversation, sender);
-    if (!member) {
-      return std::unexpected(make_error(error_code::not_found, "No such conversation."));
-    }
     if (request.reply_to) {
-      const auto quoted = transaction.message(*request.reply_to);
-      if (!quoted || quoted->conversation_id != conversation || quoted->seq <= member->from_seq) {
-        return std::unexpected(
-            make_error(error_code::bad_request, "reply_to names no message of this conversation."));
+      if (auto error = check_reply(transaction, conversation)) {
+        return std::unexpected(std::move(*error));
       }
     }
-    auto message =
-        transaction.insert_message(conversation, sender, request.body, now, request.client_id,
-                                   transaction.next_seq(conversation, now), request.reply_to);
+    auto message = transaction.append_message(conversation, sender, request.body, now,
+                                              request.client_id, request.reply_to);
+    if (!message) {
+      if (auto original = transaction.message_by_client_id(sender, request.client_id)) {
+        return stored_message{std::move(*original), {}, true};
+      }
+      return std::unexpected(make_error(error_code::not_found, "No such conversation."));
+    }
     // Your own message is read by you.
-    transaction.advance_read(conversation, sender, message.message_id);
-    return stored_message{std::move(message), transaction.member_ids(conversation), false};
+    transaction.raise_read(conversation, sender, message->message_id);
+    return stored_message{std::move(*message), transaction.member_ids(conversation), false};
+  }
+
+  // A reply quotes a message of the same conversation that the sender can see. (A client_id
+  // sent before is answered with its message even when the quote no longer qualifies.)
+  std::optional<error> check_reply(store::write_transaction& transaction, id conversation) const {
+    if (transaction.message_by_client_id(sender, request.client_id)) {
+      return std::nullopt; // a duplicate: append_message stores nothing, and it is answered
+    }
+    const auto member = transaction.membership(conversation, sender);
+    if (!member) {
+      return make_error(error_code::not_found, "No such conversation.");
+    }
+    const auto quoted = transaction.message(*request.reply_to);
+    if (!quoted || quoted->conversation_id != conversation || quoted->seq <= member->from_seq) {
+      return make_error(error_code::bad_request, "reply_to names no message of this conversation.");
+    }
+    return std::nullopt;
   }
 
   // On the writer thread, in commit order: this is what keeps deliveries in id order.

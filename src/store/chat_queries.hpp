@@ -151,6 +151,19 @@ inline constexpr const char* next_seq =
 inline constexpr const char* insert_message =
     "INSERT INTO messages (conversation_id, sender_id, body, sent_at, client_id, seq, "
     "updated_seq, reply_to) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7) RETURNING id";
+// A send: the message at the conversation's next seq (read under the row lock the writer
+// holds) if the sender is a member and has not sent this client_id before, then the row
+// raised to it, without waiting in between.
+inline constexpr const char* append_message =
+    "INSERT INTO messages (conversation_id, sender_id, body, sent_at, client_id, seq, "
+    "updated_seq, reply_to) SELECT ?1, ?2, ?3, ?4, ?5, last_seq + 1, last_seq + 1, "
+    "CAST(?6 AS BIGINT) FROM conversations WHERE id = ?1 AND EXISTS (SELECT 1 FROM "
+    "conversation_members WHERE conversation_id = ?1 AND user_id = ?2) "
+    "ON CONFLICT (sender_id, client_id) DO NOTHING RETURNING id, seq";
+inline constexpr const char* raise_seq =
+    "UPDATE conversations SET last_seq = ?2, "
+    "last_activity_at = CASE WHEN ?3 > last_activity_at THEN ?3 ELSE last_activity_at END "
+    "WHERE id = ?1";
 inline constexpr const char* save_version =
     "INSERT INTO message_versions (message_id, replaced_seq, body, written_at) "
     "SELECT id, ?2, body, coalesce(edited_at, sent_at) FROM messages WHERE id = ?1";
@@ -205,6 +218,8 @@ inline constexpr std::array all{
     set_title,
     delete_messages,
     next_seq,
+    append_message,
+    raise_seq,
     save_version,
     edit_message,
     tombstone,

@@ -138,36 +138,41 @@ statement& statement::bind_null(int index) {
   return *this;
 }
 
+void statement::send(bool wanted) {
+  auto& db = *owner_;
+  const int count = static_cast<int>(parameters_.size());
+  if (name_.empty()) {
+    std::vector<unsigned int> types;
+    for (const auto& parameter : parameters_) {
+      types.push_back(parameter.oid);
+    }
+    name_ = db.next_statement_name();
+    db.check_sent(PQsendPrepare(db.handle_, name_.c_str(), sql_.c_str(), count,
+                                reinterpret_cast<const Oid*>(types.data())),
+                  sql_);
+    db.push_pending(connection::pending_kind::discard);
+  }
+  std::vector<const char*> values;
+  std::vector<int> lengths;
+  std::vector<int> formats;
+  for (const auto& parameter : parameters_) {
+    values.push_back(parameter.type == kind::null ? nullptr : parameter.value.data());
+    lengths.push_back(static_cast<int>(parameter.value.size()));
+    formats.push_back(parameter.type == kind::binary ? 1 : 0);
+  }
+  db.check_sent(PQsendQueryPrepared(db.handle_, name_.c_str(), count, values.data(),
+                                    lengths.data(), formats.data(), 0),
+                sql_);
+  db.push_pending(wanted ? connection::pending_kind::wanted : connection::pending_kind::discard);
+}
+
 bool statement::step() {
   if (row_ < 0) {
     auto& db = *owner_;
-    const int count = static_cast<int>(parameters_.size());
-    if (name_.empty()) {
-      std::vector<unsigned int> types;
-      for (const auto& parameter : parameters_) {
-        types.push_back(parameter.oid);
-      }
-      name_ = db.next_statement_name();
-      db.check_sent(PQsendPrepare(db.handle_, name_.c_str(), sql_.c_str(), count,
-                                  reinterpret_cast<const Oid*>(types.data())),
-                    sql_);
-      db.pending_.push_back(connection::pending_kind::discard);
-    }
-    std::vector<const char*> values;
-    std::vector<int> lengths;
-    std::vector<int> formats;
-    for (const auto& parameter : parameters_) {
-      values.push_back(parameter.type == kind::null ? nullptr : parameter.value.data());
-      lengths.push_back(static_cast<int>(parameter.value.size()));
-      formats.push_back(parameter.type == kind::binary ? 1 : 0);
-    }
-    db.check_sent(PQsendQueryPrepared(db.handle_, name_.c_str(), count, values.data(),
-                                      lengths.data(), formats.data(), 0),
-                  sql_);
-    db.pending_.push_back(connection::pending_kind::wanted);
+    send(true);
     if (db.options_.autocommit) {
       db.check_sent(PQpipelineSync(db.handle_), "sync");
-      db.pending_.push_back(connection::pending_kind::sync);
+      db.push_pending(connection::pending_kind::sync);
     }
     result_ = db.wait_for_wanted(sql_);
     row_ = 0;
@@ -175,6 +180,16 @@ bool statement::step() {
     ++row_;
   }
   return row_ < PQntuples(result_);
+}
+
+void statement::post() {
+  auto& db = *owner_;
+  if (db.options_.autocommit) {
+    run(); // each statement is its own transaction: nothing to gather behind
+    return;
+  }
+  send(false);
+  reset();
 }
 
 void statement::reset() {
@@ -400,7 +415,7 @@ std::optional<database_error> connection::failure_of(pg_result* result, std::str
 std::optional<database_error> connection::drain(std::size_t count) {
   std::optional<database_error> first;
   for (; count > 0; --count) {
-    const auto kind = pending_.front();
+    const auto [kind, serial] = pending_.front();
     pending_.pop_front();
     pg_result* result = next_result();
     if (kind == pending_kind::sync) {
@@ -416,6 +431,7 @@ std::optional<database_error> connection::drain(std::size_t count) {
     PQclear(result);
     if (failure && !first) {
       first = std::move(failure);
+      failed_serial_ = serial;
     }
     if (broken_) {
       throw *first;
@@ -428,10 +444,11 @@ std::optional<database_error> connection::drain(std::size_t count) {
 }
 
 pg_result* connection::wait_for_wanted(std::string_view what) {
-  const bool synced = pending_.back() == pending_kind::sync;
+  const bool synced = pending_.back().kind == pending_kind::sync;
   flush(!synced);
   const std::size_t after = synced ? 1 : 0; // the sync behind the statement wanted
   auto first = drain(pending_.size() - 1 - after);
+  const auto own_serial = pending_.front().serial;
   pending_.pop_front(); // the statement wanted now
   pg_result* result = next_result();
   auto own = failure_of(result, what);
@@ -439,7 +456,8 @@ pg_result* connection::wait_for_wanted(std::string_view what) {
     PQclear(result);
     result = nullptr;
     if (broken_) {
-      throw *own;
+      failed_serial_ = first ? failed_serial_ : own_serial;
+      throw first ? *first : *own;
     }
   }
   if (next_result() != nullptr) {
@@ -451,6 +469,9 @@ pg_result* connection::wait_for_wanted(std::string_view what) {
   }
   if (first || own) {
     PQclear(result);
+    if (!first) {
+      failed_serial_ = own_serial;
+    }
     throw first ? *first : *own;
   }
   changes_ = std::atoi(PQcmdTuples(result));
@@ -461,12 +482,12 @@ void connection::send(std::string_view sql) {
   const std::string text(sql);
   check_sent(PQsendQueryParams(handle_, text.c_str(), 0, nullptr, nullptr, nullptr, nullptr, 0),
              sql);
-  pending_.push_back(pending_kind::discard);
+  push_pending(pending_kind::discard);
 }
 
 void connection::synchronise() {
   check_sent(PQpipelineSync(handle_), "sync");
-  pending_.push_back(pending_kind::sync);
+  push_pending(pending_kind::sync);
   flush(false);
   if (auto first = drain(pending_.size())) {
     throw *first;

@@ -65,6 +65,11 @@ public:
     while (step()) {
     }
   }
+  /// Sends the statement and does not wait for it (pipeline mode): for a statement whose
+  /// answer nobody needs. Its failure surfaces at the next wait, which may belong to a later
+  /// caller: connection::failed_serial() says which statement failed. The statement may be
+  /// reset and bound again at once.
+  void post();
   /// Clears bindings and the result, ready for reuse.
   void reset();
 
@@ -84,6 +89,8 @@ private:
     std::string value;
   };
   parameter& slot(int index);
+  /// Prepares (the first time) and sends the statement; `wanted`: someone waits for its rows.
+  void send(bool wanted);
 
   connection* owner_;
   std::string sql_;  ///< Already rewritten with $n parameters.
@@ -143,9 +150,20 @@ public:
   /// Rows changed by the last statement that finished.
   [[nodiscard]] int changes() const { return changes_; }
 
+  /// How many statements have been sent on this connection: a serial for the next one.
+  [[nodiscard]] std::uint64_t sent() const { return sent_; }
+  /// The serial (sent() before it was sent) of the statement whose failure was last thrown;
+  /// tells a failure of a statement posted earlier from one of the caller's own.
+  [[nodiscard]] std::uint64_t failed_serial() const { return failed_serial_; }
+
 private:
   friend class statement;
   enum class pending_kind : char { discard, wanted, sync };
+  struct pending_statement {
+    pending_kind kind;
+    std::uint64_t serial;
+  };
+  void push_pending(pending_kind kind) { pending_.push_back({kind, sent_++}); }
 
   /// Takes the next result of the pipeline; nullptr marks the end of one statement's results.
   pg_result* next_result();
@@ -170,7 +188,9 @@ private:
   boost::asio::io_context io_;
   boost::asio::posix::stream_descriptor socket_{io_};
   boost::asio::steady_timer timer_{io_};
-  std::deque<pending_kind> pending_;
+  std::deque<pending_statement> pending_;
+  std::uint64_t sent_ = 0;
+  std::uint64_t failed_serial_ = 0;
   bool aborted_ = false;
   bool broken_ = false;
   int changes_ = 0;

@@ -93,6 +93,7 @@ void postgres_database::write_loop() {
         current.transaction().transaction_started();
         for (std::size_t index = next; index < batch.size(); ++index) {
           // A savepoint per job: one failing job does not undo the others in the batch.
+          const auto job_start = db.sent();
           db.send("SAVEPOINT job");
           try {
             batch[index]->run_write(current.transaction());
@@ -107,8 +108,10 @@ void postgres_database::write_loop() {
             failures[index] = std::current_exception(); // cannot happen first in one
           } catch (...) {
             failures[index] = std::current_exception();
-            if (!db.usable()) {
-              throw; // the connection is gone, and with it the whole transaction
+            if (!db.usable() || (db.aborted() && db.failed_serial() < job_start)) {
+              // The connection is gone, or what failed is a statement an earlier job posted
+              // without waiting: either way the whole transaction goes.
+              throw;
             }
             if (db.aborted()) {
               db.synchronise(); // the server skips everything after a failure until a sync

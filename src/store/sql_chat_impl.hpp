@@ -448,9 +448,10 @@ template <class Connection> bool sql_transaction<Connection>::note_lock(id conve
 template <class Connection> void sql_transaction<Connection>::lock_conversation(id conversation_id) {
   if constexpr (Connection::row_locks) {
     if (note_lock(conversation_id)) {
+      // Nobody needs its answer: it only has to come before the statements sent after it.
       db_.cached("SELECT id FROM conversations WHERE id = ?1 FOR NO KEY UPDATE")
           .bind(1, conversation_id)
-          .run();
+          .post();
     }
   }
 }
@@ -485,8 +486,17 @@ message_row sql_transaction<Connection>::insert_message(id conversation_id, id s
   } else {
     insert.bind_null(7);
   }
+  return stored_message(returned_integer(insert), conversation_id, sender_id, body, sent_at,
+                        client_id, seq, reply_to);
+}
+
+template <class Connection>
+message_row sql_transaction<Connection>::stored_message(id message_id, id conversation_id,
+                                                     id sender_id, std::string_view body,
+                                                     unix_ms sent_at, std::string_view client_id,
+                                                     id seq, std::optional<id> reply_to) {
   message_row message;
-  message.message_id = returned_integer(insert);
+  message.message_id = message_id;
   message.conversation_id = conversation_id;
   message.sender_id = sender_id;
   message.body = std::string(body);
@@ -499,6 +509,35 @@ message_row sql_transaction<Connection>::insert_message(id conversation_id, id s
     complete(message); // its quote; a new message has no reactions yet
   }
   return message;
+}
+
+template <class Connection>
+std::optional<message_row>
+sql_transaction<Connection>::append_message(id conversation_id, id sender_id,
+                                            std::string_view body, unix_ms sent_at,
+                                            std::string_view client_id,
+                                            std::optional<id> reply_to) {
+  lock_conversation(conversation_id); // the seq read below stays ours until COMMIT
+  auto& insert = db_.cached(chat_sql::append_message);
+  insert.bind(1, conversation_id)
+      .bind(2, sender_id)
+      .bind(3, body)
+      .bind(4, sent_at)
+      .bind(5, client_id)
+      .bind(6, reply_to);
+  const auto stored = single_row(insert, [](const auto& row) {
+    return std::pair{row.integer(0), row.integer(1)};
+  });
+  if (!stored) {
+    return std::nullopt; // not a member, or a client_id sent before
+  }
+  db_.cached(chat_sql::raise_seq)
+      .bind(1, conversation_id)
+      .bind(2, stored->second)
+      .bind(3, sent_at)
+      .post();
+  return stored_message(stored->first, conversation_id, sender_id, body, sent_at, client_id,
+                        stored->second, reply_to);
 }
 
 template <class Connection>
@@ -546,6 +585,11 @@ template <class Connection>
 bool sql_transaction<Connection>::advance_read(id conversation_id, id user_id, id up_to) {
   db_.cached(chat_sql::advance_read).bind(1, conversation_id).bind(2, user_id).bind(3, up_to).run();
   return db_.changes() > 0;
+}
+
+template <class Connection>
+void sql_transaction<Connection>::raise_read(id conversation_id, id user_id, id up_to) {
+  db_.cached(chat_sql::advance_read).bind(1, conversation_id).bind(2, user_id).bind(3, up_to).post();
 }
 
 template <class Connection>

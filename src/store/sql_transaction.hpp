@@ -75,14 +75,23 @@ public:
   message_row insert_message(id conversation_id, id sender_id, std::string_view body,
                              unix_ms sent_at, std::string_view client_id, id seq,
                              std::optional<id> reply_to = std::nullopt) override;
+  std::optional<message_row> append_message(id conversation_id, id sender_id,
+                                            std::string_view body, unix_ms sent_at,
+                                            std::string_view client_id,
+                                            std::optional<id> reply_to = std::nullopt) override;
   void edit_message(id message_id, std::string_view body, unix_ms now, id seq) override;
   void delete_message(id message_id, unix_ms now, id seq) override;
   void set_reaction(id message_id, id user_id, std::optional<std::string_view> emoji,
                     id seq) override;
   bool advance_read(id conversation_id, id user_id, id up_to) override;
+  void raise_read(id conversation_id, id user_id, id up_to) override;
   bool advance_delivered(id conversation_id, id user_id, id up_to) override;
 
 private:
+  /// The row of a message just inserted.
+  message_row stored_message(id message_id, id conversation_id, id sender_id,
+                             std::string_view body, unix_ms sent_at, std::string_view client_id,
+                             id seq, std::optional<id> reply_to);
   conversation_summary summarise(conversation_row conversation, id viewer, id last_read_id,
                                  id from_seq);
   /// Where a message of the conversation is in its log (nullopt: not one of its messages).

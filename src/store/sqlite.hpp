@@ -59,6 +59,12 @@ public:
     while (step()) {
     }
   }
+  /// Runs a statement whose answer nobody needs, and resets it (the twin of PostgreSQL's,
+  /// which does not wait for it).
+  void post() {
+    run();
+    reset();
+  }
   /// Clears bindings and rewinds, ready for reuse.
   void reset();
 

@@ -124,6 +124,14 @@ public:
   virtual message_row insert_message(id conversation_id, id sender_id, std::string_view body,
                                      unix_ms sent_at, std::string_view client_id, id seq,
                                      std::optional<id> reply_to = std::nullopt) = 0;
+  /// next_seq with the message's time and insert_message at that seq, in one call that waits
+  /// for the engine once (a send's round trips are a PostgreSQL writer's limit). Nothing is
+  /// stored, and nullopt comes back, when `sender_id` is not a member of the conversation or
+  /// already sent `client_id`: the caller finds out which.
+  virtual std::optional<message_row> append_message(id conversation_id, id sender_id,
+                                                    std::string_view body, unix_ms sent_at,
+                                                    std::string_view client_id,
+                                                    std::optional<id> reply_to = std::nullopt) = 0;
   /// Replaces the body, keeping the previous one as a version; edited_at = now.
   virtual void edit_message(id message_id, std::string_view body, unix_ms now, id seq) = 0;
   /// Makes the message a tombstone: body, earlier versions and reactions leave the disk.
@@ -133,6 +141,9 @@ public:
                             id seq) = 0;
   /// Raises the member's read mark (and delivered mark) to `up_to`; true when read moved.
   virtual bool advance_read(id conversation_id, id user_id, id up_to) = 0;
+  /// advance_read for a caller who need not know whether it moved: the engine is not waited
+  /// for (a failure surfaces later in the transaction, and fails it).
+  virtual void raise_read(id conversation_id, id user_id, id up_to) = 0;
   /// Raises the member's delivered mark to `up_to`; true when it moved.
   virtual bool advance_delivered(id conversation_id, id user_id, id up_to) = 0;
 };

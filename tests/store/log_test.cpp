@@ -43,8 +43,8 @@ protected:
 };
 PARLEY_STORE_ENGINES(log_test);
 
-// Each writer has its own connection (as separate processes would): the last_seq row update
-// serialises them, so the seqs are 1..N with no gap or repeat, and seq order is commit order
+// Each writer has its own connection (as separate processes would): the conversation row's
+// lock (append_message) or update (next_seq) serialises them, so the seqs are 1..N with no gap or repeat, and seq order is commit order
 // (ids, taken inside the same transactions, grow with seq).
 TEST_P(log_test, writers_on_separate_connections_take_consecutive_seqs_in_commit_order) {
   constexpr int k_writers = 4;
@@ -56,9 +56,13 @@ TEST_P(log_test, writers_on_separate_connections_take_consecutive_seqs_in_commit
       auto& transaction = db->transaction();
       for (int index = 0; index < k_each; ++index) {
         db->begin();
-        const id seq = transaction.next_seq(group_);
-        transaction.insert_message(group_, bob_.user_id, "hi", 1000,
-                                   fmt::format("w{}-{}", writer, index), seq);
+        const auto client_id = fmt::format("w{}-{}", writer, index);
+        if (writer % 2 == 0) { // half the writers append, half take a seq then insert
+          ASSERT_TRUE(transaction.append_message(group_, bob_.user_id, "hi", 1000, client_id));
+        } else {
+          transaction.insert_message(group_, bob_.user_id, "hi", 1000, client_id,
+                                     transaction.next_seq(group_));
+        }
         db->commit();
       }
     });
@@ -75,6 +79,32 @@ TEST_P(log_test, writers_on_separate_connections_take_consecutive_seqs_in_commit
     }
   }
   EXPECT_EQ(transaction_.conversation(group_)->last_seq, k_writers * k_each + 1);
+}
+
+// append_message stores a member's message at the next seq, raises the conversation's seq and
+// activity, and stores nothing for someone who is not a member or for a client_id sent before.
+TEST_P(log_test, append_message_stores_only_a_members_new_message_at_the_next_seq) {
+  const auto first = transaction_.append_message(group_, bob_.user_id, "one", 5000, "c1");
+  ASSERT_TRUE(first);
+  EXPECT_EQ(first->seq, 2);
+  EXPECT_EQ(first->updated_seq, 2);
+  EXPECT_EQ(first->body, "one");
+  const auto reply = transaction_.append_message(group_, alice_.user_id, "two", 4000, "c2",
+                                                 first->message_id);
+  ASSERT_TRUE(reply);
+  EXPECT_EQ(reply->seq, 3);
+  ASSERT_TRUE(reply->reply_to);
+  EXPECT_EQ(reply->reply_to->body, "one");
+  EXPECT_FALSE(transaction_.append_message(group_, bob_.user_id, "again", 6000, "c1"));
+  EXPECT_FALSE(transaction_.append_message(group_, carol_.user_id, "stranger", 6000, "c3"));
+  const auto group = transaction_.conversation(group_);
+  EXPECT_EQ(group->last_seq, 3);
+  EXPECT_EQ(group->last_activity_at, 5000); // raised by the first, not lowered by the reply
+  const auto stored = transaction_.changes_after(group_, 0, 0, 10);
+  ASSERT_EQ(stored.size(), 2u);
+  EXPECT_EQ(stored[0].body, "one");
+  EXPECT_EQ(stored[1].message_id, reply->message_id);
+  EXPECT_EQ(stored[1].reply_to_id, first->message_id);
 }
 
 // A writer that locks the conversation before its checks (as every change does) waits for one

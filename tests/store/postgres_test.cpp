@@ -63,6 +63,34 @@ TEST(postgres_connection, a_bad_statement_fails_and_the_connection_goes_on) {
   EXPECT_EQ(fine.integer(0), 42);
 }
 
+// A posted statement is not waited for: its failure surfaces at the next wait, which may be
+// someone else's, and failed_serial() tells whose statement it was (the writer then fails the
+// whole transaction instead of blaming the job that happened to wait).
+TEST(postgres_connection, a_posted_statement_fails_at_the_next_wait_and_says_which_it_was) {
+  postgres::connection db(parley::test::postgres_url());
+  db.send("BEGIN");
+  const auto posted = db.sent();
+  db.cached("SELECT 1 / (?1 - ?1)").bind(1, std::int64_t{7}).post(); // division by zero
+  const auto mark = db.sent();
+  EXPECT_GT(mark, posted);
+  auto& later = db.cached("SELECT ?1 + 1");
+  later.bind(1, std::int64_t{1});
+  EXPECT_THROW(later.step(), database_error);
+  EXPECT_TRUE(db.aborted());
+  EXPECT_GE(db.failed_serial(), posted);
+  EXPECT_LT(db.failed_serial(), mark);
+  db.synchronise(); // clears the pipeline's failure
+  EXPECT_FALSE(db.aborted());
+  db.send("ROLLBACK");
+  db.synchronise();
+  // An own failure is the waiting statement's serial.
+  db.send("BEGIN");
+  const auto own = db.sent();
+  EXPECT_THROW(db.cached("SELECT 1 / (?1 - ?1)").bind(1, std::int64_t{7}).run(), database_error);
+  EXPECT_GE(db.failed_serial(), own);
+  db.synchronise();
+}
+
 TEST(postgres_connection, a_server_that_never_answers_fails_the_call_after_the_timeout) {
   // A listening socket that accepts (in the kernel's backlog) and never says a word.
   boost::asio::io_context io;
