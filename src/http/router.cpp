@@ -24,11 +24,22 @@ std::vector<std::string_view> split(std::string_view path) {
 } // namespace
 
 void router::add(beast_http::verb method, std::string pattern, handler target) {
+  add_entry(method, std::move(pattern), std::move(target), {});
+}
+
+void router::add_streaming(beast_http::verb method, std::string pattern,
+                           streaming_handler target) {
+  add_entry(method, std::move(pattern), {}, std::move(target));
+}
+
+void router::add_entry(beast_http::verb method, std::string pattern, handler target,
+                       streaming_handler streaming) {
   std::vector<std::string> segments;
   for (const auto segment : split(pattern)) {
     segments.emplace_back(segment);
   }
-  entries_.push_back({method, std::move(pattern), std::move(segments), std::move(target)});
+  entries_.push_back({method, std::move(pattern), std::move(segments), std::move(target),
+                      std::move(streaming)});
 }
 
 router::match router::find(beast_http::verb method, std::string_view path) const {
@@ -56,8 +67,12 @@ router::match router::find(beast_http::verb method, std::string_view path) const
     const bool method_matches = candidate.method == method ||
                                 (method == beast_http::verb::head &&
                                  candidate.method == beast_http::verb::get);
-    if (method_matches && result.target == nullptr) {
-      result.target = &candidate.target;
+    if (method_matches && result.target == nullptr && result.streaming == nullptr) {
+      if (candidate.streaming) {
+        result.streaming = &candidate.streaming;
+      } else {
+        result.target = &candidate.target;
+      }
       result.route = candidate.pattern;
       result.parameters = std::move(parameters);
     }
@@ -66,10 +81,11 @@ router::match router::find(beast_http::verb method, std::string_view path) const
     }
     result.allowed += std::string(beast_http::to_string(candidate.method));
   }
-  if (result.target == nullptr && !result.allowed.empty()) {
+  const bool matched = result.target != nullptr || result.streaming != nullptr;
+  if (!matched && !result.allowed.empty()) {
     result.route = "method_not_allowed";
   }
-  if (result.target == nullptr && result.allowed.empty() && fallback_ &&
+  if (!matched && result.allowed.empty() && fallback_ &&
       (method == beast_http::verb::get || method == beast_http::verb::head)) {
     result.target = &fallback_;
     result.route = fallback_name_;

@@ -3,6 +3,7 @@
 // placeholders ("/api/v1/contacts/{user_id}"); the pattern, not the path, names the route
 // in metrics and logs. Built at start-up, then only read (thread-safe for matching).
 
+#include "http/exchange.hpp"
 #include "http/message.hpp"
 
 #include <functional>
@@ -16,9 +17,12 @@ using handler = std::function<boost::asio::awaitable<response>(request_context&)
 class router {
 public:
   void add(beast_http::verb method, std::string pattern, handler target);
+  /// A route whose handler reads the body and writes the answer itself (see exchange.hpp).
+  void add_streaming(beast_http::verb method, std::string pattern, streaming_handler target);
 
   struct match {
     const handler* target = nullptr; ///< Null: no route (see allowed for 405 vs 404).
+    const streaming_handler* streaming = nullptr; ///< Set instead of target for a streaming route.
     std::string_view route;          ///< The pattern, or "unmatched".
     std::map<std::string, std::string, std::less<>> parameters;
     std::string allowed; ///< For a path that exists with other methods: "GET, PATCH".
@@ -34,7 +38,10 @@ private:
     std::string pattern;
     std::vector<std::string> segments;
     handler target;
+    streaming_handler streaming;
   };
+  void add_entry(beast_http::verb method, std::string pattern, handler target,
+                 streaming_handler streaming);
   std::vector<entry> entries_;
   std::string fallback_name_;
   handler fallback_;

@@ -84,6 +84,25 @@ namespace {
 std::string_view path_of(std::string_view target) { return target.substr(0, target.find('?')); }
 } // namespace
 
+std::pair<std::string, bool> server::client_of(const beast_http::fields& headers,
+                                               const std::string& peer) const {
+  std::string address = peer;
+  bool secure = false;
+  if (options_.trust_proxy) {
+    // nginx appends the address it saw: the last hop is the one to trust.
+    if (const auto forwarded = headers["X-Forwarded-For"]; !forwarded.empty()) {
+      const auto comma = forwarded.rfind(',');
+      auto last = forwarded.substr(comma == std::string_view::npos ? 0 : comma + 1);
+      while (!last.empty() && last.front() == ' ') {
+        last.remove_prefix(1);
+      }
+      address = std::string(last);
+    }
+    secure = beast::iequals(headers["X-Forwarded-Proto"], "https");
+  }
+  return {std::move(address), secure};
+}
+
 std::size_t server::body_limit_for(std::string_view target) const {
   const auto path = path_of(target);
   for (const auto& [prefix, limit] : options_.body_limits) {
@@ -287,15 +306,29 @@ asio::awaitable<void> server::serve(tcp::socket socket, std::shared_ptr<connecti
     if (draining_) {
       break;
     }
-    beast_http::request_parser<beast_http::string_body> parser;
-    parser.header_limit(static_cast<std::uint32_t>(options_.max_header_bytes));
-    // Beast checks Content-Length against the limit while parsing the header, before the
-    // route is known: parse with the largest limit, then apply the route's own below.
-    parser.body_limit(largest_body_limit_);
+    // The headers first: a streaming route (an upload, a file) reads its body itself.
+    beast_http::request_parser<beast_http::empty_body> head;
+    head.header_limit(static_cast<std::uint32_t>(options_.max_header_bytes));
+    head.body_limit(boost::none); // each route's own limit is applied below
     state->idle = true;
     stream.expires_after(first_request ? options_.header_timeout : options_.idle_timeout);
-    std::tie(error, std::ignore) = co_await beast_http::async_read_header(stream, buffer, parser, use_tuple);
+    std::tie(error, std::ignore) = co_await beast_http::async_read_header(stream, buffer, head, use_tuple);
     state->idle = false;
+    if (!error && !beast::websocket::is_upgrade(head.get())) {
+      const auto target = head.get().target();
+      auto found = routes_.find(head.get().method(), path_of(target));
+      if (found.streaming != nullptr) {
+        const auto [address, secure] = client_of(head.get(), state->address);
+        const bool keep =
+            co_await serve_streaming(stream, buffer, head, std::move(found), address, secure);
+        if (!keep || draining_) {
+          break;
+        }
+        first_request = false;
+        continue;
+      }
+    }
+    beast_http::request_parser<beast_http::string_body> parser(std::move(head));
     if (!error) {
       const auto limit = body_limit_for(parser.get().target());
       if (const auto length = parser.content_length(); length && *length > limit) {
@@ -360,20 +393,7 @@ asio::awaitable<void> server::serve(tcp::socket socket, std::shared_ptr<connecti
         co_return;
       }
     }
-    std::string address = state->address;
-    bool secure = false;
-    if (options_.trust_proxy) {
-      // nginx appends the address it saw: the last hop is the one to trust.
-      if (const auto forwarded = message["X-Forwarded-For"]; !forwarded.empty()) {
-        const auto comma = forwarded.rfind(',');
-        auto last = forwarded.substr(comma == std::string_view::npos ? 0 : comma + 1);
-        while (!last.empty() && last.front() == ' ') {
-          last.remove_prefix(1);
-        }
-        address = std::string(last);
-      }
-      secure = beast::iequals(message["X-Forwarded-Proto"], "https");
-    }
+    const auto [address, secure] = client_of(message, state->address);
     auto answer = co_await dispatch(message, address, secure);
     if (draining_) {
       answer.keep_alive(false);

@@ -51,6 +51,9 @@ struct server_options {
   std::size_t max_header_bytes = 8 * 1024;
   std::size_t max_body_bytes = 64 * 1024;
   std::chrono::seconds header_timeout{10};
+  /// Streaming routes: the longest wait for the next piece of a body being read, or for the
+  /// client to take the next piece of an answer being written.
+  std::chrono::seconds stream_timeout{30};
   std::chrono::seconds idle_timeout{60};
   std::size_t max_connections_per_address = 512;
   std::chrono::seconds drain_timeout{10};
@@ -99,6 +102,14 @@ private:
                                      std::shared_ptr<connection_state> state);
   boost::asio::awaitable<response> dispatch(const request& message, const std::string& address,
                                             bool secure);
+  /// Runs a streaming route's handler (streaming.cpp); false when the connection must close.
+  boost::asio::awaitable<bool>
+  serve_streaming(boost::beast::tcp_stream& stream, boost::beast::flat_buffer& buffer,
+                  beast_http::request_parser<beast_http::empty_body>& head, router::match found,
+                  const std::string& address, bool secure);
+  /// The client's address and whether it came over https (from a trusted proxy's headers).
+  [[nodiscard]] std::pair<std::string, bool> client_of(const beast_http::fields& headers,
+                                                       const std::string& peer) const;
   bool admit(const std::string& address);
   void release(const std::string& address, std::uint64_t connection_id);
 
