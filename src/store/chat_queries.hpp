@@ -4,6 +4,8 @@
 // parameters (rewritten for PostgreSQL), CASE rather than the two engines' different
 // two-argument min/max, and aliases on every subquery in FROM.
 
+#include "store/sql_rows.hpp"
+
 #include <array>
 
 namespace parley::store::chat_sql {
@@ -13,7 +15,7 @@ namespace parley::store::chat_sql {
 // "C" collation.
 
 inline constexpr const char* contacts_of =
-    "SELECT u.id, u.phone, u.name, u.created_at, k.name, c.id, k.created_at "
+    "SELECT " PARLEY_U_USER_COLUMNS ", k.name, c.id, k.created_at "
     "FROM contacts k JOIN users u ON u.id = k.contact_id "
     "LEFT JOIN conversations c "
     "ON c.direct_low = CASE WHEN k.owner_id < k.contact_id THEN k.owner_id ELSE k.contact_id END "
@@ -21,7 +23,7 @@ inline constexpr const char* contacts_of =
     "WHERE k.owner_id = ?1 ORDER BY lower(k.name), u.id";
 
 inline constexpr const char* contact =
-    "SELECT u.id, u.phone, u.name, u.created_at, k.name, c.id, k.created_at "
+    "SELECT " PARLEY_U_USER_COLUMNS ", k.name, c.id, k.created_at "
     "FROM contacts k JOIN users u ON u.id = k.contact_id "
     "LEFT JOIN conversations c "
     "ON c.direct_low = CASE WHEN k.owner_id < k.contact_id THEN k.owner_id ELSE k.contact_id END "
@@ -56,7 +58,7 @@ inline constexpr const char* senders_between =
     "AND seq > ?2 AND seq <= ?3 ORDER BY sender_id";
 
 inline constexpr const char* members =
-    "SELECT u.id, u.phone, u.name, u.created_at, m.admin, m.last_read_id, m.last_delivered_id "
+    "SELECT " PARLEY_U_USER_COLUMNS ", m.admin, m.last_read_id, m.last_delivered_id "
     "FROM conversation_members m JOIN users u ON u.id = m.user_id "
     "WHERE m.conversation_id = ?1 ORDER BY u.id";
 
@@ -84,14 +86,14 @@ inline constexpr const char* nickname =
 
 inline constexpr const char* message_by_id =
     "SELECT id, conversation_id, sender_id, body, sent_at, client_id, seq, updated_seq, edited_at, "
-    "deleted_at, reply_to FROM messages WHERE id = ?1";
+    "deleted_at, reply_to, attachments FROM messages WHERE id = ?1";
 
 inline constexpr const char* message_by_client_id =
     "SELECT id, conversation_id, sender_id, body, sent_at, client_id, seq, updated_seq, edited_at, "
-    "deleted_at, reply_to FROM messages WHERE sender_id = ?1 AND client_id = ?2";
+    "deleted_at, reply_to, attachments FROM messages WHERE sender_id = ?1 AND client_id = ?2";
 
 inline constexpr const char* messages_before =
-    "SELECT id, conversation_id, sender_id, body, sent_at, client_id, seq, updated_seq, edited_at, deleted_at, reply_to FROM messages "
+    "SELECT id, conversation_id, sender_id, body, sent_at, client_id, seq, updated_seq, edited_at, deleted_at, reply_to, attachments FROM messages "
     "WHERE conversation_id = ?1 AND seq < ?2 AND seq > ?3 ORDER BY seq DESC LIMIT ?4";
 
 // Where a message of the conversation is in its log; and the message at or below a seq (to
@@ -105,11 +107,11 @@ inline constexpr const char* message_at_or_below =
 // The new messages after the cursor (messages_by_seq), then the changed ones
 // (messages_changed, partial), merged by updated_seq.
 inline constexpr const char* changes_after =
-    "SELECT * FROM (SELECT id, conversation_id, sender_id, body, sent_at, client_id, seq, updated_seq, edited_at, deleted_at, reply_to FROM messages "
+    "SELECT * FROM (SELECT id, conversation_id, sender_id, body, sent_at, client_id, seq, updated_seq, edited_at, deleted_at, reply_to, attachments FROM messages "
     "WHERE conversation_id = ?1 AND seq > ?2 AND seq > ?3 AND updated_seq = seq "
     "ORDER BY seq LIMIT ?4) AS sent "
     "UNION ALL "
-    "SELECT * FROM (SELECT id, conversation_id, sender_id, body, sent_at, client_id, seq, updated_seq, edited_at, deleted_at, reply_to FROM messages "
+    "SELECT * FROM (SELECT id, conversation_id, sender_id, body, sent_at, client_id, seq, updated_seq, edited_at, deleted_at, reply_to, attachments FROM messages "
     "WHERE conversation_id = ?1 AND updated_seq > ?2 AND updated_seq > seq AND seq > ?3 "
     "ORDER BY updated_seq LIMIT ?4) AS changed "
     "ORDER BY 8 LIMIT ?4";
@@ -170,7 +172,8 @@ inline constexpr const char* save_version =
 inline constexpr const char* edit_message =
     "UPDATE messages SET body = ?2, edited_at = ?3, updated_seq = ?4 WHERE id = ?1";
 inline constexpr const char* tombstone =
-    "UPDATE messages SET body = '', deleted_at = ?2, updated_seq = ?3 WHERE id = ?1";
+    "UPDATE messages SET body = '', deleted_at = ?2, updated_seq = ?3, attachments = 0 "
+    "WHERE id = ?1";
 inline constexpr const char* delete_versions = "DELETE FROM message_versions WHERE message_id = ?1";
 inline constexpr const char* delete_reactions = "DELETE FROM reactions WHERE message_id = ?1";
 inline constexpr const char* put_reaction =

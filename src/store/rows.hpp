@@ -18,6 +18,7 @@ struct user_row {
   std::string phone; ///< E.164, unique.
   std::string name;
   unix_ms created_at = 0;
+  std::optional<id> avatar_upload_id; ///< Their profile picture (an image upload).
 };
 
 struct session_row {
@@ -47,6 +48,26 @@ struct contact_row {
 
 enum class conversation_kind { direct, group };
 
+enum class upload_kind { image, file };
+
+/// An uploaded file: an image (re-encoded without metadata, with a thumbnail) or any other
+/// file (served as a download). Its bytes are in the blob store under `blob`.
+struct upload_row {
+  id upload_id = 0;
+  id owner_id = 0;
+  upload_kind kind = upload_kind::file;
+  std::string mime;      ///< Of the stored bytes (detected from them, never declared).
+  std::int64_t size = 0; ///< Of the stored bytes.
+  std::string name;      ///< The file's name as given, made safe (never a path).
+  std::optional<int> width;  ///< Images: after autorotation.
+  std::optional<int> height;
+  std::string blob;                          ///< SHA-256 hex of the stored bytes.
+  std::optional<std::string> thumbnail_blob; ///< Images: the thumbnail's bytes.
+  std::optional<std::string> thumbnail_mime;
+  unix_ms created_at = 0;
+  std::optional<id> message_id; ///< The message it is attached to, if any.
+};
+
 /// The quoted message of a reply, as it is now (taken when the reply is read).
 struct quote_row {
   id message_id = 0;
@@ -61,7 +82,7 @@ struct reaction_row {
   std::vector<id> user_ids;
 };
 
-/// A message in its current state. Reads fill `reply_to` and `reactions`.
+/// A message in its current state. Reads fill `reply_to`, `reactions` and `attachments`.
 struct message_row {
   id message_id = 0; ///< Unique over the server; within a conversation it grows with seq.
   id conversation_id = 0;
@@ -76,6 +97,8 @@ struct message_row {
   std::optional<id> reply_to_id;
   std::optional<quote_row> reply_to;   ///< Filled when reply_to_id names a message.
   std::vector<reaction_row> reactions; ///< Emoji by first use.
+  int attachment_count = 0;             ///< How many uploads it carries (none once deleted).
+  std::vector<upload_row> attachments;  ///< Filled by reads, in the order they were attached.
 
   [[nodiscard]] bool deleted() const { return deleted_at.has_value(); }
 };

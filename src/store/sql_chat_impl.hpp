@@ -6,6 +6,7 @@
 #include "store/errors.hpp"
 #include "store/sql_rows.hpp"
 #include "store/sql_transaction.hpp"
+#include "store/sql_upload_impl.hpp"
 
 #include <algorithm>
 #include <limits>
@@ -16,7 +17,9 @@ namespace parley::store {
 namespace sql_chat {
 
 inline constexpr auto read_contact = [](const auto& row) -> contact_row {
-  return contact_row{sql_rows::read_user(row), row.text(4), row.optional_integer(5), row.integer(6)};
+  constexpr int next = sql_rows::user_columns;
+  return contact_row{sql_rows::read_user(row), row.text(next), row.optional_integer(next + 1),
+                     row.integer(next + 2)};
 };
 
 inline constexpr auto read_message = [](const auto& row) -> message_row {
@@ -32,6 +35,7 @@ inline constexpr auto read_message = [](const auto& row) -> message_row {
   message.edited_at = row.optional_integer(8);
   message.deleted_at = row.optional_integer(9);
   message.reply_to_id = row.optional_integer(10);
+  message.attachment_count = static_cast<int>(row.integer(11));
   return message;
 };
 
@@ -143,6 +147,11 @@ void sql_transaction<Connection>::complete(message_row& message) {
       return quote_row{row.integer(0), row.integer(1), row.text(2), row.integer(3) != 0};
     });
   }
+  if (message.attachment_count > 0 && !message.deleted()) {
+    auto& statement = db_.cached(upload_sql::attachments);
+    statement.bind(1, message.message_id);
+    message.attachments = all_rows(statement, sql_upload::read_upload);
+  }
   if (message.deleted() || message.updated_seq == message.seq) {
     return; // a reaction moves updated_seq: a message never changed has none
   }
@@ -206,7 +215,9 @@ conversation_summary sql_transaction<Connection>::summarise(conversation_row con
     auto& statement = db_.cached(chat_sql::members);
     statement.bind(1, conversation.conversation_id);
     result.members = all_rows(statement, [](const auto& row) {
-      return member_view{read_user(row), row.integer(4) != 0, row.integer(5), row.integer(6)};
+      constexpr int next = sql_rows::user_columns;
+      return member_view{read_user(row), row.integer(next) != 0, row.integer(next + 1),
+                         row.integer(next + 2)};
     });
   }
   if (conversation.last_message_id) {
@@ -555,6 +566,7 @@ void sql_transaction<Connection>::edit_message(id message_id, std::string_view b
 template <class Connection>
 void sql_transaction<Connection>::delete_message(id message_id, unix_ms now, id seq) {
   db_.cached(chat_sql::tombstone).bind(1, message_id).bind(2, now).bind(3, seq).run();
+  db_.cached(upload_sql::delete_attachments).bind(1, message_id).run(); // their blobs go later
   db_.cached(chat_sql::delete_versions).bind(1, message_id).run();
   db_.cached(chat_sql::delete_reactions).bind(1, message_id).run();
 }

@@ -11,9 +11,16 @@
 
 namespace parley::store::sql_rows {
 
-/// A user from columns 0–3: id, phone, name, created_at.
+/// The user columns, in the order read_user reads them (prefixed by `u.` in joins).
+#define PARLEY_USER_COLUMNS "id, phone, name, created_at, avatar_upload_id"
+#define PARLEY_U_USER_COLUMNS "u.id, u.phone, u.name, u.created_at, u.avatar_upload_id"
+/// The number of those columns: the next one is at this index.
+inline constexpr int user_columns = 5;
+
+/// A user from columns 0–4: PARLEY_USER_COLUMNS.
 inline constexpr auto read_user = [](const auto& row) -> user_row {
-  return user_row{row.integer(0), row.text(1), row.text(2), row.integer(3)};
+  return user_row{row.integer(0), row.text(1), row.text(2), row.integer(3),
+                  row.optional_integer(4)};
 };
 
 /// Runs `statement` and maps its first row, if any; leaves the statement reset.

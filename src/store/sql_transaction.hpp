@@ -57,6 +57,10 @@ public:
                                            id from_seq, int limit) override;
   std::vector<message_row> changes_after(id conversation_id, id after, id from_seq,
                                          int limit) override;
+  std::optional<upload_row> upload(id upload_id) override;
+  std::optional<upload_row> readable_upload(id upload_id, id viewer) override;
+  std::int64_t bytes_uploaded_on(id owner, std::int64_t day) override;
+  std::int64_t bytes_stored(id owner) override;
 
   void insert_contact(id owner, id contact_id, std::string_view name, unix_ms now) override;
   bool update_contact_name(id owner, id contact_id, std::string_view name) override;
@@ -86,6 +90,14 @@ public:
   bool advance_read(id conversation_id, id user_id, id up_to) override;
   void raise_read(id conversation_id, id user_id, id up_to) override;
   bool advance_delivered(id conversation_id, id user_id, id up_to) override;
+
+  void keep_blob(std::string_view key, std::int64_t size, unix_ms now) override;
+  upload_row insert_upload(const upload_row& upload, std::int64_t day) override;
+  bool attach_uploads(id message_id, id owner, std::span<const id> upload_ids) override;
+  void delete_upload(id upload_id) override;
+  std::optional<id> set_avatar(id user_id, std::optional<id> upload_id) override;
+  std::vector<id> stale_uploads(unix_ms before, int limit) override;
+  std::vector<std::string> take_unreferenced_blobs(unix_ms before, int limit) override;
 
 private:
   /// The row of a message just inserted.

@@ -13,14 +13,14 @@ using sql_rows::single_row;
 
 template <class Connection>
 std::optional<user_row> sql_transaction<Connection>::user_by_id(id user_id) {
-  auto& statement = db_.cached("SELECT id, phone, name, created_at FROM users WHERE id = ?1");
+  auto& statement = db_.cached("SELECT " PARLEY_USER_COLUMNS " FROM users WHERE id = ?1");
   statement.bind(1, user_id);
   return single_row(statement, read_user);
 }
 
 template <class Connection>
 std::optional<user_row> sql_transaction<Connection>::user_by_phone(std::string_view phone) {
-  auto& statement = db_.cached("SELECT id, phone, name, created_at FROM users WHERE phone = ?1");
+  auto& statement = db_.cached("SELECT " PARLEY_USER_COLUMNS " FROM users WHERE phone = ?1");
   statement.bind(1, phone);
   return single_row(statement, read_user);
 }

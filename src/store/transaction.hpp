@@ -66,6 +66,17 @@ public:
   /// were sent after `from_seq`, by updated_seq.
   [[nodiscard]] virtual std::vector<message_row> changes_after(id conversation_id, id after,
                                                                id from_seq, int limit) = 0;
+
+  // -- uploads ---------------------------------------------------------------------------
+  [[nodiscard]] virtual std::optional<upload_row> upload(id upload_id) = 0;
+  /// The upload if `viewer` may read it: its uploader; anyone, when it is someone's profile
+  /// picture; a member who sees the message it is attached to (sent after they joined, not
+  /// deleted). Otherwise nullopt, as for no upload at all.
+  [[nodiscard]] virtual std::optional<upload_row> readable_upload(id upload_id, id viewer) = 0;
+  /// Bytes `owner` uploaded on `day` (days since 1970-01-01 UTC), deleted ones included.
+  [[nodiscard]] virtual std::int64_t bytes_uploaded_on(id owner, std::int64_t day) = 0;
+  /// Bytes of `owner`'s uploads that are kept now.
+  [[nodiscard]] virtual std::int64_t bytes_stored(id owner) = 0;
 };
 
 class write_transaction : public read_transaction {
@@ -146,6 +157,29 @@ public:
   virtual void raise_read(id conversation_id, id user_id, id up_to) = 0;
   /// Raises the member's delivered mark to `up_to`; true when it moved.
   virtual bool advance_delivered(id conversation_id, id user_id, id up_to) = 0;
+
+  // -- uploads ---------------------------------------------------------------------------
+  /// Records that an upload is storing the blob `key` now: its row is created, or its
+  /// stored_at refreshed, so that the collector leaves it alone for a while (see
+  /// unreferenced_blobs).
+  virtual void keep_blob(std::string_view key, std::int64_t size, unix_ms now) = 0;
+  /// Stores an upload (its upload_id and message_id are ignored) and adds its size to what its
+  /// owner uploaded on `day`; returns it with its id.
+  virtual upload_row insert_upload(const upload_row& upload, std::int64_t day) = 0;
+  /// Attaches `owner`'s uploads to a message, in this order, and records how many it carries.
+  /// False when one of them is not theirs or is attached already: the caller then fails the
+  /// job (throws), since some may have been attached.
+  virtual bool attach_uploads(id message_id, id owner, std::span<const id> upload_ids) = 0;
+  virtual void delete_upload(id upload_id) = 0;
+  /// Sets (or with nullopt clears) a user's profile picture; returns the one it replaced.
+  virtual std::optional<id> set_avatar(id user_id, std::optional<id> upload_id) = 0;
+  /// Up to `limit` uploads attached to nothing, created before `before`, that are nobody's
+  /// profile picture.
+  virtual std::vector<id> stale_uploads(unix_ms before, int limit) = 0;
+  /// Deletes up to `limit` blob rows that no upload refers to and that were last stored
+  /// before `before`, and returns their keys. The rows stay locked until COMMIT, so a
+  /// concurrent keep_blob of one of them waits: remove the bytes before committing.
+  virtual std::vector<std::string> take_unreferenced_blobs(unix_ms before, int limit) = 0;
 };
 
 } // namespace parley::store

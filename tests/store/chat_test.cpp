@@ -2,6 +2,7 @@
 // their constraints, and every query's plan.
 
 #include "store/chat_queries.hpp"
+#include "store/upload_queries.hpp"
 #include "store/engines.hpp"
 
 #include <gtest/gtest.h>
@@ -253,6 +254,10 @@ TEST_P(chat_test, an_empty_direct_conversation_shows_only_to_its_creator) {
 // Every chat query uses an index for each table it touches: no full scans as data grows.
 TEST_P(chat_test, every_query_is_served_by_an_index) {
   for (const char* sql : chat_sql::all) {
+    const auto details = connection_->plan(sql);
+    EXPECT_FALSE(connection_->scans_whole(details)) << sql << "\n" << details;
+  }
+  for (const char* sql : upload_sql::all) {
     const auto details = connection_->plan(sql);
     EXPECT_FALSE(connection_->scans_whole(details)) << sql << "\n" << details;
   }
