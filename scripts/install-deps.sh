@@ -12,6 +12,8 @@ packages=(
   libboost1.81-all-dev libboost-json1.81-dev libboost-url1.81-dev
   libsqlite3-dev libssl-dev libsodium-dev libspdlog-dev libfmt-dev zlib1g-dev libicu-dev
   libcli11-dev libtomlplusplus-dev
+  # media: image decoding/re-encoding (libvips 8.14) and type detection (libmagic)
+  libvips-dev libmagic-dev
   # PostgreSQL and Redis clients (the scale-out store and bus)
   libpq-dev libhiredis-dev
   # tests (the C++ test framework is needed to configure the build)
@@ -26,6 +28,8 @@ if [ "${1:-}" = test ]; then
     # the tests start their own PostgreSQL 15 and Redis 7 on loopback ports
     # (scripts/test-services.sh); nginx (1.22) fronts the multi-node end-to-end tests
     postgresql-15 redis-server redis-tools nginx
+    # media tests: exiftool writes and reads EXIF/GPS; clang 14 + libFuzzer build the fuzz target
+    libimage-exiftool-perl clang-14 clang libclang-rt-14-dev
   )
 fi
 
