@@ -30,6 +30,8 @@ if [ "${1:-}" = test ]; then
     postgresql-15 redis-server redis-tools nginx
     # media tests: exiftool writes and reads EXIF/GPS; clang 14 + libFuzzer build the fuzz target
     libimage-exiftool-perl clang-14 clang libclang-rt-14-dev
+    # media end-to-end tests make and read images with Pillow
+    python3-pil
   )
 fi
 

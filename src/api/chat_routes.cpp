@@ -245,13 +245,21 @@ awaitable<http::response> history(http::request_context& context, const dependen
 // The rules a client needs to know (API.md "Attachments": GET /api/v1/config).
 awaitable<http::response> config(http::request_context& context, const dependencies& with) {
   const auto& rules = with.chat->rules();
-  co_return http::json_response(context.message, status::ok,
-                                boost::json::object{
-                                    {"max_message_length", rules.max_message_length},
-                                    {"edit_window_s", rules.edit_window.count()},
-                                    {"delete_window_s", rules.delete_window.count()},
-                                    {"max_group_members", rules.max_group_members + 1},
-                                });
+  boost::json::object body{
+      {"max_message_length", rules.max_message_length},
+      {"edit_window_s", rules.edit_window.count()},
+      {"delete_window_s", rules.delete_window.count()},
+      {"max_group_members", rules.max_group_members + 1},
+      {"max_attachments", rules.max_attachments},
+  };
+  if (with.uploads != nullptr) {
+    const auto& uploads = with.uploads->settings();
+    body["max_upload_bytes"] = uploads.max_upload_bytes;
+    body["upload_daily_bytes"] = uploads.daily_bytes;
+    body["upload_stored_bytes"] = uploads.stored_bytes;
+    body["max_image_pixels"] = uploads.images.max_pixels;
+  }
+  co_return http::json_response(context.message, status::ok, body);
 }
 
 void add_chat_routes(http::router& routes, const dependencies& with) {

@@ -53,6 +53,34 @@ std::expected<std::optional<store::id>, std::string> optional_id(const boost::js
   return std::unexpected("'" + std::string(field) + "' must be a positive integer id.");
 }
 
+// message:send's "attachments": absent, null or a list of at most `most` positive integer ids
+// (distinct ones: chat_service::send says so).
+std::expected<std::vector<store::id>, std::string> upload_ids(const boost::json::object& body,
+                                                              std::size_t most) {
+  const auto* value = body.if_contains("attachments");
+  if (value == nullptr || value->is_null()) {
+    return std::vector<store::id>();
+  }
+  const auto* list = value->if_array();
+  if (list == nullptr) {
+    return std::unexpected("'attachments' must be a list of upload ids.");
+  }
+  if (list->size() > most) {
+    return std::unexpected("A message carries at most " + std::to_string(most) +
+                           " attachments.");
+  }
+  std::vector<store::id> ids;
+  ids.reserve(list->size());
+  for (const auto& item : *list) {
+    const auto id = positive_id(item);
+    if (!id) {
+      return std::unexpected("'attachments' must be a list of upload ids (positive integers).");
+    }
+    ids.push_back(*id);
+  }
+  return ids;
+}
+
 // A non-negative integer field (a message id cursor; 0 = from the start).
 std::optional<store::id> cursor(const boost::json::object& body, std::string_view field) {
   const auto* value = body.if_contains(field);
@@ -258,6 +286,12 @@ void realtime_namespace::on_event(const std::shared_ptr<socketio::socket>& clien
       answer_error(ack, "bad_request", "'client_id' must be a string.");
       return;
     }
+    auto attachments = upload_ids(*body, chat_->rules().max_attachments);
+    if (!attachments) {
+      answer_error(ack, "bad_request", attachments.error());
+      return;
+    }
+    request.attachments = std::move(*attachments);
     spawn(client, send(client, user, std::move(request), ack), ack, name);
     return;
   }

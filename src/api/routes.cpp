@@ -2,6 +2,7 @@
 
 #include "api/chat_routes.hpp"
 #include "api/request_guard.hpp"
+#include "api/upload_routes.hpp"
 #include "chat/json.hpp"
 
 #include <boost/json/object.hpp>
@@ -164,6 +165,10 @@ boost::asio::awaitable<http::response> patch_me(http::request_context& context,
   if (!user) {
     co_return error_answer(context.message, user.error());
   }
+  if (with.chat != nullptr && user->name != who->who.user.name) {
+    // Stored: `user:updated` to their contacts' owners and co-members (and their own sockets).
+    co_await with.chat->profile_changed(user->user_id);
+  }
   co_return http::json_response(context.message, status::ok,
                                 boost::json::object{{"user", user_json(*user)}});
 }
@@ -250,6 +255,9 @@ void add_routes(http::router& routes, const dependencies& with) {
   }
   if (with.chat != nullptr) {
     add_chat_routes(routes, with);
+  }
+  if (with.uploads != nullptr) {
+    add_upload_routes(routes, with);
   }
 }
 

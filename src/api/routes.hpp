@@ -10,6 +10,7 @@
 #include "http/metrics.hpp"
 #include "http/router.hpp"
 #include "http/static_files.hpp"
+#include "uploads/upload_service.hpp"
 
 #include <functional>
 #include <string>
@@ -31,6 +32,8 @@ struct dependencies {
   const http::static_files* web = nullptr;
   /// This node's --node-id (named in /healthz); empty for a single node.
   std::string node_id;
+  /// Uploads, media and profile pictures; when null those routes are not mounted.
+  uploads::upload_service* uploads = nullptr;
 };
 
 /// Adds every route. `with` must outlive the router.

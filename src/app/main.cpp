@@ -7,6 +7,7 @@
 #include "auth/auth_service.hpp"
 #include "auth/phone.hpp"
 #include "app/cluster.hpp"
+#include "app/media.hpp"
 #include "common/clock.hpp"
 #include "common/log.hpp"
 #include "api/realtime.hpp"
@@ -225,6 +226,8 @@ int serve(const config::config& settings) {
                                  [&server] { return server.draining(); }, &chat, &web};
   dependencies.allowed_origins.push_back("http://" + settings.listen);
   dependencies.node_id = settings.node_id;
+  app::media_parts media(settings, database);
+  dependencies.uploads = &media.service();
   api::add_routes(routes, dependencies);
 
   // Real time: Socket.IO at /socket.io/. The compliance mode replaces it with the upstream
@@ -310,6 +313,8 @@ int serve(const config::config& settings) {
         }
       },
       asio::detached);
+
+  media.start_collector(server.next_executor());
 
   spdlog::info("server.ready url=http://{}:{}/", listen.host, server.port());
   server.wait();

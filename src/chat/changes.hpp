@@ -8,8 +8,10 @@
 
 namespace parley::chat::detail {
 
-/// Trims and checks a message body (UTF-8, not empty, at most `max_length` characters).
-[[nodiscard]] result<std::string> validate_body(std::string_view body, std::size_t max_length);
+/// Trims and checks a message body (UTF-8, at most `max_length` characters, not empty unless
+/// `may_be_empty`: a message that carries attachments).
+[[nodiscard]] result<std::string> validate_body(std::string_view body, std::size_t max_length,
+                                                bool may_be_empty = false);
 
 /// After a change to a conversation: its members, each with the conversation as they now
 /// see it (the `conversation` event).

@@ -14,6 +14,7 @@
 
 #include <algorithm>
 #include <ranges>
+#include <stdexcept>
 #include <utility>
 
 namespace parley::chat {
@@ -127,17 +128,29 @@ struct send_job {
 
   // A plain send waits for the engine twice (the insert, then the members); the checks that
   // the insert makes by itself (membership, a client_id sent before) are told apart after it
-  // stored nothing.
+  // stored nothing. A send with attachments looks for a client_id sent before first (a retry
+  // is answered with the original, whose uploads are attached by now), then checks the uploads
+  // before anything is written.
   result<stored_message> operator()(store::write_transaction& transaction) const {
-    id conversation = 0;
-    if (request.to) {
-      if (*request.to == sender) {
-        return std::unexpected(
-            make_error(error_code::bad_request, "You cannot send a message to yourself."));
-      }
+    if (request.to && *request.to == sender) {
+      return std::unexpected(
+          make_error(error_code::bad_request, "You cannot send a message to yourself."));
+    }
+    if (looks_up_duplicate_first()) {
       if (auto original = transaction.message_by_client_id(sender, request.client_id)) {
         return stored_message{std::move(*original), {}, true};
       }
+    }
+    std::vector<store::upload_row> uploads;
+    if (!request.attachments.empty()) {
+      auto checked = check_uploads(transaction);
+      if (!checked) {
+        return std::unexpected(std::move(checked.error()));
+      }
+      uploads = std::move(*checked);
+    }
+    id conversation = 0;
+    if (request.to) {
       if (!transaction.user_by_id(*request.to)) {
         return std::unexpected(make_error(error_code::not_found, "No such user."));
       }
@@ -159,15 +172,55 @@ struct send_job {
       }
       return std::unexpected(make_error(error_code::not_found, "No such conversation."));
     }
+    if (!uploads.empty()) {
+      if (!transaction.attach_uploads(message->message_id, sender, request.attachments)) {
+        // Taken meanwhile (another node's send): some may be attached already, so the job
+        // fails as a whole and its savepoint is rolled back.
+        throw std::runtime_error(fmt::format(
+            "message {}: an upload checked a moment ago could not be attached", message->message_id));
+      }
+      message->attachment_count = static_cast<int>(uploads.size());
+      message->attachments = std::move(uploads);
+      for (auto& upload : message->attachments) {
+        upload.message_id = message->message_id;
+      }
+    }
     // Your own message is read by you.
     transaction.raise_read(conversation, sender, message->message_id);
     return stored_message{std::move(*message), transaction.member_ids(conversation), false};
   }
 
+  // A send to a person may open a conversation, and a send with attachments checks them: a
+  // retry must find its original before either.
+  [[nodiscard]] bool looks_up_duplicate_first() const {
+    return request.to.has_value() || !request.attachments.empty();
+  }
+
+  // Every upload to attach exists, is the sender's, is attached to nothing yet and is not
+  // their profile picture. One answer for all of it: whose an upload is is not told.
+  result<std::vector<store::upload_row>> check_uploads(store::write_transaction& transaction) const {
+    const auto refused = [] {
+      return std::unexpected(make_error(error_code::bad_request, "That upload cannot be attached."));
+    };
+    const auto me = transaction.user_by_id(sender);
+    std::vector<store::upload_row> uploads;
+    uploads.reserve(request.attachments.size());
+    for (const auto upload_id : request.attachments) {
+      auto upload = transaction.upload(upload_id);
+      if (!upload || upload->owner_id != sender || upload->message_id ||
+          (me && me->avatar_upload_id == upload_id)) {
+        return refused();
+      }
+      uploads.push_back(std::move(*upload));
+    }
+    return uploads;
+  }
+
   // A reply quotes a message of the same conversation that the sender can see. (A client_id
   // sent before is answered with its message even when the quote no longer qualifies.)
   std::optional<error> check_reply(store::write_transaction& transaction, id conversation) const {
-    if (transaction.message_by_client_id(sender, request.client_id)) {
+    if (!looks_up_duplicate_first() &&
+        transaction.message_by_client_id(sender, request.client_id)) {
       return std::nullopt; // a duplicate: append_message stores nothing, and it is answered
     }
     const auto member = transaction.membership(conversation, sender);
@@ -188,105 +241,6 @@ struct send_job {
     }
   }
 };
-
-struct mark_outcome {
-  bool moved = false;
-  id up_to = 0;
-  std::vector<id> members;
-};
-
-struct mark_read_job {
-  id reader;
-  id conversation;
-  id up_to;
-  result<mark_outcome> operator()(store::write_transaction& transaction) const {
-    if (!transaction.membership(conversation, reader)) {
-      return std::unexpected(make_error(error_code::not_found, "No such conversation."));
-    }
-    const auto found = transaction.conversation(conversation);
-    const id last = found && found->last_message_id ? *found->last_message_id : 0;
-    mark_outcome outcome;
-    outcome.up_to = std::min(up_to, last);
-    outcome.moved =
-        outcome.up_to > 0 && transaction.advance_read(conversation, reader, outcome.up_to);
-    if (outcome.moved) {
-      outcome.members = transaction.member_ids(conversation);
-    }
-    return outcome;
-  }
-};
-
-// A delivered mark concerns the people whose messages it newly covers: in a group of N,
-// telling every member of every other member's mark would cost N receipts per ack. After a
-// long absence the range can be long: past this many ids the receipt goes to every member
-// instead of scanning the range on the writer thread.
-constexpr id k_max_scanned_ids = 2000;
-
-struct delivered_mark {
-  id user;
-  id conversation;
-  id up_to;
-  mark_outcome outcome;
-};
-
-// Every delivered mark acknowledged since the last such job, in one store job.
-struct mark_delivered_job {
-  std::vector<delivered_mark> marks;
-  std::vector<delivered_mark> operator()(store::write_transaction& transaction) {
-    for (auto& mark : marks) {
-      auto& outcome = mark.outcome;
-      outcome.up_to = mark.up_to;
-      const auto member = transaction.membership(mark.conversation, mark.user);
-      if (!member || member->last_delivered_id >= mark.up_to) {
-        continue;
-      }
-      outcome.moved = transaction.advance_delivered(mark.conversation, mark.user, mark.up_to);
-      if (outcome.moved) {
-        outcome.members =
-            mark.up_to - member->last_delivered_id > k_max_scanned_ids
-                ? transaction.member_ids(mark.conversation)
-                : transaction.senders_between(mark.conversation, member->last_delivered_id,
-                                              mark.up_to);
-      }
-    }
-    return std::move(marks);
-  }
-};
-
-struct members_if_member_job {
-  id user;
-  id conversation;
-  std::optional<std::vector<id>> operator()(store::read_transaction& transaction) const {
-    if (!transaction.membership(conversation, user)) {
-      return std::nullopt;
-    }
-    return transaction.member_ids(conversation);
-  }
-};
-
-struct contact_owners_job {
-  id user;
-  std::vector<id> operator()(store::read_transaction& transaction) const {
-    return transaction.contact_owners_of(user);
-  }
-};
-
-// The `receipt` event to `users`: `user` has every message of `conversation` up to `up_to`.
-delivery receipt(std::vector<id> users, id conversation, id user, std::string_view kind,
-                 id up_to) {
-  delivery out;
-  out.conversation = conversation;
-  out.event = "receipt";
-  out.argument = boost::json::serialize(boost::json::object{
-      {"conversation_id", conversation}, {"user_id", user}, {"kind", kind}, {"up_to", up_to}});
-  out.users = std::move(users);
-  return out;
-}
-
-std::vector<id> without(std::vector<id> users, id excluded) {
-  std::erase(users, excluded);
-  return users;
-}
 
 } // namespace
 
@@ -341,7 +295,8 @@ result<std::string> validate_title(std::string_view title) {
 
 namespace detail {
 
-result<std::string> validate_body(std::string_view body, std::size_t max_length) {
+result<std::string> validate_body(std::string_view body, std::size_t max_length,
+                                  bool may_be_empty) {
   if (!text::is_valid_utf8(body)) {
     return std::unexpected(make_error(error_code::bad_request, "The body is not valid UTF-8."));
   }
@@ -352,7 +307,7 @@ result<std::string> validate_body(std::string_view body, std::size_t max_length)
         make_error(error_code::bad_request, "The body must not contain U+0000 (NUL)."));
   }
   const auto trimmed = text::trim(body);
-  if (trimmed.empty()) {
+  if (trimmed.empty() && !may_be_empty) {
     return std::unexpected(make_error(error_code::bad_request, "The message is empty."));
   }
   if (text::code_point_count(trimmed) > max_length) {
@@ -480,7 +435,25 @@ awaitable<result<store::message_row>> chat_service::send(actor from, send_reques
         error_code::bad_request, fmt::format("client_id must be 1 to {} printable characters.",
                                              rules_.max_client_id_length)));
   }
-  if (auto body = detail::validate_body(request.body, rules_.max_message_length)) {
+  if (request.attachments.size() > rules_.max_attachments) {
+    co_return std::unexpected(make_error(
+        error_code::bad_request,
+        fmt::format("A message carries at most {} attachments.", rules_.max_attachments)));
+  }
+  for (std::size_t index = 0; index < request.attachments.size(); ++index) {
+    if (request.attachments[index] <= 0) {
+      co_return std::unexpected(
+          make_error(error_code::bad_request, "'attachments' must be a list of upload ids."));
+    }
+    if (std::ranges::find(request.attachments.begin(), request.attachments.begin() + index,
+                          request.attachments[index]) != request.attachments.begin() + index) {
+      co_return std::unexpected(make_error(
+          error_code::bad_request,
+          fmt::format("Upload {} is named twice in 'attachments'.", request.attachments[index])));
+    }
+  }
+  if (auto body = detail::validate_body(request.body, rules_.max_message_length,
+                                        !request.attachments.empty())) {
     request.body = std::move(*body);
   } else {
     co_return std::unexpected(std::move(body.error()));
@@ -509,115 +482,5 @@ void chat_service::deliver(const store::message_row& message, const std::vector<
   relay_.committed(std::move(out), except);
 }
 
-awaitable<result<bool>> chat_service::mark_read(actor reader, id conversation, id up_to) {
-  mark_read_job job{reader.user_id, conversation, up_to};
-  auto outcome = co_await database_.write(std::move(job));
-  if (!outcome) {
-    co_return std::unexpected(std::move(outcome.error()));
-  }
-  if (outcome->moved) {
-    relay_.broadcast(receipt(outcome->members, conversation, reader.user_id, "read", outcome->up_to),
-                     reader.socket.get());
-  }
-  co_return true;
-}
-
-awaitable<void> chat_service::delivered(id user, id conversation, id message) {
-  {
-    std::lock_guard lock(marks_mutex_);
-    auto& mark = pending_marks_[mark_key{user, conversation}];
-    mark = std::max(mark, message);
-    if (std::exchange(marks_job_running_, true)) {
-      co_return; // the running job's successor takes this one
-    }
-  }
-  for (;;) {
-    mark_delivered_job job;
-    {
-      std::lock_guard lock(marks_mutex_);
-      if (pending_marks_.empty()) {
-        marks_job_running_ = false;
-        co_return;
-      }
-      job.marks.reserve(pending_marks_.size());
-      for (const auto& [key, up_to] : pending_marks_) {
-        job.marks.push_back(delivered_mark{key.user, key.conversation, up_to, {}});
-      }
-      pending_marks_.clear();
-    }
-    std::vector<delivered_mark> written;
-    try {
-      written = co_await database_.write(std::move(job));
-    } catch (...) {
-      // Those marks are lost; later acknowledgements cover them (marks are cumulative).
-      std::lock_guard lock(marks_mutex_);
-      marks_job_running_ = false;
-      throw;
-    }
-    for (const auto& mark : written) {
-      if (mark.outcome.moved) {
-        relay_.broadcast(receipt(without(mark.outcome.members, mark.user), mark.conversation,
-                                 mark.user, "delivered", mark.outcome.up_to));
-      }
-    }
-  }
-}
-
-awaitable<result<bool>> chat_service::typing(actor typist, id conversation, bool typing) {
-  if (typing_limits_.take(typist.user_id, clock_.now_ms())) {
-    co_return std::unexpected(make_error(error_code::rate_limited, "Too many typing events."));
-  }
-  members_if_member_job job{typist.user_id, conversation};
-  const auto members = co_await database_.read(std::move(job));
-  if (!members) {
-    co_return std::unexpected(make_error(error_code::not_found, "No such conversation."));
-  }
-  delivery out;
-  out.conversation = conversation;
-  out.event = "typing";
-  out.argument = boost::json::serialize(boost::json::object{
-      {"conversation_id", conversation}, {"user_id", typist.user_id}, {"typing", typing}});
-  out.users = without(*members, typist.user_id);
-  relay_.broadcast(std::move(out));
-  co_return true;
-}
-
-awaitable<void> chat_service::presence_changed(id user, bool online) {
-  if (online) {
-    co_await relay_.user_arrived(user);
-  }
-  if (presence_ != nullptr) {
-    // Only coming to the cluster or leaving it is news: another node may have them already.
-    const bool changed = online ? co_await presence_->arrived(user) : co_await presence_->left(user);
-    if (!changed) {
-      co_return;
-    }
-  }
-  co_await announce_presence(user, online);
-}
-
-awaitable<void> chat_service::announce_presence(id user, bool online) {
-  contact_owners_job job{user};
-  delivery out;
-  out.event = "presence";
-  out.argument = boost::json::serialize(boost::json::object{
-      {"user_id", user}, {"online", online}, {"last_seen", clock_.now_ms()}});
-  out.users = co_await database_.read(std::move(job));
-  relay_.broadcast(std::move(out));
-}
-
-awaitable<std::vector<bool>> chat_service::online(const std::vector<id>& users) {
-  if (presence_ != nullptr) {
-    if (auto cluster = co_await presence_->online(users)) {
-      co_return std::move(*cluster);
-    }
-  }
-  std::vector<bool> here;
-  here.reserve(users.size());
-  for (const auto user : users) {
-    here.push_back(hub_.is_online(user));
-  }
-  co_return here;
-}
 
 } // namespace parley::chat

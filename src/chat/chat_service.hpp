@@ -71,6 +71,7 @@ struct policy {
   double reaction_rate = 10;
   double reaction_burst = 30;
   std::size_t max_client_id_length = 100;
+  std::size_t max_attachments = 10; ///< Uploads per message.
   std::chrono::milliseconds delivery_ack_timeout{60'000};
 };
 
@@ -86,6 +87,9 @@ struct send_request {
   std::string body;
   std::string client_id;
   std::optional<store::id> reply_to;
+  /// The sender's uploads to attach, in this order (distinct; at most policy::max_attachments).
+  /// With at least one, the body may be empty.
+  std::vector<store::id> attachments;
 };
 
 /// A client's position in one conversation's log.
@@ -186,6 +190,13 @@ public:
   void use_presence(bus::presence* cluster) { presence_ = cluster; }
   /// Tells the users' contact owners that they came online or went offline (on every node).
   boost::asio::awaitable<void> announce_presence(store::id user, bool online);
+  /// A user's profile (name or picture) changed and is committed: `user:updated {"user"}`,
+  /// their user object as stored now, goes to every socket of every user who has them as a
+  /// contact or shares a conversation with them, and to their own sockets, on every node.
+  /// Call it after the change's write has completed. Never throws for a storage failure (the
+  /// change stands; the event is lost and logged), so a handler may await it after answering
+  /// is decided.
+  boost::asio::awaitable<void> profile_changed(store::id user);
   /// Deliveries to the sockets and between nodes.
   [[nodiscard]] chat::relay& relay() { return relay_; }
 

@@ -10,7 +10,43 @@
 namespace parley::chat {
 
 boost::json::object user_json(const store::user_row& user) {
-  return {{"id", user.user_id}, {"name", user.name}, {"phone", user.phone}};
+  boost::json::object shown{{"id", user.user_id}, {"name", user.name}, {"phone", user.phone}};
+  if (user.avatar_upload_id) {
+    shown["avatar_url"] = thumbnail_url(*user.avatar_upload_id);
+  } else {
+    shown["avatar_url"] = nullptr;
+  }
+  return shown;
+}
+
+std::string media_url(store::id upload) { return fmt::format("/media/{}", upload); }
+
+std::string thumbnail_url(store::id upload) { return fmt::format("/media/{}/thumbnail", upload); }
+
+boost::json::object upload_json(const store::upload_row& upload) {
+  boost::json::object shown{
+      {"id", upload.upload_id},
+      {"kind", upload.kind == store::upload_kind::image ? "image" : "file"},
+      {"mime", upload.mime},
+      {"size", upload.size},
+      {"name", upload.name},
+  };
+  if (upload.width) {
+    shown["width"] = *upload.width;
+  }
+  if (upload.height) {
+    shown["height"] = *upload.height;
+  }
+  return shown;
+}
+
+boost::json::object attachment_json(const store::upload_row& upload) {
+  auto shown = upload_json(upload);
+  shown["url"] = media_url(upload.upload_id);
+  if (upload.kind == store::upload_kind::image) {
+    shown["thumbnail_url"] = thumbnail_url(upload.upload_id);
+  }
+  return shown;
 }
 
 namespace {
@@ -82,7 +118,16 @@ std::string message_text(const store::message_row& message) {
       out += "]}";
     }
   }
-  out += R"(],"attachments":[]})";
+  out += R"(],"attachments":[)";
+  if (!message.deleted()) {
+    for (std::size_t index = 0; index < message.attachments.size(); ++index) {
+      if (index > 0) {
+        out += ',';
+      }
+      out += boost::json::serialize(attachment_json(message.attachments[index]));
+    }
+  }
+  out += "]}";
   return out;
 }
 

@@ -10,11 +10,21 @@
 
 namespace parley::chat {
 
-/// {"id", "name", "phone"}
+/// {"id", "name", "phone", "avatar_url"}: avatar_url is the thumbnail of their profile
+/// picture (thumbnail_url of the upload), or null.
 [[nodiscard]] boost::json::object user_json(const store::user_row& user);
+/// Where an upload's bytes are served: "/media/{id}".
+[[nodiscard]] std::string media_url(store::id upload);
+/// Where an image upload's thumbnail is served: "/media/{id}/thumbnail".
+[[nodiscard]] std::string thumbnail_url(store::id upload);
+/// The upload object of `POST /api/v1/uploads`: {"id", "kind", "mime", "size", "name",
+/// "width"?, "height"?} (width and height only when known).
+[[nodiscard]] boost::json::object upload_json(const store::upload_row& upload);
+/// One of a message's attachments: upload_json plus "url" and, for images, "thumbnail_url".
+[[nodiscard]] boost::json::object attachment_json(const store::upload_row& upload);
 /// The v2 message object as JSON text: ids, body, times, seq / updated_seq, edited_at,
-/// deleted, the quote of reply_to, reactions and attachments (API.md). A tombstone has no body
-/// and no reactions. Written directly: it goes out with every message, ack and page.
+/// deleted, the quote of reply_to, reactions and attachments (API.md; each attachment_json,
+/// in the message's order). A tombstone has no body, no reactions and no attachments. Written directly: it goes out with every message, ack and page.
 [[nodiscard]] std::string message_text(const store::message_row& message);
 /// The same object as a Boost.JSON value (parsed from message_text), to nest in others.
 [[nodiscard]] boost::json::object message_json(const store::message_row& message);

@@ -102,6 +102,9 @@ struct edit_job : change_job {
     if (auto refusal = past_window(message, now, window, "edited")) {
       return std::unexpected(std::move(*refusal));
     }
+    if (body.empty() && message.attachments.empty()) {
+      return std::unexpected(error{error_code::bad_request, "The message is empty."});
+    }
     if (message.body == body) {
       return message; // nothing changes
     }
@@ -169,7 +172,8 @@ struct react_job : change_job {
 
 awaitable<result<store::message_row>> chat_service::edit(actor editor, id message,
                                                          std::string body) {
-  auto valid = detail::validate_body(body, rules_.max_message_length);
+  // Empty is allowed here for a message with attachments (the job knows).
+  auto valid = detail::validate_body(body, rules_.max_message_length, true);
   if (!valid) {
     co_return std::unexpected(std::move(valid.error()));
   }

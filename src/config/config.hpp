@@ -66,6 +66,16 @@ struct config {
   std::chrono::seconds delete_window{48 * 3600}; ///< … and delete for everyone (admins: always).
   int change_rate = 10; ///< Edits, deletes and reactions per second per user (each); 0 = unlimited.
 
+  // Uploads (photos, files, profile pictures)
+  /// Where their bytes go: a directory, or postgres://… (empty: beside a SQLite database as
+  /// <its directory>/media, or in the PostgreSQL database itself).
+  std::string media_store;
+  std::int64_t max_upload_bytes = 100LL * 1024 * 1024;          ///< Per file.
+  std::int64_t upload_daily_bytes = 2LL * 1024 * 1024 * 1024;   ///< Per user per UTC day.
+  std::int64_t upload_stored_bytes = 10LL * 1024 * 1024 * 1024; ///< Per user, kept at once.
+  int upload_rate = 2; ///< Uploads per second per user (bursts of ten times that); 0 = no limit.
+  std::chrono::seconds unattached_upload_ttl{24 * 3600}; ///< Uploads never attached go after this.
+
   // SMS (Twilio); all empty = the development sender.
   std::string twilio_account_sid;
   std::string twilio_auth_token;

@@ -38,7 +38,7 @@ public:
 
   /// The Content-Security-Policy of the web client.
   static constexpr std::string_view k_content_security_policy =
-      "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+      "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
       "font-src 'self'; connect-src 'self'; manifest-src 'self'; object-src 'none'; "
       "base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 

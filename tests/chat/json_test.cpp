@@ -1,6 +1,7 @@
 // message_text (the JSON written directly for every send, ack, delivery and page) says what
 // the contract's message object says (API.md), for every shape of message; message_json and
-// messages_text are built from it.
+// messages_text are built from it. User objects carry avatar_url wherever users are shown
+// (user_json, contact_json, conversation_json's members).
 
 #include "chat/json.hpp"
 
@@ -23,6 +24,59 @@ store::message_row plain() {
   return message;
 }
 
+store::upload_row photo() {
+  store::upload_row upload;
+  upload.upload_id = 31;
+  upload.owner_id = 3;
+  upload.kind = store::upload_kind::image;
+  upload.mime = "image/jpeg";
+  upload.size = 48213;
+  upload.name = "beach \"day\".jpg";
+  upload.width = 1600;
+  upload.height = 1200;
+  upload.blob = "ab12";
+  upload.thumbnail_blob = "cd34";
+  upload.thumbnail_mime = "image/jpeg";
+  upload.created_at = 1764000000000;
+  upload.message_id = 812;
+  return upload;
+}
+
+store::upload_row document() {
+  store::upload_row upload;
+  upload.upload_id = 30;
+  upload.owner_id = 3;
+  upload.kind = store::upload_kind::file;
+  upload.mime = "application/pdf";
+  upload.size = 1024;
+  upload.name = "notes.pdf";
+  upload.blob = "ef56";
+  upload.created_at = 1764000000000;
+  upload.message_id = 812;
+  return upload;
+}
+
+// The contract's attachment object (API.md "Attachments"), stated independently.
+boost::json::object expected_attachment(const store::upload_row& upload) {
+  const bool image = upload.kind == store::upload_kind::image;
+  boost::json::object shown{{"id", upload.upload_id},
+                            {"kind", image ? "image" : "file"},
+                            {"mime", upload.mime},
+                            {"size", upload.size},
+                            {"name", upload.name},
+                            {"url", "/media/" + std::to_string(upload.upload_id)}};
+  if (upload.width) {
+    shown["width"] = *upload.width;
+  }
+  if (upload.height) {
+    shown["height"] = *upload.height;
+  }
+  if (image) {
+    shown["thumbnail_url"] = "/media/" + std::to_string(upload.upload_id) + "/thumbnail";
+  }
+  return shown;
+}
+
 // The contract's object for `message`, stated independently of the code under test.
 boost::json::object expected(const store::message_row& message) {
   boost::json::value reply_to = nullptr;
@@ -41,6 +95,12 @@ boost::json::object expected(const store::message_row& message) {
           {"user_ids", boost::json::array(reaction.user_ids.begin(), reaction.user_ids.end())}});
     }
   }
+  boost::json::array attachments;
+  if (!message.deleted()) {
+    for (const auto& upload : message.attachments) {
+      attachments.push_back(expected_attachment(upload));
+    }
+  }
   return boost::json::object{
       {"id", message.message_id},
       {"conversation_id", message.conversation_id},
@@ -54,7 +114,7 @@ boost::json::object expected(const store::message_row& message) {
       {"deleted", message.deleted()},
       {"reply_to", std::move(reply_to)},
       {"reactions", std::move(reactions)},
-      {"attachments", boost::json::array()},
+      {"attachments", attachments},
   };
 }
 
@@ -94,6 +154,114 @@ TEST(message_text, extreme_ids) {
   message.message_id = INT64_MAX;
   message.reactions = {{"🎉", {INT64_MAX, 1}}};
   expect_as_contracted(message);
+}
+
+TEST(message_text, attachments_in_their_order) {
+  auto message = plain();
+  message.attachments = {photo(), document()};
+  message.attachment_count = 2;
+  expect_as_contracted(message);
+  const auto parsed = boost::json::parse(message_text(message)).as_object();
+  const auto& attachments = parsed.at("attachments").as_array();
+  ASSERT_EQ(attachments.size(), 2U);
+  EXPECT_EQ(attachments[0], (boost::json::object{{"id", 31},
+                                                 {"kind", "image"},
+                                                 {"mime", "image/jpeg"},
+                                                 {"size", 48213},
+                                                 {"name", "beach \"day\".jpg"},
+                                                 {"width", 1600},
+                                                 {"height", 1200},
+                                                 {"url", "/media/31"},
+                                                 {"thumbnail_url", "/media/31/thumbnail"}}));
+  // A file: no thumbnail, and no size in pixels.
+  EXPECT_EQ(attachments[1], (boost::json::object{{"id", 30},
+                                                 {"kind", "file"},
+                                                 {"mime", "application/pdf"},
+                                                 {"size", 1024},
+                                                 {"name", "notes.pdf"},
+                                                 {"url", "/media/30"}}));
+}
+
+TEST(message_text, an_image_of_unknown_size_has_no_width_or_height) {
+  auto message = plain();
+  auto image = photo();
+  image.width.reset();
+  image.height.reset();
+  message.attachments = {image};
+  expect_as_contracted(message);
+  const auto shown = boost::json::parse(message_text(message)).at("attachments").at(0).as_object();
+  EXPECT_FALSE(shown.contains("width"));
+  EXPECT_FALSE(shown.contains("height"));
+  EXPECT_EQ(shown.at("thumbnail_url"), "/media/31/thumbnail");
+}
+
+TEST(message_text, a_tombstone_shows_no_attachments) {
+  auto message = plain();
+  message.deleted_at = 1764000002000;
+  message.attachments = {photo()}; // never shown on a tombstone
+  expect_as_contracted(message);
+  EXPECT_TRUE(boost::json::parse(message_text(message)).at("attachments").as_array().empty());
+}
+
+TEST(upload_json, the_upload_object_has_no_urls) {
+  EXPECT_EQ(upload_json(document()), (boost::json::object{{"id", 30},
+                                                          {"kind", "file"},
+                                                          {"mime", "application/pdf"},
+                                                          {"size", 1024},
+                                                          {"name", "notes.pdf"}}));
+  const auto image = upload_json(photo());
+  EXPECT_EQ(image.at("width"), 1600);
+  EXPECT_EQ(image.at("height"), 1200);
+  EXPECT_FALSE(image.contains("url"));
+  EXPECT_FALSE(image.contains("thumbnail_url"));
+  EXPECT_EQ(attachment_json(photo()), expected_attachment(photo()));
+}
+
+store::user_row alice(std::optional<store::id> avatar) {
+  store::user_row user;
+  user.user_id = 3;
+  user.phone = "+14155550123";
+  user.name = "Alice";
+  user.created_at = 1764000000000;
+  user.avatar_upload_id = avatar;
+  return user;
+}
+
+TEST(user_json, avatar_url_is_the_pictures_thumbnail_or_null) {
+  EXPECT_EQ(user_json(alice(std::nullopt)), (boost::json::object{{"id", 3},
+                                                                {"name", "Alice"},
+                                                                {"phone", "+14155550123"},
+                                                                {"avatar_url", nullptr}}));
+  EXPECT_EQ(user_json(alice(77)), (boost::json::object{{"id", 3},
+                                                      {"name", "Alice"},
+                                                      {"phone", "+14155550123"},
+                                                      {"avatar_url", "/media/77/thumbnail"}}));
+  EXPECT_EQ(media_url(77), "/media/77");
+  EXPECT_EQ(thumbnail_url(77), "/media/77/thumbnail");
+}
+
+TEST(user_json, contacts_and_members_carry_it_too) {
+  store::contact_row contact;
+  contact.user = alice(77);
+  contact.name = "Al";
+  const auto shown = contact_json(contact, true);
+  EXPECT_EQ(shown.at("user"), user_json(alice(77)));
+  EXPECT_EQ(shown.at("name"), "Al");
+
+  store::conversation_summary summary;
+  summary.conversation.conversation_id = 7;
+  summary.conversation.kind = store::conversation_kind::group;
+  summary.conversation.title = "Team";
+  auto bob = alice(std::nullopt);
+  bob.user_id = 4;
+  bob.name = "Bob";
+  summary.members = {store::member_view{alice(77), true, 0, 0}, store::member_view{bob, false, 0, 0}};
+  const auto conversation = conversation_json(summary, 4);
+  const auto& members = conversation.at("members").as_array();
+  ASSERT_EQ(members.size(), 2U);
+  EXPECT_EQ(members[0].at("avatar_url"), "/media/77/thumbnail");
+  EXPECT_EQ(members[1].at("avatar_url"), nullptr);
+  EXPECT_EQ(members[0].at("admin"), true);
 }
 
 TEST(messages_text, an_array_in_order) {

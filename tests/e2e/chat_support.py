@@ -20,7 +20,10 @@ MESSAGE_FIELDS = {"id", "conversation_id", "sender_id", "body", "sent_at", "clie
                   "updated_seq", "edited_at", "deleted", "reply_to", "reactions", "attachments"}
 QUOTE_FIELDS = {"id", "sender_id", "body", "deleted"}  # a message's reply_to
 CONVERSATION_FIELDS = {"id", "kind", "title", "members", "last_message", "unread_count", "seq"}
-USER_FIELDS = {"id", "name", "phone"}
+USER_FIELDS = {"id", "name", "phone", "avatar_url"}
+# A message's attachment: always these, width and height when known, thumbnail_url for images.
+ATTACHMENT_REQUIRED = {"id", "kind", "mime", "size", "name", "url"}
+ATTACHMENT_FIELDS = ATTACHMENT_REQUIRED | {"width", "height", "thumbnail_url"}
 MEMBER_FIELDS = USER_FIELDS | {"admin", "read_up_to", "delivered_up_to"}
 SYNC_FIELDS = {"ok", "conversations", "messages", "left", "has_more"}
 
@@ -41,7 +44,7 @@ def wait_for_clock_past(ms):
 class User:
     def __init__(self, token, user):
         self.token = token
-        self.user = user  # {"id", "name", "phone"}
+        self.user = user  # {"id", "name", "phone", "avatar_url"}
         self.id = user["id"]
         self.name = user["name"]
         self.phone = user["phone"]
@@ -156,6 +159,25 @@ class ChatCase(ServerTestCase):
 
     # -- assertions ---------------------------------------------------------------------
 
+    def assertAttachment(self, attachment, message=None):
+        """One of a message's attachments (API.md "Attachments"): the upload object, its
+        url and, for images only, its thumbnail's."""
+        self.assertIsInstance(attachment, dict, message)
+        self.assertLessEqual(ATTACHMENT_REQUIRED, set(attachment), message)
+        self.assertLessEqual(set(attachment), ATTACHMENT_FIELDS, message)
+        self.assertIs(type(attachment["id"]), int, message)
+        self.assertIn(attachment["kind"], ("image", "file"), message)
+        self.assertIs(type(attachment["size"]), int, message)
+        self.assertEqual(attachment["url"], f"/media/{attachment['id']}", message)
+        if attachment["kind"] == "image":
+            self.assertEqual(attachment["thumbnail_url"], f"/media/{attachment['id']}/thumbnail",
+                             message)
+        else:
+            self.assertNotIn("thumbnail_url", attachment, message)
+        for dimension in ("width", "height"):
+            if dimension in attachment:
+                self.assertIs(type(attachment[dimension]), int, message)
+
     def assertMessage(self, message, sender=None, conversation_id=None, body=None, client_id=None,
                       seq=None, plain=False):
         """A v2 message object. ``plain``: as sent and never changed since (no reply,
@@ -191,7 +213,12 @@ class ChatCase(ServerTestCase):
         emoji = [reaction["emoji"] for reaction in message["reactions"]]
         self.assertEqual(len(emoji), len(set(emoji)), f"an emoji listed twice: {message}")
         self.assertEqual(len(users), len(set(users)), f"one reaction per user: {message}")
-        self.assertEqual(message["attachments"], [], f"no attachments yet (API.md): {message}")
+        self.assertIsInstance(message["attachments"], list, message)
+        self.assertLessEqual(len(message["attachments"]), 10, message)
+        for attachment in message["attachments"]:
+            self.assertAttachment(attachment, message)
+        self.assertEqual(len({a["id"] for a in message["attachments"]}), len(message["attachments"]),
+                         f"an upload attached twice: {message}")
         if message["deleted"]:
             self.assertEqual((message["body"], message["reactions"], message["attachments"]),
                              ("", [], []), message)

@@ -71,10 +71,12 @@ class SigkillTest(ServerTestCase):
         self.assertError(server.verify(PHONE, code, "Alice"), 429, "too_many_attempts")
 
     def stored_bytes(self):
+        """Every byte the server keeps in its directory (the database, its WAL, uploads)."""
         data = b""
-        for name in os.listdir(self.server.directory):
-            with open(os.path.join(self.server.directory, name), "rb") as file:
-                data += file.read()
+        for root, _, names in os.walk(self.server.directory):
+            for name in names:
+                with open(os.path.join(root, name), "rb") as file:
+                    data += file.read()
         return data
 
     def test_tokens_and_codes_are_not_stored_or_logged_in_clear(self):

@@ -71,7 +71,8 @@ class OperatorCommandsTest(unittest.TestCase):
         self.assertEqual(rows[0]["user"]["name"], "Carol")
         self.assertEqual(rows[1]["error"]["code"], "bad_request")
         self.assertEqual(rows[2]["error"]["code"], "invalid_phone")
-        self.assertEqual(rows[3]["user"], {"id": rows[3]["user"]["id"], "name": "Dan, Jr.", "phone": "+14155550104"})
+        self.assertEqual(rows[3]["user"], {"id": rows[3]["user"]["id"], "name": "Dan, Jr.", "phone": "+14155550104",
+                                           "avatar_url": None})
         self.assertNotEqual(rows[0]["token"], rows[3]["token"])
 
         clean = self.parley("users", "import", stdin="+14155550105,Erin\n")

@@ -32,7 +32,8 @@ class SignInFlowTest(ServerTestCase):
         self.assertEqual(set(body), {"token", "user", "created"})
         self.assertIs(body["created"], True)
         self.assertIsInstance(body["user"]["id"], int)
-        self.assertEqual(body["user"], {"id": body["user"]["id"], "name": "Alice", "phone": PHONE})
+        self.assertEqual(body["user"], {"id": body["user"]["id"], "name": "Alice", "phone": PHONE,
+                                        "avatar_url": None})
         self.assertIsInstance(body["token"], str)
         self.assertGreaterEqual(len(body["token"]), 32)
 

@@ -1,0 +1,283 @@
+// The chat service's news about people rather than messages: read and delivered marks and
+// their receipts, typing, presence, and changed profiles. (chat_service.cpp holds the rest.)
+
+#include "chat/chat_service.hpp"
+
+#include "chat/json.hpp"
+
+#include <boost/json/serialize.hpp>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <ranges>
+#include <utility>
+
+namespace parley::chat {
+namespace {
+
+using boost::asio::awaitable;
+using store::id;
+
+error make_error(error_code code, std::string message) {
+  return error{code, std::move(message), std::nullopt};
+}
+
+struct mark_outcome {
+  bool moved = false;
+  id up_to = 0;
+  std::vector<id> members;
+};
+
+struct mark_read_job {
+  id reader;
+  id conversation;
+  id up_to;
+  result<mark_outcome> operator()(store::write_transaction& transaction) const {
+    if (!transaction.membership(conversation, reader)) {
+      return std::unexpected(make_error(error_code::not_found, "No such conversation."));
+    }
+    const auto found = transaction.conversation(conversation);
+    const id last = found && found->last_message_id ? *found->last_message_id : 0;
+    mark_outcome outcome;
+    outcome.up_to = std::min(up_to, last);
+    outcome.moved =
+        outcome.up_to > 0 && transaction.advance_read(conversation, reader, outcome.up_to);
+    if (outcome.moved) {
+      outcome.members = transaction.member_ids(conversation);
+    }
+    return outcome;
+  }
+};
+
+// A delivered mark concerns the people whose messages it newly covers: in a group of N,
+// telling every member of every other member's mark would cost N receipts per ack. After a
+// long absence the range can be long: past this many ids the receipt goes to every member
+// instead of scanning the range on the writer thread.
+constexpr id k_max_scanned_ids = 2000;
+
+struct delivered_mark {
+  id user;
+  id conversation;
+  id up_to;
+  mark_outcome outcome;
+};
+
+// Every delivered mark acknowledged since the last such job, in one store job.
+struct mark_delivered_job {
+  std::vector<delivered_mark> marks;
+  std::vector<delivered_mark> operator()(store::write_transaction& transaction) {
+    for (auto& mark : marks) {
+      auto& outcome = mark.outcome;
+      outcome.up_to = mark.up_to;
+      const auto member = transaction.membership(mark.conversation, mark.user);
+      if (!member || member->last_delivered_id >= mark.up_to) {
+        continue;
+      }
+      outcome.moved = transaction.advance_delivered(mark.conversation, mark.user, mark.up_to);
+      if (outcome.moved) {
+        outcome.members =
+            mark.up_to - member->last_delivered_id > k_max_scanned_ids
+                ? transaction.member_ids(mark.conversation)
+                : transaction.senders_between(mark.conversation, member->last_delivered_id,
+                                              mark.up_to);
+      }
+    }
+    return std::move(marks);
+  }
+};
+
+struct members_if_member_job {
+  id user;
+  id conversation;
+  std::optional<std::vector<id>> operator()(store::read_transaction& transaction) const {
+    if (!transaction.membership(conversation, user)) {
+      return std::nullopt;
+    }
+    return transaction.member_ids(conversation);
+  }
+};
+
+struct contact_owners_job {
+  id user;
+  std::vector<id> operator()(store::read_transaction& transaction) const {
+    return transaction.contact_owners_of(user);
+  }
+};
+
+struct profile_audience {
+  store::user_row user;
+  std::vector<id> users; ///< Ascending, each once.
+};
+
+// A user as stored now, and who hears of their profile: themselves, those who have them as a
+// contact, and the members of their conversations.
+struct profile_audience_job {
+  id user;
+  std::optional<profile_audience> operator()(store::read_transaction& transaction) const {
+    auto found = transaction.user_by_id(user);
+    if (!found) {
+      return std::nullopt;
+    }
+    profile_audience audience{std::move(*found), transaction.contact_owners_of(user)};
+    audience.users.push_back(user);
+    for (const auto& position : transaction.log_positions(user)) {
+      auto members = transaction.member_ids(position.conversation_id);
+      audience.users.insert(audience.users.end(), members.begin(), members.end());
+    }
+    std::ranges::sort(audience.users);
+    const auto [first, last] = std::ranges::unique(audience.users);
+    audience.users.erase(first, last);
+    return audience;
+  }
+};
+
+// The `receipt` event to `users`: `user` has every message of `conversation` up to `up_to`.
+delivery receipt(std::vector<id> users, id conversation, id user, std::string_view kind,
+                 id up_to) {
+  delivery out;
+  out.conversation = conversation;
+  out.event = "receipt";
+  out.argument = boost::json::serialize(boost::json::object{
+      {"conversation_id", conversation}, {"user_id", user}, {"kind", kind}, {"up_to", up_to}});
+  out.users = std::move(users);
+  return out;
+}
+
+std::vector<id> without(std::vector<id> users, id excluded) {
+  std::erase(users, excluded);
+  return users;
+}
+
+} // namespace
+
+awaitable<result<bool>> chat_service::mark_read(actor reader, id conversation, id up_to) {
+  mark_read_job job{reader.user_id, conversation, up_to};
+  auto outcome = co_await database_.write(std::move(job));
+  if (!outcome) {
+    co_return std::unexpected(std::move(outcome.error()));
+  }
+  if (outcome->moved) {
+    relay_.broadcast(receipt(outcome->members, conversation, reader.user_id, "read", outcome->up_to),
+                     reader.socket.get());
+  }
+  co_return true;
+}
+
+awaitable<void> chat_service::delivered(id user, id conversation, id message) {
+  {
+    std::lock_guard lock(marks_mutex_);
+    auto& mark = pending_marks_[mark_key{user, conversation}];
+    mark = std::max(mark, message);
+    if (std::exchange(marks_job_running_, true)) {
+      co_return; // the running job's successor takes this one
+    }
+  }
+  for (;;) {
+    mark_delivered_job job;
+    {
+      std::lock_guard lock(marks_mutex_);
+      if (pending_marks_.empty()) {
+        marks_job_running_ = false;
+        co_return;
+      }
+      job.marks.reserve(pending_marks_.size());
+      for (const auto& [key, up_to] : pending_marks_) {
+        job.marks.push_back(delivered_mark{key.user, key.conversation, up_to, {}});
+      }
+      pending_marks_.clear();
+    }
+    std::vector<delivered_mark> written;
+    try {
+      written = co_await database_.write(std::move(job));
+    } catch (...) {
+      // Those marks are lost; later acknowledgements cover them (marks are cumulative).
+      std::lock_guard lock(marks_mutex_);
+      marks_job_running_ = false;
+      throw;
+    }
+    for (const auto& mark : written) {
+      if (mark.outcome.moved) {
+        relay_.broadcast(receipt(without(mark.outcome.members, mark.user), mark.conversation,
+                                 mark.user, "delivered", mark.outcome.up_to));
+      }
+    }
+  }
+}
+
+awaitable<result<bool>> chat_service::typing(actor typist, id conversation, bool typing) {
+  if (typing_limits_.take(typist.user_id, clock_.now_ms())) {
+    co_return std::unexpected(make_error(error_code::rate_limited, "Too many typing events."));
+  }
+  members_if_member_job job{typist.user_id, conversation};
+  const auto members = co_await database_.read(std::move(job));
+  if (!members) {
+    co_return std::unexpected(make_error(error_code::not_found, "No such conversation."));
+  }
+  delivery out;
+  out.conversation = conversation;
+  out.event = "typing";
+  out.argument = boost::json::serialize(boost::json::object{
+      {"conversation_id", conversation}, {"user_id", typist.user_id}, {"typing", typing}});
+  out.users = without(*members, typist.user_id);
+  relay_.broadcast(std::move(out));
+  co_return true;
+}
+
+awaitable<void> chat_service::presence_changed(id user, bool online) {
+  if (online) {
+    co_await relay_.user_arrived(user);
+  }
+  if (presence_ != nullptr) {
+    // Only coming to the cluster or leaving it is news: another node may have them already.
+    const bool changed = online ? co_await presence_->arrived(user) : co_await presence_->left(user);
+    if (!changed) {
+      co_return;
+    }
+  }
+  co_await announce_presence(user, online);
+}
+
+awaitable<void> chat_service::announce_presence(id user, bool online) {
+  contact_owners_job job{user};
+  delivery out;
+  out.event = "presence";
+  out.argument = boost::json::serialize(boost::json::object{
+      {"user_id", user}, {"online", online}, {"last_seen", clock_.now_ms()}});
+  out.users = co_await database_.read(std::move(job));
+  relay_.broadcast(std::move(out));
+}
+
+awaitable<void> chat_service::profile_changed(id user) {
+  profile_audience_job job{user};
+  std::optional<profile_audience> audience;
+  try {
+    audience = co_await database_.read(std::move(job));
+  } catch (const std::exception& failure) {
+    spdlog::warn("chat.profile_event_lost user={} error={}", user, failure.what());
+    co_return;
+  }
+  if (!audience) {
+    co_return; // no such user (any more)
+  }
+  delivery out;
+  out.event = "user:updated";
+  out.argument = boost::json::serialize(boost::json::object{{"user", user_json(audience->user)}});
+  out.users = std::move(audience->users);
+  relay_.broadcast(std::move(out));
+}
+
+awaitable<std::vector<bool>> chat_service::online(const std::vector<id>& users) {
+  if (presence_ != nullptr) {
+    if (auto cluster = co_await presence_->online(users)) {
+      co_return std::move(*cluster);
+    }
+  }
+  std::vector<bool> here;
+  here.reserve(users.size());
+  for (const auto user : users) {
+    here.push_back(hub_.is_online(user));
+  }
+  co_return here;
+}
+} // namespace parley::chat
