@@ -28,12 +28,14 @@ async function change(event: string, payload: object, action: Action): Promise<s
   return changeErrorText(action, code, typeof res?.error?.message === "string" ? res.error.message : "");
 }
 
-/** `message:edit`: the same body rules as a send; an unchanged text sends nothing. */
+/** `message:edit`: the same body rules as a send (empty only with attachments); an unchanged
+ *  text sends nothing. */
 export async function editMessage(m: ChatMessage, text: string): Promise<string | null> {
   const body = text.trim();
   if (m.id === null) return null;
-  if (!body) return "A message cannot be empty. To remove it, delete it.";
-  if ([...body].length > 4000) return changeErrorText("edit", "body_too_long", "");
+  if (!body && m.attachments.length === 0) return "A message cannot be empty. To remove it, delete it.";
+  const max = getState().config.max_message_length;
+  if ([...body].length > max) return `This message is too long (at most ${max.toLocaleString("en-US")} characters).`;
   if (body === m.body) return null;
   return change("message:edit", { message_id: m.id, body }, "edit");
 }

@@ -1,10 +1,11 @@
 // The application state: one immutable object, replaced by set() and watched by the UI. The
 // queue, the receipts and the sync cursors are kept in localStorage per user as they change.
 
+import { defaultConfig, type DraftAttachment } from "./lib/attachments";
 import { serializeCursors, type Cursors } from "./lib/cursors";
 import { serializeQueue } from "./lib/queue";
 import type { ReceiptBook } from "./lib/receipts";
-import type { ChatMessage, Contact, Conversation, QueuedMessage, User } from "./lib/types";
+import type { ChatMessage, ClientConfig, Contact, Conversation, QueuedMessage, User } from "./lib/types";
 
 export interface Thread {
   messages: ChatMessage[];
@@ -39,6 +40,10 @@ export interface State {
   cursors: Cursors;
   /** Conversations one was removed from or left while this client ran: shown closed if open. */
   former: Record<number, Conversation>;
+  /** The server's limits (`GET /api/v1/config`). */
+  config: ClientConfig;
+  /** Per conversation, the files attached to the message being written (./attach). */
+  drafts: Record<number, DraftAttachment[]>;
 }
 
 export const initial: State = {
@@ -59,6 +64,8 @@ export const initial: State = {
   notice: null,
   cursors: {},
   former: {},
+  config: defaultConfig,
+  drafts: {},
 };
 
 let state: State = initial;

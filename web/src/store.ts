@@ -2,28 +2,36 @@
 // events, the send queue, read marks, typing, routing and history pages. The decisions live
 // in the pure modules under lib/ (tested); the state itself in ./state; catching up with the
 // conversation log in ./sync, applying messages and conversations in ./messages; edits,
-// deletes, reactions and finding a quoted message in ./actions; groups in ./groups.
+// deletes, reactions and finding a quoted message in ./actions; groups in ./groups; files and
+// their uploads in ./attach (bytes in ./blobs); one's profile and `user:updated` in ./profile.
 
 import { io, type Socket } from "socket.io-client";
 import { api } from "./api";
+import { resumeWaiting, uploadQueued, withDrafts } from "./attach";
+import { persistBlob, sweepBlobs } from "./blobs";
+import { isReady, parseConfig, toQueued, uploadErrorText } from "./lib/attachments";
 import { ApiError, sendErrorText } from "./lib/errors";
 import { markRead, sortConversations } from "./lib/conversations";
 import { parseCursors } from "./lib/cursors";
 import { firstStoredId, fromServer, lastStoredId, mergeMessages, quoteOf } from "./lib/messages";
 import {
   acknowledge,
+  attachmentKeys,
   enqueue,
   isTransient,
   markFailed,
+  missingUploads,
   parseQueue,
   retry,
   sendable,
   settleFromServer,
+  uploadIds,
 } from "./lib/queue";
 import { applyMemberMarks, applyReceipt, noteAuthorRead, parseReceiptBook } from "./lib/receipts";
 import { newClientId } from "./lib/ids";
 import type { ChatMessage, Conversation, Message, Presence, QueuedMessage, Receipt, User } from "./lib/types";
 import { applyConversations, applyLeft, applyMessages } from "./messages";
+import { applyUser } from "./profile";
 import { forget, getState, initial, load, set, setThread, thread, type State } from "./state";
 import { isSyncing, noteLiveConversation, noteLiveMessages, syncLog } from "./sync";
 
@@ -58,9 +66,24 @@ export async function startSession(user: User): Promise<void> {
   const receipts = parseReceiptBook(load(`receipts.${user.id}`));
   const cursors = parseCursors(load(`cursors.${user.id}`));
   set({ ...initial, phase: "signed-in", me: user, queue, receipts, cursors });
+  // Files left in IndexedDB by a queue that is gone (sent from another tab, a crash).
+  void sweepBlobs(attachmentKeys(queue));
+  void loadConfig();
   await refreshLists();
   routeFromLocation(false);
   connect();
+}
+
+let configLoaded = false;
+/** The server's limits (`GET /api/v1/config`); the defaults stand until it answers. */
+async function loadConfig(): Promise<void> {
+  try {
+    const config = parseConfig(await api.config());
+    configLoaded = true;
+    set({ config });
+  } catch {
+    /* asked again at the next connect */
+  }
 }
 
 export async function refreshLists(): Promise<void> {
@@ -120,6 +143,7 @@ export async function logout(): Promise<void> {
     forget(`queue.${me.id}`);
     forget(`receipts.${me.id}`);
     forget(`cursors.${me.id}`);
+    void sweepBlobs(new Set());
   }
   signedOut();
 }
@@ -136,6 +160,8 @@ function connect(): void {
     const first = getState().connection === "connecting";
     set({ connection: "online" });
     readSent.clear();
+    resumeWaiting();
+    if (!configLoaded) void loadConfig();
     void (async () => {
       await sync();
       if (!first) await refreshLists();
@@ -194,6 +220,10 @@ function connect(): void {
     else delete conv[t.user_id];
     set({ typing: { ...getState().typing, [t.conversation_id]: conv } });
     scheduleTypingSweep();
+  });
+  s.on("user:updated", (p: { user?: User }, ack?: (x?: unknown) => void) => {
+    if (typeof ack === "function") ack({ ok: true });
+    if (p?.user && typeof p.user.id === "number") applyUser(p.user);
   });
   s.on("presence", (p: Presence) => {
     if (!p || typeof p.user_id !== "number") return;
@@ -268,12 +298,20 @@ export function markOpenRead(): void {
 
 // ---------------------------------------------------------------- sending
 
+/**
+ * Queues a message with the text and the ready files of the message being written (those
+ * still uploading, or refused, stay in the strip for the next one). Answers null, or the
+ * sentence to show; nothing to send (no text, no file) sends nothing.
+ */
 export function sendMessage(conversationId: number, text: string, replyTo?: ChatMessage | null): string | null {
   const me = getState().me;
   if (!me) return "Not signed in.";
   const body = text.trim();
-  if (!body) return null;
-  if ([...body].length > 4000) return "This message is too long (at most 4,000 characters).";
+  const drafts = getState().drafts[conversationId] ?? [];
+  const ready = drafts.filter(isReady);
+  if (!body && ready.length === 0) return null;
+  const max = getState().config.max_message_length;
+  if ([...body].length > max) return `This message is too long (at most ${max.toLocaleString("en-US")} characters).`;
   const item: QueuedMessage = {
     client_id: newClientId(),
     conversation_id: conversationId,
@@ -285,7 +323,14 @@ export function sendMessage(conversationId: number, text: string, replyTo?: Chat
     item.reply_to = replyTo.id;
     item.reply_preview = quoteOf(replyTo);
   }
-  set({ queue: enqueue(getState().queue, item) });
+  if (ready.length) item.attachments = ready.map(toQueued);
+  // A file still to upload must outlive a reload, as the message does.
+  for (const d of ready) if (d.state === "waiting") void persistBlob(d.key);
+  // One change for both, so that the files' bytes are never held by neither (./attach).
+  set({
+    queue: enqueue(getState().queue, item),
+    drafts: ready.length ? withDrafts(conversationId, drafts.filter((d) => !isReady(d))) : getState().drafts,
+  });
   sendTyping(conversationId, false);
   void flushQueue();
   return null;
@@ -308,8 +353,26 @@ async function flushQueue(): Promise<void> {
     for (;;) {
       const s = socket;
       if (!s?.connected || isSyncing()) break;
-      const next = sendable(getState().queue)[0];
+      let next = sendable(getState().queue)[0];
       if (!next) break;
+      if (missingUploads(next).length) {
+        // Its files first, each kept in the queue once uploaded.
+        const failure = await uploadQueued(next.client_id);
+        if (failure) {
+          const { error, name } = failure;
+          if (error.code === "aborted") continue; // discarded meanwhile
+          if (error.code === "network" || error.code === "rate_limited" || error.status >= 500 || error.status === 401) {
+            await sleep(Math.min(30, Math.max(2, error.retryAfter ?? 2)) * 1000);
+          } else {
+            set({ queue: markFailed(getState().queue, next.client_id, error.code, `${name}: ${uploadErrorText(error.code, error.message)}`) });
+          }
+          continue;
+        }
+        const now = getState().queue.find((q) => q.client_id === next.client_id);
+        if (!now) continue;
+        next = now;
+      }
+      const ids = uploadIds(next);
       let res: any;
       try {
         res = await s.timeout(20000).emitWithAck("message:send", {
@@ -317,6 +380,7 @@ async function flushQueue(): Promise<void> {
           body: next.body,
           client_id: next.client_id,
           ...(next.reply_to ? { reply_to: next.reply_to } : {}),
+          ...(ids.length ? { attachments: ids } : {}),
         });
       } catch {
         // No ack (timeout or dropped connection): it stays queued and goes again with the

@@ -1,7 +1,7 @@
-// What the browser tests share (web.test.mjs, log.test.mjs): the real server and Chromium,
-// pages with their own cookies, signing in through the UI, the accessible names of the web
-// client's controls (docs/api.md and the public contract, "Web client"), the axe-core audit,
-// and the diagnosis of a failure.
+// What the browser tests share (web.test.mjs, log.test.mjs, media.test.mjs): the real server
+// and Chromium, pages with their own cookies, signing in through the UI, the accessible names
+// of the web client's controls (docs/api.md and the public contract, "Web client"), the
+// axe-core audit, and the diagnosis of a failure.
 //
 // The real server binary (PARLEY_BINARY, else build/parley) serves the built client
 // (PARLEY_WEB_ROOT, else web/dist) and real Chromium (PARLEY_CHROMIUM, else Debian's

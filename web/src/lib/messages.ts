@@ -1,9 +1,11 @@
 // Pure logic for the messages of one conversation: merging, dedupe, ordering, states.
 
+import { asAttachments } from "./attachments";
 import type { ChatMessage, Message, MessageStatus, QueuedMessage, ReplyRef } from "./types";
 import type { ConversationReceipts } from "./receipts";
 
-/** A message as the server sent it, with the v2 defaults filled in (a tombstone has no body). */
+/** A message as the server sent it, with the v2 defaults filled in (a tombstone has no body,
+ *  reactions or attachments). */
 export function fromServer(m: Message): ChatMessage {
   const deleted = m.deleted === true;
   const seq = typeof m.seq === "number" ? m.seq : 0;
@@ -20,6 +22,7 @@ export function fromServer(m: Message): ChatMessage {
     deleted,
     reply_to: m.reply_to && typeof m.reply_to.id === "number" ? m.reply_to : null,
     reactions: deleted || !Array.isArray(m.reactions) ? [] : m.reactions.filter((r) => r && r.user_ids?.length > 0),
+    attachments: deleted ? [] : asAttachments(m.attachments),
   };
 }
 
@@ -78,6 +81,8 @@ export function fromQueued(q: QueuedMessage): ChatMessage {
     deleted: false,
     reply_to: q.reply_preview ?? (q.reply_to ? { id: q.reply_to, sender_id: 0, body: "", deleted: false } : null),
     reactions: [],
+    attachments: [],
+    pendingAttachments: q.attachments,
     failed: q.failed,
     failedMessage: q.failedMessage,
   };

@@ -4,6 +4,34 @@ export interface User {
   id: number;
   name: string;
   phone: string;
+  /** v2: the profile picture, null (or absent) when there is none. */
+  avatar_url?: string | null;
+}
+
+/** A file sent to `POST /api/v1/uploads`, as the server describes it (type from the bytes). */
+export interface Upload {
+  id: number;
+  kind: "image" | "file";
+  mime: string;
+  size: number;
+  name: string;
+  /** Images only: the pixel size of the original. */
+  width?: number;
+  height?: number;
+}
+
+/** An upload attached to a message: where to get it (`/media/{id}`, and a thumbnail for images). */
+export interface Attachment extends Upload {
+  url: string;
+  thumbnail_url?: string;
+}
+
+/** What `GET /api/v1/config` says a client should check before asking (the server checks again). */
+export interface ClientConfig {
+  /** Null while unknown: the server's answer decides. */
+  max_upload_bytes: number | null;
+  max_attachments: number;
+  max_message_length: number;
 }
 
 /** What a reply shows of the message it answers (the server takes it when the reply is read). */
@@ -40,7 +68,7 @@ export interface Message {
   deleted?: boolean;
   reply_to?: ReplyRef | null;
   reactions?: Reaction[];
-  attachments?: unknown[];
+  attachments?: Attachment[];
 }
 
 /** A member as a v2 conversation object lists them: the user, their role and their marks. */
@@ -99,12 +127,29 @@ export interface ChatMessage {
   deleted: boolean;
   reply_to: ReplyRef | null;
   reactions: Reaction[];
+  /** What the server says is attached (none on a tombstone). */
+  attachments: Attachment[];
+  /** A pending message's files, uploaded or still to upload. */
+  pendingAttachments?: QueuedAttachment[];
   /** Set when the server refused the message for good (its error code). */
   failed?: string;
   failedMessage?: string;
 }
 
 export type MessageStatus = "pending" | "sent" | "delivered" | "read" | "failed";
+
+/**
+ * A file of a queued message: `upload` once the server has it (then only its id is sent);
+ * until then its bytes wait on this device under `key` (./blobs), to be uploaded before the
+ * message goes.
+ */
+export interface QueuedAttachment {
+  key: string;
+  name: string;
+  size: number;
+  mime: string;
+  upload?: Upload;
+}
 
 /** An outgoing message that has no acknowledgement yet. */
 export interface QueuedMessage {
@@ -116,6 +161,8 @@ export interface QueuedMessage {
   /** The id of the message this one answers, and what the composer showed of it. */
   reply_to?: number;
   reply_preview?: ReplyRef;
+  /** Its files, in the order chosen (the body may then be empty). */
+  attachments?: QueuedAttachment[];
   failed?: string;
   failedMessage?: string;
 }

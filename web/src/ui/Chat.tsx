@@ -1,20 +1,38 @@
-import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import type { State } from "../store";
-import { editMessage } from "../actions";
+import { addFiles } from "../attach";
 import { removeContact, renameContact } from "../contacts";
-import { closeConversation, noteTyping, sendMessage, sendTyping } from "../store";
+import { closeConversation, notify } from "../store";
 import { displayName, otherMember } from "../lib/conversations";
-import { fromQueued, mergeMessages, quoteOf, refreshQuotes } from "../lib/messages";
+import { fromQueued, mergeMessages, refreshQuotes } from "../lib/messages";
 import { lastSeenLabel } from "../lib/time";
 import type { Conversation } from "../lib/types";
 import { Avatar, avatarId } from "./Avatar";
+import { Composer, filesOf } from "./Composer";
 import { ConfirmFooter, Dialog, FormFooter } from "./Dialog";
 import { GroupInfo } from "./GroupInfo";
-import { IconBack, IconClose, IconSend } from "./icons";
-import { isWide, useNow } from "./hooks";
-import { MessageList, QuoteText, type Mode } from "./Messages";
+import { IconBack } from "./icons";
+import { useNow } from "./hooks";
+import { MessageList, type Mode } from "./Messages";
 
-const drafts = new Map<number, string>();
+function carriesFiles(e: DragEvent): boolean {
+  return Array.from(e.dataTransfer?.types ?? []).includes("Files");
+}
+
+/** Files dropped anywhere else on the page must not replace it with the file. */
+function useNoDropNavigation(): void {
+  useEffect(() => {
+    const stop = (e: DragEvent) => {
+      if (carriesFiles(e)) e.preventDefault();
+    };
+    window.addEventListener("dragover", stop);
+    window.addEventListener("drop", stop);
+    return () => {
+      window.removeEventListener("dragover", stop);
+      window.removeEventListener("drop", stop);
+    };
+  }, []);
+}
 
 export function Chat({ s }: { s: State }) {
   const id = s.openId!;
@@ -24,6 +42,10 @@ export function Chat({ s }: { s: State }) {
   const conv = live ?? s.former[id];
   const now = useNow(30_000);
   const [mode, setMode] = useState<Mode>(null);
+  // Files dragged over the chat: a hint over it (enter and leave come for every child).
+  const [dragging, setDragging] = useState(false);
+  const depth = useRef(0);
+  useNoDropNavigation();
   if (s.openError)
     return (
       <section class="chat" aria-label="Conversation">
@@ -45,8 +67,33 @@ export function Chat({ s }: { s: State }) {
   // The message being answered or edited, as it is now (gone: the mode ends).
   const target = mode ? messages.find((m) => m.id === mode.message.id) : undefined;
   const current: Mode = mode && target && !target.deleted ? { kind: mode.kind, message: target } : null;
+  const onDrag = (e: DragEvent) => {
+    if (!live || !carriesFiles(e)) return;
+    e.preventDefault();
+    if (e.type === "dragover" && e.dataTransfer) e.dataTransfer.dropEffect = "copy";
+    if (e.type === "dragenter") depth.current++;
+    if (e.type === "dragleave") depth.current = Math.max(0, depth.current - 1);
+    setDragging(e.type !== "drop" && depth.current > 0);
+    if (e.type !== "drop") return;
+    depth.current = 0;
+    if (current?.kind === "edit") return notify("Finish editing before attaching files: they go with a new message.");
+    const err = addFiles(id, filesOf(e.dataTransfer));
+    if (err) notify(err);
+  };
   return (
-    <section class="chat" aria-labelledby="chat-title">
+    <section
+      class={`chat ${dragging ? "dragging" : ""}`}
+      aria-labelledby="chat-title"
+      onDragEnter={onDrag}
+      onDragOver={onDrag}
+      onDragLeave={onDrag}
+      onDrop={onDrag}
+    >
+      {dragging && (
+        <div class="drop-hint" aria-hidden="true">
+          Drop files to attach them
+        </div>
+      )}
       <ChatHeader s={s} conv={conv} now={now} active={!!live} />
       <MessageList
         s={s}
@@ -60,7 +107,13 @@ export function Chat({ s }: { s: State }) {
         }}
       />
       {live ? (
-        <Composer conversationId={id} mode={current} name={(u) => displayName(u, s.contacts, conv.members, me.id)} onMode={setMode} />
+        <Composer
+          conversationId={id}
+          mode={current}
+          drafts={s.drafts[id] ?? []}
+          name={(u) => displayName(u, s.contacts, conv.members, me.id)}
+          onMode={setMode}
+        />
       ) : (
         <p class="closed" role="status">
           {conv.kind === "group" ? "You are no longer a member of this group." : "You are no longer in this conversation."}
@@ -104,7 +157,7 @@ function ChatHeader({ s, conv, now, active }: { s: State; conv: Conversation; no
       <button type="button" class="icon-btn back" aria-label="Back to conversations" onClick={() => closeConversation()}>
         <IconBack />
       </button>
-      <Avatar id={avatarId(conv, other)} name={conv.title} group={conv.kind === "group"} online={pres?.online} />
+      <Avatar id={avatarId(conv, other)} name={conv.title} group={conv.kind === "group"} online={pres?.online} url={other?.avatar_url} />
       <div class="chat-title">
         <h2 id="chat-title">{conv.title}</h2>
         <p class={`small muted subtitle ${typers.length ? "typing" : ""}`}>{subtitle}</p>
@@ -171,134 +224,5 @@ function RemoveDialog({ userId, name, onClose }: { userId: number; name: string;
       </p>
       <ConfirmFooter confirm="Remove contact" run={() => removeContact(userId)} onDone={onClose} onCancel={onClose} />
     </Dialog>
-  );
-}
-
-interface ComposerProps {
-  conversationId: number;
-  /** Answering a message (a bar above the box; the send carries reply_to), or editing one of
-   *  one's own (the box holds its text; Enter saves, Escape cancels). */
-  mode: Mode;
-  name: (userId: number) => string;
-  onMode: (mode: Mode) => void;
-}
-
-function Composer({ conversationId, mode, name, onMode }: ComposerProps) {
-  const [text, setText] = useState(drafts.get(conversationId) ?? "");
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
-  const ref = useRef<HTMLTextAreaElement>(null);
-  const editing = mode?.kind === "edit" ? mode.message : null;
-  const editingId = editing?.id ?? null;
-  useEffect(() => {
-    if (isWide()) ref.current?.focus();
-    return () => sendTyping(conversationId, false);
-  }, [conversationId]);
-  // Editing puts the message's text in the box (the draft waits in `drafts`); ending it
-  // brings the draft back.
-  const caretToEnd = useRef(false);
-  useEffect(() => {
-    setError(null);
-    if (editing) {
-      setText(editing.body);
-      sendTyping(conversationId, false);
-      caretToEnd.current = true;
-    } else setText(drafts.get(conversationId) ?? "");
-  }, [editingId]);
-  // The caret goes after the edited text in the same commit that renders it, never later:
-  // a deferred move would land in the middle of whatever the user has typed or selected since.
-  useLayoutEffect(() => {
-    const el = ref.current;
-    if (!caretToEnd.current || !el || !editing || el.value !== editing.body) return;
-    caretToEnd.current = false;
-    el.setSelectionRange(el.value.length, el.value.length);
-  }, [text, editingId]);
-
-  const cancel = () => {
-    onMode(null);
-    setError(null);
-    ref.current?.focus();
-  };
-
-  const submit = async () => {
-    if (busy) return;
-    if (editing) {
-      setBusy(true);
-      const err = await editMessage(editing, text);
-      setBusy(false);
-      if (err) return setError(err);
-      return cancel();
-    }
-    const err = sendMessage(conversationId, text, mode?.kind === "reply" ? mode.message : null);
-    if (err) {
-      setError(err);
-      return;
-    }
-    if (!text.trim()) return;
-    setText("");
-    drafts.delete(conversationId);
-    setError(null);
-    if (mode) onMode(null);
-    ref.current?.focus();
-  };
-  const rows = Math.min(6, Math.max(1, text.split("\n").length));
-
-  return (
-    <form
-      class="composer"
-      id="composer"
-      onSubmit={(e) => {
-        e.preventDefault();
-        void submit();
-      }}
-    >
-      {mode && (
-        <div class={`compose-bar ${mode.kind}`}>
-          <div class="compose-bar-text small">
-            <strong>{mode.kind === "edit" ? "Editing your message" : `Replying to ${name(mode.message.sender_id)}`}</strong>
-            <QuoteText q={quoteOf(mode.message)} />
-          </div>
-          <button type="button" class="icon-btn" aria-label={mode.kind === "edit" ? "Cancel edit" : "Cancel reply"} onClick={cancel}>
-            <IconClose />
-          </button>
-        </div>
-      )}
-      {error && (
-        <p class="error small composer-error" role="alert">
-          {error}
-        </p>
-      )}
-      <textarea
-        ref={ref}
-        id="composer-text"
-        aria-label="Message"
-        placeholder={editing ? "Edit your message" : "Type a message"}
-        rows={rows}
-        value={text}
-        maxLength={20000}
-        onInput={(e) => {
-          const v = (e.currentTarget as HTMLTextAreaElement).value;
-          setText(v);
-          if (error) setError(null);
-          if (editing) return;
-          drafts.set(conversationId, v);
-          if (v.trim()) noteTyping(conversationId);
-          else sendTyping(conversationId, false);
-        }}
-        onKeyDown={(e) => {
-          if (e.key === "Escape" && mode) {
-            e.preventDefault();
-            cancel();
-          } else if (e.key === "Enter" && !e.shiftKey && !e.isComposing && !e.altKey && !e.ctrlKey && !e.metaKey) {
-            e.preventDefault();
-            void submit();
-          }
-        }}
-        onBlur={() => sendTyping(conversationId, false)}
-      />
-      <button type="submit" class="send" aria-label="Send" disabled={busy}>
-        <IconSend />
-      </button>
-    </form>
   );
 }

@@ -67,7 +67,7 @@ export function GroupInfo({ s, conv, onClose }: { s: State; conv: Conversation; 
       <ul class="member-list">
         {conv.members.map((u) => (
           <li key={u.id} class="member">
-            <Avatar id={u.id} name={u.name} />
+            <Avatar id={u.id} name={u.name} url={u.avatar_url} />
             <span class="member-name">
               {name(u.id)}
               {u.admin && <span class="tag">Admin</span>}

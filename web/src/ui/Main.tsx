@@ -3,6 +3,7 @@ import { parsePhoneNumberFromString, type CountryCode } from "libphonenumber-js"
 import type { State } from "../store";
 import { logout, openConversation } from "../store";
 import { addContact, createGroup, openDirect } from "../contacts";
+import { attachmentSummary } from "../lib/attachments";
 import { filterContacts, filterConversations, otherMember } from "../lib/conversations";
 import type { Contact, Conversation } from "../lib/types";
 import { shortStamp } from "../lib/time";
@@ -11,11 +12,13 @@ import { ContactChecklist } from "./ContactChecklist";
 import { Dialog, FormFooter } from "./Dialog";
 import { Avatar, avatarId } from "./Avatar";
 import { useNow } from "./hooks";
+import { ProfileDialog } from "./Profile";
 import { toE164 } from "./SignIn";
 
 export function Main({ s }: { s: State }) {
   const [query, setQuery] = useState("");
   const [groupOpen, setGroupOpen] = useState(false);
+  const [profileOpen, setProfileOpen] = useState(false);
   const me = s.me!;
   const open = s.openId != null;
   return (
@@ -25,17 +28,23 @@ export function Main({ s }: { s: State }) {
       <h1 class="sr-only">Parley</h1>
       <section class="sidebar" aria-label="Conversations">
         <header class="side-head">
-          <Avatar id={me.id} name={me.name} />
+          <Avatar id={me.id} name={me.name} url={me.avatar_url} />
           <div class="me">
             <strong>{me.name}</strong>
             <span class="muted small">{formatPhone(me.phone)}</span>
           </div>
-          <button type="button" class="ghost" onClick={() => setGroupOpen(true)}>
-            New group
-          </button>
-          <button type="button" class="ghost" onClick={() => void logout()}>
-            Log out
-          </button>
+          {/* A row of their own when the sidebar is too narrow for them next to the name. */}
+          <div class="side-actions">
+            <button type="button" class="ghost" onClick={() => setGroupOpen(true)}>
+              New group
+            </button>
+            <button type="button" class="ghost" onClick={() => setProfileOpen(true)}>
+              Profile
+            </button>
+            <button type="button" class="ghost" onClick={() => void logout()}>
+              Log out
+            </button>
+          </div>
         </header>
         <ConnectionBanner s={s} />
         <AddContact me={me.phone} />
@@ -62,6 +71,7 @@ export function Main({ s }: { s: State }) {
         )}
       </div>
       {groupOpen && <GroupDialog contacts={s.contacts} onClose={() => setGroupOpen(false)} />}
+      {profileOpen && <ProfileDialog me={me} onClose={() => setProfileOpen(false)} />}
       <div class="toast" role="status" aria-live="polite">
         {s.notice && <p>{s.notice}</p>}
       </div>
@@ -207,7 +217,8 @@ function ConversationLink({ c, s, now }: { c: Conversation; s: State; now: numbe
     // A member who has left is no longer in `members`: their message goes without a name.
     const sender = s.contacts.find((x) => x.user.id === last.sender_id)?.name ?? c.members.find((u) => u.id === last.sender_id)?.name;
     const who = last.sender_id === me.id ? "You: " : c.kind === "group" && sender ? `${sender}: ` : "";
-    preview = who + (last.deleted ? "This message was deleted" : last.body.replace(/\s+/g, " "));
+    const text = last.body.replace(/\s+/g, " ").trim();
+    preview = who + (last.deleted ? "This message was deleted" : text || attachmentSummary(last.attachments ?? []));
   }
   const typing = typingIds.length > 0;
   // The link holds only the title, so its accessible name is exactly what it shows (the
@@ -215,7 +226,7 @@ function ConversationLink({ c, s, now }: { c: Conversation; s: State; now: numbe
   // whole row the link's click target (styles.css, .conv-link).
   return (
     <div class={`conv ${s.openId === c.id ? "current" : ""} ${c.unread_count ? "unread" : ""}`}>
-      <Avatar id={avatarId(c, other)} name={c.title} online={online} group={c.kind === "group"} />
+      <Avatar id={avatarId(c, other)} name={c.title} online={online} group={c.kind === "group"} url={other?.avatar_url} />
       <span class="conv-main">
         <span class="conv-top">
           <a
@@ -255,7 +266,7 @@ function ContactLink({ c, s }: { c: Contact; s: State }) {
   const descId = `contact-desc-${c.user.id}`;
   return (
     <div class="conv">
-      <Avatar id={c.user.id} name={c.name} online={online} />
+      <Avatar id={c.user.id} name={c.name} online={online} url={c.user.avatar_url} />
       <span class="conv-main">
         <span class="conv-top">
           <a

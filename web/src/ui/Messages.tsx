@@ -1,6 +1,6 @@
-// The history of the open conversation: days, messages (quote, body or tombstone, edited
-// mark, time and state, reactions, the Message actions menu), paging up, and jumping to the
-// message a reply quotes.
+// The history of the open conversation: days, messages (quote, body or tombstone, attachments,
+// edited mark, time and state, reactions, the Message actions menu), paging up, jumping to the
+// message a reply quotes, and the full view of an image.
 
 import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
 import { deleteMessage, findMessage, toggleReaction } from "../actions";
@@ -8,9 +8,10 @@ import { displayName, isAdmin, otherMemberIds } from "../lib/conversations";
 import { firstChars, messageStatus, statusLabel } from "../lib/messages";
 import { myReaction, reactionChips } from "../lib/reactions";
 import { groupByDay, timeLabel } from "../lib/time";
-import type { ChatMessage, Conversation, MessageStatus, ReplyRef } from "../lib/types";
+import type { Attachment, ChatMessage, Conversation, MessageStatus, ReplyRef } from "../lib/types";
 import type { State } from "../store";
 import { discardMessage, loadHistory, markOpenRead, notify, retryMessage } from "../store";
+import { MediaViewer, MessageAttachments, PendingAttachments } from "./Attachments";
 import { ConfirmFooter, Dialog } from "./Dialog";
 import { IconAlert, IconCheck, IconClock, IconDoubleCheck } from "./icons";
 import { MessageActions } from "./MessageActions";
@@ -29,9 +30,11 @@ function StatusMark({ status }: { status: MessageStatus }) {
   );
 }
 
-/** What a quote shows: the quoted message's text, or that it was deleted. */
+/** What a quote shows: the quoted message's text, or that it was deleted (or that it is
+ *  files only: a message without text has attachments). */
 export function QuoteText({ q }: { q: ReplyRef }) {
   if (q.deleted) return <span class="quote-body deleted">This message was deleted</span>;
+  if (!q.body.trim()) return <span class="quote-body deleted">Attachment</span>;
   return <span class="quote-body">{firstChars(q.body.replace(/\s+/g, " "))}</span>;
 }
 
@@ -57,6 +60,7 @@ export function MessageList({ s, conv, messages, now, active, onMode }: ListProp
   });
   const [confirm, setConfirm] = useState<ChatMessage | null>(null);
   const [highlight, setHighlight] = useState<number | null>(null);
+  const [viewing, setViewing] = useState<Attachment | null>(null);
   const others = otherMemberIds(conv, me.id);
   const receipts = s.receipts[conv.id];
   const admin = isAdmin(conv, me.id);
@@ -145,7 +149,7 @@ export function MessageList({ s, conv, messages, now, active, onMode }: ListProp
                   key={keyOf(m)!}
                   id={m.id !== null ? `msg-${m.id}` : undefined}
                   tabIndex={m.id !== null ? -1 : undefined}
-                  class={`msg ${own ? "own" : "theirs"} ${status ?? ""} ${m.deleted ? "tombstone" : ""} ${highlight === m.id ? "highlight" : ""}`}
+                  class={`msg ${own ? "own" : "theirs"} ${status ?? ""} ${m.deleted ? "tombstone" : ""} ${m.id !== null && highlight === m.id ? "highlight" : ""}`}
                 >
                   {!own && conv.kind === "group" && <span class="sender small">{name(m.sender_id)}</span>}
                   {own && <span class="sr-only">You: </span>}
@@ -157,7 +161,9 @@ export function MessageList({ s, conv, messages, now, active, onMode }: ListProp
                       <QuoteText q={m.reply_to} />
                     </button>
                   )}
-                  {m.deleted ? <p class="body deleted">This message was deleted</p> : <p class="body">{m.body}</p>}
+                  {!m.deleted && m.attachments.length > 0 && <MessageAttachments list={m.attachments} onOpen={setViewing} />}
+                  {m.id === null && m.pendingAttachments?.length ? <PendingAttachments list={m.pendingAttachments} /> : null}
+                  {m.deleted ? <p class="body deleted">This message was deleted</p> : m.body && <p class="body">{m.body}</p>}
                   {chips.length > 0 && (
                     <div class="reactions">
                       {chips.map((c) => (
@@ -216,6 +222,10 @@ export function MessageList({ s, conv, messages, now, active, onMode }: ListProp
           </ol>
         </div>
       ))}
+      {viewing && messages.some((m) => m.attachments.some((a) => a.id === viewing.id)) && (
+        // It closes by itself when its message is deleted.
+        <MediaViewer a={viewing} onClose={() => setViewing(null)} />
+      )}
       {confirm && (
         <DeleteDialog
           m={confirm}
