@@ -5,6 +5,7 @@
 #include "blob/postgres_blob_store.hpp"
 
 #include "blob/backends.hpp"
+#include "support/ports.hpp"
 #include "support/temporary_directory.hpp"
 
 #include <gtest/gtest.h>
@@ -196,13 +197,7 @@ TEST_F(postgres_store, the_pool_never_opens_more_connections_than_allowed) {
 }
 
 TEST_F(postgres_store, a_server_that_cannot_be_reached_is_unavailable) {
-  boost::asio::io_context io;
-  std::uint16_t port = 0;
-  {
-    boost::asio::ip::tcp::acceptor closed(
-        io, boost::asio::ip::tcp::endpoint(boost::asio::ip::make_address("127.0.0.1"), 0));
-    port = closed.local_endpoint().port();
-  } // nothing listens there any more
+  const std::uint16_t port = parley::test::closed_loopback_port();
   try {
     (void)open_blob_store(fmt::format("postgresql://parley@127.0.0.1:{}/parley", port));
     FAIL() << "opened a store on a closed port";

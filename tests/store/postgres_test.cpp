@@ -8,6 +8,7 @@
 #include "store/postgres_database.hpp"
 #include "store/postgres_transaction.hpp"
 
+#include "support/ports.hpp"
 #include "support/services.hpp"
 
 #include <gtest/gtest.h>
@@ -107,13 +108,7 @@ TEST(postgres_connection, a_server_that_never_answers_fails_the_call_after_the_t
 }
 
 TEST(postgres_connection, a_refused_connection_is_unavailable) {
-  boost::asio::io_context io;
-  std::uint16_t port = 0;
-  {
-    boost::asio::ip::tcp::acceptor closed(
-        io, boost::asio::ip::tcp::endpoint(boost::asio::ip::make_address("127.0.0.1"), 0));
-    port = closed.local_endpoint().port();
-  } // nothing listens there any more
+  const std::uint16_t port = parley::test::closed_loopback_port();
   try {
     postgres::connection db(fmt::format("postgresql://parley@127.0.0.1:{}/parley", port));
     FAIL() << "connected to a closed port";
