@@ -20,7 +20,10 @@ extern "C" std::size_t __sanitizer_get_current_allocated_bytes();
 
 #include <algorithm>
 #include <chrono>
+#include <condition_variable>
 #include <fstream>
+#include <mutex>
+#include <stop_token>
 
 namespace parley::blob::conformance {
 namespace {
@@ -193,12 +196,12 @@ void postgres_schema::kill_connections() {
   const auto others = fmt::format("FROM pg_stat_activity WHERE application_name = '{}' "
                                   "AND pid <> pg_backend_pid()",
                                   schema_);
-  execute("SELECT pg_terminate_backend(pid) " + others);
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (count("SELECT count(*) " + others) > 0) {
-    ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "connections still there";
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
+  execute("SELECT pg_terminate_backend(pid) " + others); // signals them all at once
+  // Then waits for them: given a timeout, pg_terminate_backend returns once the backend has
+  // exited, its pg_stat_activity row gone with it (the server checks every 100 ms at most;
+  // false at once for one gone meanwhile, false after 10 s for one still there).
+  execute("SELECT pg_terminate_backend(pid, 10000) " + others);
+  EXPECT_EQ(count("SELECT count(*) " + others), 0) << "connections still there after 10 s";
 }
 
 // -- helpers --------------------------------------------------------------------------------
@@ -224,19 +227,24 @@ std::size_t live_heap_bytes() {
 #endif
 }
 
-heap_watch::heap_watch() : start_(live_heap_bytes()), peak_(start_) {
-  sampler_ = std::thread([this] {
-    while (!stop_.load()) {
-      sample();
-      std::this_thread::sleep_for(std::chrono::microseconds(200));
-    }
-  });
+periodic::periodic(std::chrono::microseconds interval, std::function<void()> sample)
+    : thread_([interval, sample = std::move(sample)](const std::stop_token& stop) {
+        std::mutex mutex;
+        std::condition_variable_any wake; // notified by nothing: request_stop() wakes it
+        std::unique_lock lock(mutex);
+        do {
+          sample();
+        } while (!wake.wait_for(lock, stop, interval, [&stop] { return stop.stop_requested(); }));
+      }) {}
+
+void periodic::stop() {
+  if (thread_.joinable()) {
+    thread_.request_stop();
+    thread_.join();
+  }
 }
 
-heap_watch::~heap_watch() {
-  stop_ = true;
-  sampler_.join();
-}
+heap_watch::heap_watch() : start_(live_heap_bytes()), peak_(start_) {}
 
 void heap_watch::sample() {
   const auto now = live_heap_bytes();

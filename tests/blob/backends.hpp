@@ -12,8 +12,10 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -79,12 +81,27 @@ std::vector<unsigned char> pattern(std::size_t size, std::uint64_t seed);
 /// The live heap, in bytes (ASan's count under ASan, malloc's otherwise).
 std::size_t live_heap_bytes();
 
+/// Calls `sample` on a thread of its own now and every `interval` after, until stop() or
+/// destruction. A peak has no event to wait for, hence the interval; stopping wakes the thread
+/// at once instead of waiting one out.
+class periodic {
+public:
+  periodic(std::chrono::microseconds interval, std::function<void()> sample);
+  ~periodic() { stop(); }
+  periodic(const periodic&) = delete;
+  periodic& operator=(const periodic&) = delete;
+  /// Returns once the last call to `sample` has returned.
+  void stop();
+
+private:
+  std::jthread thread_;
+};
+
 /// Samples the live heap on a thread of its own while it lives: how far above the level at
 /// its start did it go?
 class heap_watch {
 public:
   heap_watch();
-  ~heap_watch();
   heap_watch(const heap_watch&) = delete;
   heap_watch& operator=(const heap_watch&) = delete;
   /// Also sampled by the caller at points it knows matter.
@@ -94,8 +111,7 @@ public:
 private:
   std::size_t start_;
   std::atomic<std::size_t> peak_;
-  std::atomic<bool> stop_{false};
-  std::thread sampler_;
+  periodic sampler_{std::chrono::microseconds(200), [this] { sample(); }};
 };
 
 /// A test on each backend, with a store on a fresh place and a directory for source files on

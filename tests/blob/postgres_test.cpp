@@ -161,18 +161,14 @@ TEST_F(postgres_store, the_pool_never_opens_more_connections_than_allowed) {
   auto store = open(1000, 2);
   const auto bytes = pattern(10'000, 6);
   const auto key = put(*store, bytes);
-  std::atomic<bool> done{false};
   std::atomic<std::int64_t> most{0};
   const auto connections = [this] {
     return schema_.count("SELECT count(*) FROM pg_stat_activity WHERE application_name = "
                          "current_setting('application_name') AND pid <> pg_backend_pid()");
   };
-  std::thread watcher([&] { // the only user of schema_ while it runs
-    while (!done) {
-      most = std::max(most.load(), connections());
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    }
-  });
+  // The only user of schema_ while it runs.
+  conformance::periodic watcher(std::chrono::milliseconds(1),
+                                [&] { most = std::max(most.load(), connections()); });
   std::vector<std::thread> threads;
   std::atomic<int> good{0};
   for (int thread = 0; thread < 8; ++thread) {
@@ -188,8 +184,7 @@ TEST_F(postgres_store, the_pool_never_opens_more_connections_than_allowed) {
   for (auto& thread : threads) {
     thread.join();
   }
-  done = true;
-  watcher.join();
+  watcher.stop();
   EXPECT_EQ(good, 160);
   EXPECT_GE(most, 1);
   EXPECT_LE(most, 2);

@@ -1,7 +1,8 @@
 #pragma once
 // A private redis-server for a test: started on a free port of 127.0.0.1 in a temporary
-// directory, killed by PID in the destructor. It can be killed, restarted on the same port,
-// paused (SIGSTOP: accepts TCP, answers nothing) and resumed.
+// directory (ready when it says so on a systemd-style notify socket: Debian's redis-server is
+// built with systemd support), killed by PID in the destructor. It can be killed, restarted
+// on the same port, paused (SIGSTOP: accepts TCP, answers nothing) and resumed.
 //
 // Also: run_until(), which runs an io_context until a condition holds or a deadline passes.
 
@@ -11,21 +12,24 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 
-#include <hiredis/hiredis.h>
-
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstdint>
+#include <cstring>
 #include <stdexcept>
 #include <string>
-#include <thread>
+#include <string_view>
 #include <vector>
 
 extern char** environ;
@@ -117,8 +121,31 @@ private:
     return ntohs(address.sin_port);
   }
 
-  // Spawns redis-server and polls it (bounded) until it answers PING.
+  // Closes a descriptor when it goes out of scope.
+  struct descriptor {
+    int fd = -1;
+    ~descriptor() {
+      if (fd >= 0)
+        ::close(fd);
+    }
+  };
+
+  // Spawns redis-server supervised as by systemd: once it accepts connections it sends
+  // READY=1 to the datagram socket named by NOTIFY_SOCKET. Waits (bounded) for that message or
+  // for the process's exit (its pidfd), whichever comes first; false when it exited.
   bool try_start() {
+    const auto notify_path = directory_.file("notify");
+    descriptor notify{::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)};
+    sockaddr_un notify_address{};
+    notify_address.sun_family = AF_UNIX;
+    if (notify.fd < 0 || notify_path.size() >= sizeof notify_address.sun_path)
+      throw std::runtime_error("no notify socket at " + notify_path);
+    std::memcpy(notify_address.sun_path, notify_path.c_str(), notify_path.size() + 1);
+    ::unlink(notify_path.c_str()); // a previous attempt's
+    const auto* where = reinterpret_cast<const sockaddr*>(&notify_address);
+    if (::bind(notify.fd, where, sizeof notify_address) != 0)
+      throw std::runtime_error("cannot bind " + notify_path);
+
     std::vector<std::string> args{"redis-server",
                                   "--port",
                                   std::to_string(port_),
@@ -134,45 +161,61 @@ private:
                                   directory_.file("redis.pid"),
                                   "--logfile",
                                   log(),
+                                  "--supervised",
+                                  "systemd",
                                   "--daemonize",
                                   "no"};
     std::vector<char*> argv;
     for (auto& a : args)
       argv.push_back(a.data());
     argv.push_back(nullptr);
+    std::vector<std::string> variables{"NOTIFY_SOCKET=" + notify_path};
+    for (char** variable = environ; *variable != nullptr; ++variable)
+      if (std::string_view(*variable).substr(0, 14) != "NOTIFY_SOCKET=")
+        variables.emplace_back(*variable);
+    std::vector<char*> envp;
+    for (auto& v : variables)
+      envp.push_back(v.data());
+    envp.push_back(nullptr);
     pid_t pid = -1;
-    if (::posix_spawnp(&pid, "redis-server", nullptr, nullptr, argv.data(), environ) != 0)
+    if (::posix_spawnp(&pid, "redis-server", nullptr, nullptr, argv.data(), envp.data()) != 0)
       throw std::runtime_error("cannot run redis-server (apt-get install redis-server)");
     pid_ = pid;
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    while (std::chrono::steady_clock::now() < deadline) {
-      int status = 0;
-      if (::waitpid(pid_, &status, WNOHANG) == pid_) { // it exited: port taken?
+    // glibc 2.36's <sys/pidfd.h> lacks extern "C": the system call itself.
+    const descriptor exited{static_cast<int>(::syscall(SYS_pidfd_open, pid_, 0))};
+    if (exited.fd < 0) {
+      kill();
+      throw std::runtime_error("pidfd_open failed for redis-server");
+    }
+
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    for (;;) {
+      const auto left =
+          std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0)
+        break;
+      pollfd events[2] = {{notify.fd, POLLIN, 0}, {exited.fd, POLLIN, 0}};
+      if (::poll(events, 2, static_cast<int>(left.count())) < 0) {
+        if (errno == EINTR)
+          continue;
+        break;
+      }
+      if (events[1].revents != 0) { // it exited: port taken?
+        int status = 0;
+        ::waitpid(pid_, &status, 0);
         pid_ = -1;
         return false;
       }
-      if (answers())
-        return true;
-      std::this_thread::sleep_for(std::chrono::milliseconds(10)); // polling another process
+      if (events[0].revents != 0) {
+        char message[4096];
+        const auto size = ::recv(notify.fd, message, sizeof message, 0);
+        const std::string_view said(message, size > 0 ? static_cast<std::size_t>(size) : 0);
+        if (said.starts_with("READY=1") || said.find("\nREADY=1") != std::string_view::npos)
+          return true; // one assignment a line
+      }
     }
     kill();
     return false;
-  }
-
-  [[nodiscard]] bool answers() const {
-    timeval timeout{0, 200'000};
-    redisContext* c = redisConnectWithTimeout("127.0.0.1", port_, timeout);
-    bool ok = false;
-    if (c != nullptr && c->err == 0) {
-      redisSetTimeout(c, timeout);
-      auto* r = static_cast<redisReply*>(redisCommand(c, "PING"));
-      ok = r != nullptr && r->type == REDIS_REPLY_STATUS && std::string(r->str, r->len) == "PONG";
-      if (r != nullptr)
-        freeReplyObject(r);
-    }
-    if (c != nullptr)
-      redisFree(c);
-    return ok;
   }
 
   temporary_directory directory_;

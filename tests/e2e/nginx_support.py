@@ -8,10 +8,11 @@ ignores it with a warning). It fails when the file and the nodes given disagree,
 edit that loses a marker breaks the tests instead of being tested half-rendered.
 
 ``Nginx`` renders it into a directory of its own, runs ``nginx -p DIR -c DIR/nginx.conf -g
-'daemon off;'`` in a process group of its own on a free loopback port, waits until the port
-accepts connections and stops it by PID (SIGTERM, then SIGKILL for its process group at the
-deadline); ``close()`` is safe to call twice. It speaks HTTP like ParleyServer (``origin``,
-``request``, ``get``, ``post``), so the suite's clients can use it as their server.
+'daemon off;'`` in a process group of its own on a free loopback port, waits until it has bound
+the port (it then closes the stderr pipe it was given) and stops it by PID (SIGTERM, then
+SIGKILL for its process group at the deadline, waiting on pidfds); ``close()`` is safe to call
+twice. It speaks HTTP like ParleyServer (``origin``, ``request``, ``get``, ``post``), so the
+suite's clients can use it as their server.
 
 Also a command line, for scripts/cluster.sh::
 
@@ -23,6 +24,7 @@ import argparse
 import os
 import pwd
 import re
+import select
 import shutil
 import signal
 import socket
@@ -121,6 +123,43 @@ def free_port():
         return probe.getsockname()[1]
 
 
+def _read_to_end(descriptor, deadline):
+    """Everything written to the pipe ``descriptor`` until its last writer closed it; None when
+    ``deadline`` (time.monotonic()) came first."""
+    said = b""
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0 or not select.select([descriptor], [], [], remaining)[0]:
+            return None
+        chunk = os.read(descriptor, 65536)
+        if not chunk:
+            return said
+        said += chunk
+
+
+def _wait_gone(pids, deadline):
+    """Waits until every process of ``pids`` has exited (pidfds: no polling) or ``deadline``
+    (time.monotonic()) has passed; True when they all have."""
+    waiting = []
+    try:
+        for pid in pids:
+            try:
+                waiting.append(os.pidfd_open(pid))
+            except ProcessLookupError:
+                pass  # gone already
+        while waiting:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            for exited in select.select(waiting, [], [], remaining)[0]:
+                waiting.remove(exited)
+                os.close(exited)
+        return True
+    finally:
+        for descriptor in waiting:
+            os.close(descriptor)
+
+
 def _group_members(group):
     """PIDs of live processes in process group ``group`` (nginx's master and workers)."""
     members = []
@@ -173,29 +212,37 @@ class Nginx:
                               self.directory))
         os.makedirs(os.path.join(self.directory, "temp"), exist_ok=True)
         self.stderr_path = os.path.join(self.directory, "stderr.log")
-        with open(self.stderr_path, "ab") as stderr:
-            self.process = subprocess.Popen(
-                [NGINX, "-p", self.directory, "-c", self.conf, "-g", "daemon off;"],
-                stdin=subprocess.DEVNULL, stdout=stderr, stderr=stderr,
-                start_new_session=True,  # its own process group: the workers go with it
-            )
-        deadline = time.monotonic() + TIMEOUT
-        while True:
-            if self.process.poll() is not None:
-                if "Address already in use" in self.errors():
-                    self.process = None
-                    return False
-                raise AssertionError(f"nginx exited with {self.process.returncode}:\n"
-                                     + self.errors())
-            try:
-                socket.create_connection((self.host, port), timeout=TIMEOUT).close()
-                return True
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise AssertionError(f"nginx not accepting on {port} after {TIMEOUT} s:\n"
-                                     + self.errors())
-            time.sleep(0.02)  # the polling interval while nginx starts, not a synchronisation
+        # nginx's stderr is a pipe of ours until it has bound its listening sockets (and written
+        # its pid file): it then points fd 2 at its error log, closing the pipe's last write end,
+        # or it exits after saying why on it. The end of that pipe is the moment it accepts
+        # connections (the kernel queues them until a worker takes them).
+        readiness, writer = os.pipe()
+        try:
+            with open(self.stderr_path, "ab") as stdout:
+                self.process = subprocess.Popen(
+                    [NGINX, "-p", self.directory, "-c", self.conf, "-g", "daemon off;"],
+                    stdin=subprocess.DEVNULL, stdout=stdout, stderr=writer,
+                    start_new_session=True,  # its own process group: the workers go with it
+                )
+            os.close(writer)
+            writer = None
+            said = _read_to_end(readiness, time.monotonic() + TIMEOUT)
+        finally:
+            os.close(readiness)
+            if writer is not None:
+                os.close(writer)
+        if said is None:
+            raise AssertionError(f"nginx not accepting on {port} after {TIMEOUT} s:\n"
+                                 + self.errors())
+        with open(self.stderr_path, "ab") as file:
+            file.write(said)
+        if b"[emerg]" not in said and self.process.poll() is None:
+            return True
+        self.process.wait(TIMEOUT)  # an [emerg] is its last word
+        if "Address already in use" in self.errors():
+            self.process = None
+            return False
+        raise AssertionError(f"nginx exited with {self.process.returncode}:\n" + self.errors())
 
     def errors(self):
         """nginx's stderr and error log."""
@@ -237,13 +284,15 @@ class Nginx:
                 pass
         deadline = time.monotonic() + TIMEOUT
         killed = False
-        while _group_members(group):  # workers finishing after their master
-            if time.monotonic() > deadline:
+        while True:
+            members = _group_members(group)  # workers finishing after their master
+            if not members:
+                break
+            if not _wait_gone(members, deadline):
                 if killed:
                     raise AssertionError(f"nginx processes {_group_members(group)} survive SIGKILL")
                 os.killpg(group, signal.SIGKILL)
                 killed, deadline = True, time.monotonic() + TIMEOUT
-            time.sleep(0.02)  # polling for the workers' exit, bounded by the deadline
         process.wait(TIMEOUT)
 
     def close(self):
