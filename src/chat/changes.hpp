@@ -3,7 +3,9 @@
 
 #include "chat/chat_service.hpp"
 
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace parley::chat::detail {
@@ -17,6 +19,11 @@ namespace parley::chat::detail {
 /// see it (the `conversation` event).
 [[nodiscard]] chat_service::announcement to_every_member(store::read_transaction& transaction,
                                                          store::id conversation);
+
+/// A refusal with no Retry-After.
+[[nodiscard]] inline error make_error(error_code code, std::string message) {
+  return error{code, std::move(message), std::nullopt};
+}
 
 /// A refusal for rate_limited with Retry-After.
 [[nodiscard]] error too_fast(std::string message, std::chrono::milliseconds wait);

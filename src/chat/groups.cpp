@@ -14,9 +14,7 @@ namespace {
 using boost::asio::awaitable;
 using store::id;
 
-error refuse(error_code code, std::string message) {
-  return error{code, std::move(message)};
-}
+using detail::make_error;
 
 // Who acts on which group, and the announcement made after COMMIT.
 struct group_job {
@@ -35,14 +33,14 @@ struct group_job {
     auto member = transaction.membership(conversation, actor);
     const auto found = transaction.conversation(conversation);
     if (!member || !found) {
-      return std::unexpected(refuse(error_code::not_found, "No such conversation."));
+      return std::unexpected(make_error(error_code::not_found, "No such conversation."));
     }
     if (found->kind != store::conversation_kind::group) {
       return std::unexpected(
-          refuse(error_code::bad_request, "A direct conversation has no members to manage."));
+          make_error(error_code::bad_request, "A direct conversation has no members to manage."));
     }
     if (admin_needed && !member->admin) {
-      return std::unexpected(refuse(error_code::not_allowed, "Only a group admin can do that."));
+      return std::unexpected(make_error(error_code::not_allowed, "Only a group admin can do that."));
     }
     return std::move(*member);
   }
@@ -86,7 +84,7 @@ struct add_members_job : group_job {
     for (const auto user : users) {
       if (!transaction.user_by_id(user)) {
         return std::unexpected(
-            refuse(error_code::user_not_found, fmt::format("There is no user {}.", user)));
+            make_error(error_code::user_not_found, fmt::format("There is no user {}.", user)));
       }
       if (!transaction.membership(conversation, user)) {
         joining.push_back(user);
@@ -94,7 +92,7 @@ struct add_members_job : group_job {
     }
     if (!joining.empty()) {
       if (transaction.member_ids(conversation).size() + joining.size() > max_members) {
-        return std::unexpected(refuse(error_code::bad_request,
+        return std::unexpected(make_error(error_code::bad_request,
                                       fmt::format("A group has at most {} members.", max_members)));
       }
       // They see what follows their addition, not what came before.
@@ -116,7 +114,7 @@ struct remove_member_job : group_job {
       return std::unexpected(std::move(member.error()));
     }
     if (!transaction.membership(conversation, user)) {
-      return std::unexpected(refuse(error_code::not_found, "That person is not a member."));
+      return std::unexpected(make_error(error_code::not_found, "That person is not a member."));
     }
     transaction.next_seq(conversation);
     transaction.delete_member(conversation, user);
@@ -142,14 +140,14 @@ struct set_admin_job : group_job {
     }
     const auto target = transaction.membership(conversation, user);
     if (!target) {
-      return std::unexpected(refuse(error_code::not_found, "That person is not a member."));
+      return std::unexpected(make_error(error_code::not_found, "That person is not a member."));
     }
     if (target->admin != admin) {
       if (!admin) {
         const auto members = transaction.members(conversation);
         if (std::ranges::count_if(members, &store::member_row::admin) == 1) {
           return std::unexpected(
-              refuse(error_code::not_allowed,
+              make_error(error_code::not_allowed,
                      "A group keeps at least one admin: make someone else admin first, or leave."));
         }
       }
@@ -182,7 +180,7 @@ chat_service::add_members(actor admin, id conversation, std::vector<id> users) {
   const std::size_t max_members = rules_.max_group_members + 1;
   if (users.empty() || users.size() > max_members) {
     co_return std::unexpected(
-        refuse(error_code::bad_request,
+        make_error(error_code::bad_request,
                fmt::format("Name 1 to {} people to add (a group has at most {} members).",
                            max_members, max_members)));
   }

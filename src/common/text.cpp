@@ -142,6 +142,19 @@ bool has_bidi_controls(std::string_view input) {
   return false;
 }
 
+int hex_value(char digit) {
+  if (digit >= '0' && digit <= '9') {
+    return digit - '0';
+  }
+  if (digit >= 'a' && digit <= 'f') {
+    return digit - 'a' + 10;
+  }
+  if (digit >= 'A' && digit <= 'F') {
+    return digit - 'A' + 10;
+  }
+  return -1;
+}
+
 std::string ascii_lower(std::string_view input) {
   std::string result(input);
   for (char& character : result) {

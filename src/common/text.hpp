@@ -23,6 +23,9 @@ namespace parley::text {
 /// U+2066–U+2069): characters that can make a name display as something else.
 [[nodiscard]] bool has_bidi_controls(std::string_view input);
 
+/// The value of the hexadecimal digit `digit` (0–15, either case), -1 when it is not one.
+[[nodiscard]] int hex_value(char digit);
+
 /// Lower-case ASCII copy.
 [[nodiscard]] std::string ascii_lower(std::string_view input);
 

@@ -52,18 +52,7 @@ void set_retry_after(response& target, std::chrono::seconds wait) {
 
 namespace {
 
-int hex_value(char digit) {
-  if (digit >= '0' && digit <= '9') {
-    return digit - '0';
-  }
-  if (digit >= 'a' && digit <= 'f') {
-    return digit - 'a' + 10;
-  }
-  if (digit >= 'A' && digit <= 'F') {
-    return digit - 'A' + 10;
-  }
-  return -1;
-}
+using text::hex_value;
 
 // application/x-www-form-urlencoded decoding: %XX and '+' for a space. A malformed escape is
 // kept as it is.

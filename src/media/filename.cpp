@@ -1,5 +1,7 @@
 #include "media/filename.hpp"
 
+#include "common/text.hpp"
+
 #include <unicode/utf8.h>
 
 #include <cstdint>
@@ -12,18 +14,7 @@ namespace {
 constexpr std::string_view fallback_name = "file";
 constexpr std::size_t max_kept_extension = 32;
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') {
-    return c - '0';
-  }
-  if (c >= 'a' && c <= 'f') {
-    return c - 'a' + 10;
-  }
-  if (c >= 'A' && c <= 'F') {
-    return c - 'A' + 10;
-  }
-  return -1;
-}
+using text::hex_value;
 
 std::string percent_decode(std::string_view input) {
   std::string output;

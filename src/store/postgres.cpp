@@ -1,5 +1,7 @@
 #include "store/postgres.hpp"
 
+#include "common/text.hpp"
+
 #include <libpq-fe.h>
 
 #include <fmt/format.h>
@@ -41,17 +43,12 @@ std::string trimmed(const char* message) {
   return text;
 }
 
-int hex_value(char digit) {
-  if (digit >= '0' && digit <= '9') {
-    return digit - '0';
+int bytea_digit(char digit) {
+  const int value = text::hex_value(digit);
+  if (value < 0) {
+    throw database_error(database_error::kind::other, "bad hex digit in a bytea value");
   }
-  if (digit >= 'a' && digit <= 'f') {
-    return digit - 'a' + 10;
-  }
-  if (digit >= 'A' && digit <= 'F') {
-    return digit - 'A' + 10;
-  }
-  throw database_error(database_error::kind::other, "bad hex digit in a bytea value");
+  return value;
 }
 
 } // namespace
@@ -249,7 +246,8 @@ std::vector<unsigned char> statement::blob(int column) const {
   }
   bytes.reserve((hex.size() - 2) / 2);
   for (std::size_t at = 2; at < hex.size(); at += 2) {
-    bytes.push_back(static_cast<unsigned char>(hex_value(hex[at]) * 16 + hex_value(hex[at + 1])));
+    bytes.push_back(
+        static_cast<unsigned char>(bytea_digit(hex[at]) * 16 + bytea_digit(hex[at + 1])));
   }
   return bytes;
 }
