@@ -1,4 +1,4 @@
-#include "sms/http_client.hpp"
+#include "net/http_client.hpp"
 
 #include "common/text.hpp"
 
@@ -13,6 +13,7 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/string.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
@@ -22,19 +23,21 @@
 
 #include <openssl/ssl.h>
 
+#include <algorithm>
 #include <exception>
 #include <optional>
 #include <stdexcept>
 
 #include <fmt/format.h>
 
-namespace parley::sms {
+namespace parley::net {
 
 struct http_call_settings {
   base_url base;
   std::string host_header;
   std::chrono::milliseconds timeout{};
   std::shared_ptr<boost::asio::ssl::context> tls_context;
+  address_filter allowed; // empty: every address
 };
 
 namespace {
@@ -128,20 +131,35 @@ asio::awaitable<call_result> write_and_read(Stream& stream, http_request& reques
     co_return network_failure("read", read_error);
   }
   auto& response = parser.get();
-  co_return http_response{response.result_int(), std::move(response.body())};
+  http_response answer{response.result_int(), std::move(response.body()), {}};
+  for (const auto& field : response) {
+    answer.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
+  }
+  co_return answer;
 }
 
 asio::awaitable<call_result> perform(http_call& call, const http_call_settings& settings,
                                      http_request& request) {
   const base_url& base = settings.base;
   const std::string service = std::to_string(base.port);
-  auto [resolve_error, endpoints] =
+  auto [resolve_error, resolved] =
       co_await call.resolver.async_resolve(base.host, service, k_use_tuple);
   if (call.abandoned) {
     co_return timeout_failure();
   }
   if (resolve_error) {
     co_return network_failure("resolve", resolve_error);
+  }
+  std::vector<tcp::endpoint> endpoints;
+  for (const auto& entry : resolved) {
+    if (!settings.allowed || settings.allowed(entry.endpoint().address())) {
+      endpoints.push_back(entry.endpoint());
+    }
+  }
+  if (endpoints.empty()) {
+    co_return failure(transport_error::kind::refused,
+                      fmt::format("resolve: {} has no address this client may connect to",
+                                  base.host));
   }
 
   if (!base.tls) {
@@ -317,7 +335,8 @@ std::shared_ptr<asio::ssl::context> make_tls_client_context() {
 
 http_client::http_client(base_url base, asio::any_io_executor executor,
                          std::chrono::milliseconds timeout,
-                         std::shared_ptr<asio::ssl::context> tls_context)
+                         std::shared_ptr<asio::ssl::context> tls_context,
+                         address_filter allowed)
     : base_(std::move(base)), executor_(std::move(executor)) {
   if (base_.tls && !tls_context) {
     throw std::invalid_argument("an https base URL needs a TLS context");
@@ -327,24 +346,88 @@ http_client::http_client(base_url base, asio::any_io_executor executor,
   settings->host_header = host_header(base_);
   settings->timeout = timeout;
   settings->tls_context = std::move(tls_context);
+  settings->allowed = std::move(allowed);
   settings_ = std::move(settings);
 }
 
 asio::awaitable<std::expected<http_response, transport_error>>
 http_client::post_form(std::string path, std::string authorization,
                        std::vector<form_field> fields) const {
-  http_request request{http::verb::post, base_.path_prefix + path, 11};
+  outgoing_request request;
+  request.target = std::move(path);
+  request.headers = {{"Accept", "application/json"},
+                     {"Authorization", std::move(authorization)},
+                     {"Content-Type", "application/x-www-form-urlencoded"}};
+  request.body = form_encode(fields);
+  co_return co_await post(std::move(request));
+}
+
+asio::awaitable<std::expected<http_response, transport_error>>
+http_client::post(outgoing_request outgoing) const {
+  http_request request{http::verb::post, base_.path_prefix + outgoing.target, 11};
   request.set(http::field::host, settings_->host_header);
   request.set(http::field::user_agent, "parley");
-  request.set(http::field::accept, "application/json");
-  request.set(http::field::authorization, authorization);
-  request.set(http::field::content_type, "application/x-www-form-urlencoded");
+  for (auto& [name, value] : outgoing.headers) {
+    request.set(name, std::move(value));
+  }
   request.set(http::field::connection, "close");
-  request.body() = form_encode(fields);
+  request.body() = std::move(outgoing.body);
   request.prepare_payload();
   auto call = run_call(settings_, std::move(request));
   const auto strand = asio::make_strand(executor_);
   co_return co_await asio::co_spawn(strand, std::move(call), asio::use_awaitable);
 }
 
-} // namespace parley::sms
+std::string_view http_response::header(std::string_view name) const {
+  for (const auto& [field, value] : headers) {
+    if (beast::iequals(field, name)) {
+      return value;
+    }
+  }
+  return {};
+}
+
+bool is_public_address(const asio::ip::address& address) {
+  if (address.is_v6()) {
+    const auto v6 = address.to_v6();
+    if (v6.is_v4_mapped()) {
+      return is_public_address(asio::ip::make_address_v4(asio::ip::v4_mapped, v6));
+    }
+    const auto bytes = v6.to_bytes();
+    const bool unique_local = (bytes[0] & 0xfe) == 0xfc;              // fc00::/7
+    const bool documentation = bytes[0] == 0x20 && bytes[1] == 0x01 && // 2001:db8::/32
+                               bytes[2] == 0x0d && bytes[3] == 0xb8;
+    // ::a.b.c.d (the deprecated IPv4-compatible form) and 64:ff9b::/96 (NAT64) carry an IPv4
+    // address that may be a private one: refused rather than judged.
+    const bool first_96_bits_zero = std::all_of(bytes.begin(), bytes.begin() + 12,
+                                                [](unsigned char byte) { return byte == 0; });
+    const bool nat64 = bytes[0] == 0x00 && bytes[1] == 0x64 && bytes[2] == 0xff &&
+                       bytes[3] == 0x9b && std::all_of(bytes.begin() + 4, bytes.begin() + 12,
+                                                       [](unsigned char b) { return b == 0; });
+    const bool is_v4_compatible_or_nat64 = first_96_bits_zero || nat64;
+    return !(v6.is_unspecified() || v6.is_loopback() || v6.is_link_local() ||
+             v6.is_site_local() || v6.is_multicast() || unique_local || documentation ||
+             is_v4_compatible_or_nat64);
+  }
+  const auto value = address.to_v4().to_uint();
+  const auto in = [value](std::uint32_t network, int prefix) {
+    const std::uint32_t mask = prefix == 0 ? 0 : ~std::uint32_t{0} << (32 - prefix);
+    return (value & mask) == network;
+  };
+  return !(in(0x00000000, 8) ||   // 0.0.0.0/8 "this network"
+           in(0x0a000000, 8) ||   // 10/8
+           in(0x64400000, 10) ||  // 100.64/10 shared (carrier-grade NAT)
+           in(0x7f000000, 8) ||   // loopback
+           in(0xa9fe0000, 16) ||  // link-local
+           in(0xac100000, 12) ||  // 172.16/12
+           in(0xc0000000, 24) ||  // 192.0.0/24 protocol assignments
+           in(0xc0000200, 24) ||  // 192.0.2/24 documentation
+           in(0xc0a80000, 16) ||  // 192.168/16
+           in(0xc6120000, 15) ||  // 198.18/15 benchmarking
+           in(0xc6336400, 24) ||  // 198.51.100/24 documentation
+           in(0xcb007100, 24) ||  // 203.0.113/24 documentation
+           in(0xe0000000, 4) ||   // multicast
+           in(0xf0000000, 4));    // reserved and broadcast
+}
+
+} // namespace parley::net

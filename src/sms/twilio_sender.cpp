@@ -1,4 +1,4 @@
-#include "sms/http_client.hpp"
+#include "net/http_client.hpp"
 #include "sms/sender.hpp"
 
 #include "common/log.hpp"
@@ -16,6 +16,16 @@
 #include <fmt/format.h>
 
 namespace parley::sms {
+
+using net::base_url;
+using net::form_field;
+using net::http_client;
+using net::http_response;
+using net::make_tls_client_context;
+using net::parse_base_url;
+using net::path_segment;
+using net::transport_error;
+
 namespace {
 
 namespace asio = boost::asio;
@@ -93,6 +103,7 @@ sms_error error_from_transport(const transport_error& failure) {
   case transport_error::kind::too_large:
     return sms_error{.message = std::string(k_too_large_message)};
   case transport_error::kind::network:
+  case transport_error::kind::refused:
     break;
   }
   return sms_error{.message = std::string(k_unreachable_message)};
@@ -150,6 +161,8 @@ private:
       return "timeout";
     case transport_error::kind::too_large:
       return "too_large";
+    case transport_error::kind::refused:
+      return "refused";
     case transport_error::kind::network:
       break;
     }

@@ -1,8 +1,8 @@
-#include "sms/http_client.hpp"
+#include "net/http_client.hpp"
 
 #include <gtest/gtest.h>
 
-namespace parley::sms {
+namespace parley::net {
 namespace {
 
 TEST(parse_base_url, takes_an_https_url_with_the_default_port) {
@@ -66,4 +66,4 @@ TEST(path_segment, escapes_slashes_and_queries) {
 }
 
 } // namespace
-} // namespace parley::sms
+} // namespace parley::net

@@ -4,7 +4,7 @@
 #include "sms/fake_twilio_process.hpp"
 #include "sms/sender.hpp"
 #include "sms/sms_test_support.hpp"
-#include "sms/test_servers.hpp"
+#include "support/http_test_servers.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/this_coro.hpp>
@@ -383,7 +383,7 @@ std::expected<void, sms_error> send_once(const twilio_settings& settings, networ
 }
 
 TEST(twilio_sender, tls_handshake_that_never_completes_times_out) {
-  const test_support::silent_listener listener;
+  const parley::test_support::silent_listener listener;
   network_thread network;
   const auto sent = send_once(
       settings_for("https://127.0.0.1:" + std::to_string(listener.port()), 200ms), network);
@@ -393,7 +393,7 @@ TEST(twilio_sender, tls_handshake_that_never_completes_times_out) {
 }
 
 TEST(twilio_sender, server_that_hangs_up_is_unreachable) {
-  const test_support::hang_up_server server;
+  const parley::test_support::hang_up_server server;
   network_thread network;
   for (const char* scheme : {"http", "https"}) {
     const auto sent = send_once(
@@ -420,7 +420,7 @@ TEST(twilio_sender, refused_connection_is_unreachable) {
 }
 
 TEST(twilio_sender, untrusted_certificate_is_refused_and_sni_names_the_host) {
-  test_support::tls_test_server server;
+  parley::test_support::tls_test_server server;
   network_thread network;
   const auto sent =
       send_once(settings_for("https://localhost:" + std::to_string(server.port())), network);
@@ -454,7 +454,7 @@ private:
 };
 
 TEST(twilio_sender, trusted_certificate_for_the_host_carries_the_request) {
-  test_support::tls_test_server server;
+  parley::test_support::tls_test_server server;
   network_thread network;
   std::expected<void, sms_error> sent;
   {
@@ -476,7 +476,7 @@ TEST(twilio_sender, trusted_certificate_for_the_host_carries_the_request) {
 }
 
 TEST(twilio_sender, trusted_certificate_for_another_host_is_refused) {
-  test_support::tls_test_server server;
+  parley::test_support::tls_test_server server;
   network_thread network;
   std::expected<void, sms_error> sent;
   {

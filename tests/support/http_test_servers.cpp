@@ -1,4 +1,4 @@
-#include "sms/test_servers.hpp"
+#include "support/http_test_servers.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -20,7 +20,7 @@
 #include <sstream>
 #include <stdexcept>
 
-namespace parley::sms::test_support {
+namespace parley::test_support {
 namespace {
 
 namespace asio = boost::asio;
@@ -180,4 +180,4 @@ std::optional<tls_connection_record> tls_test_server::next_connection(std::chron
   return connection;
 }
 
-} // namespace parley::sms::test_support
+} // namespace parley::test_support

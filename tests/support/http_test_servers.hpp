@@ -15,7 +15,7 @@
 #include <string>
 #include <thread>
 
-namespace parley::sms::test_support {
+namespace parley::test_support {
 
 /// A listening socket that never accepts: connections complete in the kernel's backlog
 /// and then nothing is ever read or written.
@@ -82,4 +82,4 @@ private:
   std::thread thread_;
 };
 
-} // namespace parley::sms::test_support
+} // namespace parley::test_support
