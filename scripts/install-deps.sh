@@ -32,6 +32,8 @@ if [ "${1:-}" = test ]; then
     libimage-exiftool-perl clang-14 clang libclang-rt-14-dev
     # media end-to-end tests make and read images with Pillow
     python3-pil
+    # Web Push: the tests' own push service and verifier decrypt and check signatures with it
+    python3-cryptography
   )
 fi
 
