@@ -42,15 +42,16 @@ inline constexpr const char* conversation =
     "c.last_activity_at, c.last_seq FROM conversations c WHERE c.id = ?1";
 
 inline constexpr const char* membership =
-    "SELECT conversation_id, user_id, last_read_id, last_delivered_id, admin, from_seq, joined_at "
-    "FROM conversation_members WHERE conversation_id = ?1 AND user_id = ?2";
+    "SELECT conversation_id, user_id, last_read_id, last_delivered_id, admin, from_seq, joined_at, "
+    "muted_until FROM conversation_members WHERE conversation_id = ?1 AND user_id = ?2";
 
 inline constexpr const char* member_ids =
     "SELECT user_id FROM conversation_members WHERE conversation_id = ?1 ORDER BY user_id";
 
 inline constexpr const char* member_rows =
-    "SELECT conversation_id, user_id, last_read_id, last_delivered_id, admin, from_seq, joined_at "
-    "FROM conversation_members WHERE conversation_id = ?1 ORDER BY from_seq, joined_at, user_id";
+    "SELECT conversation_id, user_id, last_read_id, last_delivered_id, admin, from_seq, joined_at, "
+    "muted_until FROM conversation_members WHERE conversation_id = ?1 "
+    "ORDER BY from_seq, joined_at, user_id";
 
 // Id bounds become seq bounds first (ids grow with seq within a conversation).
 inline constexpr const char* senders_between =
@@ -65,7 +66,7 @@ inline constexpr const char* members =
 inline constexpr const char* conversations_of =
     "SELECT c.id, c.kind, c.title, c.created_by, c.created_at, "
     "(SELECT id FROM messages WHERE conversation_id = c.id ORDER BY seq DESC LIMIT 1), "
-    "c.last_activity_at, c.last_seq, m.last_read_id, m.from_seq "
+    "c.last_activity_at, c.last_seq, m.last_read_id, m.from_seq, m.muted_until "
     "FROM conversation_members m JOIN conversations c ON c.id = m.conversation_id "
     "WHERE m.user_id = ?1 AND (c.kind = 'group' OR c.last_seq > 0 "
     "OR c.created_by = ?1) ORDER BY c.last_activity_at DESC, c.id DESC";

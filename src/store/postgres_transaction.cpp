@@ -3,6 +3,8 @@
 #include "store/postgres_transaction.hpp"
 
 #include "store/sql_chat_impl.hpp"
+#include "store/sql_message_impl.hpp"
+#include "store/sql_push_impl.hpp"
 #include "store/sql_transaction_impl.hpp"
 
 namespace parley::store {

@@ -19,6 +19,7 @@ struct user_row {
   std::string name;
   unix_ms created_at = 0;
   std::optional<id> avatar_upload_id; ///< Their profile picture (an image upload).
+  bool notification_previews = true;  ///< Message text in their push notifications.
 };
 
 struct session_row {
@@ -123,6 +124,7 @@ struct member_row {
   bool admin = false;
   id from_seq = 0; ///< The member sees the changes after this seq (0: everything).
   unix_ms joined_at = 0;
+  std::optional<unix_ms> muted_until; ///< No pushes before then.
 };
 
 /// A member as the conversation object shows them.
@@ -140,6 +142,7 @@ struct conversation_summary {
   std::optional<message_row> last_message; ///< Only one the viewer can see.
   std::int64_t unread_count = 0; ///< Messages from others above the viewer's last read.
   std::optional<std::string> nickname; ///< Direct only: the viewer's contact name for the other.
+  std::optional<unix_ms> muted_until;  ///< The viewer's: no pushes before then (null: never muted).
 };
 
 /// One of a user's conversations, for `sync`: where its log is and where the user's view starts.
@@ -148,5 +151,25 @@ struct log_position {
   id last_seq = 0;
   id from_seq = 0;
 };
+
+/// A browser's Web Push subscription.
+struct push_subscription_row {
+  id subscription_id = 0;
+  id user_id = 0;
+  std::string endpoint;
+  bytes p256dh; ///< 65 bytes, a P-256 point.
+  bytes auth;   ///< 16 bytes.
+};
+
+/// One subscription of one member of a conversation, with what a push to it needs.
+struct push_target {
+  push_subscription_row subscription;
+  bool previews = true;
+  std::optional<unix_ms> muted_until;
+  std::string title;       ///< The conversation as this member sees it (nickname or group title).
+  std::string sender_name; ///< The sender as this member sees them.
+};
+
+enum class subscription_outcome { created, existing, too_many };
 
 } // namespace parley::store

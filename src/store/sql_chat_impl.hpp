@@ -1,9 +1,9 @@
 #pragma once
-// The chat half of sql_transaction: contacts, conversations, members, messages. Included by
-// each engine's transaction translation unit. Internal to the store.
+// The chat half of sql_transaction: contacts, conversations, members, reading messages and read
+// marks (the message writes are in sql_message_impl.hpp). Included by each engine's transaction
+// translation unit. Internal to the store.
 
 #include "store/chat_queries.hpp"
-#include "store/errors.hpp"
 #include "store/sql_rows.hpp"
 #include "store/sql_transaction.hpp"
 #include "store/sql_upload_impl.hpp"
@@ -41,7 +41,8 @@ inline constexpr auto read_message = [](const auto& row) -> message_row {
 
 inline constexpr auto read_member = [](const auto& row) -> member_row {
   return member_row{row.integer(0),      row.integer(1), row.integer(2), row.integer(3),
-                    row.integer(4) != 0, row.integer(5), row.integer(6)};
+                    row.integer(4) != 0, row.integer(5), row.integer(6),
+                    row.optional_integer(7)};
 };
 
 inline conversation_kind kind_from(std::string_view text) {
@@ -257,7 +258,9 @@ std::optional<conversation_summary> sql_transaction<Connection>::summary(id conv
   if (!found) {
     return std::nullopt;
   }
-  return summarise(std::move(*found), viewer, member->last_read_id, member->from_seq);
+  auto result = summarise(std::move(*found), viewer, member->last_read_id, member->from_seq);
+  result.muted_until = member->muted_until;
+  return result;
 }
 
 template <class Connection>
@@ -266,12 +269,14 @@ std::vector<conversation_summary> sql_transaction<Connection>::conversations_of(
   statement.bind(1, viewer);
   // Collect first: summarise() runs other cached statements.
   auto rows = all_rows(statement, [](const auto& row) {
-    return std::tuple{read_conversation(row), row.integer(8), row.integer(9)};
+    return std::tuple{read_conversation(row), row.integer(8), row.integer(9),
+                      row.optional_integer(10)};
   });
   std::vector<conversation_summary> result;
   result.reserve(rows.size());
-  for (auto& [conversation, last_read_id, from_seq] : rows) {
+  for (auto& [conversation, last_read_id, from_seq, muted_until] : rows) {
     result.push_back(summarise(std::move(conversation), viewer, last_read_id, from_seq));
+    result.back().muted_until = muted_until;
   }
   return result;
 }
@@ -438,159 +443,6 @@ void sql_transaction<Connection>::set_title(id conversation_id, std::string_view
 template <class Connection>
 void sql_transaction<Connection>::delete_messages(id conversation_id) {
   db_.cached(chat_sql::delete_messages).bind(1, conversation_id).run();
-}
-
-template <class Connection> bool sql_transaction<Connection>::note_lock(id conversation_id) {
-  if constexpr (Connection::row_locks) {
-    if (!highest_locked_) {
-      return true;
-    }
-    if (conversation_id < *highest_locked_) {
-      throw lock_order_conflict();
-    }
-    if (conversation_id == *highest_locked_) {
-      return false;
-    }
-    highest_locked_ = conversation_id;
-  }
-  return true;
-}
-
-template <class Connection> void sql_transaction<Connection>::lock_conversation(id conversation_id) {
-  if constexpr (Connection::row_locks) {
-    if (note_lock(conversation_id)) {
-      // Nobody needs its answer: it only has to come before the statements sent after it.
-      db_.cached("SELECT id FROM conversations WHERE id = ?1 FOR NO KEY UPDATE")
-          .bind(1, conversation_id)
-          .post();
-    }
-  }
-}
-
-template <class Connection>
-id sql_transaction<Connection>::next_seq(id conversation_id, std::optional<unix_ms> activity) {
-  note_lock(conversation_id); // the UPDATE locks the row
-  auto& statement = db_.cached(chat_sql::next_seq);
-  statement.bind(1, conversation_id).bind(2, activity);
-  const auto seq =
-      single_row(statement, [](const auto& row) { return row.integer(0); });
-  if (!seq) {
-    throw std::runtime_error("next_seq: no such conversation");
-  }
-  return *seq;
-}
-
-template <class Connection>
-message_row sql_transaction<Connection>::insert_message(id conversation_id, id sender_id,
-                                                     std::string_view body, unix_ms sent_at,
-                                                     std::string_view client_id, id seq,
-                                                     std::optional<id> reply_to) {
-  auto& insert = db_.cached(chat_sql::insert_message);
-  insert.bind(1, conversation_id)
-      .bind(2, sender_id)
-      .bind(3, body)
-      .bind(4, sent_at)
-      .bind(5, client_id)
-      .bind(6, seq);
-  if (reply_to) {
-    insert.bind(7, *reply_to);
-  } else {
-    insert.bind_null(7);
-  }
-  return stored_message(returned_integer(insert), conversation_id, sender_id, body, sent_at,
-                        client_id, seq, reply_to);
-}
-
-template <class Connection>
-message_row sql_transaction<Connection>::stored_message(id message_id, id conversation_id,
-                                                     id sender_id, std::string_view body,
-                                                     unix_ms sent_at, std::string_view client_id,
-                                                     id seq, std::optional<id> reply_to) {
-  message_row message;
-  message.message_id = message_id;
-  message.conversation_id = conversation_id;
-  message.sender_id = sender_id;
-  message.body = std::string(body);
-  message.sent_at = sent_at;
-  message.client_id = std::string(client_id);
-  message.seq = seq;
-  message.updated_seq = seq;
-  message.reply_to_id = reply_to;
-  if (reply_to) {
-    complete(message); // its quote; a new message has no reactions yet
-  }
-  return message;
-}
-
-template <class Connection>
-std::optional<message_row>
-sql_transaction<Connection>::append_message(id conversation_id, id sender_id,
-                                            std::string_view body, unix_ms sent_at,
-                                            std::string_view client_id,
-                                            std::optional<id> reply_to) {
-  lock_conversation(conversation_id); // the seq read below stays ours until COMMIT
-  auto& insert = db_.cached(chat_sql::append_message);
-  insert.bind(1, conversation_id)
-      .bind(2, sender_id)
-      .bind(3, body)
-      .bind(4, sent_at)
-      .bind(5, client_id)
-      .bind(6, reply_to);
-  const auto stored = single_row(insert, [](const auto& row) {
-    return std::pair{row.integer(0), row.integer(1)};
-  });
-  if (!stored) {
-    return std::nullopt; // not a member, or a client_id sent before
-  }
-  db_.cached(chat_sql::raise_seq)
-      .bind(1, conversation_id)
-      .bind(2, stored->second)
-      .bind(3, sent_at)
-      .post();
-  return stored_message(stored->first, conversation_id, sender_id, body, sent_at, client_id,
-                        stored->second, reply_to);
-}
-
-template <class Connection>
-void sql_transaction<Connection>::edit_message(id message_id, std::string_view body, unix_ms now,
-                                            id seq) {
-  db_.cached(chat_sql::save_version).bind(1, message_id).bind(2, seq).run();
-  db_.cached(chat_sql::edit_message)
-      .bind(1, message_id)
-      .bind(2, body)
-      .bind(3, now)
-      .bind(4, seq)
-      .run();
-}
-
-template <class Connection>
-void sql_transaction<Connection>::delete_message(id message_id, unix_ms now, id seq) {
-  db_.cached(chat_sql::tombstone).bind(1, message_id).bind(2, now).bind(3, seq).run();
-  db_.cached(upload_sql::delete_attachments).bind(1, message_id).run(); // their blobs go later
-  db_.cached(chat_sql::delete_versions).bind(1, message_id).run();
-  db_.cached(chat_sql::delete_reactions).bind(1, message_id).run();
-}
-
-template <class Connection>
-void sql_transaction<Connection>::set_reaction(id message_id, id user_id,
-                                            std::optional<std::string_view> emoji, id seq) {
-  if (emoji) {
-    // Joining a run keeps its place; a new run (or one whose users all left) goes last.
-    auto& run = db_.cached(chat_sql::reaction_run);
-    run.bind(1, message_id).bind(2, *emoji);
-    const auto since =
-        single_row(run, [](const auto& row) { return row.optional_integer(0); });
-    db_.cached(chat_sql::put_reaction)
-        .bind(1, message_id)
-        .bind(2, user_id)
-        .bind(3, *emoji)
-        .bind(4, since && *since ? **since : seq)
-        .bind(5, seq)
-        .run();
-  } else {
-    db_.cached(chat_sql::delete_reaction).bind(1, message_id).bind(2, user_id).run();
-  }
-  db_.cached(chat_sql::touch_message).bind(1, message_id).bind(2, seq).run();
 }
 
 template <class Connection>

@@ -12,15 +12,16 @@
 namespace parley::store::sql_rows {
 
 /// The user columns, in the order read_user reads them (prefixed by `u.` in joins).
-#define PARLEY_USER_COLUMNS "id, phone, name, created_at, avatar_upload_id"
-#define PARLEY_U_USER_COLUMNS "u.id, u.phone, u.name, u.created_at, u.avatar_upload_id"
+#define PARLEY_USER_COLUMNS "id, phone, name, created_at, avatar_upload_id, notification_previews"
+#define PARLEY_U_USER_COLUMNS                                                                       \
+  "u.id, u.phone, u.name, u.created_at, u.avatar_upload_id, u.notification_previews"
 /// The number of those columns: the next one is at this index.
-inline constexpr int user_columns = 5;
+inline constexpr int user_columns = 6;
 
-/// A user from columns 0–4: PARLEY_USER_COLUMNS.
+/// A user from columns 0–5: PARLEY_USER_COLUMNS.
 inline constexpr auto read_user = [](const auto& row) -> user_row {
   return user_row{row.integer(0), row.text(1), row.text(2), row.integer(3),
-                  row.optional_integer(4)};
+                  row.optional_integer(4), row.integer(5) != 0};
 };
 
 /// Runs `statement` and maps its first row, if any; leaves the statement reset.

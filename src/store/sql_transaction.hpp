@@ -61,6 +61,7 @@ public:
   std::optional<upload_row> readable_upload(id upload_id, id viewer) override;
   std::int64_t bytes_uploaded_on(id owner, std::int64_t day) override;
   std::int64_t bytes_stored(id owner) override;
+  std::vector<push_target> push_targets(id conversation_id, id sender) override;
 
   void insert_contact(id owner, id contact_id, std::string_view name, unix_ms now) override;
   bool update_contact_name(id owner, id contact_id, std::string_view name) override;
@@ -98,6 +99,14 @@ public:
   std::optional<id> set_avatar(id user_id, std::optional<id> upload_id) override;
   std::vector<id> stale_uploads(unix_ms before, int limit) override;
   std::vector<std::string> take_unreferenced_blobs(unix_ms before, int limit) override;
+  subscription_outcome put_push_subscription(id user, id session, std::string_view endpoint,
+                                             std::span<const unsigned char> p256dh,
+                                             std::span<const unsigned char> auth, unix_ms now,
+                                             std::size_t limit) override;
+  bool delete_push_subscription(id user, std::string_view endpoint) override;
+  void drop_push_subscription(id subscription_id) override;
+  bool set_muted(id conversation_id, id user, std::optional<unix_ms> until) override;
+  void set_notification_previews(id user, bool previews) override;
 
 private:
   /// The row of a message just inserted.

@@ -2,6 +2,7 @@
 // The users, sessions, codes and secrets half of sql_transaction. Included by each engine's
 // transaction translation unit. Internal to the store.
 
+#include "store/push_queries.hpp"
 #include "store/sql_rows.hpp"
 #include "store/sql_transaction.hpp"
 
@@ -99,6 +100,8 @@ void sql_transaction<Connection>::revoke_session(id session_id, unix_ms now) {
       .bind(1, session_id)
       .bind(2, now)
       .run();
+  // Its push subscriptions go with it (that browser is no longer signed in).
+  db_.cached(push_sql::drop_of_session).bind(1, session_id).run();
 }
 
 template <class Connection>

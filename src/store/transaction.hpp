@@ -77,6 +77,10 @@ public:
   [[nodiscard]] virtual std::int64_t bytes_uploaded_on(id owner, std::int64_t day) = 0;
   /// Bytes of `owner`'s uploads that are kept now.
   [[nodiscard]] virtual std::int64_t bytes_stored(id owner) = 0;
+
+  // -- notifications (sql_push_impl.hpp) --
+  /// Every subscription of every member of the conversation but `sender`, by user.
+  [[nodiscard]] virtual std::vector<push_target> push_targets(id conversation_id, id sender) = 0;
 };
 
 class write_transaction : public read_transaction {
@@ -180,6 +184,22 @@ public:
   /// before `before`, and returns their keys. The rows stay locked until COMMIT, so a
   /// concurrent keep_blob of one of them waits: remove the bytes before committing.
   virtual std::vector<std::string> take_unreferenced_blobs(unix_ms before, int limit) = 0;
+
+  // -- notifications (sql_push_impl.hpp) --
+  /// Stores `endpoint` for `user`'s `session` (taken from whoever held it; its keys replaced):
+  /// `existing` when this user held it already, `too_many` (nothing stored) when the user holds
+  /// `limit` others.
+  virtual subscription_outcome put_push_subscription(id user, id session, std::string_view endpoint,
+                                                     std::span<const unsigned char> p256dh,
+                                                     std::span<const unsigned char> auth,
+                                                     unix_ms now, std::size_t limit) = 0;
+  /// False when `user` holds no subscription with that endpoint.
+  virtual bool delete_push_subscription(id user, std::string_view endpoint) = 0;
+  /// The push service said it is gone (404/410).
+  virtual void drop_push_subscription(id subscription_id) = 0;
+  /// False when `user` is not a member.
+  virtual bool set_muted(id conversation_id, id user, std::optional<unix_ms> until) = 0;
+  virtual void set_notification_previews(id user, bool previews) = 0;
 };
 
 } // namespace parley::store
