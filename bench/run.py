@@ -1,6 +1,8 @@
 #!/usr/bin/python3
 """Runs Parley's benchmark workloads against Parley and, in the same run, against the Node
-socket.io peer (bench/peers/socketio), with the same load generator (parley-load).
+socket.io peer (bench/peers/socketio), with the same load generator (parley-load). The
+`media` workload (uploads, thumbnails, attachments: bench/media.py) is Parley's alone and runs
+in this process instead of parley-load.
 
     bench/run.py                      # every workload, full sizes; results in bench/results/
     bench/run.py throughput fanout    # only these
@@ -40,6 +42,8 @@ import subprocess
 import sys
 import tempfile
 import time
+
+import media
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PEER = os.path.join(ROOT, "bench", "peers", "socketio", "server.mjs")
@@ -331,6 +335,8 @@ def workloads(options):
             shown=["sync_wall_ms", "sync_server_cpu_ms", "sync_pages", "sync_messages",
                    "sync100_wall_ms", "sync100_server_cpu_ms", "sync100_p50_ms",
                    "sync100_p99_ms", "fill_changes_per_s"]),
+        # Parley only, in Python (bench/media.py): uploads, thumbnails, attachments.
+        "media": media.plan(options),
     }
     return plans
 
@@ -434,6 +440,7 @@ def main():
                              f"{', '.join(CLUSTER_WORKLOADS)}")
     parser.add_argument("--parley-flag", action="append", default=[],
                         help="extra flag for parley serve (repeatable; every node)")
+    media.add_arguments(parser)
     options = parser.parse_args()
 
     plans = workloads(options)
@@ -485,7 +492,7 @@ def main():
                     log(f"bench: {name} on {kind} skipped ({why})")
                     skipped[kind] = why
                     continue
-                arguments = list(plan["arguments"])
+                arguments = list(plan.get("arguments", []))
                 if "half_of" in plan:
                     peak = peaks.get((plan["half_of"], kind))
                     if not peak:
@@ -494,15 +501,19 @@ def main():
                     arguments += ["--rate", max(1, round(peak / 2))]
                 log(f"bench: {name} on {kind} …")
                 try:
-                    server = Server(kind, plan["users"], workdir, options.parley, options.parley_flag)
+                    server = Server(kind, plan["users"], workdir, options.parley,
+                                    options.parley_flag + plan.get("flags", []))
                 except Failure as error:
                     log(f"bench: {name} on {kind} FAILED to start: {error}")
                     failed = True
                     continue
                 try:
                     output = os.path.join(server.directory, "result.json")
-                    results[kind] = run_load(options.load, server, arguments, output, kind)
-                except Failure as error:
+                    if "media" in plan:
+                        results[kind] = media.run(server, plan["media"], kind)
+                    else:
+                        results[kind] = run_load(options.load, server, arguments, output, kind)
+                except (Failure, media.Failure) as error:
                     log(f"bench: {name} on {kind} FAILED: {error}")
                     failed = True
                 finally:
