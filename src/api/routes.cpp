@@ -2,6 +2,7 @@
 
 #include "api/chat_routes.hpp"
 #include "api/request_guard.hpp"
+#include "api/push_routes.hpp"
 #include "api/upload_routes.hpp"
 #include "chat/json.hpp"
 
@@ -18,7 +19,7 @@ using verb = beast_http::verb;
 // Browsers keep a cookie at most 400 days; the server decides when the session ends.
 constexpr std::int64_t k_cookie_max_age = 400LL * 24 * 3600;
 
-using chat::user_json;
+using chat::own_user_json;
 
 status status_of(auth::error_code code) {
   switch (code) {
@@ -118,7 +119,7 @@ boost::asio::awaitable<http::response> verify(http::request_context& context,
   }
   auto answer = http::json_response(context.message, status::ok,
                                     boost::json::object{{"token", result->token},
-                                                        {"user", user_json(result->user)},
+                                                        {"user", own_user_json(result->user)},
                                                         {"created", result->created}});
   answer.set(beast_http::field::set_cookie,
              session_cookie(result->token, context.secure, k_cookie_max_age));
@@ -144,7 +145,7 @@ boost::asio::awaitable<http::response> get_me(http::request_context& context,
     co_return std::move(who.error());
   }
   co_return http::json_response(context.message, status::ok,
-                                boost::json::object{{"user", user_json(who->who.user)}});
+                                boost::json::object{{"user", own_user_json(who->who.user)}});
 }
 
 boost::asio::awaitable<http::response> patch_me(http::request_context& context,
@@ -157,11 +158,23 @@ boost::asio::awaitable<http::response> patch_me(http::request_context& context,
   if (!body) {
     co_return std::move(body.error());
   }
-  auto name = required_string(context.message, *body, "name");
+  auto name = optional_string(context.message, *body, "name");
   if (!name) {
     co_return std::move(name.error());
   }
-  auto user = co_await with.auth.rename(who->who, std::move(*name));
+  std::optional<bool> previews;
+  if (const auto* given = body->if_contains("notification_previews")) {
+    if (!given->is_bool()) {
+      co_return http::error_response(context.message, status::bad_request, "bad_request",
+                                     "The field 'notification_previews' must be true or false.");
+    }
+    previews = given->get_bool();
+  }
+  if (!*name && !previews) {
+    co_return http::error_response(context.message, status::bad_request, "bad_request",
+                                   "Give 'name' or 'notification_previews'.");
+  }
+  auto user = co_await with.auth.update_profile(who->who, std::move(*name), previews);
   if (!user) {
     co_return error_answer(context.message, user.error());
   }
@@ -170,7 +183,7 @@ boost::asio::awaitable<http::response> patch_me(http::request_context& context,
     co_await with.chat->profile_changed(user->user_id);
   }
   co_return http::json_response(context.message, status::ok,
-                                boost::json::object{{"user", user_json(*user)}});
+                                boost::json::object{{"user", own_user_json(*user)}});
 }
 
 boost::asio::awaitable<http::response> healthz(http::request_context& context,
@@ -258,6 +271,9 @@ void add_routes(http::router& routes, const dependencies& with) {
   }
   if (with.uploads != nullptr) {
     add_upload_routes(routes, with);
+  }
+  if (with.push != nullptr) {
+    add_push_routes(routes, with);
   }
 }
 

@@ -1,8 +1,8 @@
 #pragma once
 // The REST API and the operational endpoints, mounted on the HTTP router:
 //   POST /api/v1/auth/code, /api/v1/auth/verify, /api/v1/auth/logout,
-//   GET/PATCH /api/v1/me, GET /healthz, GET /metrics, GET / (placeholder page), and the chat
-//   routes of chat_routes.hpp.
+//   GET/PATCH /api/v1/me, GET /healthz, GET /metrics, GET / (placeholder page), and the chat,
+//   upload and push routes of chat_routes.hpp, upload_routes.hpp and push_routes.hpp.
 // Handlers translate between HTTP and the domain services; they hold no state.
 
 #include "auth/auth_service.hpp"
@@ -10,6 +10,7 @@
 #include "http/metrics.hpp"
 #include "http/router.hpp"
 #include "http/static_files.hpp"
+#include "push/push_service.hpp"
 #include "uploads/upload_service.hpp"
 
 #include <functional>
@@ -34,6 +35,8 @@ struct dependencies {
   std::string node_id;
   /// Uploads, media and profile pictures; when null those routes are not mounted.
   uploads::upload_service* uploads = nullptr;
+  /// Web Push subscriptions and notification settings; when null those routes are not mounted.
+  push::push_service* push = nullptr;
 };
 
 /// Adds every route. `with` must outlive the router.

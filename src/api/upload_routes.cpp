@@ -271,7 +271,7 @@ awaitable<void> put_avatar(http::exchange& call, const dependencies& with) {
     co_await with.chat->profile_changed(user);
   }
   boost::json::object body;
-  body["user"] = chat::user_json(me);
+  body["user"] = chat::own_user_json(me);
   co_await call.respond(http::json_response(call.context().message, status::ok, body));
 }
 

@@ -8,6 +8,7 @@
 #include "auth/phone.hpp"
 #include "app/cluster.hpp"
 #include "app/media.hpp"
+#include "app/push.hpp"
 #include "common/clock.hpp"
 #include "common/log.hpp"
 #include "api/realtime.hpp"
@@ -126,7 +127,8 @@ int serve(const config::config& settings) {
   spdlog::info("store.open database={} schema_version={}", store::redacted(settings.database),
                database.schema_version());
 
-  // Outbound calls (the SMS provider) run on their own thread, never on an I/O thread.
+  // Outbound calls (the SMS provider, push services) run on their own thread, never on an I/O
+  // thread.
   asio::io_context outbound(1);
   auto outbound_guard = asio::make_work_guard(outbound);
   std::thread outbound_thread([&outbound] { outbound.run(); });
@@ -228,6 +230,8 @@ int serve(const config::config& settings) {
   dependencies.node_id = settings.node_id;
   app::media_parts media(settings, database);
   dependencies.uploads = &media.service();
+  app::push_parts push(settings, database, clock, chat, outbound.get_executor(), counters);
+  dependencies.push = &push.service();
   api::add_routes(routes, dependencies);
 
   // Real time: Socket.IO at /socket.io/. The compliance mode replaces it with the upstream

@@ -413,16 +413,26 @@ boost::asio::awaitable<void> auth_service::logout(identity who) {
   spdlog::info("auth.logged_out user={} session={}", who.user.user_id, who.session_id);
 }
 
-boost::asio::awaitable<std::expected<store::user_row, error>> auth_service::rename(identity who,
-                                                                                   std::string name) {
-  auto valid = validate_name(name);
-  if (!valid) {
-    co_return std::unexpected(valid.error());
+boost::asio::awaitable<std::expected<store::user_row, error>>
+auth_service::update_profile(identity who, std::optional<std::string> name,
+                             std::optional<bool> notification_previews) {
+  if (name) {
+    auto valid = validate_name(*name);
+    if (!valid) {
+      co_return std::unexpected(valid.error());
+    }
+    name = std::move(*valid);
   }
-  auto update = [user = who.user, name = *valid](store::write_transaction& transaction) mutable {
-    transaction.update_user_name(user.user_id, name);
-    user.name = name;
-    return user;
+  auto update = [user = who.user, name = std::move(name),
+                 notification_previews](store::write_transaction& transaction) mutable {
+    if (name) {
+      transaction.update_user_name(user.user_id, *name);
+    }
+    if (notification_previews) {
+      transaction.set_notification_previews(user.user_id, *notification_previews);
+    }
+    // As stored now: the identity's copy dates from its session's last check.
+    return transaction.user_by_id(user.user_id).value_or(user);
   };
   co_return co_await database_.write(std::move(update));
 }

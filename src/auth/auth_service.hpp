@@ -113,9 +113,10 @@ public:
   /// Revokes the session and tells the listeners (real-time layer: close its sockets).
   boost::asio::awaitable<void> logout(identity who);
 
-  /// PATCH /me.
-  boost::asio::awaitable<std::expected<store::user_row, error>> rename(identity who,
-                                                                       std::string name);
+  /// PATCH /me: the name and/or whether push notifications show message text, in one change.
+  boost::asio::awaitable<std::expected<store::user_row, error>>
+  update_profile(identity who, std::optional<std::string> name,
+                 std::optional<bool> notification_previews);
 
   /// Operator commands: act on the database directly and block until committed, so call them
   /// from the command line's thread, never on an I/O thread. Each entry is validated like

@@ -23,9 +23,7 @@ namespace {
 using boost::asio::awaitable;
 using store::id;
 
-error make_error(error_code code, std::string message) {
-  return error{code, std::move(message), std::nullopt};
-}
+using detail::make_error;
 
 // -- store jobs (named function objects: see store::database::write) ---------------------
 
@@ -480,6 +478,9 @@ void chat_service::deliver(const store::message_row& message, const std::vector<
   out.sender = message.sender_id;
   out.members = members;
   relay_.committed(std::move(out), except);
+  if (new_message_observer_) {
+    new_message_observer_(message, members);
+  }
 }
 
 

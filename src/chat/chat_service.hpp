@@ -20,6 +20,7 @@
 
 #include <chrono>
 #include <expected>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -200,6 +201,20 @@ public:
   /// Deliveries to the sockets and between nodes.
   [[nodiscard]] chat::relay& relay() { return relay_; }
 
+  /// Mutes the conversation's pushes for `user` until `until` (nullopt: unmuted); their view
+  /// of it is returned (their other sockets see it at their next sync or list).
+  boost::asio::awaitable<result<store::conversation_summary>>
+  set_muted(store::id user, store::id conversation, std::optional<unix_ms> until);
+
+  /// Called on the writer thread right after a new message committed (never for a retried
+  /// send), with the members it went to: the push hook. Must not block. Set before serving.
+  using message_observer =
+      std::function<void(const store::message_row&, const std::vector<store::id>& members)>;
+  void observe_new_messages(message_observer observer) { new_message_observer_ = std::move(observer); }
+
+  /// Whether each user is online: on any node with several, else on this one.
+  boost::asio::awaitable<std::vector<bool>> online(const std::vector<store::id>& users);
+
   [[nodiscard]] const policy& rules() const { return rules_; }
 
   /// Called on the writer thread after a message's COMMIT: hands it to every socket of every
@@ -221,8 +236,6 @@ public:
   void announce(const announcement& change, const socketio::socket* except);
 
 private:
-  /// Whether each user is online: on any node with several, else on this one.
-  boost::asio::awaitable<std::vector<bool>> online(const std::vector<store::id>& users);
 
   policy rules_;
   store::database& database_;
@@ -230,6 +243,7 @@ private:
   const parley::clock& clock_;
   chat::relay relay_;
   bus::presence* presence_ = nullptr;
+  message_observer new_message_observer_;
   token_buckets message_limits_;
   token_buckets typing_limits_;
   token_buckets edit_limits_;

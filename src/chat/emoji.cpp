@@ -58,4 +58,30 @@ bool is_one_emoji(std::string_view text) {
   return u_stringHasBinaryProperty(units, length, UCHAR_EMOJI_KEYCAP_SEQUENCE) != 0;
 }
 
+std::string first_characters(std::string_view text, std::size_t count) {
+  if (text::code_point_count(text) <= count) {
+    return std::string(text);
+  }
+  const auto unicode = icu::UnicodeString::fromUTF8(
+      icu::StringPiece(text.data(), static_cast<std::int32_t>(text.size())));
+  auto* iterator = grapheme_iterator();
+  std::int32_t end = 0;
+  if (iterator == nullptr) {
+    end = unicode.moveIndex32(0, static_cast<std::int32_t>(count));
+  } else {
+    iterator->setText(unicode);
+    end = iterator->first();
+    for (std::size_t taken = 0; taken < count; ++taken) {
+      const std::int32_t next = iterator->next();
+      if (next == icu::BreakIterator::DONE) {
+        break;
+      }
+      end = next;
+    }
+  }
+  std::string out;
+  unicode.tempSubString(0, end).toUTF8String(out);
+  return out;
+}
+
 } // namespace parley::chat

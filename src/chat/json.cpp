@@ -19,6 +19,12 @@ boost::json::object user_json(const store::user_row& user) {
   return shown;
 }
 
+boost::json::object own_user_json(const store::user_row& user) {
+  auto shown = user_json(user);
+  shown["notification_previews"] = user.notification_previews;
+  return shown;
+}
+
 std::string media_url(store::id upload) { return fmt::format("/media/{}", upload); }
 
 std::string thumbnail_url(store::id upload) { return fmt::format("/media/{}/thumbnail", upload); }
@@ -196,6 +202,11 @@ boost::json::object conversation_json(const store::conversation_summary& summary
   }
   result["unread_count"] = summary.unread_count;
   result["seq"] = conversation.last_seq;
+  if (summary.muted_until) {
+    result["muted_until"] = *summary.muted_until;
+  } else {
+    result["muted_until"] = nullptr;
+  }
   return result;
 }
 

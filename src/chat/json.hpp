@@ -13,6 +13,8 @@ namespace parley::chat {
 /// {"id", "name", "phone", "avatar_url"}: avatar_url is the thumbnail of their profile
 /// picture (thumbnail_url of the upload), or null.
 [[nodiscard]] boost::json::object user_json(const store::user_row& user);
+/// The caller's own user object: user_json plus "notification_previews".
+[[nodiscard]] boost::json::object own_user_json(const store::user_row& user);
 /// Where an upload's bytes are served: "/media/{id}".
 [[nodiscard]] std::string media_url(store::id upload);
 /// Where an image upload's thumbnail is served: "/media/{id}/thumbnail".
@@ -33,7 +35,7 @@ namespace parley::chat {
 /// {"user", "name", "conversation_id", "online"}
 [[nodiscard]] boost::json::object contact_json(const store::contact_row& contact, bool online);
 /// {"id", "kind", "title", "members" (users with admin, read_up_to, delivered_up_to),
-/// "last_message", "unread_count", "seq"} as `viewer` sees it: a
+/// "last_message", "unread_count", "seq", "muted_until"} as `viewer` sees it: a
 /// direct conversation is titled with the viewer's nickname for the other member, or their name.
 [[nodiscard]] boost::json::object conversation_json(const store::conversation_summary& summary,
                                                     store::id viewer);

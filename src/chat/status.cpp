@@ -3,6 +3,7 @@
 
 #include "chat/chat_service.hpp"
 
+#include "chat/changes.hpp"
 #include "chat/json.hpp"
 
 #include <boost/json/serialize.hpp>
@@ -19,9 +20,7 @@ namespace {
 using boost::asio::awaitable;
 using store::id;
 
-error make_error(error_code code, std::string message) {
-  return error{code, std::move(message), std::nullopt};
-}
+using detail::make_error;
 
 struct mark_outcome {
   bool moved = false;
@@ -280,4 +279,32 @@ awaitable<std::vector<bool>> chat_service::online(const std::vector<id>& users) 
   }
   co_return here;
 }
+
+namespace {
+
+struct set_muted_job {
+  id user;
+  id conversation;
+  std::optional<unix_ms> until;
+
+  result<store::conversation_summary> operator()(store::write_transaction& transaction) const {
+    if (!transaction.set_muted(conversation, user, until)) {
+      return std::unexpected(make_error(error_code::not_found, "No such conversation."));
+    }
+    auto view = transaction.summary(conversation, user);
+    if (!view) {
+      return std::unexpected(make_error(error_code::not_found, "No such conversation."));
+    }
+    return std::move(*view);
+  }
+};
+
+} // namespace
+
+awaitable<result<store::conversation_summary>>
+chat_service::set_muted(id user, id conversation, std::optional<unix_ms> until) {
+  set_muted_job job{user, conversation, until};
+  co_return co_await database_.write(std::move(job));
+}
+
 } // namespace parley::chat

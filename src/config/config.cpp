@@ -282,6 +282,21 @@ std::vector<setting> make_settings() {
                       "--unattached-upload-ttl",
                       "How long an upload that no message or profile uses is kept",
                       &config::unattached_upload_ttl, 1, 365 * 86400),
+      text_setting("push_subject", "PARLEY_PUSH_SUBJECT", "--push-subject", "URL",
+                   "A mailto: or https: contact that push services may use to reach the "
+                   "operator (default: the server's own origin)",
+                   &config::push_subject),
+      boolean_setting("push_allow_insecure_endpoints", "PARLEY_PUSH_ALLOW_INSECURE_ENDPOINTS",
+                      "--push-allow-insecure-endpoints",
+                      "Also accept push endpoints at http://127.0.0.1:PORT (a testing aid)",
+                      &config::push_allow_insecure_endpoints),
+      integer_setting<int>("push_user_rate", "PARLEY_PUSH_USER_RATE", "--push-user-rate", "N",
+                           "Pushes per second to one user (all their subscriptions count as "
+                           "one); 0 = no limit",
+                           &config::push_user_rate, 0, 1'000'000),
+      integer_setting<int>("push_user_burst", "PARLEY_PUSH_USER_BURST", "--push-user-burst", "N",
+                           "Pushes one user may get at once before --push-user-rate applies",
+                           &config::push_user_burst, 1, 1'000'000),
       seconds_setting("code_ttl", "PARLEY_CODE_TTL", "--code-ttl",
                       "How long a sign-in code stays valid", &config::code_ttl, 30, 86400),
       seconds_setting("code_resend_interval", "PARLEY_CODE_RESEND_INTERVAL",
@@ -421,6 +436,13 @@ void validate(const config& value) {
     throw config_error("default_region",
                        fmt::format("expected a two-letter region code such as US, got '{}'",
                                    value.default_region));
+  }
+  if (!value.push_subject.empty() &&
+      !((value.push_subject.starts_with("mailto:") && value.push_subject.size() > 7) ||
+        (value.push_subject.starts_with("https://") && value.push_subject.size() > 8))) {
+    throw config_error("push_subject",
+                       fmt::format("expected mailto:ADDRESS or an https:// URL, got '{}'",
+                                   value.push_subject));
   }
   for (const auto& origin : value.allowed_origins) {
     if (!(origin.starts_with("http://") || origin.starts_with("https://")) ||

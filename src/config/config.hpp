@@ -76,6 +76,13 @@ struct config {
   int upload_rate = 2; ///< Uploads per second per user (bursts of ten times that); 0 = no limit.
   std::chrono::seconds unattached_upload_ttl{24 * 3600}; ///< Uploads never attached go after this.
 
+  // Notifications (Web Push)
+  /// VAPID `sub`: a mailto: or https: contact for push services (empty: the server's origin).
+  std::string push_subject;
+  bool push_allow_insecure_endpoints = false; ///< Also http://127.0.0.1:PORT endpoints (tests).
+  int push_user_rate = 1;   ///< Pushes per user per second; 0 = unlimited.
+  int push_user_burst = 30; ///< Pushes to one user at once before the rate applies.
+
   // SMS (Twilio); all empty = the development sender.
   std::string twilio_account_sid;
   std::string twilio_auth_token;

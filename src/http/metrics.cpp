@@ -48,6 +48,13 @@ void metrics::add_sampled(std::string name, std::string help, std::string kind,
   sampled_.push_back({std::move(name), std::move(help), std::move(kind), std::move(sample)});
 }
 
+void metrics::add_sampled_family(std::string name, std::string help, std::string kind,
+                                 std::string label_name, std::function<labelled_values()> sample) {
+  std::lock_guard lock(mutex_);
+  families_.push_back({std::move(name), std::move(help), std::move(kind), std::move(label_name),
+                       std::move(sample)});
+}
+
 std::string metrics::render() const {
   std::string out;
   auto append = [&out](std::string_view text) { out.append(text); };
@@ -80,6 +87,14 @@ std::string metrics::render() const {
   for (const auto& entry : sampled_) {
     append(fmt::format("# HELP {} {}\n# TYPE {} {}\n{} {}\n", entry.name, entry.help, entry.name,
                        entry.kind, entry.name, entry.sample()));
+  }
+  for (const auto& family : families_) {
+    append(fmt::format("# HELP {} {}\n# TYPE {} {}\n", family.name, family.help, family.name,
+                       family.kind));
+    for (const auto& [value, count] : family.sample()) {
+      append(fmt::format("{}{{{}=\"{}\"}} {}\n", family.name, family.label_name, label(value),
+                         count));
+    }
   }
   return out;
 }

@@ -12,6 +12,7 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace parley::http {
@@ -35,6 +36,12 @@ public:
   void add_sampled(std::string name, std::string help, std::string kind,
                    std::function<double()> sample);
 
+  /// Values read at each scrape, one per value of one label (say status="410"); none shown
+  /// while the function returns none.
+  using labelled_values = std::vector<std::pair<std::string, double>>;
+  void add_sampled_family(std::string name, std::string help, std::string kind,
+                          std::string label_name, std::function<labelled_values()> sample);
+
   [[nodiscard]] std::string render() const;
 
 private:
@@ -55,6 +62,14 @@ private:
   std::map<std::tuple<std::string, std::string, unsigned>, std::uint64_t> requests_; // guarded by mutex_
   std::map<std::string, histogram, std::less<>> latency_;                             // guarded by mutex_
   std::vector<sampled> sampled_;                                                      // guarded by mutex_
+  struct sampled_family {
+    std::string name;
+    std::string help;
+    std::string kind;
+    std::string label_name;
+    std::function<labelled_values()> sample;
+  };
+  std::vector<sampled_family> families_; // guarded by mutex_
 };
 
 } // namespace parley::http

@@ -326,17 +326,26 @@ TEST_F(auth_service_test, unknown_and_malformed_tokens_are_refused) {
   EXPECT_FALSE(run_coroutine(service_->authenticate(std::string(5000, 'a'))));
 }
 
-TEST_F(auth_service_test, renaming_validates_and_stores_the_name) {
+TEST_F(auth_service_test, updating_the_profile_validates_and_stores_it) {
   ASSERT_TRUE(request());
   const auto result = verify(sender_.last_code(), "Alice");
   const auto who = run_coroutine(service_->authenticate(result->token));
-  const auto renamed = run_coroutine(service_->rename(*who, " Alice Liddell "));
+  EXPECT_TRUE(who->user.notification_previews); // on by default
+  const auto renamed = run_coroutine(service_->update_profile(*who, " Alice Liddell ", {}));
   ASSERT_TRUE(renamed);
   EXPECT_EQ(renamed->name, "Alice Liddell");
+  EXPECT_TRUE(renamed->notification_previews);
   EXPECT_EQ(run_coroutine(service_->authenticate(result->token))->user.name, "Alice Liddell");
-  const auto refused = run_coroutine(service_->rename(*who, ""));
+  const auto refused = run_coroutine(service_->update_profile(*who, "", false));
   ASSERT_FALSE(refused);
   EXPECT_EQ(refused.error().code, error_code::invalid_name);
+  EXPECT_TRUE(run_coroutine(service_->authenticate(result->token))->user.notification_previews);
+
+  const auto quiet = run_coroutine(service_->update_profile(*who, {}, false));
+  ASSERT_TRUE(quiet);
+  EXPECT_EQ(quiet->name, "Alice Liddell");
+  EXPECT_FALSE(quiet->notification_previews);
+  EXPECT_FALSE(run_coroutine(service_->authenticate(result->token))->user.notification_previews);
 }
 
 TEST_F(auth_service_test, the_hashing_key_survives_a_restart) {

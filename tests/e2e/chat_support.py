@@ -19,7 +19,8 @@ PHONES = [f"+141555501{n:02d}" for n in range(1, 40)]
 MESSAGE_FIELDS = {"id", "conversation_id", "sender_id", "body", "sent_at", "client_id", "seq",
                   "updated_seq", "edited_at", "deleted", "reply_to", "reactions", "attachments"}
 QUOTE_FIELDS = {"id", "sender_id", "body", "deleted"}  # a message's reply_to
-CONVERSATION_FIELDS = {"id", "kind", "title", "members", "last_message", "unread_count", "seq"}
+CONVERSATION_FIELDS = {"id", "kind", "title", "members", "last_message", "unread_count", "seq",
+                       "muted_until"}
 USER_FIELDS = {"id", "name", "phone", "avatar_url"}
 # A message's attachment: always these, width and height when known, thumbnail_url for images.
 ATTACHMENT_REQUIRED = {"id", "kind", "mime", "size", "name", "url"}
@@ -44,7 +45,9 @@ def wait_for_clock_past(ms):
 class User:
     def __init__(self, token, user):
         self.token = token
-        self.user = user  # {"id", "name", "phone", "avatar_url"}
+        self.own = user  # as the user sees themselves: also "notification_previews"
+        # As others see them: {"id", "name", "phone", "avatar_url"}
+        self.user = {key: value for key, value in user.items() if key != "notification_previews"}
         self.id = user["id"]
         self.name = user["name"]
         self.phone = user["phone"]
@@ -261,6 +264,8 @@ class ChatCase(ServerTestCase):
         self.assertGreaterEqual(conversation["seq"], 0, conversation)
         self.assertIs(type(conversation["unread_count"]), int, conversation)
         self.assertGreaterEqual(conversation["unread_count"], 0, conversation)
+        if conversation["muted_until"] is not None:
+            self.assertIs(type(conversation["muted_until"]), int, conversation)
         members = conversation["members"]
         self.assertIsInstance(members, list, conversation)
         self.assertEqual(len({member["id"] for member in members}), len(members), conversation)
