@@ -1,6 +1,7 @@
 // The REST half of the public contract. Same origin: the session cookie goes by itself.
 
 import { ApiError, parseRetryAfter } from "./lib/errors";
+import type { SubscriptionBody } from "./lib/notifications";
 import type { Contact, Conversation, Message, Upload, User } from "./lib/types";
 
 /** The error an answer's body describes (API.md: `{"error": {"code", "message"}}`). */
@@ -116,4 +117,11 @@ export const api = {
     call<void>("DELETE", `/api/v1/conversations/${conversationId}/members/${userId}`),
   setAdmin: (conversationId: number, userId: number, admin: boolean) =>
     call<{ conversation: Conversation }>("PATCH", `/api/v1/conversations/${conversationId}/members/${userId}`, { admin }),
+  // Notifications (v2): Web Push for this browser, muting, previews.
+  pushKey: () => call<{ public_key: string }>("GET", "/api/v1/push/key"),
+  addPushSubscription: (subscription: SubscriptionBody) => call<unknown>("POST", "/api/v1/push/subscriptions", subscription),
+  removePushSubscription: (endpoint: string) => call<void>("DELETE", "/api/v1/push/subscriptions", { endpoint }),
+  setMuted: (conversationId: number, mutedUntil: number | null) =>
+    call<{ conversation: Conversation }>("PATCH", `/api/v1/conversations/${conversationId}/settings`, { muted_until: mutedUntil }),
+  setPreviews: (on: boolean) => call<{ user: User }>("PATCH", "/api/v1/me", { notification_previews: on }),
 };

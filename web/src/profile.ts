@@ -10,7 +10,10 @@ import { getState, set } from "./state";
 
 /** The user fields a change may bring (the rest of each copy stays: roles, marks). */
 function merged<T extends User>(old: T, user: User): T {
-  return { ...old, name: user.name, avatar_url: user.avatar_url ?? null, phone: user.phone || old.phone };
+  const next = { ...old, name: user.name, avatar_url: user.avatar_url ?? null, phone: user.phone || old.phone };
+  // Only one's own user object carries the notification setting.
+  if (typeof user.notification_previews === "boolean") next.notification_previews = user.notification_previews;
+  return next;
 }
 
 function inConversation(c: Conversation, user: User, contactIds: ReadonlySet<number>, selfId: number | undefined): Conversation {
@@ -81,5 +84,16 @@ export async function removePicture(): Promise<string | null> {
     return null;
   } catch (e) {
     return errorText(e, "Could not remove your picture.");
+  }
+}
+
+/** `PATCH /api/v1/me {"notification_previews"}`: whether pushes carry the message text. */
+export async function savePreviews(on: boolean): Promise<string | null> {
+  try {
+    const { user } = await api.setPreviews(on);
+    applyUser({ ...user, notification_previews: typeof user.notification_previews === "boolean" ? user.notification_previews : on });
+    return null;
+  } catch (e) {
+    return errorText(e, "Could not save this setting.");
   }
 }

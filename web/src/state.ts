@@ -20,6 +20,12 @@ export interface Thread {
 
 export type Connection = "connecting" | "online" | "reconnecting";
 
+/** Web Push in this browser (./push): its state, and the sentence to show about it. */
+export interface PushUi {
+  status: "unknown" | "unsupported" | "denied" | "off" | "busy" | "on";
+  message: string | null;
+}
+
 export interface State {
   phase: "loading" | "signed-out" | "signed-in";
   me: User | null;
@@ -44,6 +50,9 @@ export interface State {
   config: ClientConfig;
   /** Per conversation, the files attached to the message being written (./attach). */
   drafts: Record<number, DraftAttachment[]>;
+  /** Shown from what this device saved (./offline) while the server cannot be reached. */
+  fromSnapshot: boolean;
+  push: PushUi;
 }
 
 export const initial: State = {
@@ -66,6 +75,8 @@ export const initial: State = {
   former: {},
   config: defaultConfig,
   drafts: {},
+  fromSnapshot: false,
+  push: { status: "unknown", message: null },
 };
 
 let state: State = initial;

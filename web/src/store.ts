@@ -3,7 +3,8 @@
 // in the pure modules under lib/ (tested); the state itself in ./state; catching up with the
 // conversation log in ./sync, applying messages and conversations in ./messages; edits,
 // deletes, reactions and finding a quoted message in ./actions; groups in ./groups; files and
-// their uploads in ./attach (bytes in ./blobs); one's profile and `user:updated` in ./profile.
+// their uploads in ./attach (bytes in ./blobs); one's profile and `user:updated` in ./profile;
+// what is shown offline in ./offline; the service worker, notifications and Web Push in ./push.
 
 import { io, type Socket } from "socket.io-client";
 import { api } from "./api";
@@ -31,8 +32,10 @@ import { applyMemberMarks, applyReceipt, noteAuthorRead, parseReceiptBook } from
 import { newClientId } from "./lib/ids";
 import type { ChatMessage, Conversation, Message, Presence, QueuedMessage, Receipt, User } from "./lib/types";
 import { applyConversations, applyLeft, applyMessages } from "./messages";
+import { clearSnapshot, loadSnapshot, snapshotState, startSnapshots } from "./offline";
 import { applyUser } from "./profile";
-import { forget, getState, initial, load, set, setThread, thread, type State } from "./state";
+import { closeConversationNotifications, closeForDeleted, closeReadUpTo, closeStaleNotifications, forgetPush, initPush } from "./push";
+import { forget, getState, initial, load, save, set, setThread, thread, type State } from "./state";
 import { isSyncing, noteLiveConversation, noteLiveMessages, syncLog } from "./sync";
 
 export { getState, notify, set, subscribe } from "./state";
@@ -48,15 +51,43 @@ export async function boot(): Promise<void> {
   window.addEventListener("popstate", () => routeFromLocation(false));
   document.addEventListener("visibilitychange", () => markOpenRead());
   window.addEventListener("focus", () => markOpenRead());
+  startSnapshots();
+  await resume();
+}
+
+let resumeTimer: ReturnType<typeof setTimeout> | undefined;
+const LOGOUT_PENDING = "logout.pending";
+
+async function resume(): Promise<void> {
+  clearTimeout(resumeTimer);
+  const again = () => (resumeTimer = setTimeout(() => void resume(), 3000));
+  if (load(LOGOUT_PENDING)) {
+    // Signed out while the server could not be reached: that session ends first.
+    if (getState().phase !== "signed-out") set({ ...initial, phase: "signed-out" });
+    try {
+      await api.logout();
+    } catch (e) {
+      if (e instanceof ApiError && e.code === "network") return void again();
+    }
+    forget(LOGOUT_PENDING);
+    return;
+  }
   try {
     const { user } = await api.me();
     await startSession(user);
   } catch (e) {
-    if (e instanceof ApiError && e.status === 401) set({ ...initial, phase: "signed-out" });
-    else {
-      set({ ...initial, phase: "signed-out", notice: null });
-      // Offline at load: retry in a moment rather than pretend to be signed out forever.
-      setTimeout(() => void boot(), 3000);
+    if (e instanceof ApiError && e.status === 401) {
+      clearSnapshot();
+      void forgetPush();
+      set({ ...initial, phase: "signed-out" });
+    } else {
+      // Offline at load: show what this device saved (else the sign-in page), and try again
+      // in a moment rather than pretend to be signed out forever.
+      if (getState().phase !== "signed-in") {
+        set(snapshotState() ?? { ...initial, phase: "signed-out", notice: null });
+        if (getState().fromSnapshot) routeFromLocation(false);
+      }
+      again();
     }
   }
 }
@@ -65,7 +96,14 @@ export async function startSession(user: User): Promise<void> {
   const queue = parseQueue(load(`queue.${user.id}`), user.id);
   const receipts = parseReceiptBook(load(`receipts.${user.id}`));
   const cursors = parseCursors(load(`cursors.${user.id}`));
-  set({ ...initial, phase: "signed-in", me: user, queue, receipts, cursors });
+  // Back from showing the saved copy: its list stays on screen until the server's replaces it.
+  const prev = getState();
+  const carried = prev.fromSnapshot && prev.me?.id === user.id ? { conversations: prev.conversations, contacts: prev.contacts, conversationsLoaded: true } : {};
+  if (loadSnapshot()?.user.id !== user.id) clearSnapshot();
+  forget(LOGOUT_PENDING); // a new session: the old cookie is gone
+  clearTimeout(resumeTimer);
+  set({ ...initial, phase: "signed-in", me: user, queue, receipts, cursors, ...carried });
+  void initPush(user.id);
   // Files left in IndexedDB by a queue that is gone (sent from another tab, a crash).
   void sweepBlobs(attachmentKeys(queue));
   void loadConfig();
@@ -112,6 +150,7 @@ export async function refreshLists(): Promise<void> {
     let receipts = getState().receipts;
     if (me) for (const c of conversations) receipts = applyMemberMarks(receipts, c, me.id);
     set({ conversations: sortConversations(list), contacts: ct.contacts, presence, receipts, conversationsLoaded: true, loadError: null });
+    closeStaleNotifications();
   } catch (e) {
     if (e instanceof ApiError && e.status === 401) return signedOut();
     set({ loadError: "Could not load your conversations.", conversationsLoaded: true });
@@ -128,16 +167,28 @@ function signedOut(): void {
   socket?.disconnect();
   socket = null;
   readSent.clear();
+  clearSnapshot();
+  void forgetPush();
   set({ ...initial, phase: "signed-out" });
   if (location.pathname !== "/") history.replaceState(null, "", "/");
 }
 
 export async function logout(): Promise<void> {
   const me = getState().me;
-  try {
-    await api.logout();
-  } catch {
-    /* the session may already be gone: sign out locally all the same */
+  // This browser gets no more pushes (the server drops the subscription with the session).
+  const [reached] = await Promise.all([
+    // Refused (the session may already be gone): signed out all the same.
+    api.logout().then(
+      () => true,
+      (e) => !(e instanceof ApiError && e.code === "network"),
+    ),
+    forgetPush(),
+  ]);
+  clearTimeout(resumeTimer);
+  // Offline (the app opened from what this device saved): the session ends once the server answers.
+  if (!reached) {
+    save(LOGOUT_PENDING, "1");
+    resumeTimer = setTimeout(() => void resume(), 3000);
   }
   if (me) {
     forget(`queue.${me.id}`);
@@ -193,6 +244,7 @@ function connect(): void {
     if (!m || typeof m.id !== "number") return;
     handleChanges([m]);
     noteLiveMessages([m]);
+    closeForDeleted([m]);
   });
   s.on("conversation", (c: Conversation, ack?: (x?: unknown) => void) => {
     if (typeof ack === "function") ack({ ok: true });
@@ -202,13 +254,17 @@ function connect(): void {
   });
   s.on("conversation:left", (p: { conversation_id: number }, ack?: (x?: unknown) => void) => {
     if (typeof ack === "function") ack({ ok: true });
-    if (p && typeof p.conversation_id === "number") applyLeft([p.conversation_id]);
+    if (p && typeof p.conversation_id === "number") {
+      applyLeft([p.conversation_id]);
+      closeStaleNotifications();
+    }
   });
   s.on("receipt", (r: Receipt) => {
     if (!r || typeof r.up_to !== "number") return;
     set({ receipts: applyReceipt(getState().receipts, r) });
     if (r.kind === "read" && r.user_id === getState().me?.id) {
-      // Read on another device of ours.
+      // Read on another device of ours: its notifications are no longer news.
+      closeReadUpTo(r.conversation_id, r.up_to);
       const c = getState().conversations.find((x) => x.id === r.conversation_id);
       if (c && c.last_message && c.last_message.id <= r.up_to && c.unread_count) set({ conversations: markRead(getState().conversations, c.id) });
     }
@@ -254,6 +310,7 @@ async function sync(): Promise<void> {
   if (!s) return;
   const out = await syncLog(s, visibleOpenId);
   if (!out) return;
+  closeStaleNotifications();
   if (out.unknown) refreshSoon();
   // A thread loaded over REST before its conversation had a cursor missed what came between
   // that page and the sync: load its newest page again.
@@ -285,6 +342,7 @@ function visibleOpenId(): number | null {
 export function markOpenRead(): void {
   const id = getState().openId;
   if (id == null || document.visibilityState !== "visible") return;
+  closeConversationNotifications(id);
   const c = getState().conversations.find((x) => x.id === id);
   if (c && c.unread_count) set({ conversations: markRead(getState().conversations, id) });
   const upTo = Math.max(lastStoredId(thread(id).messages), c?.last_message?.id ?? 0);

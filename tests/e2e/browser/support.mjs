@@ -254,3 +254,31 @@ export function scenario(name, body) {
     }
   });
 }
+
+/** Stops the server (its database and port are kept), runs `body` while nothing answers
+ *  there, then starts the server again on the same port with the same database (the origin,
+ *  and so the pages' service workers and storage, stay the same). */
+export async function whileServerStopped(body) {
+  const { port, directory } = server;
+  server.ownsDirectory = false; // kept for the next start, which owns it from then on
+  await server.stop();
+  try {
+    await body();
+  } finally {
+    server = await Parley.start(["--web-root", WEB_ROOT], { listen: `127.0.0.1:${port}`, directory });
+    server.ownsDirectory = true;
+  }
+}
+
+/** Resolves with `fn(arg)` evaluated in `page` once `done` holds for its result; rejects after
+ *  WAIT with the last result. A polled page condition, for state that no event announces to
+ *  the test (notifications, caches, storage). */
+export async function pollPage(page, fn, arg, done, what) {
+  const deadline = Date.now() + WAIT;
+  for (;;) {
+    const value = await page.evaluate(fn, arg);
+    if (done(value)) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: last ${JSON.stringify(value)}`);
+    await page.evaluate(() => new Promise((resolve) => setTimeout(resolve, 100)));
+  }
+}

@@ -6,6 +6,8 @@ export interface User {
   phone: string;
   /** v2: the profile picture, null (or absent) when there is none. */
   avatar_url?: string | null;
+  /** v2, one's own user object only: whether pushes carry the message text (default true). */
+  notification_previews?: boolean;
 }
 
 /** A file sent to `POST /api/v1/uploads`, as the server describes it (type from the bytes). */
@@ -94,6 +96,8 @@ export interface Conversation {
   unread_count: number;
   /** v2: the conversation's latest log position. */
   seq?: number;
+  /** v2: until when (ms) the caller muted it; null, absent or past: not muted. */
+  muted_until?: number | null;
   /** Local only: when the conversation was first seen (orders conversations without messages). */
   seen_at?: number;
 }

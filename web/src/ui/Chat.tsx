@@ -14,6 +14,7 @@ import { GroupInfo } from "./GroupInfo";
 import { IconBack } from "./icons";
 import { useNow } from "./hooks";
 import { MessageList, type Mode } from "./Messages";
+import { MuteButton } from "./Notifications";
 
 function carriesFiles(e: DragEvent): boolean {
   return Array.from(e.dataTransfer?.types ?? []).includes("Files");
@@ -162,6 +163,11 @@ function ChatHeader({ s, conv, now, active }: { s: State; conv: Conversation; no
         <h2 id="chat-title">{conv.title}</h2>
         <p class={`small muted subtitle ${typers.length ? "typing" : ""}`}>{subtitle}</p>
       </div>
+      {active && (
+        <div class="head-actions">
+          <MuteButton conv={conv} />
+        </div>
+      )}
       {conv.kind === "group" && active && (
         <div class="head-actions">
           <button type="button" class="ghost small" onClick={() => setDialog("group")}>

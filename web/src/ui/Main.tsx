@@ -5,6 +5,7 @@ import { logout, openConversation } from "../store";
 import { addContact, createGroup, openDirect } from "../contacts";
 import { attachmentSummary } from "../lib/attachments";
 import { filterContacts, filterConversations, otherMember } from "../lib/conversations";
+import { isMuted } from "../lib/notifications";
 import type { Contact, Conversation } from "../lib/types";
 import { shortStamp } from "../lib/time";
 import { Chat } from "./Chat";
@@ -12,6 +13,8 @@ import { ContactChecklist } from "./ContactChecklist";
 import { Dialog, FormFooter } from "./Dialog";
 import { Avatar, avatarId } from "./Avatar";
 import { useNow } from "./hooks";
+import { IconBellOff } from "./icons";
+import { NotificationsButton, PushMessage } from "./Notifications";
 import { ProfileDialog } from "./Profile";
 import { toE164 } from "./SignIn";
 
@@ -35,6 +38,7 @@ export function Main({ s }: { s: State }) {
           </div>
           {/* A row of their own when the sidebar is too narrow for them next to the name. */}
           <div class="side-actions">
+            <NotificationsButton s={s} />
             <button type="button" class="ghost" onClick={() => setGroupOpen(true)}>
               New group
             </button>
@@ -46,6 +50,7 @@ export function Main({ s }: { s: State }) {
             </button>
           </div>
         </header>
+        <PushMessage s={s} />
         <ConnectionBanner s={s} />
         <AddContact me={me.phone} />
         <div class="search">
@@ -89,7 +94,11 @@ function ConnectionBanner({ s }: { s: State }) {
   return (
     <p class={`banner ${s.connection}`} role="status">
       <span class="spinner" aria-hidden="true" />
-      {s.connection === "connecting" ? "Connecting…" : "Reconnecting…"}
+      {s.fromSnapshot
+        ? "Offline: showing what this device saved. Reconnecting…"
+        : s.connection === "connecting"
+          ? "Connecting…"
+          : "Reconnecting…"}
       {pending > 0 && ` ${pending} message${pending === 1 ? "" : "s"} waiting to be sent.`}
     </p>
   );
@@ -221,11 +230,12 @@ function ConversationLink({ c, s, now }: { c: Conversation; s: State; now: numbe
     preview = who + (last.deleted ? "This message was deleted" : text || attachmentSummary(last.attachments ?? []));
   }
   const typing = typingIds.length > 0;
+  const muted = isMuted(c, now);
   // The link holds only the title, so its accessible name is exactly what it shows (the
   // contact or group); the rest of the row is its description. A stretched ::after makes the
   // whole row the link's click target (styles.css, .conv-link).
   return (
-    <div class={`conv ${s.openId === c.id ? "current" : ""} ${c.unread_count ? "unread" : ""}`}>
+    <div class={`conv ${s.openId === c.id ? "current" : ""} ${c.unread_count ? "unread" : ""} ${muted ? "quiet" : ""}`}>
       <Avatar id={avatarId(c, other)} name={c.title} online={online} group={c.kind === "group"} url={other?.avatar_url} />
       <span class="conv-main">
         <span class="conv-top">
@@ -246,8 +256,14 @@ function ConversationLink({ c, s, now }: { c: Conversation; s: State; now: numbe
         </span>
         <span class="conv-bottom" id={descId}>
           <span class={`conv-preview small ${typing ? "typing" : ""}`}>{typing ? "typing…" : preview}</span>
+          {muted && (
+            <span class="muted-mark" title="Muted">
+              <IconBellOff />
+              <span class="sr-only">, muted</span>
+            </span>
+          )}
           {c.unread_count > 0 && (
-            <span class="badge">
+            <span class={`badge ${muted ? "quiet" : ""}`}>
               {c.unread_count}
               <span class="sr-only"> unread</span>
             </span>

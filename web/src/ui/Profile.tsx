@@ -1,11 +1,12 @@
 // The `Profile` dialog: one's picture (choose or replace it, remove it; it changes at once,
 // with a preview of the chosen image while it uploads) and one's name (saved with Save). Others
-// see both change live (`user:updated`).
+// see both change live (`user:updated`). Also whether notifications show the message text
+// (saved as soon as it is changed).
 
 import { useRef, useState } from "preact/hooks";
 import { readDataUrl } from "../blobs";
 import type { User } from "../lib/types";
-import { removePicture, saveName, setPicture } from "../profile";
+import { removePicture, saveName, savePreviews, setPicture } from "../profile";
 import { Avatar } from "./Avatar";
 import { Dialog } from "./Dialog";
 
@@ -13,11 +14,11 @@ export function ProfileDialog({ me, onClose }: { me: User; onClose: () => void }
   const [name, setName] = useState(me.name);
   const [error, setError] = useState<string | null>(null);
   const [status, setStatus] = useState("");
-  const [busy, setBusy] = useState<"name" | "picture" | null>(null);
+  const [busy, setBusy] = useState<"name" | "picture" | "previews" | null>(null);
   const [preview, setPreview] = useState<string | null>(null);
   const picker = useRef<HTMLInputElement>(null);
 
-  const run = async (what: "name" | "picture", call: () => Promise<string | null>, done: string) => {
+  const run = async (what: "name" | "picture" | "previews", call: () => Promise<string | null>, done: string) => {
     setBusy(what);
     setError(null);
     setStatus("");
@@ -73,6 +74,24 @@ export function ProfileDialog({ me, onClose }: { me: User; onClose: () => void }
             if (file) void choose(file);
           }}
         />
+      </div>
+      <div class="profile-notify">
+        <label class="check">
+          <input
+            type="checkbox"
+            checked={me.notification_previews !== false}
+            aria-busy={busy === "previews"}
+            aria-describedby="previews-hint"
+            onChange={(e) => {
+              const on = (e.currentTarget as HTMLInputElement).checked;
+              void run("previews", () => savePreviews(on), on ? "Notifications show the message text." : "Notifications no longer show the message text.");
+            }}
+          />
+          <span>Show message text in notifications</span>
+        </label>
+        <p class="hint" id="previews-hint">
+          When this is off, a notification names only the conversation.
+        </p>
       </div>
       <form
         class="stack"

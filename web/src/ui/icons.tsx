@@ -39,3 +39,9 @@ export const IconAttach = () => (
 export const IconFile = () => (
   <svg {...common} class="icon"><path fill="currentColor" d="M6 2a2 2 0 0 0-2 2v16a2 2 0 0 0 2 2h12a2 2 0 0 0 2-2V8l-6-6zm7 7V3.5L18.5 9z" /></svg>
 );
+export const IconBell = () => (
+  <svg {...common} class="icon"><path fill="currentColor" d="M12 22a2 2 0 0 0 2-2h-4a2 2 0 0 0 2 2zm6-6V11c0-3.1-1.6-5.6-4.5-6.3V4a1.5 1.5 0 0 0-3 0v.7C7.6 5.4 6 7.9 6 11v5l-2 2v1h16v-1z" /></svg>
+);
+export const IconBellOff = () => (
+  <svg {...common} class="icon"><path fill="currentColor" d="M12 22a2 2 0 0 0 2-2h-4a2 2 0 0 0 2 2zm6-6.3V11c0-3.1-1.6-5.6-4.5-6.3V4a1.5 1.5 0 0 0-3 0v.7c-.5.1-1 .3-1.4.5L18 15.7zM4.4 3.1 3 4.5l3.2 3.2C6.1 8.1 6 8.6 6 9v7l-2 2v1h13.7l1.8 1.8 1.4-1.4z" /></svg>
+);
