@@ -27,6 +27,12 @@ using detail::make_error;
 
 // -- store jobs (named function objects: see store::database::write) ---------------------
 
+// Thrown by a send whose upload another node attached between its check and its UPDATE: the
+// job's savepoint is rolled back, and the sender told as for any upload it cannot attach.
+struct upload_taken : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
 struct list_conversations {
   id viewer;
   std::vector<store::conversation_summary> operator()(store::read_transaction& transaction) const {
@@ -174,7 +180,7 @@ struct send_job {
       if (!transaction.attach_uploads(message->message_id, sender, request.attachments)) {
         // Taken meanwhile (another node's send): some may be attached already, so the job
         // fails as a whole and its savepoint is rolled back.
-        throw std::runtime_error(fmt::format(
+        throw upload_taken(fmt::format(
             "message {}: an upload checked a moment ago could not be attached", message->message_id));
       }
       message->attachment_count = static_cast<int>(uploads.size());
@@ -461,7 +467,16 @@ awaitable<result<store::message_row>> chat_service::send(actor from, send_reques
     co_return std::unexpected(detail::too_fast("Too many messages: slow down a little.", *wait));
   }
   send_job job{this, from.socket.get(), from.user_id, std::move(request), now};
-  auto stored = co_await database_.write(std::move(job));
+  std::optional<result<stored_message>> written;
+  try {
+    written = co_await database_.write(std::move(job));
+  } catch (const upload_taken&) {
+    // written stays empty: answered below like any upload that cannot be attached
+  }
+  if (!written) {
+    co_return std::unexpected(make_error(error_code::bad_request, "That upload cannot be attached."));
+  }
+  auto& stored = *written;
   if (!stored) {
     co_return std::unexpected(std::move(stored.error()));
   }
