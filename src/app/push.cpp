@@ -65,6 +65,10 @@ push_parts::push_parts(const config::config& settings, store::database& database
   counters.add_sampled("parley_push_skipped_total",
                        "Pushes not sent: over a user's rate or the queue's limit.", "counter",
                        [service] { return double(service->stats().skipped); });
+  counters.add_sampled("parley_push_messages_dropped_total",
+                       "New messages whose pushes were not even planned: the queue was full.",
+                       "counter",
+                       [service] { return double(service->stats().messages_dropped); });
   counters.add_sampled("parley_push_queue_depth", "Pushes waiting or in flight.", "gauge",
                        [service] { return double(service->stats().queue_depth); });
   counters.add_sampled_family("parley_push_failed_total",

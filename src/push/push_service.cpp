@@ -105,10 +105,16 @@ struct push_service::state : std::enable_shared_from_this<state> {
   vapid_signer signer;
   chat::token_buckets user_limits;
 
-  mutable std::mutex mutex; // guards the statistics, `depth` and `planning`
+  mutable std::mutex mutex; // guards the statistics, `depth`, `pending` and `planners`
   statistics counted;
   std::uint64_t depth = 0;
-  std::uint64_t planning = 0; // messages whose pushes are not planned yet: bounded with depth
+  // Messages whose pushes are not planned yet, and the planners taking them in turn: enough
+  // to hide the reads' latency, few enough that the strand never holds more than a few dozen
+  // plans' work ahead of the sends' next steps (an unbounded backlog of plans queued on the
+  // strand starved the sends that drain it: fewer pushes went out the more were owed).
+  std::deque<new_message> pending;
+  std::size_t planners = 0;
+  static constexpr std::size_t max_planners = 32;
 
   // Strand-only: per push service, its client, requests in flight and those waiting.
   struct origin_queue {
@@ -138,6 +144,7 @@ struct push_service::state : std::enable_shared_from_this<state> {
   }
 
   asio::awaitable<void> plan(new_message message);
+  asio::awaitable<void> run_planner();
   void enqueue(outgoing push);
   void start_next(origin_queue& queue);
   asio::awaitable<void> send(outgoing push);
@@ -189,6 +196,9 @@ asio::awaitable<void> push_service::state::plan(new_message message) {
     if (!where) {
       continue; // stored before a rule changed; it will be refused at the next subscribe
     }
+    if (!admit()) { // before any encryption: a push over the limit costs nothing
+      continue;
+    }
     const std::string plaintext =
         payload(conversation, message.message_id, target.title, target.previews,
                 target.sender_name, message.body, message.attachment_count);
@@ -200,9 +210,7 @@ asio::awaitable<void> push_service::state::plan(new_message message) {
                         target.subscription.p256dh, target.subscription.auth, padding);
     if (!body) {
       spdlog::warn("push: subscription {}: {}", target.subscription.subscription_id, body.error());
-      continue;
-    }
-    if (!admit()) {
+      finished("encryption");
       continue;
     }
     outgoing push;
@@ -374,34 +382,49 @@ asio::awaitable<bool> push_service::unsubscribe(id user, std::string endpoint_ur
   co_return co_await state_->database.write(remove);
 }
 
+asio::awaitable<void> push_service::state::run_planner() {
+  for (;;) {
+    new_message next;
+    {
+      const std::scoped_lock lock(mutex);
+      if (pending.empty()) {
+        --planners;
+        co_return;
+      }
+      next = std::move(pending.front());
+      pending.pop_front();
+    }
+    const id message_id = next.message_id;
+    try {
+      co_await plan(std::move(next));
+    } catch (const std::exception& error) {
+      spdlog::warn("push: message {}: {}", message_id, error.what());
+    }
+    // Between two plans, the sends' ready steps run first.
+    co_await asio::post(strand, asio::use_awaitable);
+  }
+}
+
 void push_service::message_committed(new_message message) {
   if (message.recipients.empty()) {
     return;
   }
   {
-    // A flood of messages waits here as plans, not as pushes: bound those too.
+    // A flood of messages waits here, bounded with the pushes queued: beyond, it is dropped
+    // before anything is read or encrypted for it.
     const std::scoped_lock lock(state_->mutex);
-    if (state_->planning + state_->depth >= state_->settings.queue_limit) {
-      ++state_->counted.skipped;
+    if (state_->pending.size() + state_->depth >= state_->settings.queue_limit) {
+      ++state_->counted.messages_dropped;
       return;
     }
-    ++state_->planning;
+    state_->pending.push_back(std::move(message));
+    if (state_->planners >= state::max_planners) {
+      return; // a running planner will take it
+    }
+    ++state_->planners;
   }
-  std::weak_ptr<state> weak = state_;
   asio::co_spawn(
-      state_->strand,
-      [weak, message = std::move(message)]() mutable -> asio::awaitable<void> {
-        if (auto self = weak.lock()) {
-          try {
-            co_await self->plan(std::move(message));
-          } catch (const std::exception& error) {
-            spdlog::warn("push: message {}: {}", message.message_id, error.what());
-          }
-          const std::scoped_lock lock(self->mutex);
-          --self->planning;
-        }
-      },
-      asio::detached);
+      state_->strand, [self = state_] { return self->run_planner(); }, asio::detached);
 }
 
 statistics push_service::stats() const {

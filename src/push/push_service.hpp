@@ -48,7 +48,7 @@ struct options {
   std::size_t max_subscriptions = 20;     ///< Per user.
   std::chrono::seconds ttl{86400};        ///< The `TTL` header, and how long retries go on.
   std::chrono::milliseconds timeout{10'000}; ///< One request, resolve to last byte.
-  std::size_t queue_limit = 10'000;       ///< Messages being planned + pushes waiting or in flight.
+  std::size_t queue_limit = 10'000;       ///< Messages waiting to be planned + pushes waiting or in flight.
   std::size_t per_origin = 8;             ///< Requests at once to one push service.
   double user_rate = 1;                   ///< Pushes per user per second…
   double user_burst = 30;                 ///< …in bursts of this many (0 rate: no limit).
@@ -63,7 +63,8 @@ struct statistics {
   std::map<std::string, std::uint64_t> failed; ///< Final failures by status ("410", "timeout"…).
   std::uint64_t retried = 0;
   std::uint64_t subscriptions_dropped = 0; ///< On 404/410.
-  std::uint64_t skipped = 0;               ///< Over a rate limit or the queue limit.
+  std::uint64_t skipped = 0;               ///< Pushes over a user's rate or the queue limit.
+  std::uint64_t messages_dropped = 0;      ///< Messages not planned at all: the queue was full.
   std::uint64_t queue_depth = 0;           ///< Waiting or in flight now.
 };
 
