@@ -2,7 +2,8 @@
 """Runs Parley's benchmark workloads against Parley and, in the same run, against the Node
 socket.io peer (bench/peers/socketio), with the same load generator (parley-load). The
 `media` workload (uploads, thumbnails, attachments: bench/media.py) is Parley's alone and runs
-in this process instead of parley-load.
+in this process instead of parley-load; so is `push` (Web Push: bench/push.py), which runs
+parley-load four times on fresh servers beside a fake push service.
 
     bench/run.py                      # every workload, full sizes; results in bench/results/
     bench/run.py throughput fanout    # only these
@@ -44,6 +45,7 @@ import tempfile
 import time
 
 import media
+import push
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PEER = os.path.join(ROOT, "bench", "peers", "socketio", "server.mjs")
@@ -337,13 +339,16 @@ def workloads(options):
                    "sync100_p99_ms", "fill_changes_per_s"]),
         # Parley only, in Python (bench/media.py): uploads, thumbnails, attachments.
         "media": media.plan(options),
+        # Parley only (bench/push.py): CPU per push, and throughput with half the receivers
+        # offline and subscribed; four parley-load runs, each on a fresh server.
+        "push": push.plan(options),
     }
     return plans
 
 
-def run_load(load_binary, server, arguments, output, label):
+def run_load(load_binary, server, arguments, output, label, extra=()):
     command = [load_binary, *map(str, arguments), "--url", server.url, "--users", server.users_file,
-               "--label", label, "--json", output, "--threads", "1"]
+               "--label", label, "--json", output, "--threads", "1", *extra]
     for pid in server.pids:
         command += ["--server-pid", str(pid)]
     for name, pid in server.watched:
@@ -441,6 +446,7 @@ def main():
     parser.add_argument("--parley-flag", action="append", default=[],
                         help="extra flag for parley serve (repeatable; every node)")
     media.add_arguments(parser)
+    push.add_arguments(parser)
     options = parser.parse_args()
 
     plans = workloads(options)
@@ -500,9 +506,18 @@ def main():
                         continue
                     arguments += ["--rate", max(1, round(peak / 2))]
                 log(f"bench: {name} on {kind} …")
+                flags = options.parley_flag + plan.get("flags", [])
+                if "push" in plan:  # its own fresh servers, one per run
+                    try:
+                        results[kind] = push.run(
+                            lambda: Server(kind, plan["users"], workdir, options.parley, flags),
+                            lambda *args: run_load(options.load, *args), plan["push"], kind)
+                    except (Failure, push.Failure) as error:
+                        log(f"bench: {name} on {kind} FAILED: {error}")
+                        failed = True
+                    continue
                 try:
-                    server = Server(kind, plan["users"], workdir, options.parley,
-                                    options.parley_flag + plan.get("flags", []))
+                    server = Server(kind, plan["users"], workdir, options.parley, flags)
                 except Failure as error:
                     log(f"bench: {name} on {kind} FAILED to start: {error}")
                     failed = True

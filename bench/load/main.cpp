@@ -94,6 +94,12 @@ int main(int argc, char** argv) {
       ->add_option("--rate", throughput.rate,
                    "Offered messages/s in all (paced); 0 = as fast as acked")
       ->capture_default_str();
+  throughput_command
+      ->add_option("--offline", throughput.offline,
+                   "The receivers of the last N pairs never connect (their messages are stored "
+                   "and pushed, not delivered); server CPU is then per acknowledged message, "
+                   "and offline_acked_total counts the messages to them over the whole run")
+      ->capture_default_str();
   throughput_command->add_option("--warmup", throughput.warmup_seconds)->capture_default_str();
   throughput_command->add_option("--seconds", throughput.seconds)->capture_default_str();
 

@@ -156,7 +156,8 @@ namespace {
 const std::vector<std::string> k_counters = {
     "parley_store_write_batches_total", "parley_store_write_jobs_total",
     "parley_bus_published_total",       "parley_bus_received_total",
-    "parley_bus_gap_reads_total",
+    "parley_bus_gap_reads_total",       "parley_push_sent_total",
+    "parley_push_skipped_total",
 };
 
 } // namespace
@@ -315,6 +316,17 @@ void add_server_figures(report& out, const server_meter& meter, double units,
   }
   if (const auto gaps = meter.counter("parley_bus_gap_reads_total")) {
     figures["bus_gap_reads"] = *gaps;
+  }
+  // Web Push (Parley): pushes the push services accepted in the window, and those skipped
+  // (over a user's rate or the queue limit); only when there were any.
+  const auto pushed = meter.counter("parley_push_sent_total");
+  const auto skipped = meter.counter("parley_push_skipped_total");
+  if (pushed && skipped && *pushed + *skipped > 0) {
+    figures["pushes_per_s"] = rounded(*pushed / meter.wall_seconds(), 0);
+    if (units > 0) {
+      figures["pushes_per_" + unit] = rounded(*pushed / units, 3);
+    }
+    figures["pushes_skipped"] = *skipped;
   }
   for (const auto& [name, cpu] : meter.watched_cpu_seconds()) {
     if (units > 0) {

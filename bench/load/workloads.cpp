@@ -62,6 +62,7 @@ struct throughput_run {
   std::atomic<bool> stopping{false};
   std::atomic<std::uint64_t> delivered{0};
   std::atomic<std::uint64_t> acked{0};
+  std::atomic<std::uint64_t> acked_offline{0}; // whole run: messages to receivers never connected
   std::atomic<std::uint64_t> sent{0};
   std::atomic<std::uint64_t> skipped{0};
   std::atomic<std::int64_t> in_flight{0};
@@ -75,6 +76,7 @@ struct sender {
   std::size_t index = 0;
   std::int64_t to = 0;
   std::int64_t conversation = 0;
+  bool offline = false; // its receiver never connects
   unsigned in_flight = 0;
   std::uint64_t sequence = 0;
 };
@@ -90,6 +92,9 @@ void on_send_ack(throughput_run& run, sender& from, std::int64_t started, json::
     return;
   }
   ++run.acked;
+  if (from.offline) {
+    ++run.acked_offline;
+  }
   if (run.recording.load(std::memory_order_relaxed)) {
     run.threads[from.thread].ack_latency.add(static_cast<double>(now_ns() - started) / 1e3);
   }
@@ -144,24 +149,39 @@ void run_throughput(const common_options& options, const throughput_options& wor
   run.prefix = run_prefix(options);
   run.threads.resize(pool.size());
 
+  if (workload.offline > workload.pairs) {
+    throw std::runtime_error("--offline is at most --pairs");
+  }
   // Sender i is user 2i, its receiver user 2i+1; they sit on different threads when there
-  // are several.
+  // are several. The receivers of the last `offline` pairs never connect.
   const auto all = take_users(users, 2 * std::size_t{workload.pairs});
+  const std::size_t online_pairs = workload.pairs - workload.offline;
+  std::vector<const user*> connected;
+  std::vector<std::size_t> sender_connection; // per pair: its index in `connected`
   // With a receiver node, every message crosses nodes: senders on --url, receivers there.
   std::vector<server_address> servers;
-  if (options.receiver_server) {
-    for (std::size_t index = 0; index < all.size(); ++index) {
-      servers.push_back(index % 2 == 0 ? options.server : *options.receiver_server);
+  for (std::size_t index = 0; index < all.size(); ++index) {
+    const bool sends = index % 2 == 0;
+    if (!sends && index / 2 >= online_pairs) {
+      continue;
+    }
+    if (sends) {
+      sender_connection.push_back(connected.size());
+    }
+    connected.push_back(all[index]);
+    if (options.receiver_server) {
+      servers.push_back(sends ? options.server : *options.receiver_server);
     }
   }
-  auto connections = connect_all(pool, options, all, servers);
+  auto connections = connect_all(pool, options, connected, servers);
   std::vector<std::unique_ptr<sender>> senders;
   for (std::size_t pair = 0; pair < workload.pairs; ++pair) {
     auto entry = std::make_unique<sender>();
-    entry->connection = connections[2 * pair];
-    entry->thread = (2 * pair) % pool.size();
+    entry->connection = connections[sender_connection[pair]];
+    entry->thread = sender_connection[pair] % pool.size();
     entry->index = pair;
     entry->to = all[2 * pair + 1]->id;
+    entry->offline = pair >= online_pairs;
     senders.push_back(std::move(entry));
   }
   for (std::size_t index = 0; index < connections.size(); ++index) {
@@ -200,9 +220,12 @@ void run_throughput(const common_options& options, const throughput_options& wor
         const auto arguments =
             fmt::format(R"(["message:send",{{"to":{},"body":"t{}","client_id":"{}-{}-open"}}])",
                         from->to, now_ns(), run.prefix, from->index);
-        from->connection->emit_with_ack(arguments, [from, promise](json::value& answer) {
+        from->connection->emit_with_ack(arguments, [&run, from, promise](json::value& answer) {
           const auto outcome = read_send_ack(answer);
           from->conversation = outcome.conversation_id;
+          if (outcome.ok && from->offline) {
+            ++run.acked_offline;
+          }
           promise->set_value(outcome.error);
         });
       });
@@ -255,6 +278,7 @@ void run_throughput(const common_options& options, const throughput_options& wor
   out.parameters() = {{"pairs", workload.pairs},
                       {"window", workload.window},
                       {"rate", workload.rate},
+                      {"offline", workload.offline},
                       {"seconds", workload.seconds},
                       {"threads", pool.size()},
                       {"warmup_seconds", workload.warmup_seconds},
@@ -273,7 +297,13 @@ void run_throughput(const common_options& options, const throughput_options& wor
   if (workload.rate > 0) {
     figures["skipped_sends"] = run.skipped.load();
   }
-  add_server_figures(out, meter, static_cast<double>(delivered), "message");
+  // With offline receivers, a message is every one acknowledged (delivered or not), and the
+  // server owes a push for each sent to an offline receiver (when subscribed).
+  if (workload.offline > 0) {
+    figures["offline_acked_total"] = run.acked_offline.load();
+  }
+  add_server_figures(out, meter, static_cast<double>(workload.offline > 0 ? acked : delivered),
+                     "message");
   finish(out, run.errors, "throughput");
 }
 

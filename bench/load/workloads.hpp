@@ -10,6 +10,9 @@ struct throughput_options {
   unsigned pairs = 50;
   unsigned window = 10; ///< Messages in flight per sender.
   double rate = 0;      ///< Messages/s offered in all (paced); 0 = as fast as acked.
+  /// The receivers of the last `offline` pairs never connect: their messages are stored (and
+  /// pushed, for a subscribed receiver) but not delivered; CPU is then per acked message.
+  unsigned offline = 0;
   double warmup_seconds = 2;
   double seconds = 10;
 };
