@@ -22,6 +22,13 @@ QUOTE_FIELDS = {"id", "sender_id", "body", "deleted"}  # a message's reply_to
 CONVERSATION_FIELDS = {"id", "kind", "title", "members", "last_message", "unread_count", "seq",
                        "muted_until"}
 USER_FIELDS = {"id", "name", "phone", "avatar_url"}
+# The caller's own user object (sign-in, /me, their profile changes) also carries this.
+OWN_USER_FIELDS = USER_FIELDS | {"notification_previews"}
+
+
+def public_user(own):
+    """A user object as others see it (user:updated, contacts, members), from the owner's."""
+    return {key: value for key, value in own.items() if key != "notification_previews"}
 # A message's attachment: always these, width and height when known, thumbnail_url for images.
 ATTACHMENT_REQUIRED = {"id", "kind", "mime", "size", "name", "url"}
 ATTACHMENT_FIELDS = ATTACHMENT_REQUIRED | {"width", "height", "thumbnail_url"}

@@ -7,6 +7,7 @@ queue bounded by the harness TIMEOUT.
 
 import unittest
 
+from chat_support import public_user
 from test_cluster_bus import ClusterCase
 
 
@@ -28,7 +29,7 @@ class CrossNodeProfileTest(ClusterCase):
 
         response = self.n1.request("PATCH", "/api/v1/me", {"name": "Alicia"}, token=alice.token)
         self.assertEqual(response.status, 200, response)
-        user = response.json()["user"]
+        user = public_user(response.json()["user"])  # as the others are told of it
         self.assertEqual(user["name"], "Alicia")
         for socket in (a1, a2, b, c):
             self.assertEqual(socket.next_payload("user:updated"), {"user": user})
@@ -36,7 +37,7 @@ class CrossNodeProfileTest(ClusterCase):
         # And the other way round: a change made on node 2.
         response = self.n2.request("PATCH", "/api/v1/me", {"name": "Bobby"}, token=bob.token)
         self.assertEqual(response.status, 200, response)
-        bobby = response.json()["user"]
+        bobby = public_user(response.json()["user"])
         for socket in (b, a1, c):  # Bob himself, and both who share the group with him
             self.assertEqual(socket.next_payload("user:updated"), {"user": bobby})
 

@@ -12,7 +12,7 @@ after the answer arrives behind anything that was sent to it before.
 
 import unittest
 
-from chat_support import USER_FIELDS
+from chat_support import OWN_USER_FIELDS, USER_FIELDS, public_user
 from image_support import png
 from log_support import LogCase
 
@@ -23,7 +23,8 @@ class ProfileEventsTest(LogCase):
         self.assertEqual(response.status, 200, response)
         body = response.json()
         self.assertEqual(set(body), {"user"}, body)
-        return body["user"]
+        self.assertEqual(set(body["user"]), OWN_USER_FIELDS, body)
+        return public_user(body["user"])  # as the others are told of it
 
     def assertUserUpdated(self, payload, user):
         self.assertEqual(set(payload), {"user"}, payload)
@@ -63,7 +64,8 @@ class ProfileEventsTest(LogCase):
         self.assertEqual((contact["name"], contact["user"]), ("Ally", user))
         members = self.members_of(self.conversation_of(carol, group))
         self.assertEqual({key: members[alice.id][key] for key in USER_FIELDS}, user)
-        self.assertEqual(self.api("GET", "/me", user=alice).json(), {"user": user})
+        self.assertEqual(self.api("GET", "/me", user=alice).json(),
+                         {"user": dict(user, notification_previews=True)})
 
         # Exactly one event each, and none for the rest.
         for socket, person in ((a1, alice), (a2, alice), (b, bob), (c, carol)):
@@ -102,7 +104,9 @@ class ProfileEventsTest(LogCase):
         response = self.server.request("PUT", "/api/v1/me/avatar", body=png(8, 6),
                                        token=alice.token, headers={"Content-Type": "image/png"})
         self.assertEqual(response.status, 200, response)
-        user = response.json()["user"]
+        own = response.json()["user"]
+        self.assertEqual(set(own), OWN_USER_FIELDS, own)
+        user = public_user(own)
         self.assertRegex(user["avatar_url"], r"^/media/[1-9][0-9]*/thumbnail$")
         self.assertEqual(user, dict(alice.user, avatar_url=user["avatar_url"]))
         for socket in (a, b):
@@ -119,8 +123,10 @@ class ProfileEventsTest(LogCase):
 
     def test_users_carry_avatar_url_everywhere(self):
         alice, bob = self.users("Alice", "Bob")
-        for shown in (alice.user, bob.user, self.api("GET", "/me", user=alice).json()["user"]):
-            self.assertEqual(set(shown), USER_FIELDS, shown)
+        me = self.api("GET", "/me", user=alice).json()["user"]
+        self.assertEqual(set(me), OWN_USER_FIELDS, me)
+        for shown in (alice.user, bob.user, me):
+            self.assertTrue(USER_FIELDS <= set(shown), shown)
             self.assertIsNone(shown["avatar_url"], shown)
         contact = self.add_contact(alice, bob)
         self.assertIsNone(contact["user"]["avatar_url"])

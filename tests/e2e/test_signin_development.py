@@ -33,7 +33,7 @@ class SignInFlowTest(ServerTestCase):
         self.assertIs(body["created"], True)
         self.assertIsInstance(body["user"]["id"], int)
         self.assertEqual(body["user"], {"id": body["user"]["id"], "name": "Alice", "phone": PHONE,
-                                        "avatar_url": None})
+                                        "avatar_url": None, "notification_previews": True})
         self.assertIsInstance(body["token"], str)
         self.assertGreaterEqual(len(body["token"]), 32)
 
