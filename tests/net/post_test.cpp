@@ -45,9 +45,12 @@ TEST(is_public_address, accepts_public_addresses) {
   }
 }
 
-// Runs one call of `client` on a fresh io_context of this thread.
+// Runs one call of `client` on this thread's io_context. It lives as long as the thread: the
+// network side of the call holds a copy of the caller's executor for a moment after the
+// result is ready, so it must not be destroyed with the call.
 result call(const http_client& client, outgoing_request request) {
-  asio::io_context caller;
+  static thread_local asio::io_context caller;
+  caller.restart();
   auto future = asio::co_spawn(caller, client.post(std::move(request)), asio::use_future);
   caller.run();
   return future.get();

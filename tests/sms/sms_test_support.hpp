@@ -54,8 +54,12 @@ private:
 };
 
 /// Runs `task` on a fresh io_context driven by this thread, the caller's, until it ends.
+// The caller's io_context lives as long as the thread: the network thread's side of a call
+// (the co_spawn that resumes the caller) still holds a copy of the caller's executor for a
+// moment after the caller has its result, so it must not be destroyed with the call.
 template <class T> T run_on_caller(boost::asio::awaitable<T> task) {
-  boost::asio::io_context caller;
+  static thread_local boost::asio::io_context caller;
+  caller.restart();
   auto result = boost::asio::co_spawn(caller, std::move(task), boost::asio::use_future);
   caller.run();
   return result.get();

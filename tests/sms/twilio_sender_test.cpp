@@ -342,6 +342,9 @@ TEST_F(twilio_sender_test, caller_resumes_on_its_own_thread) {
 
 TEST(twilio_sender, network_work_waits_for_the_network_executor) {
   const fake_twilio_process fake;
+  // Declared first, destroyed last: the network thread's side of the call holds a copy of the
+  // caller's executor for a moment after the result is ready (see run_on_caller).
+  boost::asio::io_context caller;
   network_thread network(network_thread::start_mode::later);
   const auto sender = make_twilio_sender({.account_sid = fake.options().account_sid,
                                           .auth_token = fake.options().auth_token,
@@ -349,7 +352,6 @@ TEST(twilio_sender, network_work_waits_for_the_network_executor) {
                                           .api_base = fake.base_url(),
                                           .timeout = 5s},
                                          network.executor());
-  boost::asio::io_context caller;
   auto guard = boost::asio::make_work_guard(caller);
   auto sent = boost::asio::co_spawn(
       caller, sender->send_code({.phone = "+14155550123", .code = "1", .body = "x"}),
