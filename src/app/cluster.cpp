@@ -75,6 +75,14 @@ cluster_link::~cluster_link() {
   }
 }
 
+void cluster_link::discard_pending() {
+  context_.stop();
+  if (thread_.joinable()) {
+    thread_.join();
+  }
+  context_.discard_pending();
+}
+
 void cluster_link::start(chat::chat_service& chat, socketio::hub& hub) {
   if (!bus_) {
     return;

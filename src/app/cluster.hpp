@@ -7,12 +7,12 @@
 #include "bus/presence.hpp"
 #include "chat/chat_service.hpp"
 #include "config/config.hpp"
+#include "app/io_context.hpp"
 #include "http/metrics.hpp"
 #include "socketio/hub.hpp"
 #include "store/database.hpp"
 
 #include <boost/asio/executor_work_guard.hpp>
-#include <boost/asio/io_context.hpp>
 
 #include <memory>
 #include <thread>
@@ -39,9 +39,11 @@ public:
   /// After the database stopped (the last commits' deliveries still went out): stops both, and
   /// this node's lease and registrations leave Redis. Idempotent.
   void stop();
+  /// After stop(): ends the thread and destroys what is left in its queue (io_context.hpp).
+  void discard_pending();
 
 private:
-  boost::asio::io_context context_{1};
+  app::io_context context_{1};
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> guard_;
   std::thread thread_;
   std::unique_ptr<bus::transport> bus_;

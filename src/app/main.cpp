@@ -129,7 +129,7 @@ int serve(const config::config& settings) {
 
   // Outbound calls (the SMS provider, push services) run on their own thread, never on an I/O
   // thread.
-  asio::io_context outbound(1);
+  app::io_context outbound(1);
   auto outbound_guard = asio::make_work_guard(outbound);
   std::thread outbound_thread([&outbound] { outbound.run(); });
   // Also when start-up fails (say the address is in use): a joinable thread left behind
@@ -327,6 +327,10 @@ int serve(const config::config& settings) {
   outbound_thread.join();
   database.stop(); // the last commits' deliveries still go out on the bus
   cluster.stop();
+  // Handlers of either context can hold strands of the other: both queues are emptied before
+  // either context is destroyed (app/io_context.hpp).
+  outbound.discard_pending();
+  cluster.discard_pending();
   spdlog::info("server.stopped");
   return 0;
 }

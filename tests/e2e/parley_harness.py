@@ -28,6 +28,8 @@ PHONE = "+14155550123"
 LISTENING = re.compile(r"\bhttp\.listening address=(\S+):(\d+)")
 READY = re.compile(r"\bserver\.ready\b")
 DEV_SMS = re.compile(r"\bsms\.development to=(\S+) code=(\d+)")
+# The first line of an AddressSanitizer or UndefinedBehaviorSanitizer report.
+SANITIZER_REPORT = re.compile(r"==\d+==ERROR: |runtime error: |terminate called")
 
 
 class Response:
@@ -263,11 +265,23 @@ class ParleyServer:
 
     # -- life cycle -------------------------------------------------------------------
 
-    def terminate(self, timeout=TIMEOUT):
-        """SIGTERM; returns the exit code."""
+    def exit_status(self, timeout=TIMEOUT):
+        """Waits for the process to end (a signal was sent); returns 0 or fails with the
+        sanitizer's report, else the end of the server's log."""
+        status = self.process.wait(timeout)
+        if status != 0:
+            self.reader.join(timeout)
+            start = next((i for i, line in enumerate(self.lines) if SANITIZER_REPORT.search(line)),
+                         max(len(self.lines) - 80, 0))
+            raise AssertionError(f"the server exited with status {status}; its log from line "
+                                 f"{start + 1}:\n" + "\n".join(self.lines[start:]))
+        return status
+
+    def stop_cleanly(self, timeout=TIMEOUT):
+        """SIGTERM, then exit_status()."""
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
-        return self.process.wait(timeout)
+        return self.exit_status(timeout)
 
     def kill(self):
         if self.process.poll() is None:

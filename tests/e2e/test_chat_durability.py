@@ -167,7 +167,7 @@ class MessagesSurviveSigkillTest(ChatCase):
         self.assertEqual(read, {"ok": True})
         chat.disconnect()
         bobs.disconnect()
-        self.assertEqual(self.server.terminate(), 0)
+        self.server.stop_cleanly()
         self.server = self.start_server(*self.flags, directory=self.server.directory)
         self.assertEqual(self.full_history(bob, conversation), sent)
         listed = self.conversations(bob)

@@ -312,7 +312,7 @@ class DrainTest(ClusterCase):
         node.wait_for_log(rf"\bengineio\.closed sid={re.escape(first_sids[0])} ", start)
         status, _ = finish(handshake)
         self.assertEqual(status, 503)
-        self.assertEqual(node.process.wait(TIMEOUT), 0)
+        node.exit_status()
         node.wait_for_log(r"\bserver\.stopped\b", start)
 
         for (sio, connects), sid in zip(clients, first_sids):

@@ -429,7 +429,7 @@ class DrainedNodeThroughNginxTest(NginxBusCase):
         node.wait_for_log(rf"\bengineio\.closed sid={re.escape(sid)} ", log_start)
         self.wait_cut_off(b)
         bob_acked = self.finish(bob_stream, connected=False)
-        self.assertEqual(node.process.wait(TIMEOUT), 0)
+        node.exit_status()
         node.wait_for_log(r"\bserver\.stopped\b", log_start)
         self.wait_acks(alice_stream, len(alice_stream.snapshot()) + 20)  # after the exit
 

