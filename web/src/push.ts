@@ -11,6 +11,7 @@ import { api } from "./api";
 import { ApiError } from "./lib/errors";
 import {
   CLOSE_NOTIFICATIONS,
+  NOTIFICATIONS_CHANGED,
   OPEN_CONVERSATION,
   base64UrlToBytes,
   readStates,
@@ -20,7 +21,7 @@ import {
 } from "./lib/notifications";
 import type { Message } from "./lib/types";
 import { applyConversations } from "./messages";
-import { forget, getState, load, save, set, type PushUi } from "./state";
+import { forget, getState, load, notificationsChanged, save, set, type PushUi } from "./state";
 
 const OWNER = "push.owner";
 /** How long to wait for the browser's push service before saying that it does not answer. */
@@ -36,7 +37,8 @@ export function pushSupported(): boolean {
 
 /**
  * Registers /sw.js (production builds only: the dev server has none) and listens to it:
- * a clicked notification asks this window to open a conversation.
+ * a clicked notification asks this window to open a conversation, and the worker says when
+ * the notifications changed.
  */
 export function startServiceWorker(open: (conversationId: number) => void): void {
   const sw = workers();
@@ -44,6 +46,7 @@ export function startServiceWorker(open: (conversationId: number) => void): void
   sw.addEventListener("message", (e: MessageEvent) => {
     const d = e.data as { type?: unknown; conversation_id?: unknown } | null;
     if (d?.type === OPEN_CONVERSATION && typeof d.conversation_id === "number") open(d.conversation_id);
+    else if (d?.type === NOTIFICATIONS_CHANGED) notificationsChanged();
   });
   sw.startMessages();
   // Once the page has loaded: installing fetches the whole shell again.

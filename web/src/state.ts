@@ -102,12 +102,22 @@ export function set(patch: Partial<State>): void {
   for (const fn of listeners) fn();
 }
 
+/** Dispatched on window after the app saved or forgot something in localStorage, and after
+ *  the service worker showed or closed notifications: what a script watching the page (the
+ *  browser tests) waits for instead of reading it again and again. */
+export const PAGE_CHANGED = "parley:changed";
+
+function changed(): void {
+  if (typeof window !== "undefined") window.dispatchEvent(new Event(PAGE_CHANGED));
+}
+
 export function save(key: string, value: string): void {
   try {
     localStorage.setItem(`parley.${key}`, value);
   } catch {
     /* storage full or disabled: the state still lives in memory */
   }
+  changed();
 }
 
 export function load(key: string): string | null {
@@ -124,6 +134,12 @@ export function forget(key: string): void {
   } catch {
     /* ignore */
   }
+  changed();
+}
+
+/** The service worker changed the notifications (./push). */
+export function notificationsChanged(): void {
+  changed();
 }
 
 let noticeTimer: ReturnType<typeof setTimeout> | undefined;

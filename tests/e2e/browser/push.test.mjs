@@ -74,10 +74,12 @@ function standInPushManager(context, keys) {
         unsubscribe: async () => {
           state.unsubscribed += 1;
           state.subscription = null;
+          window.dispatchEvent(new Event("parley:changed"));
           return true;
         },
       };
       state.subscription = subscription;
+      window.dispatchEvent(new Event("parley:changed"));
       return subscription;
     };
     PushManager.prototype.getSubscription = async function () {

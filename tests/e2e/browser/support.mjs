@@ -271,14 +271,44 @@ export async function whileServerStopped(body) {
 }
 
 /** Resolves with `fn(arg)` evaluated in `page` once `done` holds for its result; rejects after
- *  WAIT with the last result. A polled page condition, for state that no event announces to
- *  the test (notifications, caches, storage). */
+ *  WAIT with the last result. For state the page keeps (its storage, the worker's
+ *  notifications): `fn` runs again each time the app announces a change ("parley:changed",
+ *  web/src/state.ts). The change count is read before `fn`, so a change while `fn` runs is
+ *  not missed; a new document (a reload) counts as a change. */
 export async function pollPage(page, fn, arg, done, what) {
   const deadline = Date.now() + WAIT;
   for (;;) {
+    const seen = await page.evaluate(watchChanges);
     const value = await page.evaluate(fn, arg);
     if (done(value)) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: last ${JSON.stringify(value)}`);
-    await page.evaluate(() => new Promise((resolve) => setTimeout(resolve, 100)));
+    const left = deadline - Date.now();
+    let timer;
+    // A navigation ends the evaluation with an error: that is a change too.
+    const change = page.evaluate(nextChange, seen).then(() => false, () => false);
+    const expired = await Promise.race([
+      change,
+      new Promise((resolve) => (timer = setTimeout(resolve, Math.max(left, 0), true))),
+    ]);
+    clearTimeout(timer);
+    if (expired) throw new Error(`timed out waiting for ${what}: last ${JSON.stringify(value)}`);
   }
+}
+
+/** In the page: counts the app's "parley:changed" events; returns the count and this
+ *  document's mark. */
+function watchChanges() {
+  if (!window.__changes) {
+    const changes = (window.__changes = { count: 0, document: Math.random() });
+    window.addEventListener("parley:changed", () => {
+      changes.count += 1;
+    });
+  }
+  return { count: window.__changes.count, document: window.__changes.document };
+}
+
+/** In the page: resolves once there was a change after `seen` (watchChanges' answer). */
+function nextChange(seen) {
+  const changes = window.__changes;
+  if (!changes || changes.document !== seen.document || changes.count > seen.count) return true;
+  return new Promise((resolve) => window.addEventListener("parley:changed", () => resolve(true), { once: true }));
 }

@@ -40,6 +40,13 @@ export interface OpenConversation {
   conversation_id: number;
 }
 
+/** What the service worker posts to every window of the app once it has shown or closed
+ *  notifications, so that a page (or a script watching it) learns of it without asking. */
+export const NOTIFICATIONS_CHANGED = "parley:notifications-changed";
+export interface NotificationsChanged {
+  type: typeof NOTIFICATIONS_CHANGED;
+}
+
 /** The body shown when the server sends none (previews off) or the payload is unreadable. */
 export const NEUTRAL_BODY = "New message";
 

@@ -16,6 +16,7 @@
 
 /// <reference lib="webworker" />
 import {
+  NOTIFICATIONS_CHANGED,
   OPEN_CONVERSATION,
   closeTag,
   closes,
@@ -25,6 +26,7 @@ import {
   parseCloseRequest,
   parsePushPayload,
   type CloseRule,
+  type NotificationsChanged,
   type OpenConversation,
 } from "../lib/notifications";
 
@@ -122,12 +124,18 @@ async function thumbnail(request: Request, path: string): Promise<Response> {
 
 // ---------------------------------------------------------------- push
 
-/** Notifications are shown, listed and closed one job at a time, in the order asked. */
+/** Notifications are shown, listed and closed one job at a time, in the order asked; after
+ *  each, the app's windows are told that the notifications changed. */
 let turn: Promise<unknown> = Promise.resolve();
 function inTurn<T>(job: () => Promise<T>): Promise<T> {
-  const run = turn.then(job, job);
+  const run = turn.then(job, job).finally(announceChange);
   turn = run.catch(() => undefined);
   return run;
+}
+
+async function announceChange(): Promise<void> {
+  const windows = await self.clients.matchAll({ type: "window", includeUncontrolled: true });
+  for (const w of windows) w.postMessage({ type: NOTIFICATIONS_CHANGED } satisfies NotificationsChanged);
 }
 
 self.addEventListener("push", (event) => {
@@ -153,7 +161,7 @@ async function closeMatching(rule: CloseRule): Promise<void> {
 }
 
 self.addEventListener("notificationclick", (event) => {
-  event.waitUntil(openFromNotification(event.notification));
+  event.waitUntil(openFromNotification(event.notification).finally(announceChange));
 });
 
 /**
