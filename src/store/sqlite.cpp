@@ -139,14 +139,16 @@ void connection::check(int result_code, std::string_view what) const {
   }
 }
 
+// BEGIN, COMMIT and ROLLBACK are prepared once per connection (connection::cached), as every
+// transaction runs them.
 transaction_guard::transaction_guard(connection& db, kind begin_kind) : db_(db) {
-  db_.execute(begin_kind == kind::immediate ? "BEGIN IMMEDIATE" : "BEGIN");
+  db_.cached(begin_kind == kind::immediate ? "BEGIN IMMEDIATE" : "BEGIN").post();
 }
 
 transaction_guard::~transaction_guard() {
   if (open_) {
     try {
-      db_.execute("ROLLBACK");
+      db_.cached("ROLLBACK").post();
     } catch (const sqlite_error&) {
       // The transaction may already be gone (SQLite rolls back on some errors).
     }
@@ -154,7 +156,7 @@ transaction_guard::~transaction_guard() {
 }
 
 void transaction_guard::commit() {
-  db_.execute("COMMIT");
+  db_.cached("COMMIT").post();
   open_ = false;
 }
 

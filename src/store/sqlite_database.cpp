@@ -53,15 +53,16 @@ void sqlite_database::write_loop() {
     try {
       sqlite::transaction_guard guard(db, sqlite::transaction_guard::kind::immediate);
       for (std::size_t index = 0; index < batch.size(); ++index) {
-        // A savepoint per job: one failing job does not undo the others in the batch.
-        db.execute("SAVEPOINT job");
+        // A savepoint per job: one failing job does not undo the others in the batch. Each
+        // statement is prepared once (sqlite3_exec would parse it again for every job).
+        db.cached("SAVEPOINT job").post();
         try {
           batch[index]->run_write(transaction);
-          db.execute("RELEASE job");
+          db.cached("RELEASE job").post();
         } catch (...) {
           failures[index] = std::current_exception();
-          db.execute("ROLLBACK TO job");
-          db.execute("RELEASE job");
+          db.cached("ROLLBACK TO job").post();
+          db.cached("RELEASE job").post();
         }
       }
       guard.commit();
