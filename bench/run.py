@@ -3,7 +3,8 @@
 socket.io peer (bench/peers/socketio), with the same load generator (parley-load). The
 `media` workload (uploads, thumbnails, attachments: bench/media.py) is Parley's alone and runs
 in this process instead of parley-load; so is `push` (Web Push: bench/push.py), which runs
-parley-load four times on fresh servers beside a fake push service.
+parley-load four times on fresh servers beside a fake push service, and `instructions`
+(bench/instructions.py), which counts a message's CPU instructions with callgrind.
 
     bench/run.py                      # every workload, full sizes; results in bench/results/
     bench/run.py throughput fanout    # only these
@@ -44,6 +45,7 @@ import sys
 import tempfile
 import time
 
+import instructions
 import media
 import push
 
@@ -98,11 +100,12 @@ def wait_for_line(path, pattern, process, timeout=START_TIMEOUT):
 class Node:
     """One `parley serve` process, its log and the port it listens on."""
 
-    def __init__(self, binary, database, directory, name, extra):
+    def __init__(self, binary, database, directory, name, extra, wrapper=(),
+                 start_timeout=START_TIMEOUT):
         self.name = name
         self.log_path = os.path.join(directory, f"{name}.log")
         self.log_file = open(self.log_path, "w")
-        command = [binary, "serve", "--listen", "127.0.0.1:0", "--database", database,
+        command = [*wrapper, binary, "serve", "--listen", "127.0.0.1:0", "--database", database,
                    "--message-rate", "0", "--change-rate", "0",
                    "--max-connections-per-address", "10000000",
                    "--max-group-members", "1000",
@@ -111,8 +114,8 @@ class Node:
                                         stderr=self.log_file, env=clean_environment())
         try:
             match = wait_for_line(self.log_path, r"http\.listening address=[0-9.]+:(\d+)",
-                                  self.process)
-            wait_for_line(self.log_path, r"server\.ready", self.process)
+                                  self.process, start_timeout)
+            wait_for_line(self.log_path, r"server\.ready", self.process, start_timeout)
         except BaseException:
             self.process.kill()
             self.process.wait()
@@ -137,9 +140,11 @@ class Node:
 class Server:
     """A setup under test (see SETUPS): Parley's nodes, or the peer, with `users` users signed
     in; for the PostgreSQL setups also a fresh PostgreSQL and Redis (scripts/test-services.sh).
-    Whatever was started is stopped by stop(), also when starting fails half-way."""
+    Whatever was started is stopped by stop(), also when starting fails half-way. `wrapper`
+    (a function of the setup's directory) gives a command prefix for the nodes (callgrind)."""
 
-    def __init__(self, kind, users, workdir, binary, flags):
+    def __init__(self, kind, users, workdir, binary, flags, wrapper=None,
+                 start_timeout=START_TIMEOUT):
         self.kind = kind
         self.setup = SETUPS[kind]
         self.directory = tempfile.mkdtemp(prefix=f"bench-{kind}-", dir=workdir)
@@ -149,6 +154,9 @@ class Server:
         self.peer = None
         self.services = None
         self.watched = []  # (name, pid): processes whose CPU is reported beside the server's
+        self.database = None
+        self.wrapper = wrapper(self.directory) if wrapper else ()
+        self.start_timeout = start_timeout
         try:
             self.start(users, binary, flags)
         except BaseException:
@@ -183,11 +191,13 @@ class Server:
             self.watched = [("postgres", int(read_text(os.path.join(self.services, "postgres.pid")))),
                             ("redis", int(read_text(os.path.join(self.services, "redis.pid"))))]
         # The users (and, on PostgreSQL, the schema) before the nodes.
+        self.database = database
         self.create_parley_users(binary, database, users)
         for index in range(self.setup["nodes"]):
             name = f"n{index + 1}"
             node_flags = (["--node-id", name] if self.setup["nodes"] > 1 else []) + bus + list(flags)
-            self.nodes.append(Node(binary, database, self.directory, name, node_flags))
+            self.nodes.append(Node(binary, database, self.directory, name, node_flags,
+                                   self.wrapper, self.start_timeout))
         self.urls = [node.url for node in self.nodes]
         self.pids = [node.process.pid for node in self.nodes]
         self.log_path = self.nodes[0].log_path
@@ -283,7 +293,8 @@ def workloads(options):
             pairs=True,
             arguments=throughput,
             shown=["delivered_per_s", "server_cpu_us_per_message", *cluster, "delivery_p50_ms",
-                   "delivery_p99_ms", "ack_p99_ms", "server_rss_mib", "commits_per_s"]),
+                   "delivery_p99_ms", "ack_p99_ms", "server_rss_mib", "commits_per_s",
+                   "server_disk_bytes_per_message", "server_write_syscalls_per_message"]),
         "throughput-half": dict(
             users=2 * pairs,
             pairs=True,
@@ -342,6 +353,8 @@ def workloads(options):
         # Parley only (bench/push.py): CPU per push, and throughput with half the receivers
         # offline and subscribed; four parley-load runs, each on a fresh server.
         "push": push.plan(options),
+        # Parley only (bench/instructions.py): instructions per message under callgrind.
+        "instructions": instructions.plan(options),
     }
     return plans
 
@@ -420,6 +433,8 @@ def skip_reason(kind, plan):
         return plan["parley_only"]
     if SETUPS[kind].get("cross") and not plan.get("pairs"):
         return "two nodes: pair workloads only"
+    if "engines" in plan and SETUPS[kind]["engine"] not in plan["engines"]:
+        return f"{', '.join(plan['engines'])} only"
     return None
 
 
@@ -447,6 +462,7 @@ def main():
                         help="extra flag for parley serve (repeatable; every node)")
     media.add_arguments(parser)
     push.add_arguments(parser)
+    instructions.add_arguments(parser)
     options = parser.parse_args()
 
     plans = workloads(options)
@@ -513,6 +529,16 @@ def main():
                             lambda: Server(kind, plan["users"], workdir, options.parley, flags),
                             lambda *args: run_load(options.load, *args), plan["push"], kind)
                     except (Failure, push.Failure) as error:
+                        log(f"bench: {name} on {kind} FAILED: {error}")
+                        failed = True
+                    continue
+                if "instructions" in plan:  # its own server, under callgrind
+                    try:
+                        results[kind] = instructions.run(
+                            lambda wrapper, timeout: Server(kind, plan["users"], workdir,
+                                                            options.parley, flags, wrapper, timeout),
+                            lambda *args: run_load(options.load, *args), plan["instructions"], kind)
+                    except instructions.Failure as error:
                         log(f"bench: {name} on {kind} FAILED: {error}")
                         failed = True
                     continue

@@ -52,6 +52,14 @@ std::optional<process_sample> sample_process(int pid) {
       break;
     }
   }
+  std::ifstream io(base + "/io"); // readable by the process's owner (or root)
+  while (std::getline(io, line)) {
+    if (line.starts_with("write_bytes: ")) {
+      sample.disk_write_bytes = std::stoull(line.substr(13));
+    } else if (line.starts_with("syscw: ")) {
+      sample.write_syscalls = std::stoull(line.substr(7));
+    }
+  }
   return sample;
 }
 

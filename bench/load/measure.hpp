@@ -12,10 +12,13 @@
 
 namespace parley::load {
 
-/// One reading of a process: CPU time (user + system) and resident memory.
+/// One reading of a process: CPU time (user + system), resident memory, and from
+/// /proc/PID/io what it had written to storage and how many write system calls it made.
 struct process_sample {
   double cpu_seconds = 0;
   std::uint64_t rss_bytes = 0;
+  std::optional<std::uint64_t> disk_write_bytes; // write_bytes: what reached the block layer
+  std::optional<std::uint64_t> write_syscalls;   // syscw: write, pwrite, writev, send...
 };
 
 /// The process's reading, or nullopt when it cannot be read (no such pid). pid 0 = none.

@@ -236,6 +236,36 @@ std::optional<double> server_meter::cpu_seconds() const {
   return sum;
 }
 
+namespace {
+
+std::optional<double> growth(const std::vector<std::optional<process_sample>>& before,
+                             const std::vector<std::optional<process_sample>>& after,
+                             std::optional<std::uint64_t> process_sample::*field) {
+  if (before.empty() || before.size() != after.size()) {
+    return std::nullopt;
+  }
+  double sum = 0;
+  for (std::size_t index = 0; index < before.size(); ++index) {
+    if (!before[index] || !after[index] || !((*before[index]).*field) ||
+        !((*after[index]).*field)) {
+      return std::nullopt;
+    }
+    sum += static_cast<double>(*((*after[index]).*field)) -
+           static_cast<double>(*((*before[index]).*field));
+  }
+  return sum;
+}
+
+} // namespace
+
+std::optional<double> server_meter::disk_write_bytes() const {
+  return growth(before_, after_, &process_sample::disk_write_bytes);
+}
+
+std::optional<double> server_meter::write_syscalls() const {
+  return growth(before_, after_, &process_sample::write_syscalls);
+}
+
 std::optional<std::uint64_t> server_meter::rss_bytes() const {
   if (after_.empty()) {
     return std::nullopt;
@@ -292,6 +322,14 @@ void add_server_figures(report& out, const server_meter& meter, double units,
   }
   if (const auto commits = meter.commits()) {
     figures["commits_per_s"] = rounded(*commits / meter.wall_seconds(), 0);
+  }
+  // What a unit costs outside the CPU: bytes the server wrote to storage (the database, its
+  // journal or WAL, checkpoints) and its write system calls (sockets and files).
+  if (const auto bytes = meter.disk_write_bytes(); bytes && units > 0) {
+    figures["server_disk_bytes_per_" + unit] = rounded(*bytes / units, 0);
+  }
+  if (const auto calls = meter.write_syscalls(); calls && units > 0) {
+    figures["server_write_syscalls_per_" + unit] = rounded(*calls / units, 2);
   }
   if (const auto jobs = meter.write_jobs(); jobs && units > 0) {
     figures["store_writes_per_" + unit] = rounded(*jobs / units, 2);

@@ -1,0 +1,131 @@
+"""The `instructions` workload of bench/run.py (Parley only): CPU instructions per message,
+counted by Valgrind's callgrind, which gives nearly the same count on every run where timings
+on a shared, noisy machine do not. It catches a regression of a few percent that the
+throughput figures would hide in their noise.
+
+One Parley node (SQLite) runs under `valgrind --tool=callgrind --vgdb=yes`. Then:
+
+1. warm-up: parley-load `throughput` with the same pairs for a moment, so that every path a
+   message takes (the conversations, prepared statements, buffers) has run once;
+2. `callgrind_control --zero`, and the number of messages in the database;
+3. measured: parley-load `throughput` with one message in flight per sender (--window 1), so
+   that each message is its own commit, its own frames and its own deliveries, whatever the
+   machine's speed (batching would make the count depend on timing);
+4. `callgrind_control --dump`: the instructions of every thread of the server since the zero,
+   divided by the messages stored in between (read from the database file).
+
+What the count covers: a message received over WebSocket, checked, written and committed
+(SQLite, fsync), acknowledged, and delivered to the receiver; plus the server's own timers
+over those seconds (heartbeats; a few per cent at most). Instructions are not time: a page
+fault, a cache miss or an fsync costs no instruction. So this row complements the CPU per
+message of `throughput`, and does not replace it.
+"""
+
+import os
+import re
+import sqlite3
+import subprocess
+
+SHOWN = ["instructions_per_message", "measured_messages", "instructions_total"]
+START_TIMEOUT = 300  # seconds: Valgrind reads the binary's debug information first
+
+
+class Failure(Exception):
+    pass
+
+
+def add_arguments(parser):
+    group = parser.add_argument_group("instructions workload (bench/instructions.py)")
+    group.add_argument("--instructions-seconds", type=float, default=5,
+                       help="seconds of the measured run under callgrind (default 5)")
+    group.add_argument("--instructions-pairs", type=int, default=4,
+                       help="sender/receiver pairs, one message in flight each (default 4)")
+
+
+def plan(options):
+    """The workload's entry in bench/run.py's plans."""
+    smoke = options.smoke
+    pairs = 1 if smoke else options.instructions_pairs
+    sizes = dict(pairs=pairs, seconds=0.5 if smoke else options.instructions_seconds,
+                 warmup_seconds=0.5 if smoke else 2)
+    return dict(users=2 * pairs, pairs=True, instructions=sizes,
+                parley_only="instruction counts are Parley's alone (callgrind)",
+                engines=("sqlite",), shown=SHOWN)
+
+
+def wrapper(directory):
+    """The command prefix that runs the server under callgrind, writing into `directory`."""
+    return ["valgrind", "--tool=callgrind", "--vgdb=yes", "--trace-children=no",
+            f"--callgrind-out-file={os.path.join(directory, 'callgrind.out')}"]
+
+
+def run(start_server, run_load, sizes, label):
+    """start_server(wrapper, start_timeout) makes a fresh bench/run.py Server; run_load is
+    bench/run.py's. The result as parley-load writes it, with the counts in its figures."""
+    server = None
+    try:
+        server = start_server(wrapper, START_TIMEOUT)
+        return measure(server, run_load, sizes, label)
+    except Failure:
+        raise
+    except Exception as error:  # noqa: BLE001 - one failed workload, not the whole run
+        raise Failure(f"{type(error).__name__}: {error}") from error
+    finally:
+        if server is not None:
+            server.stop(check=False)
+
+
+def measure(server, run_load, sizes, label):
+    pid = server.pids[0]
+    database = server.database
+    base = ["throughput", "--pairs", sizes["pairs"], "--window", 1]
+    output = os.path.join(server.directory, "warmup.json")
+    run_load(server, base + ["--seconds", sizes["warmup_seconds"], "--warmup", 0], output,
+             f"{label} (warm-up)")
+    control(pid, "--zero")
+    before = stored_messages(database)
+    output = os.path.join(server.directory, "result.json")
+    result = run_load(server, base + ["--seconds", sizes["seconds"], "--warmup", 0], output, label)
+    control(pid, "--dump")
+    after = stored_messages(database)
+    total = dumped_instructions(server.directory)
+    messages = after - before
+    if messages <= 0:
+        raise Failure(f"no message was stored during the measured run ({before} → {after})")
+    figures = result["figures"]
+    figures["instructions_total"] = total
+    figures["measured_messages"] = messages
+    figures["instructions_per_message"] = round(total / messages)
+    result["parameters"]["callgrind"] = " ".join(wrapper(server.directory))
+    return result
+
+
+def control(pid, action):
+    """callgrind_control on the server (through vgdb: also while it waits in epoll)."""
+    result = subprocess.run(["callgrind_control", action, str(pid)], capture_output=True,
+                            text=True, timeout=120)
+    if result.returncode != 0 or "OK" not in result.stdout:
+        raise Failure(f"callgrind_control {action} {pid}: {result.stdout}{result.stderr}")
+
+
+def stored_messages(database):
+    """Messages in the server's SQLite database (WAL: read beside the writer)."""
+    connection = sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=30)
+    try:
+        return connection.execute("SELECT count(*) FROM messages").fetchone()[0]
+    finally:
+        connection.close()
+
+
+def dumped_instructions(directory):
+    """The instruction count (`totals:`) of the newest dump, callgrind.out.N."""
+    dumps = [name for name in os.listdir(directory) if re.fullmatch(r"callgrind\.out\.\d+", name)]
+    if not dumps:
+        raise Failure(f"callgrind wrote no dump into {directory}")
+    newest = max(dumps, key=lambda name: int(name.rsplit(".", 1)[1]))
+    with open(os.path.join(directory, newest), errors="replace") as stream:
+        for line in stream:
+            match = re.match(r"(?:totals|summary): (\d+)", line)
+            if match:
+                return int(match.group(1))
+    raise Failure(f"no instruction total in {newest}")
