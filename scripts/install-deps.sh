@@ -34,6 +34,8 @@ if [ "${1:-}" = test ]; then
     python3-pil
     # Web Push: the tests' own push service and verifier decrypt and check signatures with it
     python3-cryptography
+    # make bench (and its smoke run in the tests): instructions per message under callgrind
+    valgrind
   )
 fi
 
