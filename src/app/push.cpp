@@ -31,8 +31,13 @@ push_parts::push_parts(const config::config& settings, store::database& database
   service_ = std::make_unique<push::push_service>(options, database, clock, std::move(outbound),
                                                   net::make_tls_client_context(),
                                                   std::move(online));
-  chat.observe_new_messages([service = service_.get()](const store::message_row& message,
-                                                       const std::vector<store::id>& members) {
+  chat.observe_new_messages([service = service_.get(), &chat](const store::message_row& message,
+                                                               const std::vector<store::id>& members) {
+    // The usual case, everyone connected here: nothing to plan, no hand-off to the outbound
+    // thread (this runs on the writer thread, for every message).
+    if (chat.all_connected_here(members, message.sender_id)) {
+      return;
+    }
     push::new_message out;
     out.conversation_id = message.conversation_id;
     out.message_id = message.message_id;

@@ -214,6 +214,11 @@ public:
 
   /// Whether each user is online: on any node with several, else on this one.
   boost::asio::awaitable<std::vector<bool>> online(const std::vector<store::id>& users);
+  /// Whether every one of `users` but `except` has a socket on this node (then they are
+  /// online, whatever the other nodes say). Cheap, and safe on any thread.
+  [[nodiscard]] bool all_connected_here(const std::vector<store::id>& users, store::id except) const {
+    return hub_.all_online(users, except);
+  }
 
   [[nodiscard]] const policy& rules() const { return rules_; }
 

@@ -56,6 +56,8 @@ public:
   [[nodiscard]] std::size_t socket_count() const;
   [[nodiscard]] std::size_t user_count() const;
   [[nodiscard]] bool is_online(user_id user) const;
+  /// Whether every user of `users` but `except` has a socket here (one lock for all).
+  [[nodiscard]] bool all_online(const std::vector<user_id>& users, user_id except) const;
   /// The users with a socket here.
   [[nodiscard]] std::vector<user_id> users() const;
 
