@@ -7,12 +7,16 @@ One Parley node (SQLite) runs under `valgrind --tool=callgrind --vgdb=yes`. Then
 
 1. warm-up: parley-load `throughput` with the same pairs for a moment, so that every path a
    message takes (the conversations, prepared statements, buffers) has run once;
-2. `callgrind_control --zero`, and the number of messages in the database;
-3. measured: parley-load `throughput` with one message in flight per sender (--window 1), so
-   that each message is its own commit, its own frames and its own deliveries, whatever the
-   machine's speed (batching would make the count depend on timing);
-4. `callgrind_control --dump`: the instructions of every thread of the server since the zero,
-   divided by the messages stored in between (read from the database file).
+2. a run that only connects: `callgrind_control --zero`, parley-load with a window of a
+   millisecond, `callgrind_control --dump`: what connecting, signing in and leaving cost (F),
+   with the few messages it stored (m0);
+3. measured: `--zero`, parley-load `throughput` with one message in flight per sender
+   (--window 1), so that each message is its own commit, its own frames and its own
+   deliveries, whatever the machine's speed (batching would make the count depend on timing);
+   `--dump`: the instructions of every thread of the server (T), and the messages stored (m,
+   counted in the database file);
+4. instructions per message = (T − F) / (m − m0): without the connections' cost, which
+   otherwise would weigh more the fewer messages a run sends.
 
 What the count covers: a message received over WebSocket, checked, written and committed
 (SQLite, fsync), acknowledged, and delivered to the receiver; plus the server's own timers
@@ -26,7 +30,8 @@ import re
 import sqlite3
 import subprocess
 
-SHOWN = ["instructions_per_message", "measured_messages", "instructions_total"]
+SHOWN = ["instructions_per_message", "measured_messages", "instructions_total",
+         "connect_instructions"]
 START_TIMEOUT = 300  # seconds: Valgrind reads the binary's debug information first
 
 
@@ -76,28 +81,39 @@ def run(start_server, run_load, sizes, label):
 
 
 def measure(server, run_load, sizes, label):
-    pid = server.pids[0]
-    database = server.database
     base = ["throughput", "--pairs", sizes["pairs"], "--window", 1]
     output = os.path.join(server.directory, "warmup.json")
     run_load(server, base + ["--seconds", sizes["warmup_seconds"], "--warmup", 0], output,
              f"{label} (warm-up)")
-    control(pid, "--zero")
-    before = stored_messages(database)
+    connect, connect_messages, _ = counted(
+        server, lambda: run_load(server, base + ["--seconds", 0.001, "--warmup", 0],
+                                 os.path.join(server.directory, "connect.json"),
+                                 f"{label} (connections only)"))
     output = os.path.join(server.directory, "result.json")
-    result = run_load(server, base + ["--seconds", sizes["seconds"], "--warmup", 0], output, label)
-    control(pid, "--dump")
-    after = stored_messages(database)
-    total = dumped_instructions(server.directory)
-    messages = after - before
-    if messages <= 0:
-        raise Failure(f"no message was stored during the measured run ({before} → {after})")
+    total, messages, result = counted(
+        server, lambda: run_load(server, base + ["--seconds", sizes["seconds"], "--warmup", 0],
+                                 output, label))
+    if messages <= connect_messages:
+        raise Failure(f"the measured run stored {messages} messages, the connections-only one "
+                      f"{connect_messages}")
     figures = result["figures"]
     figures["instructions_total"] = total
+    figures["connect_instructions"] = connect
     figures["measured_messages"] = messages
-    figures["instructions_per_message"] = round(total / messages)
+    figures["instructions_per_message"] = round((total - connect) / (messages - connect_messages))
     result["parameters"]["callgrind"] = " ".join(wrapper(server.directory))
     return result
+
+
+def counted(server, run):
+    """Runs `run()` between callgrind's zero and dump: (instructions, messages stored, what
+    run() returned)."""
+    control(server.pids[0], "--zero")
+    before = stored_messages(server.database)
+    returned = run()
+    control(server.pids[0], "--dump")
+    stored = stored_messages(server.database) - before
+    return dumped_instructions(server.directory), stored, returned
 
 
 def control(pid, action):

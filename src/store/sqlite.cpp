@@ -87,7 +87,23 @@ std::vector<unsigned char> statement::blob(int column) const {
                          : std::vector<unsigned char>(data, data + size);
 }
 
+namespace {
+
+// Before SQLite's first use in the process: no memory statistics (they take a global mutex
+// and update counters on every allocation; Parley never reads them). A no-op when something
+// else initialised SQLite first.
+void configure_library_once() {
+  static const bool configured = [] {
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+    return true;
+  }();
+  (void)configured;
+}
+
+} // namespace
+
 connection::connection(const std::string& path, open_mode mode) {
+  configure_library_once();
   const int flags = (mode == open_mode::read_only ? SQLITE_OPEN_READONLY
                                                   : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
                     SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE;
