@@ -151,6 +151,12 @@ inline constexpr const char* next_seq =
     "UPDATE conversations SET last_seq = last_seq + 1, "
     "last_activity_at = CASE WHEN ?2 > last_activity_at THEN ?2 ELSE last_activity_at END "
     "WHERE id = ?1 RETURNING last_seq";
+// next_seq in two plain statements, for an engine where RETURNING costs (SQLite).
+inline constexpr const char* raise_seq_by_one =
+    "UPDATE conversations SET last_seq = last_seq + 1, "
+    "last_activity_at = CASE WHEN ?2 > last_activity_at THEN ?2 ELSE last_activity_at END "
+    "WHERE id = ?1";
+inline constexpr const char* last_seq = "SELECT last_seq FROM conversations WHERE id = ?1";
 inline constexpr const char* insert_message =
     "INSERT INTO messages (conversation_id, sender_id, body, sent_at, client_id, seq, "
     "updated_seq, reply_to) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7) RETURNING id";
@@ -163,6 +169,16 @@ inline constexpr const char* append_message =
     "CAST(?6 AS BIGINT) FROM conversations WHERE id = ?1 AND EXISTS (SELECT 1 FROM "
     "conversation_members WHERE conversation_id = ?1 AND user_id = ?2) "
     "ON CONFLICT (sender_id, client_id) DO NOTHING RETURNING id, seq";
+// The same in two plain statements, for an engine where RETURNING costs (SQLite): the
+// conversation's last seq if the sender is a member, then the insert at the next one (no row
+// when the client_id was sent before: changes() says 0).
+inline constexpr const char* last_seq_if_member =
+    "SELECT last_seq FROM conversations WHERE id = ?1 AND EXISTS (SELECT 1 FROM "
+    "conversation_members WHERE conversation_id = ?1 AND user_id = ?2)";
+inline constexpr const char* append_message_at =
+    "INSERT INTO messages (conversation_id, sender_id, body, sent_at, client_id, seq, "
+    "updated_seq, reply_to) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7) "
+    "ON CONFLICT (sender_id, client_id) DO NOTHING";
 inline constexpr const char* raise_seq =
     "UPDATE conversations SET last_seq = ?2, "
     "last_activity_at = CASE WHEN ?3 > last_activity_at THEN ?3 ELSE last_activity_at END "
@@ -222,7 +238,11 @@ inline constexpr std::array all{
     set_title,
     delete_messages,
     next_seq,
+    raise_seq_by_one,
+    last_seq,
     append_message,
+    last_seq_if_member,
+    append_message_at,
     raise_seq,
     save_version,
     edit_message,

@@ -116,6 +116,8 @@ public:
   using statement_type = statement;
   /// Whether SELECT … FOR NO KEY UPDATE exists and is needed (writers of one conversation on several nodes order themselves by its row lock).
   static constexpr bool row_locks = true;
+  /// Whether RETURNING costs next to nothing (here: it saves a round trip).
+  static constexpr bool cheap_returning = true;
   /// Connects to `url` (a postgres:// URL or a conninfo string); throws database_error.
   explicit connection(const std::string& url, connection_options options = {});
   ~connection();

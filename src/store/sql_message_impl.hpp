@@ -49,10 +49,19 @@ template <class Connection> void sql_transaction<Connection>::lock_conversation(
 template <class Connection>
 id sql_transaction<Connection>::next_seq(id conversation_id, std::optional<unix_ms> activity) {
   note_lock(conversation_id); // the UPDATE locks the row
-  auto& statement = db_.cached(chat_sql::next_seq);
-  statement.bind(1, conversation_id).bind(2, activity);
-  const auto seq =
-      single_row(statement, [](const auto& row) { return row.integer(0); });
+  std::optional<id> seq;
+  if constexpr (Connection::cheap_returning) {
+    auto& statement = db_.cached(chat_sql::next_seq);
+    statement.bind(1, conversation_id).bind(2, activity);
+    seq = single_row(statement, [](const auto& row) { return row.integer(0); });
+  } else {
+    db_.cached(chat_sql::raise_seq_by_one).bind(1, conversation_id).bind(2, activity).post();
+    if (db_.changes() > 0) {
+      auto& read = db_.cached(chat_sql::last_seq);
+      read.bind(1, conversation_id);
+      seq = single_row(read, [](const auto& row) { return row.integer(0); });
+    }
+  }
   if (!seq) {
     throw std::runtime_error("next_seq: no such conversation");
   }
@@ -108,16 +117,37 @@ sql_transaction<Connection>::append_message(id conversation_id, id sender_id,
                                             std::string_view client_id,
                                             std::optional<id> reply_to) {
   lock_conversation(conversation_id); // the seq read below stays ours until COMMIT
-  auto& insert = db_.cached(chat_sql::append_message);
-  insert.bind(1, conversation_id)
-      .bind(2, sender_id)
-      .bind(3, body)
-      .bind(4, sent_at)
-      .bind(5, client_id)
-      .bind(6, reply_to);
-  const auto stored = single_row(insert, [](const auto& row) {
-    return std::pair{row.integer(0), row.integer(1)};
-  });
+  std::optional<std::pair<id, id>> stored; // id, seq
+  if constexpr (Connection::cheap_returning) {
+    auto& insert = db_.cached(chat_sql::append_message);
+    insert.bind(1, conversation_id)
+        .bind(2, sender_id)
+        .bind(3, body)
+        .bind(4, sent_at)
+        .bind(5, client_id)
+        .bind(6, reply_to);
+    stored = single_row(insert, [](const auto& row) {
+      return std::pair{row.integer(0), row.integer(1)};
+    });
+  } else {
+    auto& last = db_.cached(chat_sql::last_seq_if_member);
+    last.bind(1, conversation_id).bind(2, sender_id);
+    const auto last_seq = single_row(last, [](const auto& row) { return row.integer(0); });
+    if (last_seq) {
+      auto& insert = db_.cached(chat_sql::append_message_at);
+      insert.bind(1, conversation_id)
+          .bind(2, sender_id)
+          .bind(3, body)
+          .bind(4, sent_at)
+          .bind(5, client_id)
+          .bind(6, *last_seq + 1)
+          .bind(7, reply_to)
+          .post();
+      if (db_.changes() > 0) {
+        stored.emplace(db_.last_insert_rowid(), *last_seq + 1);
+      }
+    }
+  }
   if (!stored) {
     return std::nullopt; // not a member, or a client_id sent before
   }

@@ -87,6 +87,9 @@ public:
   using statement_type = statement;
   /// Whether SELECT … FOR NO KEY UPDATE exists and is needed (SQLite has one writer at a time: no row locks).
   static constexpr bool row_locks = false;
+  /// Whether RETURNING costs next to nothing: not in SQLite, which gathers a RETURNING's rows
+  /// in an ephemeral b-tree, opened, zeroed and freed at every execution.
+  static constexpr bool cheap_returning = false;
   /// Opens `path`; throws sqlite_error. Sets a busy timeout so that readers wait for a
   /// checkpoint instead of failing.
   connection(const std::string& path, open_mode mode);
