@@ -54,9 +54,11 @@ inline constexpr const char* member_rows =
     "ORDER BY from_seq, joined_at, user_id";
 
 // Id bounds become seq bounds first (ids grow with seq within a conversation).
+// Each sender once, in order, is made by the caller: DISTINCT and ORDER BY would make SQLite
+// build an ephemeral b-tree and a sorter for every delivered mark, most of them covering one
+// message.
 inline constexpr const char* senders_between =
-    "SELECT DISTINCT sender_id FROM messages WHERE conversation_id = ?1 "
-    "AND seq > ?2 AND seq <= ?3 ORDER BY sender_id";
+    "SELECT sender_id FROM messages WHERE conversation_id = ?1 AND seq > ?2 AND seq <= ?3";
 
 inline constexpr const char* members =
     "SELECT " PARLEY_U_USER_COLUMNS ", m.admin, m.last_read_id, m.last_delivered_id "

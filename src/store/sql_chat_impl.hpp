@@ -205,7 +205,11 @@ std::vector<id> sql_transaction<Connection>::senders_between(id conversation_id,
   statement.bind(1, conversation_id)
       .bind(2, seq_up_to(conversation_id, after))
       .bind(3, seq_up_to(conversation_id, up_to));
-  return all_rows(statement, [](const auto& row) { return row.integer(0); });
+  auto senders = all_rows(statement, [](const auto& row) { return row.integer(0); });
+  std::ranges::sort(senders);
+  const auto [first, last] = std::ranges::unique(senders);
+  senders.erase(first, last);
+  return senders;
 }
 
 template <class Connection>
