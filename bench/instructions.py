@@ -27,6 +27,7 @@ message of `throughput`, and does not replace it.
 
 import os
 import re
+import shutil
 import sqlite3
 import subprocess
 
@@ -53,9 +54,29 @@ def plan(options):
     pairs = 1 if smoke else options.instructions_pairs
     sizes = dict(pairs=pairs, seconds=0.5 if smoke else options.instructions_seconds,
                  warmup_seconds=0.5 if smoke else 2)
-    return dict(users=2 * pairs, pairs=True, instructions=sizes,
-                parley_only="instruction counts are Parley's alone (callgrind)",
-                engines=("sqlite",), shown=SHOWN)
+    entry = dict(users=2 * pairs, pairs=True, instructions=sizes,
+                 parley_only="instruction counts are Parley's alone (callgrind)",
+                 engines=("sqlite",), shown=SHOWN)
+    why = unavailable(options.parley)
+    if why:
+        entry["unavailable"] = why
+    return entry
+
+
+def unavailable(binary):
+    """Why this binary cannot be counted here, or None: no Valgrind, or a build with
+    AddressSanitizer (its shadow memory and Valgrind's cannot share a process; only the
+    release build's count means anything anyway)."""
+    if shutil.which("valgrind") is None or shutil.which("callgrind_control") is None:
+        return "no valgrind (make test-deps installs it)"
+    try:
+        dynamic = subprocess.run(["readelf", "-d", binary], capture_output=True, text=True,
+                                 timeout=60).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if "libasan" in dynamic:
+        return "a build with AddressSanitizer"
+    return None
 
 
 def wrapper(directory):

@@ -92,7 +92,10 @@ def wait_for_line(path, pattern, process, timeout=START_TIMEOUT):
         if match:
             return match
         if process.poll() is not None:
-            raise Failure(f"the server exited ({process.returncode}) before starting; see {path}")
+            with open(path, errors="replace") as stream:
+                tail = "".join(stream.readlines()[-20:])  # the directory is removed after the run
+            raise Failure(f"the server exited ({process.returncode}) before starting; {path} "
+                          f"ends:\n{tail}")
         time.sleep(0.05)
     raise Failure(f"the server did not start within {timeout} s; see {path}")
 
@@ -429,6 +432,8 @@ def parse_setups(text):
 
 def skip_reason(kind, plan):
     """Why this setup does not run this workload (shown as n/a), or None."""
+    if plan.get("unavailable"):
+        return plan["unavailable"]
     if kind == "peer" and "parley_only" in plan:
         return plan["parley_only"]
     if SETUPS[kind].get("cross") and not plan.get("pairs"):
