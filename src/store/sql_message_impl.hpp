@@ -19,6 +19,24 @@ namespace parley::store {
 using sql_rows::returned_integer;
 using sql_rows::single_row;
 
+namespace detail {
+
+// The parameters ?1…?7 of chat_sql::insert_message and chat_sql::append_message_at.
+template <class Statement>
+Statement& bind_new_message(Statement& insert, id conversation_id, id sender_id,
+                            std::string_view body, unix_ms sent_at, std::string_view client_id,
+                            id seq, std::optional<id> reply_to) {
+  return insert.bind(1, conversation_id)
+      .bind(2, sender_id)
+      .bind(3, body)
+      .bind(4, sent_at)
+      .bind(5, client_id)
+      .bind(6, seq)
+      .bind(7, reply_to);
+}
+
+} // namespace detail
+
 template <class Connection> bool sql_transaction<Connection>::note_lock(id conversation_id) {
   if constexpr (Connection::row_locks) {
     if (!highest_locked_) {
@@ -73,18 +91,8 @@ message_row sql_transaction<Connection>::insert_message(id conversation_id, id s
                                                      std::string_view body, unix_ms sent_at,
                                                      std::string_view client_id, id seq,
                                                      std::optional<id> reply_to) {
-  auto& insert = db_.cached(chat_sql::insert_message);
-  insert.bind(1, conversation_id)
-      .bind(2, sender_id)
-      .bind(3, body)
-      .bind(4, sent_at)
-      .bind(5, client_id)
-      .bind(6, seq);
-  if (reply_to) {
-    insert.bind(7, *reply_to);
-  } else {
-    insert.bind_null(7);
-  }
+  auto& insert = detail::bind_new_message(db_.cached(chat_sql::insert_message), conversation_id,
+                                          sender_id, body, sent_at, client_id, seq, reply_to);
   return stored_message(returned_integer(insert), conversation_id, sender_id, body, sent_at,
                         client_id, seq, reply_to);
 }
@@ -134,14 +142,8 @@ sql_transaction<Connection>::append_message(id conversation_id, id sender_id,
     last.bind(1, conversation_id).bind(2, sender_id);
     const auto last_seq = single_row(last, [](const auto& row) { return row.integer(0); });
     if (last_seq) {
-      auto& insert = db_.cached(chat_sql::append_message_at);
-      insert.bind(1, conversation_id)
-          .bind(2, sender_id)
-          .bind(3, body)
-          .bind(4, sent_at)
-          .bind(5, client_id)
-          .bind(6, *last_seq + 1)
-          .bind(7, reply_to)
+      detail::bind_new_message(db_.cached(chat_sql::append_message_at), conversation_id,
+                               sender_id, body, sent_at, client_id, *last_seq + 1, reply_to)
           .post();
       if (db_.changes() > 0) {
         stored.emplace(db_.last_insert_rowid(), *last_seq + 1);
