@@ -273,42 +273,34 @@ export async function whileServerStopped(body) {
 /** Resolves with `fn(arg)` evaluated in `page` once `done` holds for its result; rejects after
  *  WAIT with the last result. For state the page keeps (its storage, the worker's
  *  notifications): `fn` runs again each time the app announces a change ("parley:changed",
- *  web/src/state.ts). The change count is read before `fn`, so a change while `fn` runs is
- *  not missed; a new document (a reload) counts as a change. */
+ *  web/src/state.ts), which the page reports to the test as a console message, or when a new
+ *  document loads. The test listens before `fn` runs, so a change while it runs is not missed. */
 export async function pollPage(page, fn, arg, done, what) {
   const deadline = Date.now() + WAIT;
   for (;;) {
-    const seen = await page.evaluate(watchChanges);
+    const timeout = Math.max(deadline - Date.now(), 1);
+    const waits = [
+      page.waitForEvent("console", { predicate: (message) => message.text() === CHANGED, timeout }),
+      page.waitForEvent("load", { timeout }),
+    ];
+    for (const wait of waits) wait.catch(() => undefined); // the other one, or after `done`
+    await page.evaluate(reportChanges, CHANGED); // after listening: a new document is a load
     const value = await page.evaluate(fn, arg);
     if (done(value)) return value;
-    const left = deadline - Date.now();
-    let timer;
-    // A navigation ends the evaluation with an error: that is a change too.
-    const change = page.evaluate(nextChange, seen).then(() => false, () => false);
-    const expired = await Promise.race([
-      change,
-      new Promise((resolve) => (timer = setTimeout(resolve, Math.max(left, 0), true))),
-    ]);
-    clearTimeout(timer);
-    if (expired) throw new Error(`timed out waiting for ${what}: last ${JSON.stringify(value)}`);
+    try {
+      await Promise.any(waits);
+    } catch {
+      throw new Error(`timed out waiting for ${what}: last ${JSON.stringify(value)}`);
+    }
   }
 }
 
-/** In the page: counts the app's "parley:changed" events; returns the count and this
- *  document's mark. */
-function watchChanges() {
-  if (!window.__changes) {
-    const changes = (window.__changes = { count: 0, document: Math.random() });
-    window.addEventListener("parley:changed", () => {
-      changes.count += 1;
-    });
-  }
-  return { count: window.__changes.count, document: window.__changes.document };
-}
+const CHANGED = "parley-test: page changed";
 
-/** In the page: resolves once there was a change after `seen` (watchChanges' answer). */
-function nextChange(seen) {
-  const changes = window.__changes;
-  if (!changes || changes.document !== seen.document || changes.count > seen.count) return true;
-  return new Promise((resolve) => window.addEventListener("parley:changed", () => resolve(true), { once: true }));
+/** In the page (once per document): each "parley:changed" event logs `marker` to the console,
+ *  where the test hears it. */
+function reportChanges(marker) {
+  if (window.__reportsChanges) return;
+  window.__reportsChanges = true;
+  window.addEventListener("parley:changed", () => console.debug(marker));
 }
