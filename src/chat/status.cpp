@@ -62,8 +62,12 @@ struct delivered_mark {
   mark_outcome outcome;
 };
 
-// Every delivered mark acknowledged since the last such job, in one store job.
+// Every delivered mark acknowledged since the last such job, in one store job. It is
+// deferrable: it rides in the next batch of messages (or waits the store's defer limit) and
+// needs no flush of its own, since a mark lost in a crash comes back with the recipient's next
+// acknowledgement (docs/architecture.md).
 struct mark_delivered_job {
+  static constexpr bool deferrable = true;
   std::vector<delivered_mark> marks;
   std::vector<delivered_mark> operator()(store::write_transaction& transaction) {
     for (auto& mark : marks) {

@@ -40,6 +40,11 @@ public:
   /// A writer that orders its batch by it takes row locks in ascending order, as every node
   /// must (see postgres_database.cpp).
   [[nodiscard]] virtual std::int64_t conversation_hint() const { return 0; }
+  /// True for a write that can wait for the next batch (up to the engine's defer_limit) and
+  /// needs no flush to disk of its own: what it records can be rebuilt if a crash loses it. A
+  /// batch of such jobs alone commits without waiting for the disk; with any other job it is
+  /// as durable as that one.
+  [[nodiscard]] virtual bool deferrable() const { return false; }
 };
 
 struct statistics {
@@ -66,6 +71,9 @@ public:
   ///
   /// A function object with a member `conversation_hint()` names the conversation it will lock
   /// (see job::conversation_hint).
+  ///
+  /// A function object with `static constexpr bool deferrable = true` is a deferrable job
+  /// (job::deferrable).
   ///
   /// A function object with a member `committed(Result&)` has it called on the writer thread
   /// right after COMMIT, before any later job completes: jobs see their commits in commit
@@ -106,6 +114,13 @@ public:
   void run_write(write_transaction& transaction) override {
     if constexpr (std::is_invocable_v<Function&, write_transaction&>) {
       call_->result.emplace(call_->function(transaction));
+    }
+  }
+  [[nodiscard]] bool deferrable() const override {
+    if constexpr (requires { Function::deferrable; }) {
+      return Function::deferrable;
+    } else {
+      return false;
     }
   }
   [[nodiscard]] std::int64_t conversation_hint() const override {

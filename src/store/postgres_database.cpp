@@ -57,7 +57,8 @@ private:
 
 } // namespace
 
-postgres_database::postgres_database(postgres_options options) : options_(std::move(options)) {
+postgres_database::postgres_database(postgres_options options)
+    : threaded_database(options.defer_limit), options_(std::move(options)) {
   {
     postgres::connection db(options_.url, postgres::connection_options{options_.timeout});
     const int before = store::schema_version(db);
@@ -80,6 +81,8 @@ void postgres_database::write_loop() {
     // theirs), so that a batch mostly needs one transaction.
     std::ranges::stable_sort(batch, {}, [](const auto& work) { return work->conversation_hint(); });
     failures.assign(batch.size(), nullptr);
+    // Deferrable jobs alone need no flush of their own (database.hpp).
+    const bool flush = std::ranges::any_of(batch, [](const auto& work) { return !work->deferrable(); });
     // One transaction per run of jobs whose conversations come in ascending id order: a job
     // that would lock a lower one (lock_order_conflict) starts the next transaction, after the
     // jobs before it have committed. Every node locks in that order, so two nodes' batches
@@ -91,6 +94,9 @@ void postgres_database::write_loop() {
         auto& db = current.connection();
         db.send("BEGIN");
         current.transaction().transaction_started();
+        if (!flush) {
+          db.send("SET LOCAL synchronous_commit = off");
+        }
         for (std::size_t index = next; index < batch.size(); ++index) {
           // A savepoint per job: one failing job does not undo the others in the batch.
           const auto job_start = db.sent();

@@ -3,7 +3,9 @@
 // contract). One writer thread per node with one connection does group commit: it takes
 // every job waiting (up to a bound), runs each in a savepoint of one transaction, commits,
 // and only then completes them; BEGIN, SAVEPOINT, RELEASE and COMMIT ride in the pipeline
-// with the jobs' statements. Reader threads run each read job in a read-only
+// with the jobs' statements; a batch of deferrable jobs alone commits with
+// synchronous_commit off (the server flushes it with the next commit or within its
+// wal_writer_delay). Reader threads run each read job in a read-only
 // REPEATABLE READ transaction (one snapshot, as a SQLite reader sees).
 //
 // A lost connection fails the jobs of its batch (none of them is acknowledged: nothing is
@@ -23,6 +25,8 @@ struct postgres_options {
   std::string url;               ///< postgres://user@host:port/database (libpq's URI form).
   std::size_t readers = 4;       ///< Reader threads (and connections).
   std::size_t max_batch = 1024;  ///< Most jobs committed in one transaction.
+  /// The longest a deferrable write (job::deferrable) waits for other writes to commit with.
+  std::chrono::milliseconds defer_limit{20};
   /// The longest wait for the server in one call; past it the connection counts as lost.
   std::chrono::milliseconds timeout{10'000};
 };

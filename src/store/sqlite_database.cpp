@@ -5,6 +5,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <exception>
 #include <filesystem>
 #include <stdexcept>
 
@@ -20,9 +22,21 @@ void configure(sqlite::connection& db) {
   db.execute("PRAGMA secure_delete = FAST");
 }
 
+// Back to synchronous=FULL after a deferrable batch. Setting a pragma does not fail on an open
+// connection; if it ever did, no later commit could be trusted to be on disk.
+void restore_full_sync(sqlite::connection& db) noexcept {
+  try {
+    db.cached("PRAGMA synchronous = FULL").post();
+  } catch (const std::exception& error) {
+    spdlog::critical("store.sync_restore_failed error={}", error.what());
+    std::terminate();
+  }
+}
+
 } // namespace
 
-sqlite_database::sqlite_database(sqlite_options options) : options_(std::move(options)) {
+sqlite_database::sqlite_database(sqlite_options options)
+    : threaded_database(options.defer_limit), options_(std::move(options)) {
   const auto parent = std::filesystem::path(options_.path).parent_path();
   if (!parent.empty()) {
     std::filesystem::create_directories(parent);
@@ -50,7 +64,12 @@ void sqlite_database::write_loop() {
   std::vector<std::exception_ptr> failures;
   while (writes_.take(batch, options_.max_batch)) {
     failures.assign(batch.size(), nullptr);
+    // Deferrable jobs alone need no flush of their own (database.hpp).
+    const bool flush = std::ranges::any_of(batch, [](const auto& work) { return !work->deferrable(); });
     try {
+      if (!flush) {
+        db.cached("PRAGMA synchronous = NORMAL").post();
+      }
       sqlite::transaction_guard guard(db, sqlite::transaction_guard::kind::immediate);
       for (std::size_t index = 0; index < batch.size(); ++index) {
         // A savepoint per job: one failing job does not undo the others in the batch. Each
@@ -69,6 +88,9 @@ void sqlite_database::write_loop() {
     } catch (const std::exception& error) {
       spdlog::error("store.commit_failed jobs={} error={}", batch.size(), error.what());
       failures.assign(batch.size(), std::current_exception());
+    }
+    if (!flush) {
+      restore_full_sync(db);
     }
     statistics_.add_writes(batch.size());
     for (std::size_t index = 0; index < batch.size(); ++index) {

@@ -1,10 +1,13 @@
 #pragma once
-// The embedded store: SQLite in WAL mode with synchronous=FULL and foreign keys on.
+// The embedded store: SQLite in WAL mode with synchronous=FULL and foreign keys on; a batch of
+// deferrable jobs alone commits with synchronous=NORMAL (the WAL is not flushed for it: the
+// next FULL commit or checkpoint flushes it with everything before it).
 // One writer thread with group commit, `readers` reader threads; see database.hpp.
 
 #include "store/database.hpp"
 #include "store/threaded_database.hpp"
 
+#include <chrono>
 #include <cstddef>
 #include <string>
 
@@ -14,6 +17,8 @@ struct sqlite_options {
   std::string path;                   ///< Database file; its folder is created if missing.
   std::size_t readers = 4;            ///< Reader threads (and connections).
   std::size_t max_batch = 1024;       ///< Most jobs committed in one transaction.
+  /// The longest a deferrable write (job::deferrable) waits for other writes to commit with.
+  std::chrono::milliseconds defer_limit{20};
 };
 
 class sqlite_database final : public threaded_database {

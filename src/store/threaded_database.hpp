@@ -7,6 +7,7 @@
 #include "store/database.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
@@ -21,35 +22,63 @@ namespace parley::store {
 
 class job_queue {
 public:
-  /// Queues `work`, or fails it at once when the queue is stopping.
+  using clock = std::chrono::steady_clock;
+
+  /// A deferrable job (job::deferrable) waits at most `limit` for a job that is not.
+  explicit job_queue(std::chrono::milliseconds limit = {}) : defer_limit_(limit) {}
+
+  /// Queues `work`, or fails it at once when the queue is stopping. A deferrable job wakes a
+  /// taker only when it is the first in an empty queue (the taker then knows its deadline).
   void push(std::unique_ptr<job> work) {
+    bool wake = false;
     {
       std::lock_guard lock(mutex_);
       if (!stopping_) {
-        jobs_.push_back(std::move(work));
+        const bool deferrable = work->deferrable();
+        wake = !deferrable || jobs_.empty();
+        urgent_ += deferrable ? 0 : 1;
+        jobs_.push_back(queued{std::move(work), deferrable ? clock::now() : clock::time_point{}});
       }
     }
     if (work) {
       work->complete(std::make_exception_ptr(std::runtime_error("the store is stopped")));
       return;
     }
-    ready_.notify_one();
+    if (wake) {
+      ready_.notify_one();
+    }
   }
 
-  /// Waits for work and moves up to `most` jobs into `batch` (cleared first). False once the
+  /// Waits for work and moves up to `most` jobs into `batch` (cleared first). While only
+  /// deferrable jobs wait, it waits until the oldest has waited its limit. False once the
   /// queue is stopping and empty: everything queued has been taken.
   bool take(std::vector<std::unique_ptr<job>>& batch, std::size_t most) {
     batch.clear();
     std::unique_lock lock(mutex_);
-    ready_.wait(lock, [this] { return stopping_ || !jobs_.empty(); });
+    for (;;) {
+      if (stopping_ || urgent_ > 0) {
+        break;
+      }
+      if (jobs_.empty()) {
+        ready_.wait(lock);
+        continue;
+      }
+      // Only deferrable jobs: the front one has waited longest.
+      const auto deadline = jobs_.front().since + defer_limit_;
+      if (clock::now() >= deadline) {
+        break;
+      }
+      ready_.wait_until(lock, deadline);
+    }
     while (!jobs_.empty() && batch.size() < most) {
-      batch.push_back(std::move(jobs_.front()));
+      urgent_ -= jobs_.front().work->deferrable() ? 0 : 1;
+      batch.push_back(std::move(jobs_.front().work));
       jobs_.pop_front();
     }
     return !batch.empty();
   }
 
-  /// Refuses later pushes and wakes every taker; what is queued is still taken.
+  /// Refuses later pushes and wakes every taker; what is queued is still taken at once.
   void stop() {
     {
       std::lock_guard lock(mutex_);
@@ -59,10 +88,17 @@ public:
   }
 
 private:
+  struct queued {
+    std::unique_ptr<job> work;
+    clock::time_point since; ///< When a deferrable job was queued.
+  };
+
+  const std::chrono::milliseconds defer_limit_;
   std::mutex mutex_;
   std::condition_variable ready_;
-  std::deque<std::unique_ptr<job>> jobs_; // guarded by mutex_
-  bool stopping_ = false;                 // guarded by mutex_
+  std::deque<queued> jobs_;      // guarded by mutex_
+  std::size_t urgent_ = 0;       // guarded by mutex_: queued jobs that are not deferrable
+  bool stopping_ = false;        // guarded by mutex_
 };
 
 /// Counters a database's threads add to.
@@ -92,6 +128,9 @@ private:
 /// once its constructor is done, and stop() in its destructor.
 class threaded_database : public database {
 public:
+  /// Deferrable writes wait at most `defer_limit` for a batch that is not only theirs.
+  explicit threaded_database(std::chrono::milliseconds defer_limit) : writes_(defer_limit) {}
+
   void submit_write(std::unique_ptr<job> work) final { writes_.push(std::move(work)); }
   void submit_read(std::unique_ptr<job> work) final { reads_.push(std::move(work)); }
   /// Finishes what is queued, then joins the threads.

@@ -15,6 +15,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <fmt/format.h>
 #include <future>
 #include <thread>
@@ -42,15 +43,28 @@ private:
 // Records its outcome; runs `work` in the transaction.
 class recorded_job final : public job {
 public:
-  explicit recorded_job(std::function<void(write_transaction&)> work) : work_(std::move(work)) {}
+  explicit recorded_job(std::function<void(write_transaction&)> work, bool deferrable = false)
+      : work_(std::move(work)), deferrable_(deferrable) {}
   void run_write(write_transaction& transaction) override { work_(transaction); }
   void complete(std::exception_ptr failure) override { outcome_.set_value(failure); }
+  [[nodiscard]] bool deferrable() const override { return deferrable_; }
   std::future<std::exception_ptr> outcome() { return outcome_.get_future(); }
 
 private:
   std::function<void(write_transaction&)> work_;
+  bool deferrable_;
   std::promise<std::exception_ptr> outcome_;
 };
+
+std::unique_ptr<recorded_job> insert_user_job(std::string phone, bool deferrable) {
+  return std::make_unique<recorded_job>(
+      [phone = std::move(phone)](write_transaction& transaction) {
+        transaction.insert_user(phone, "user", 1);
+      },
+      deferrable);
+}
+
+constexpr std::chrono::hours k_forever{1};
 
 std::string phone_number(int index) { return fmt::format("+1415555{:04d}", index); }
 
@@ -242,6 +256,56 @@ TEST_P(database_test, many_concurrent_writers_are_all_on_disk_after_reopening) {
     EXPECT_EQ(stats.write_jobs, static_cast<std::uint64_t>(k_threads * k_per_thread));
   }
   EXPECT_EQ(store_->connect()->count("SELECT count(*) FROM users"), acknowledged.load());
+}
+
+TEST_P(database_test, a_deferrable_write_waits_for_the_next_write_and_commits_with_it) {
+  const auto opened = store_->open(1, k_forever);
+  auto& database = *opened;
+  const auto before = database.stats();
+  auto deferred = insert_user_job(phone_number(1), true);
+  auto deferred_outcome = deferred->outcome();
+  database.submit_write(std::move(deferred));
+  auto urgent = insert_user_job(phone_number(2), false);
+  auto urgent_outcome = urgent->outcome();
+  database.submit_write(std::move(urgent));
+  EXPECT_EQ(urgent_outcome.get(), nullptr);
+  EXPECT_EQ(deferred_outcome.get(), nullptr);
+  const auto after = database.stats();
+  EXPECT_EQ(after.write_jobs - before.write_jobs, 2U);
+  EXPECT_EQ(after.write_batches - before.write_batches, 1U); // together, in one commit
+  EXPECT_EQ(store_->connect()->count("SELECT count(*) FROM users"), 2);
+}
+
+TEST_P(database_test, deferrable_writes_alone_commit_once_the_oldest_has_waited_its_limit) {
+  const auto opened = store_->open(1, std::chrono::milliseconds(1));
+  auto& database = *opened;
+  std::vector<std::future<std::exception_ptr>> outcomes;
+  for (int index = 0; index < 3; ++index) {
+    auto deferred = insert_user_job(phone_number(index), true);
+    outcomes.push_back(deferred->outcome());
+    database.submit_write(std::move(deferred));
+  }
+  for (auto& outcome : outcomes) {
+    EXPECT_EQ(outcome.get(), nullptr);
+  }
+  EXPECT_EQ(store_->connect()->count("SELECT count(*) FROM users"), 3);
+  // The next ordinary write (after a batch that set the engine's lighter flush) commits too.
+  auto urgent = insert_user_job(phone_number(9), false);
+  auto urgent_outcome = urgent->outcome();
+  database.submit_write(std::move(urgent));
+  EXPECT_EQ(urgent_outcome.get(), nullptr);
+}
+
+TEST_P(database_test, stop_commits_deferred_writes_without_waiting_their_limit) {
+  {
+    const auto opened = store_->open(1, k_forever);
+    auto deferred = insert_user_job(phone_number(1), true);
+    auto outcome = deferred->outcome();
+    opened->submit_write(std::move(deferred));
+    opened->stop();
+    EXPECT_EQ(outcome.get(), nullptr);
+  }
+  EXPECT_EQ(store_->connect()->count("SELECT count(*) FROM users"), 1);
 }
 
 TEST_P(database_test, a_job_submitted_after_stop_fails_instead_of_hanging) {

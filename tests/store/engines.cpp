@@ -94,8 +94,11 @@ public:
   std::unique_ptr<test_connection> connect() override {
     return std::make_unique<sqlite_connection>(path_);
   }
-  std::unique_ptr<database> open(std::size_t readers) override {
-    return std::make_unique<sqlite_database>(sqlite_options{path_, readers});
+  std::unique_ptr<database> open(std::size_t readers,
+                                 std::chrono::milliseconds defer_limit) override {
+    sqlite_options options{path_, readers};
+    options.defer_limit = defer_limit;
+    return std::make_unique<sqlite_database>(std::move(options));
   }
   int schema_version_of(database& opened) override {
     return dynamic_cast<sqlite_database&>(opened).schema_version();
@@ -191,8 +194,11 @@ public:
   std::unique_ptr<test_connection> connect() override {
     return std::make_unique<postgres_connection>(url_);
   }
-  std::unique_ptr<database> open(std::size_t readers) override {
-    return std::make_unique<postgres_database>(postgres_options{url_, readers});
+  std::unique_ptr<database> open(std::size_t readers,
+                                 std::chrono::milliseconds defer_limit) override {
+    postgres_options options{url_, readers};
+    options.defer_limit = defer_limit;
+    return std::make_unique<postgres_database>(std::move(options));
   }
   int schema_version_of(database& opened) override {
     return dynamic_cast<postgres_database&>(opened).schema_version();

@@ -9,6 +9,7 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -56,8 +57,13 @@ public:
   static std::unique_ptr<test_store> make(engine which);
   virtual ~test_store() = default;
   virtual std::unique_ptr<test_connection> connect() = 0;
-  /// The engine's database (writer and readers) on this store; migrates it.
-  virtual std::unique_ptr<database> open(std::size_t readers) = 0;
+  /// The engine's database (writer and readers) on this store; migrates it. Deferrable writes
+  /// wait at most `defer_limit` (job::deferrable).
+  virtual std::unique_ptr<database> open(std::size_t readers,
+                                         std::chrono::milliseconds defer_limit) = 0;
+  std::unique_ptr<database> open(std::size_t readers) {
+    return open(readers, std::chrono::milliseconds(20));
+  }
   /// Its schema version as the open database reports it.
   virtual int schema_version_of(database& opened) = 0;
 };
