@@ -112,7 +112,9 @@ class Node:
                    "--message-rate", "0", "--change-rate", "0",
                    "--max-connections-per-address", "10000000",
                    "--max-group-members", "1000",
-                   "--web-root", directory, *extra]
+                   # A web root of its own: one that held the database would serve it (the
+                   # server refuses that).
+                   "--web-root", os.path.join(directory, "web"), *extra]
         self.process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=self.log_file,
                                         stderr=self.log_file, env=clean_environment())
         try:

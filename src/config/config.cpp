@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cstdlib>
+#include <filesystem>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
@@ -401,8 +402,50 @@ host_port parse_listen(std::string_view listen) {
   return host_port{std::move(host), static_cast<std::uint16_t>(port)};
 }
 
+namespace {
+
+/// True when `path` is `root` or lies under it, symbolic links resolved as far as they exist.
+bool lies_within(const std::filesystem::path& root, const std::filesystem::path& path) {
+  std::error_code failure;
+  const auto canonical_root = std::filesystem::weakly_canonical(root, failure);
+  if (failure) {
+    return false;
+  }
+  const auto canonical_path = std::filesystem::weakly_canonical(path, failure);
+  if (failure) {
+    return false;
+  }
+  const auto relative = canonical_path.lexically_relative(canonical_root);
+  return !relative.empty() && *relative.begin() != "..";
+}
+
+bool is_postgres(std::string_view setting) {
+  return setting.starts_with("postgres://") || setting.starts_with("postgresql://");
+}
+
+// The web root is read whole and served to anyone: a SQLite database or a media directory in
+// it would be public, and reading SQLite's files beside it drops its locks (POSIX locks go
+// with any descriptor of the file that the process closes), so that another process's
+// connection could truncate the shared memory under the server.
+void check_web_root(const config& value) {
+  if (!is_postgres(value.database) && lies_within(value.web_root, value.database)) {
+    throw config_error("web_root", fmt::format("'{}' holds the database '{}': it would be served "
+                                               "to anyone; use a directory of its own",
+                                               value.web_root, value.database));
+  }
+  if (!value.media_store.empty() && !is_postgres(value.media_store) &&
+      lies_within(value.web_root, value.media_store)) {
+    throw config_error("web_root", fmt::format("'{}' holds the media store '{}': it would be "
+                                               "served to anyone; use a directory of its own",
+                                               value.web_root, value.media_store));
+  }
+}
+
+} // namespace
+
 void validate(const config& value) {
   (void)parse_listen(value.listen);
+  check_web_root(value);
   if (value.database.empty()) {
     throw config_error("database", "must not be empty");
   }

@@ -181,6 +181,35 @@ TEST(config, an_unknown_toml_key_is_refused_by_name) {
   }
 }
 
+std::string refused_field(sources from) {
+  try {
+    (void)load(from);
+  } catch (const config_error& error) {
+    return error.field();
+  }
+  return "";
+}
+
+TEST(config, a_web_root_that_holds_the_database_or_the_media_is_refused) {
+  testing::temporary_directory directory;
+  const std::string root = directory.file("site");
+  auto from = with_environment({});
+  from.flags["web_root"] = {root};
+  from.flags["database"] = {root + "/parley.db"};
+  EXPECT_EQ(refused_field(from), "web_root");
+  from.flags["database"] = {root + "/deeper/../data/parley.db"};
+  EXPECT_EQ(refused_field(from), "web_root");
+  from.flags["database"] = {directory.file("site-data/parley.db")}; // a sibling, not inside
+  EXPECT_EQ(refused_field(from), "");
+  from.flags["media_store"] = {root + "/media"};
+  EXPECT_EQ(refused_field(from), "web_root");
+  from.flags["media_store"] = {directory.file("media")};
+  EXPECT_EQ(refused_field(from), "");
+  from.flags["database"] = {"postgres://parley@127.0.0.1:5432/parley"};
+  from.flags["media_store"] = {"postgres://parley@127.0.0.1:5432/parley"};
+  EXPECT_EQ(refused_field(from), "");
+}
+
 TEST(config, a_toml_syntax_error_names_the_file_and_line) {
   testing::temporary_directory directory;
   auto from = with_environment({});
