@@ -364,9 +364,9 @@ def workloads(options):
     return plans
 
 
-def run_load(load_binary, server, arguments, output, label, extra=()):
+def run_load(load_binary, server, arguments, output, label, extra=(), threads=1):
     command = [load_binary, *map(str, arguments), "--url", server.url, "--users", server.users_file,
-               "--label", label, "--json", output, "--threads", "1", *extra]
+               "--label", label, "--json", output, "--threads", str(threads), *extra]
     for pid in server.pids:
         command += ["--server-pid", str(pid)]
     for name, pid in server.watched:
@@ -465,6 +465,9 @@ def main():
                         help=f"run against these setups only ({', '.join(ORDER)}); default: parley "
                              f"and peer everywhere, parley-pg and parley-2n for "
                              f"{', '.join(CLUSTER_WORKLOADS)}")
+    parser.add_argument("--load-threads", type=int, default=1,
+                        help="parley-load's threads in the parley-load workloads (default 1): "
+                             "to see whether one generator thread is what limits a figure")
     parser.add_argument("--parley-flag", action="append", default=[],
                         help="extra flag for parley serve (repeatable; every node)")
     media.add_arguments(parser)
@@ -560,7 +563,8 @@ def main():
                     if "media" in plan:
                         results[kind] = media.run(server, plan["media"], kind)
                     else:
-                        results[kind] = run_load(options.load, server, arguments, output, kind)
+                        results[kind] = run_load(options.load, server, arguments, output, kind,
+                                                 threads=options.load_threads)
                 except (Failure, media.Failure) as error:
                     log(f"bench: {name} on {kind} FAILED: {error}")
                     failed = True

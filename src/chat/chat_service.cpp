@@ -4,8 +4,6 @@
 #include "chat/json.hpp"
 #include "common/text.hpp"
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/json/array.hpp>
 #include <boost/json/serialize.hpp>
@@ -373,8 +371,7 @@ chat_service::chat_service(policy rules, store::database& database, socketio::hu
     : rules_(std::move(rules)), database_(database), hub_(hub), clock_(clock),
       relay_(database, hub, rules_.delivery_ack_timeout,
              [this](id user, id conversation, id message, const boost::asio::any_io_executor& on) {
-               boost::asio::co_spawn(on, delivered(user, conversation, message),
-                                     boost::asio::detached);
+               delivered(user, conversation, message, on);
              },
              bus, std::move(executor)),
       message_limits_(rules_.message_rate, rules_.message_burst),

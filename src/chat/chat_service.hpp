@@ -180,8 +180,10 @@ public:
   /// A member's client acknowledged a `message`. Marks are batched: one store job at a time
   /// writes every mark acknowledged since the previous one (the highest per member and
   /// conversation), so a burst of acks costs one job, and one `receipt` per mark that moved.
-  boost::asio::awaitable<void> delivered(store::id user, store::id conversation,
-                                         store::id message);
+  /// An ack while a job is under way only records its mark; otherwise the writing loop is
+  /// started on `on`.
+  void delivered(store::id user, store::id conversation, store::id message,
+                 const boost::asio::any_io_executor& on);
   /// A user's first socket on this node connected / their last one left.
   boost::asio::awaitable<void> presence_changed(store::id user, bool online);
   /// A session was logged out: its sockets are disconnected, on every node.
@@ -270,6 +272,8 @@ private:
   /// and conversation. Guarded by marks_mutex_, like marks_job_running_.
   std::unordered_map<mark_key, store::id, mark_key_hash> pending_marks_;
   bool marks_job_running_ = false;
+  /// Writes the pending delivered marks, one job at a time, until none is left.
+  boost::asio::awaitable<void> write_delivered_marks();
 };
 
 /// Trims and checks a group title: valid UTF-8, no control characters, 1–100 characters.

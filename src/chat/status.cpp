@@ -6,6 +6,8 @@
 #include "chat/changes.hpp"
 #include "chat/json.hpp"
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/json/serialize.hpp>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -167,15 +169,20 @@ awaitable<result<bool>> chat_service::mark_read(actor reader, id conversation, i
   co_return true;
 }
 
-awaitable<void> chat_service::delivered(id user, id conversation, id message) {
+void chat_service::delivered(id user, id conversation, id message,
+                             const boost::asio::any_io_executor& on) {
   {
     std::lock_guard lock(marks_mutex_);
     auto& mark = pending_marks_[mark_key{user, conversation}];
     mark = std::max(mark, message);
     if (std::exchange(marks_job_running_, true)) {
-      co_return; // the running job's successor takes this one
+      return; // the running job's successor takes this one
     }
   }
+  boost::asio::co_spawn(on, write_delivered_marks(), boost::asio::detached);
+}
+
+awaitable<void> chat_service::write_delivered_marks() {
   for (;;) {
     mark_delivered_job job;
     {
