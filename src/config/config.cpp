@@ -445,10 +445,10 @@ void check_web_root(const config& value) {
 
 void validate(const config& value) {
   (void)parse_listen(value.listen);
-  check_web_root(value);
   if (value.database.empty()) {
     throw config_error("database", "must not be empty");
   }
+  check_web_root(value);
   if (!value.bus.empty()) {
     if (!value.bus.starts_with("redis://") || value.bus.size() == 8) {
       throw config_error("bus", fmt::format("expected redis://HOST:PORT, got '{}'", value.bus));
