@@ -453,7 +453,7 @@ void validate(const config& value) {
     if (!value.bus.starts_with("redis://") || value.bus.size() == 8) {
       throw config_error("bus", fmt::format("expected redis://HOST:PORT, got '{}'", value.bus));
     }
-    if (!value.database.starts_with("postgres://") && !value.database.starts_with("postgresql://")) {
+    if (!is_postgres(value.database)) {
       throw config_error("bus", "several nodes share one PostgreSQL database: --bus needs a "
                                 "postgres:// --database");
     }

@@ -82,7 +82,7 @@ void postgres_database::write_loop() {
     std::ranges::stable_sort(batch, {}, [](const auto& work) { return work->conversation_hint(); });
     failures.assign(batch.size(), nullptr);
     // Deferrable jobs alone need no flush of their own (database.hpp).
-    const bool flush = std::ranges::any_of(batch, [](const auto& work) { return !work->deferrable(); });
+    const bool flush = needs_flush(batch);
     // One transaction per run of jobs whose conversations come in ascending id order: a job
     // that would lock a lower one (lock_order_conflict) starts the next transaction, after the
     // jobs before it have committed. Every node locks in that order, so two nodes' batches

@@ -5,7 +5,6 @@
 
 #include <spdlog/spdlog.h>
 
-#include <algorithm>
 #include <exception>
 #include <filesystem>
 #include <stdexcept>
@@ -65,7 +64,7 @@ void sqlite_database::write_loop() {
   while (writes_.take(batch, options_.max_batch)) {
     failures.assign(batch.size(), nullptr);
     // Deferrable jobs alone need no flush of their own (database.hpp).
-    const bool flush = std::ranges::any_of(batch, [](const auto& work) { return !work->deferrable(); });
+    const bool flush = needs_flush(batch);
     try {
       if (!flush) {
         db.cached("PRAGMA synchronous = NORMAL").post();

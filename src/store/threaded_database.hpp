@@ -101,6 +101,12 @@ private:
   bool stopping_ = false;        // guarded by mutex_
 };
 
+/// False when every job of `batch` is deferrable: such a batch alone needs no flush to disk
+/// (job::deferrable).
+inline bool needs_flush(const std::vector<std::unique_ptr<job>>& batch) {
+  return std::ranges::any_of(batch, [](const auto& work) { return !work->deferrable(); });
+}
+
 /// Counters a database's threads add to.
 class statistics_counter {
 public:
