@@ -209,7 +209,17 @@ realtime_namespace::authorize(std::shared_ptr<socketio::socket> client, boost::j
   if (!who) {
     co_return socketio::connect_refusal{"unauthorized", nullptr};
   }
+  const auto user = who->user.user_id;
   client->user_data = std::make_shared<realtime_identity>(realtime_identity{std::move(*who)});
+  if (chat_ != nullptr && !hub_.is_online(user)) {
+    // Before the socket joins: from here on, what is committed reaches it live.
+    try {
+      co_await chat_->user_arriving(user);
+    } catch (const std::exception& error) {
+      // Delivery here then starts with the first change the bus brings; its sync covers the rest.
+      spdlog::warn("realtime.arrival_read_failed user={} error={}", user, error.what());
+    }
+  }
   co_return std::nullopt;
 }
 

@@ -184,6 +184,9 @@ public:
   /// started on `on`.
   void delivered(store::id user, store::id conversation, store::id message,
                  const boost::asio::any_io_executor& on);
+  /// A user's first socket on this node is about to join (before it is told it has connected):
+  /// every change committed from now on reaches it live. Its own `sync` brings it up to now.
+  boost::asio::awaitable<void> user_arriving(store::id user);
   /// A user's first socket on this node connected / their last one left.
   boost::asio::awaitable<void> presence_changed(store::id user, bool online);
   /// A session was logged out: its sockets are disconnected, on every node.

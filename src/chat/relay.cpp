@@ -310,7 +310,7 @@ boost::asio::awaitable<void> relay::fill(id conversation, id after) {
   release(state);
 }
 
-boost::asio::awaitable<void> relay::user_arrived(id user) {
+boost::asio::awaitable<void> relay::user_arriving(id user) {
   if (bus_ == nullptr) {
     co_return;
   }

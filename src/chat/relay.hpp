@@ -87,9 +87,12 @@ public:
   void committed(delivery change, const socketio::socket* except);
   /// An event outside the log: here (but `except`) and on every other node.
   void broadcast(delivery event, const socketio::socket* except = nullptr);
-  /// A user's first socket here: this node delivers their conversations' changes after what
-  /// the database holds now (the client's own `sync` brings it that far).
-  boost::asio::awaitable<void> user_arrived(store::id user);
+  /// A user's first socket here, before it joins the hub: this node delivers their
+  /// conversations' changes after what the database holds now (the client's own `sync`, which
+  /// follows its connection, brings it that far). Done after the socket joined, this could
+  /// read a change that was committed since it joined but had not come over the bus yet, and
+  /// then drop that change as late: a connected socket would miss it.
+  boost::asio::awaitable<void> user_arriving(store::id user);
   /// A payload from another node (the bus's callback).
   void received(std::string_view payload);
   /// The bus (re)connected: every conversation of this node's users is checked against the

@@ -234,10 +234,11 @@ awaitable<result<bool>> chat_service::typing(actor typist, id conversation, bool
   co_return true;
 }
 
+awaitable<void> chat_service::user_arriving(id user) {
+  co_await relay_.user_arriving(user);
+}
+
 awaitable<void> chat_service::presence_changed(id user, bool online) {
-  if (online) {
-    co_await relay_.user_arrived(user);
-  }
   if (presence_ != nullptr) {
     // Only coming to the cluster or leaving it is news: another node may have them already.
     const bool changed = online ? co_await presence_->arrived(user) : co_await presence_->left(user);
