@@ -409,7 +409,8 @@ awaitable<void> realtime_namespace::sync(store::id user, std::vector<chat::sync_
   }
   // The messages (up to 500) are written as text (chat::messages_text), the rest with Boost.JSON.
   std::string text = R"({"ok":true,"conversations":)" + boost::json::serialize(conversations);
-  text += R"(,"messages":)" + chat::messages_text(found.messages);
+  text += R"(,"messages":)";
+  chat::append_messages_text(text, found.messages);
   text += R"(,"left":)" +
           boost::json::serialize(boost::json::array(found.left.begin(), found.left.end()));
   text += found.has_more ? R"(,"has_more":true})" : R"(,"has_more":false})";

@@ -3,6 +3,7 @@
 #include <boost/json/array.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
+#include <boost/json/serializer.hpp>
 #include <fmt/format.h>
 
 #include <iterator>
@@ -57,9 +58,17 @@ boost::json::object attachment_json(const store::upload_row& upload) {
 
 namespace {
 
-// A JSON string literal of `text` (quotes and escapes).
+// A JSON string literal of `text` (quotes and escapes), written straight into `out`.
 void append_string(std::string& out, std::string_view text) {
-  out += boost::json::serialize(boost::json::string_view(text.data(), text.size()));
+  boost::json::serializer writer;
+  writer.reset(boost::json::string_view(text.data(), text.size()));
+  while (!writer.done()) {
+    const auto start = out.size();
+    const auto room = text.size() + 16; // escapes make it longer: then another round
+    out.resize(start + room);
+    const auto written = writer.read(out.data() + start, room);
+    out.resize(start + written.size());
+  }
 }
 
 void append_number(std::string& out, std::int64_t number) {
@@ -71,6 +80,11 @@ void append_number(std::string& out, std::int64_t number) {
 std::string message_text(const store::message_row& message) {
   std::string out;
   out.reserve(256 + message.body.size());
+  append_message_text(out, message);
+  return out;
+}
+
+void append_message_text(std::string& out, const store::message_row& message) {
   out += R"({"id":)";
   append_number(out, message.message_id);
   out += R"(,"conversation_id":)";
@@ -134,19 +148,28 @@ std::string message_text(const store::message_row& message) {
     }
   }
   out += "]}";
-  return out;
 }
 
 std::string messages_text(const std::vector<store::message_row>& messages) {
-  std::string out = "[";
+  std::string out;
+  append_messages_text(out, messages);
+  return out;
+}
+
+void append_messages_text(std::string& out, const std::vector<store::message_row>& messages) {
+  std::size_t bodies = 0;
+  for (const auto& message : messages) {
+    bodies += message.body.size();
+  }
+  out.reserve(out.size() + 2 + messages.size() * 256 + bodies);
+  out += '[';
   for (std::size_t index = 0; index < messages.size(); ++index) {
     if (index > 0) {
       out += ',';
     }
-    out += message_text(messages[index]);
+    append_message_text(out, messages[index]);
   }
   out += ']';
-  return out;
 }
 
 boost::json::object message_json(const store::message_row& message) {

@@ -26,12 +26,17 @@ namespace parley::chat {
 [[nodiscard]] boost::json::object attachment_json(const store::upload_row& upload);
 /// The v2 message object as JSON text: ids, body, times, seq / updated_seq, edited_at,
 /// deleted, the quote of reply_to, reactions and attachments (API.md; each attachment_json,
-/// in the message's order). A tombstone has no body, no reactions and no attachments. Written directly: it goes out with every message, ack and page.
+/// in the message's order). A tombstone has no body, no reactions and no attachments. Written
+/// directly: it goes out with every message, ack and page.
 [[nodiscard]] std::string message_text(const store::message_row& message);
+/// message_text appended to `out`.
+void append_message_text(std::string& out, const store::message_row& message);
 /// The same object as a Boost.JSON value (parsed from message_text), to nest in others.
 [[nodiscard]] boost::json::object message_json(const store::message_row& message);
 /// The messages as a JSON array, in order.
 [[nodiscard]] std::string messages_text(const std::vector<store::message_row>& messages);
+/// messages_text appended to `out`.
+void append_messages_text(std::string& out, const std::vector<store::message_row>& messages);
 /// {"user", "name", "conversation_id", "online"}
 [[nodiscard]] boost::json::object contact_json(const store::contact_row& contact, bool online);
 /// {"id", "kind", "title", "members" (users with admin, read_up_to, delivered_up_to),

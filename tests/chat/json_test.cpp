@@ -272,5 +272,24 @@ TEST(messages_text, an_array_in_order) {
   EXPECT_EQ(parsed, (boost::json::array{expected(plain()), expected(second)}));
 }
 
+TEST(messages_text, appended_after_what_the_answer_already_holds) {
+  std::string out = R"({"messages":)";
+  append_messages_text(out, {plain()});
+  out += "}";
+  EXPECT_EQ(boost::json::parse(out), (boost::json::object{{"messages", {expected(plain())}}}));
+}
+
+// Bodies whose escaped form is many times longer than the text, and text that needs none.
+TEST(message_text, strings_with_many_escapes_come_back_whole) {
+  auto message = plain();
+  for (int code = 0; code < 0x20; ++code) {
+    message.body += std::string(40, static_cast<char>(code));
+  }
+  message.body += std::string(300, '"') + std::string(300, '\\') + "é 👍";
+  message.client_id = std::string(5000, 'x');
+  expect_as_contracted(message);
+  EXPECT_EQ(boost::json::parse(message_text(message)).at("body").as_string(), message.body);
+}
+
 } // namespace
 } // namespace parley::chat
