@@ -207,36 +207,53 @@ awaitable<http::response> open_conversation(http::request_context& context,
 }
 
 awaitable<http::response> history(http::request_context& context, const dependencies& with) {
-  auto who = co_await require_caller(context, with);
-  if (!who) {
-    co_return std::move(who.error());
-  }
+  // The session and the page are read in one go. Bad input is answered after the session
+  // check, as everywhere (401 before 400 or 404).
   const auto conversation = path_id(context, "id");
   std::optional<store::id> before;
+  int limit = 50;
+  std::optional<http::response> refusal;
   if (const auto given = http::query_parameter(context.query, "before")) {
     before = parse_id(*given);
     if (!before) {
-      co_return bad_request(context.message, "'before' must be a message id.");
+      refusal = bad_request(context.message, "'before' must be a message id.");
     }
   }
-  int limit = 50;
   if (const auto given = http::query_parameter(context.query, "limit")) {
     const auto value = parse_id(*given);
-    if (!value || *value > 100) {
-      co_return bad_request(context.message, "'limit' must be a number from 1 to 100.");
+    if (value && *value <= 100) {
+      limit = static_cast<int>(*value);
+    } else if (!refusal) {
+      refusal = bad_request(context.message, "'limit' must be a number from 1 to 100.");
     }
-    limit = static_cast<int>(*value);
   }
-  if (!conversation) {
-    co_return not_found(context.message, "not_found", "No such conversation.");
+  if (!refusal && !conversation) {
+    refusal = not_found(context.message, "not_found", "No such conversation.");
   }
-  auto found = co_await with.chat->history(who->who.user.user_id, *conversation, before, limit);
+  if (refusal) {
+    auto who = co_await require_caller(context, with);
+    if (!who) {
+      co_return std::move(who.error());
+    }
+    co_return std::move(*refusal);
+  }
+  const chat::history_read read{*conversation, before, limit};
+  auto found = co_await read_as_caller(
+      context, with,
+      [read](store::read_transaction& transaction, const auth::identity& who) {
+        return read(transaction, who.user.user_id);
+      });
   if (!found) {
-    co_return error_answer(context.message, found.error());
+    co_return std::move(found.error());
+  }
+  const auto& page = found->second;
+  if (!page) {
+    co_return error_answer(context.message, page.error());
   }
   // Written as text, like every message sent live (chat::message_text).
-  std::string body = R"({"messages":)" + chat::messages_text(found->messages);
-  body += found->has_more ? R"(,"has_more":true})" : R"(,"has_more":false})";
+  std::string body = R"({"messages":)";
+  chat::append_messages_text(body, page->messages);
+  body += page->has_more ? R"(,"has_more":true})" : R"(,"has_more":false})";
   co_return http::json_text_response(context.message, status::ok, std::move(body));
 }
 

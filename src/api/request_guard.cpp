@@ -39,22 +39,34 @@ std::optional<http::response> check_origin(const http::request& message, bool by
   return std::nullopt;
 }
 
-boost::asio::awaitable<std::expected<caller, http::response>>
-require_caller(http::request_context& context, const dependencies& with) {
-  const auto token = find_token(context.message);
+std::expected<presented_token, http::response> caller_token(const http::request& message,
+                                                            const dependencies& with) {
+  auto token = find_token(message);
   if (!token) {
-    co_return std::unexpected(http::error_response(context.message, http::status::unauthorized,
-                                                   "unauthorized", "Sign in first."));
+    return std::unexpected(http::error_response(message, http::status::unauthorized,
+                                                "unauthorized", "Sign in first."));
   }
   // The origin is checked before the session is looked up: a forged request learns nothing.
-  if (auto refusal = check_origin(context.message, token->by_cookie, with.allowed_origins)) {
-    co_return std::unexpected(std::move(*refusal));
+  if (auto refusal = check_origin(message, token->by_cookie, with.allowed_origins)) {
+    return std::unexpected(std::move(*refusal));
   }
-  auto who = co_await with.auth.authenticate(token->token);
+  return std::move(*token);
+}
+
+http::response unknown_session(const http::request& message) {
+  return http::error_response(message, http::status::unauthorized, "unauthorized",
+                              "The session is missing, unknown or revoked.");
+}
+
+boost::asio::awaitable<std::expected<caller, http::response>>
+require_caller(http::request_context& context, const dependencies& with) {
+  auto token = caller_token(context.message, with);
+  if (!token) {
+    co_return std::unexpected(std::move(token.error()));
+  }
+  auto who = co_await with.auth.authenticate(std::move(token->token));
   if (!who) {
-    co_return std::unexpected(http::error_response(context.message, http::status::unauthorized,
-                                                   "unauthorized",
-                                                   "The session is missing, unknown or revoked."));
+    co_return std::unexpected(unknown_session(context.message));
   }
   co_return caller{std::move(*who), token->by_cookie};
 }

@@ -11,6 +11,8 @@
 #include <expected>
 #include <optional>
 #include <string>
+#include <type_traits>
+#include <utility>
 
 namespace parley::api {
 
@@ -35,6 +37,31 @@ struct presented_token {
 /// Authenticates the caller and applies the origin rule; 401 or 403 as the error.
 boost::asio::awaitable<std::expected<caller, http::response>>
 require_caller(http::request_context& context, const dependencies& with);
+
+/// The presented token once the origin rule is applied; 401 or 403 as the error.
+[[nodiscard]] std::expected<presented_token, http::response>
+caller_token(const http::request& message, const dependencies& with);
+/// 401 unauthorized: the session is missing, unknown or revoked.
+[[nodiscard]] http::response unknown_session(const http::request& message);
+
+/// require_caller, and `job(transaction, who)` in the same read of the store (a read job that
+/// needs the caller: one trip to the store's readers, not two).
+template <class Job>
+boost::asio::awaitable<std::expected<
+    std::pair<caller, std::invoke_result_t<const Job&, store::read_transaction&, const auth::identity&>>,
+    http::response>>
+read_as_caller(http::request_context& context, const dependencies& with, Job job) {
+  auto token = caller_token(context.message, with);
+  if (!token) {
+    co_return std::unexpected(std::move(token.error()));
+  }
+  auto found = co_await with.auth.authenticate_and_read(std::move(token->token), std::move(job));
+  if (!found) {
+    co_return std::unexpected(unknown_session(context.message));
+  }
+  co_return std::pair{caller{std::move(found->first), token->by_cookie},
+                      std::move(found->second)};
+}
 
 /// Parses the body as a JSON object (an empty body is an empty object); 400 bad_request.
 [[nodiscard]] std::expected<boost::json::object, http::response>

@@ -350,41 +350,56 @@ auth_service::verify(std::string raw_phone, std::string code, std::optional<std:
   co_return std::unexpected(make_error(error_code::invalid_code, "Wrong code."));
 }
 
-boost::asio::awaitable<std::optional<identity>> auth_service::authenticate(std::string token) {
+std::optional<auth_service::lookup_key> auth_service::key_for(std::string_view token) const {
   if (token.empty() || token.size() > 256) {
-    co_return std::nullopt;
+    return std::nullopt;
   }
-  const auto token_hash = hash_token(token);
-  const unix_ms now = clock_.now_ms();
-  const auto idle_ms = duration_cast<milliseconds>(rules_.session_idle_timeout).count();
-  auto lookup = [token_hash](store::read_transaction& transaction)
-      -> std::optional<std::pair<store::session_row, store::user_row>> {
-        auto session = transaction.session_by_token_hash(token_hash);
-        if (!session || session->revoked_at) {
-          return std::nullopt;
-        }
-        auto user = transaction.user_by_id(session->user_id);
-        if (!user) {
-          return std::nullopt;
-        }
-        return std::pair{std::move(*session), std::move(*user)};
-      };
-  auto found = co_await database_.read(std::move(lookup));
-  if (!found || found->first.last_seen_at + idle_ms <= now) {
-    co_return std::nullopt;
+  return lookup_key{hash_token(token), clock_.now_ms(),
+                    duration_cast<milliseconds>(rules_.session_idle_timeout).count()};
+}
+
+std::optional<auth_service::session_found>
+auth_service::find_session(store::read_transaction& transaction, const lookup_key& key) {
+  auto session = transaction.session_by_token_hash(key.token_hash);
+  if (!session || session->revoked_at || session->last_seen_at + key.idle_ms <= key.now) {
+    return std::nullopt;
   }
+  auto user = transaction.user_by_id(session->user_id);
+  if (!user) {
+    return std::nullopt;
+  }
+  return session_found{identity{session->session_id, std::move(*user)}, session->last_seen_at};
+}
+
+void auth_service::touch_if_due(const session_found& session, unix_ms now,
+                                const boost::asio::any_io_executor& executor) {
   const auto touch_ms = duration_cast<milliseconds>(rules_.session_touch_interval).count();
-  if (found->first.last_seen_at + touch_ms <= now) {
+  if (session.last_seen_at + touch_ms <= now) {
     // Recording the use must not delay the request: it goes to the writer on its own.
-    boost::asio::co_spawn(co_await boost::asio::this_coro::executor,
-                          touch_session(found->first.session_id, now),
+    boost::asio::co_spawn(executor,
+                          touch_session(session.who.session_id, now),
                           [](std::exception_ptr failure) {
                             if (failure) {
                               spdlog::warn("auth.touch_failed");
                             }
                           });
   }
-  co_return identity{found->first.session_id, std::move(found->second)};
+}
+
+boost::asio::awaitable<std::optional<identity>> auth_service::authenticate(std::string token) {
+  const auto key = key_for(token);
+  if (!key) {
+    co_return std::nullopt;
+  }
+  auto lookup = [key = *key](store::read_transaction& transaction) {
+    return find_session(transaction, key);
+  };
+  auto found = co_await database_.read(std::move(lookup));
+  if (!found) {
+    co_return std::nullopt;
+  }
+  touch_if_due(*found, key->now, co_await boost::asio::this_coro::executor);
+  co_return std::move(found->who);
 }
 
 boost::asio::awaitable<void> auth_service::touch_session(store::id session_id, unix_ms now) {

@@ -12,7 +12,9 @@
 #include "sms/sender.hpp"
 #include "store/database.hpp"
 
+#include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/this_coro.hpp>
 
 #include <chrono>
 #include <expected>
@@ -20,6 +22,8 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 namespace parley::auth {
@@ -110,6 +114,14 @@ public:
   /// The session for a token, if it is valid (not revoked, used within the idle timeout).
   boost::asio::awaitable<std::optional<identity>> authenticate(std::string token);
 
+  /// authenticate, then `job(transaction, who)` in the same read transaction: one trip to the
+  /// store's readers instead of two. nullopt when the session is not valid (the job does not
+  /// run). `job` must be a read job of the store (no I/O, no waiting).
+  template <class Job>
+  boost::asio::awaitable<std::optional<
+      std::pair<identity, std::invoke_result_t<const Job&, store::read_transaction&, const identity&>>>>
+  authenticate_and_read(std::string token, Job job);
+
   /// Revokes the session and tells the listeners (real-time layer: close its sockets).
   boost::asio::awaitable<void> logout(identity who);
 
@@ -139,6 +151,24 @@ public:
   [[nodiscard]] const policy& rules() const { return rules_; }
 
 private:
+  /// What a token's lookup needs: its keyed hash, and now. nullopt: no token could match.
+  struct lookup_key {
+    crypto::digest token_hash;
+    unix_ms now = 0;
+    unix_ms idle_ms = 0;
+  };
+  struct session_found {
+    identity who;
+    unix_ms last_seen_at = 0;
+  };
+  [[nodiscard]] std::optional<lookup_key> key_for(std::string_view token) const;
+  /// The key's session if it is valid: not revoked, used within the idle timeout (on a reader).
+  [[nodiscard]] static std::optional<session_found>
+  find_session(store::read_transaction& transaction, const lookup_key& key);
+  /// Records a found session's use when it is due, on `executor`, without making the caller
+  /// wait for it.
+  void touch_if_due(const session_found& session, unix_ms now,
+                    const boost::asio::any_io_executor& executor);
   boost::asio::awaitable<void> touch_session(store::id session_id, unix_ms now);
   [[nodiscard]] crypto::digest hash_code(std::string_view phone, std::string_view code) const;
   [[nodiscard]] crypto::digest hash_token(std::string_view token) const;
@@ -154,6 +184,36 @@ private:
   std::mutex listeners_mutex_;
   std::vector<std::function<void(store::id)>> revoked_listeners_; // guarded by listeners_mutex_
 };
+
+template <class Job>
+boost::asio::awaitable<std::optional<
+    std::pair<identity, std::invoke_result_t<const Job&, store::read_transaction&, const identity&>>>>
+auth_service::authenticate_and_read(std::string token, Job job) {
+  using result = std::invoke_result_t<const Job&, store::read_transaction&, const identity&>;
+  struct found {
+    session_found session;
+    result answer;
+  };
+  const auto key = key_for(token);
+  if (!key) {
+    co_return std::nullopt;
+  }
+  auto both = [key = *key, job = std::move(job)](
+                  store::read_transaction& transaction) -> std::optional<found> {
+    auto session = find_session(transaction, key);
+    if (!session) {
+      return std::nullopt;
+    }
+    auto answer = job(transaction, std::as_const(session->who));
+    return found{std::move(*session), std::move(answer)};
+  };
+  auto outcome = co_await database_.read(std::move(both));
+  if (!outcome) {
+    co_return std::nullopt;
+  }
+  touch_if_due(outcome->session, key->now, co_await boost::asio::this_coro::executor);
+  co_return std::pair{std::move(outcome->session.who), std::move(outcome->answer)};
+}
 
 /// Validates a display name: valid UTF-8, no control characters, 1–64 characters after
 /// trimming. Returns the trimmed name.

@@ -91,28 +91,6 @@ struct open_conversation_job {
   mutable chat_service::announcement announced;
 };
 
-struct history_job {
-  id viewer;
-  id conversation;
-  std::optional<id> before;
-  int limit;
-  result<page> operator()(store::read_transaction& transaction) const {
-    const auto member = transaction.membership(conversation, viewer);
-    if (!member) {
-      return std::unexpected(make_error(error_code::not_found, "No such conversation."));
-    }
-    page answer;
-    answer.messages =
-        transaction.messages_before(conversation, before, member->from_seq, limit + 1);
-    if (answer.messages.size() > std::size_t(limit)) {
-      answer.has_more = true;
-      answer.messages.pop_back();
-    }
-    std::ranges::reverse(answer.messages);
-    return answer;
-  }
-};
-
 struct stored_message {
   store::message_row message;
   std::vector<id> members;
@@ -418,10 +396,19 @@ chat_service::open_conversation(id caller, std::vector<id> members,
   co_return co_await database_.write(std::move(job));
 }
 
-awaitable<result<page>> chat_service::history(id viewer, id conversation, std::optional<id> before,
-                                              int limit) {
-  history_job job{viewer, conversation, before, limit};
-  co_return co_await database_.read(std::move(job));
+result<page> history_read::operator()(store::read_transaction& transaction, id viewer) const {
+  const auto member = transaction.membership(conversation, viewer);
+  if (!member) {
+    return std::unexpected(make_error(error_code::not_found, "No such conversation."));
+  }
+  page answer;
+  answer.messages = transaction.messages_before(conversation, before, member->from_seq, limit + 1);
+  if (answer.messages.size() > std::size_t(limit)) {
+    answer.has_more = true;
+    answer.messages.pop_back();
+  }
+  std::ranges::reverse(answer.messages);
+  return answer;
 }
 
 awaitable<result<store::message_row>> chat_service::send(actor from, send_request request) {

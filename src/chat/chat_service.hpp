@@ -112,6 +112,18 @@ struct page {
   bool has_more = false;
 };
 
+/// A page of a conversation's history (`limit` messages before `before`, or the latest) as
+/// `viewer` may see it: not_found unless they are a member; nothing from before they joined.
+/// A read job of the store, which the API runs in the same read as its session check
+/// (auth::auth_service::authenticate_and_read).
+struct history_read {
+  store::id conversation = 0;
+  std::optional<store::id> before;
+  int limit = 50;
+  [[nodiscard]] result<page> operator()(store::read_transaction& transaction,
+                                        store::id viewer) const;
+};
+
 struct contact_view {
   store::contact_row contact;
   bool online = false;
@@ -145,8 +157,6 @@ public:
   boost::asio::awaitable<result<opened_conversation>>
   open_conversation(store::id caller, std::vector<store::id> members,
                     std::optional<std::string> title);
-  boost::asio::awaitable<result<page>> history(store::id viewer, store::id conversation,
-                                               std::optional<store::id> before, int limit);
 
   // -- real time ----------------------------------------------------------------------------
   /// Stores the message (or finds the one with the same client_id) and delivers it.

@@ -298,9 +298,17 @@ class ContactAuthorizationTest(RestCase):
 
     def test_logged_out_token_is_401(self):
         alice, bob = self.users("Alice", "Bob")
+        conversation = self.open_conversation(alice, bob, status=201)
+        self.chat(alice).send("before logout", conversation_id=conversation["id"])
+        history = f"/conversations/{conversation['id']}/messages"
+        self.assertEqual(len(self.history_page(alice, conversation["id"])["messages"]), 1)
         self.assertEqual(self.api("POST", "/auth/logout", user=alice).status, 204)
         self.assertError(self.api("GET", "/contacts", user=alice), 401, "unauthorized")
         self.assertError(self.api("GET", "/conversations", user=alice), 401, "unauthorized")
+        for query in ("", "?limit=10", "?limit=0", "?before=abc"):
+            with self.subTest(query):
+                self.assertError(self.api("GET", history + query, user=alice), 401,
+                                 "unauthorized")
         self.assertError(self.api("POST", "/contacts", {"phone": bob.phone}, alice), 401,
                          "unauthorized")
 
