@@ -6,9 +6,13 @@
 #include <boost/json/serializer.hpp>
 #include <fmt/format.h>
 
+#include <array>
+#include <charconv>
 #include <iterator>
 
 namespace parley::chat {
+
+using namespace std::string_view_literals;
 
 boost::json::object user_json(const store::user_row& user) {
   boost::json::object shown{{"id", user.user_id}, {"name", user.name}, {"phone", user.phone}};
@@ -72,7 +76,9 @@ void append_string(std::string& out, std::string_view text) {
 }
 
 void append_number(std::string& out, std::int64_t number) {
-  fmt::format_to(std::back_inserter(out), "{}", number);
+  std::array<char, 24> digits{};
+  const auto end = std::to_chars(digits.data(), digits.data() + digits.size(), number).ptr;
+  out.append(digits.data(), end);
 }
 
 } // namespace
@@ -85,60 +91,60 @@ std::string message_text(const store::message_row& message) {
 }
 
 void append_message_text(std::string& out, const store::message_row& message) {
-  out += R"({"id":)";
+  out += R"({"id":)"sv;
   append_number(out, message.message_id);
-  out += R"(,"conversation_id":)";
+  out += R"(,"conversation_id":)"sv;
   append_number(out, message.conversation_id);
-  out += R"(,"sender_id":)";
+  out += R"(,"sender_id":)"sv;
   append_number(out, message.sender_id);
-  out += R"(,"body":)";
+  out += R"(,"body":)"sv;
   append_string(out, message.deleted() ? std::string_view() : std::string_view(message.body));
-  out += R"(,"sent_at":)";
+  out += R"(,"sent_at":)"sv;
   append_number(out, message.sent_at);
-  out += R"(,"client_id":)";
+  out += R"(,"client_id":)"sv;
   append_string(out, message.client_id);
-  out += R"(,"seq":)";
+  out += R"(,"seq":)"sv;
   append_number(out, message.seq);
-  out += R"(,"updated_seq":)";
+  out += R"(,"updated_seq":)"sv;
   append_number(out, message.updated_seq);
-  out += R"(,"edited_at":)";
+  out += R"(,"edited_at":)"sv;
   if (message.edited_at) {
     append_number(out, *message.edited_at);
   } else {
-    out += "null";
+    out += "null"sv;
   }
-  out += message.deleted() ? R"(,"deleted":true)" : R"(,"deleted":false)";
-  out += R"(,"reply_to":)";
+  out += message.deleted() ? R"(,"deleted":true)"sv : R"(,"deleted":false)"sv;
+  out += R"(,"reply_to":)"sv;
   if (message.reply_to) {
     const auto& quote = *message.reply_to;
-    out += R"({"id":)";
+    out += R"({"id":)"sv;
     append_number(out, quote.message_id);
-    out += R"(,"sender_id":)";
+    out += R"(,"sender_id":)"sv;
     append_number(out, quote.sender_id);
-    out += R"(,"body":)";
+    out += R"(,"body":)"sv;
     append_string(out, quote.deleted ? std::string_view() : std::string_view(quote.body));
-    out += quote.deleted ? R"(,"deleted":true})" : R"(,"deleted":false})";
+    out += quote.deleted ? R"(,"deleted":true})"sv : R"(,"deleted":false})"sv;
   } else {
-    out += "null";
+    out += "null"sv;
   }
-  out += R"(,"reactions":[)";
+  out += R"(,"reactions":[)"sv;
   if (!message.deleted()) {
     bool first = true;
     for (const auto& reaction : message.reactions) {
-      out += first ? R"({"emoji":)" : R"(,{"emoji":)";
+      out += first ? R"({"emoji":)"sv : R"(,{"emoji":)"sv;
       first = false;
       append_string(out, reaction.emoji);
-      out += R"(,"user_ids":[)";
+      out += R"(,"user_ids":[)"sv;
       for (std::size_t index = 0; index < reaction.user_ids.size(); ++index) {
         if (index > 0) {
           out += ',';
         }
         append_number(out, reaction.user_ids[index]);
       }
-      out += "]}";
+      out += "]}"sv;
     }
   }
-  out += R"(],"attachments":[)";
+  out += R"(],"attachments":[)"sv;
   if (!message.deleted()) {
     for (std::size_t index = 0; index < message.attachments.size(); ++index) {
       if (index > 0) {
@@ -147,7 +153,7 @@ void append_message_text(std::string& out, const store::message_row& message) {
       out += boost::json::serialize(attachment_json(message.attachments[index]));
     }
   }
-  out += "]}";
+  out += "]}"sv;
 }
 
 std::string messages_text(const std::vector<store::message_row>& messages) {
