@@ -17,6 +17,13 @@ One Parley node (SQLite) runs under `valgrind --tool=callgrind --vgdb=yes`. Then
    counted in the database file);
 4. instructions per message = (T − F) / (m − m0): without the connections' cost, which
    otherwise would weigh more the fewer messages a run sends.
+5. history pages: two parley-load `history` runs with one reader, each filling the same
+   number of messages into the first pair's conversation and then reading random pages of
+   50 over HTTP for a short and for a longer time. Both pay the same filling and connecting,
+   so instructions per page = (T_long − T_short) / (pages_long − pages_short), the pages
+   counted by the reader (warm-up included, as callgrind counts it). A page covers the HTTP
+   request and answer, the session check and the page's read (one read job together) and
+   the JSON.
 
 What the count covers: a message received over WebSocket, checked, written and committed
 (SQLite, fsync), acknowledged, and delivered to the receiver; plus the server's own timers
@@ -32,7 +39,7 @@ import sqlite3
 import subprocess
 
 SHOWN = ["instructions_per_message", "measured_messages", "instructions_total",
-         "connect_instructions"]
+         "connect_instructions", "instructions_per_page", "measured_pages"]
 START_TIMEOUT = 300  # seconds: Valgrind reads the binary's debug information first
 
 
@@ -53,7 +60,9 @@ def plan(options):
     smoke = options.smoke
     pairs = 1 if smoke else options.instructions_pairs
     sizes = dict(pairs=pairs, seconds=0.5 if smoke else options.instructions_seconds,
-                 warmup_seconds=0.5 if smoke else 2)
+                 warmup_seconds=0.5 if smoke else 2,
+                 history_messages=20 if smoke else 200,
+                 history_seconds=(0.2, 0.6) if smoke else (1, 4))
     entry = dict(users=2 * pairs, pairs=True, instructions=sizes,
                  parley_only="instruction counts are Parley's alone (callgrind)",
                  engines=("sqlite",), shown=SHOWN)
@@ -122,6 +131,19 @@ def measure(server, run_load, sizes, label):
     figures["connect_instructions"] = connect
     figures["measured_messages"] = messages
     figures["instructions_per_message"] = round((total - connect) / (messages - connect_messages))
+    runs = []
+    for seconds in sizes["history_seconds"]:
+        output = os.path.join(server.directory, f"history-{seconds}.json")
+        history = ["history", "--messages", sizes["history_messages"], "--concurrency", 1,
+                   "--seconds", seconds]
+        instructions, _, answer = counted(
+            server, lambda: run_load(server, history, output, f"{label} (history, {seconds} s)"))
+        runs.append((instructions, answer["figures"]["pages_read"]))
+    (short_total, short_pages), (long_total, long_pages) = runs
+    if long_pages <= short_pages:
+        raise Failure(f"the longer history run read {long_pages} pages, the shorter {short_pages}")
+    figures["measured_pages"] = long_pages - short_pages
+    figures["instructions_per_page"] = round((long_total - short_total) / (long_pages - short_pages))
     result["parameters"]["callgrind"] = " ".join(wrapper(server.directory))
     return result
 

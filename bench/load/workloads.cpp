@@ -534,7 +534,8 @@ namespace {
 struct history_run {
   std::atomic<bool> recording{false};
   std::atomic<bool> stopping{false};
-  std::atomic<std::uint64_t> pages{0};
+  std::atomic<std::uint64_t> pages{0};      ///< While recording.
+  std::atomic<std::uint64_t> pages_read{0}; ///< All, warm-up included.
   std::vector<latencies> page_latency; // per reader
   error_log errors;
 };
@@ -559,6 +560,7 @@ asio::awaitable<void> read_pages(history_run* run, const common_options* options
           fmt::format("GET {}: {} {}", target, answer.status, answer.body.substr(0, 200)));
       co_return;
     }
+    ++run->pages_read;
     if (run->recording.load(std::memory_order_relaxed)) {
       ++run->pages;
       run->page_latency[slot].add(static_cast<double>(now_ns() - started) / 1e3);
@@ -656,6 +658,7 @@ void run_history(const common_options& options, const history_options& workload)
   auto& figures = out.figures();
   figures["fill_messages_per_s"] = rounded(workload.messages / fill_seconds, 0);
   figures["pages_per_s"] = rounded(static_cast<double>(pages) / meter.wall_seconds(), 0);
+  figures["pages_read"] = run.pages_read.load();
   add_percentiles(figures, "page", all, {0.5, 0.99});
   add_server_figures(out, meter, static_cast<double>(pages), "page");
   finish(out, run.errors, "history");
