@@ -13,7 +13,7 @@ namespace parley::app {
 namespace asio = boost::asio;
 
 std::string default_media_store(const config::config& settings) {
-  if (store::is_postgres_url(settings.database)) {
+  if (is_postgres_url(settings.database)) {
     return settings.database;
   }
   const auto directory = std::filesystem::path(settings.database).parent_path();

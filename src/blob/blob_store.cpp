@@ -1,5 +1,7 @@
 #include "blob/blob_store.hpp"
 
+#include "common/settings.hpp"
+
 #include "blob/directory_blob_store.hpp"
 #include "blob/file.hpp"
 #include "blob/postgres_blob_store.hpp"
@@ -85,9 +87,7 @@ std::unique_ptr<blob_store> open_blob_store(const std::string& where) {
   if (where.empty()) {
     throw blob_error(blob_error::kind::failed, "blob store: no directory or URL given");
   }
-  // As store::is_postgres_url, without linking the store's databases for it: this layer uses
-  // only its libpq connection.
-  if (where.starts_with("postgres://") || where.starts_with("postgresql://")) {
+  if (is_postgres_url(where)) {
     return std::make_unique<postgres_blob_store>(postgres_blob_options{.url = where});
   }
   return std::make_unique<directory_blob_store>(directory_blob_options{.root = where});

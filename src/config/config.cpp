@@ -1,5 +1,7 @@
 #include "config/config.hpp"
 
+#include "common/settings.hpp"
+
 #include <toml++/toml.h>
 
 #include <algorithm>
@@ -419,21 +421,17 @@ bool lies_within(const std::filesystem::path& root, const std::filesystem::path&
   return !relative.empty() && *relative.begin() != "..";
 }
 
-bool is_postgres(std::string_view setting) {
-  return setting.starts_with("postgres://") || setting.starts_with("postgresql://");
-}
-
 // The web root is read whole and served to anyone: a SQLite database or a media directory in
 // it would be public, and reading SQLite's files beside it drops its locks (POSIX locks go
 // with any descriptor of the file that the process closes), so that another process's
 // connection could truncate the shared memory under the server.
 void check_web_root(const config& value) {
-  if (!is_postgres(value.database) && lies_within(value.web_root, value.database)) {
+  if (!is_postgres_url(value.database) && lies_within(value.web_root, value.database)) {
     throw config_error("web_root", fmt::format("'{}' holds the database '{}': it would be served "
                                                "to anyone; use a directory of its own",
                                                value.web_root, value.database));
   }
-  if (!value.media_store.empty() && !is_postgres(value.media_store) &&
+  if (!value.media_store.empty() && !is_postgres_url(value.media_store) &&
       lies_within(value.web_root, value.media_store)) {
     throw config_error("web_root", fmt::format("'{}' holds the media store '{}': it would be "
                                                "served to anyone; use a directory of its own",
@@ -453,7 +451,7 @@ void validate(const config& value) {
     if (!value.bus.starts_with("redis://") || value.bus.size() == 8) {
       throw config_error("bus", fmt::format("expected redis://HOST:PORT, got '{}'", value.bus));
     }
-    if (!is_postgres(value.database)) {
+    if (!is_postgres_url(value.database)) {
       throw config_error("bus", "several nodes share one PostgreSQL database: --bus needs a "
                                 "postgres:// --database");
     }

@@ -5,10 +5,6 @@
 
 namespace parley::store {
 
-bool is_postgres_url(std::string_view setting) {
-  return setting.starts_with("postgres://") || setting.starts_with("postgresql://");
-}
-
 std::unique_ptr<database> open_database(const std::string& setting, std::size_t readers) {
   if (is_postgres_url(setting)) {
     return std::make_unique<postgres_database>(postgres_options{setting, readers});

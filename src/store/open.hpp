@@ -2,6 +2,7 @@
 // Opens the database that a --database setting names: a postgres:// or postgresql:// URL is
 // PostgreSQL, anything else a SQLite file path.
 
+#include "common/settings.hpp"
 #include "store/database.hpp"
 
 #include <cstddef>
@@ -10,9 +11,6 @@
 #include <string_view>
 
 namespace parley::store {
-
-/// True when `setting` names a PostgreSQL database.
-[[nodiscard]] bool is_postgres_url(std::string_view setting);
 
 /// Opens (and migrates) the database; throws on failure (a start-up error).
 [[nodiscard]] std::unique_ptr<database> open_database(const std::string& setting,
