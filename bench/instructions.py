@@ -62,7 +62,7 @@ def plan(options):
     sizes = dict(pairs=pairs, seconds=0.5 if smoke else options.instructions_seconds,
                  warmup_seconds=0.5 if smoke else 2,
                  history_messages=20 if smoke else 200,
-                 history_seconds=(0.2, 0.6) if smoke else (1, 4))
+                 history_seconds=(0.2, 1.5) if smoke else (1, 4))
     entry = dict(users=2 * pairs, pairs=True, instructions=sizes,
                  parley_only="instruction counts are Parley's alone (callgrind)",
                  engines=("sqlite",), shown=SHOWN)
