@@ -61,7 +61,7 @@ def plan(options):
     pairs = 1 if smoke else options.instructions_pairs
     sizes = dict(pairs=pairs, seconds=0.5 if smoke else options.instructions_seconds,
                  warmup_seconds=0.5 if smoke else 2,
-                 history_messages=20 if smoke else 200,
+                 history_messages=60 if smoke else 200,
                  history_seconds=(0.2, 1.5) if smoke else (1, 4))
     entry = dict(users=2 * pairs, pairs=True, instructions=sizes,
                  parley_only="instruction counts are Parley's alone (callgrind)",

@@ -549,7 +549,9 @@ asio::awaitable<void> read_pages(history_run* run, const common_options* options
     co_return;
   }
   std::mt19937_64 random(slot + 1);
-  std::uniform_int_distribution<std::int64_t> before(first + page, last + 1);
+  // Full pages where there are enough messages for them (else from the second message on).
+  std::uniform_int_distribution<std::int64_t> before(std::min<std::int64_t>(first + page, last),
+                                                     last + 1);
   while (!run->stopping.load(std::memory_order_relaxed)) {
     const auto target = fmt::format("/api/v1/conversations/{}/messages?before={}&limit={}",
                                     conversation, before(random), page);
