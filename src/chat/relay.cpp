@@ -315,18 +315,29 @@ boost::asio::awaitable<void> relay::user_arriving(id user) {
     co_return;
   }
   std::vector<id> users(1, user); // (g++ 12 rejects an initializer list in a co_await)
-  co_await catch_up(std::move(users));
+  co_await catch_up(std::move(users), true);
 }
 
-boost::asio::awaitable<void> relay::catch_up(std::vector<id> users) {
+boost::asio::awaitable<void> relay::catch_up(std::vector<id> users, bool arriving) {
   positions_job job{std::move(users)};
   const auto positions = co_await database_.read(std::move(job));
   std::lock_guard lock(mutex_);
   for (const auto& position : positions) {
     auto& state = tracks_[position.conversation_id];
-    if (state.delivered < 0) {
-      state.delivered = position.last_seq;
-    } else if (position.last_seq > state.delivered && !state.reading) {
+    if (state.reading) {
+      continue; // that read brings it to the present
+    }
+    if (state.delivered < 0 && arriving) {
+      state.delivered = position.last_seq; // the arriving client's sync brings it this far
+    } else if (state.delivered < 0) {
+      // A conversation of a connected user that nothing has reached here since they arrived
+      // (made or joined while the bus was away): all of it that they may see is missed.
+      if (position.last_seq > position.from_seq) {
+        read_missed(position.conversation_id, position.from_seq);
+      } else {
+        state.delivered = position.last_seq;
+      }
+    } else if (position.last_seq > state.delivered) {
       read_missed(position.conversation_id, state.delivered); // others here may have missed it
     }
   }
@@ -337,7 +348,7 @@ void relay::resynchronise() {
   if (users.empty()) {
     return;
   }
-  boost::asio::co_spawn(executor_, catch_up(users), boost::asio::detached);
+  boost::asio::co_spawn(executor_, catch_up(users, false), boost::asio::detached);
 }
 
 void relay::apply(const delivery& change, const socketio::socket* except) {

@@ -121,9 +121,11 @@ private:
   /// Starts reading the conversation's changes after `after` (mutex_ held).
   void read_missed(store::id conversation, store::id after);
   boost::asio::awaitable<void> fill(store::id conversation, store::id after);
-  /// Compares where the conversations of `users` are with what was delivered here: sets
-  /// where delivery starts, or reads what was missed.
-  boost::asio::awaitable<void> catch_up(std::vector<store::id> users);
+  /// Compares where the conversations of `users` are with what was delivered here, and reads
+  /// what was missed. A conversation this node has delivered nothing of starts at the present
+  /// when `arriving` (the user's socket is about to join), else it is read from where the
+  /// member's view of it starts.
+  boost::asio::awaitable<void> catch_up(std::vector<store::id> users, bool arriving);
   /// True when a socket here belongs to one of the delivery's people.
   [[nodiscard]] bool concerns_this_node(const delivery& change) const;
 

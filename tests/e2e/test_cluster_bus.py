@@ -326,6 +326,19 @@ class BusOutageTest(ClusterCase):
         after = self.assertSent(self.a.send("after", conversation_id=self.conversation))
         self.assertReceivedOnce(self.b, sent + [after])
 
+    def test_a_conversation_begun_while_redis_is_down_reaches_its_connected_member(self):
+        carol = self.user("Carol", server=self.n2)
+        c = self.chat(carol, server=self.n2)  # connected before: no sync will bring it
+        self.services.stop_redis()
+        sent = [self.assertSent(self.a.send("new while Redis is away", to=carol.id))]
+        sent += [self.assertSent(self.a.send(f"and more {i}",
+                                             conversation_id=sent[0]["conversation_id"]))
+                 for i in range(3)]
+        self.services.start_redis()
+        self.wait_bus_ready(self.n2, 2)
+        self.conversation = sent[0]["conversation_id"]
+        self.assertReceivedOnce(c, sent)
+
     def test_a_killed_subscription_is_restored_and_nothing_is_lost_or_doubled(self):
         self.redis_cli("CLIENT", "KILL", "TYPE", "pubsub")
         sent = [self.assertSent(self.a.send(f"around the kill {i}",
