@@ -3,6 +3,9 @@
 #include <boost/asio/post.hpp>
 
 #include <algorithm>
+#include <iterator>
+#include <utility>
+#include <vector>
 
 namespace parley::socketio {
 
@@ -48,6 +51,31 @@ bool admits(socket& target, const scope& about) {
   return !target.in_closed_scope(about.id);
 }
 
+using target_list = std::vector<std::pair<hub::user_id, std::shared_ptr<socket>>>;
+
+// One hand-off per I/O thread, not one per socket: `deliver(user, socket)` runs for every
+// target on its socket's executor, the targets of one executor in one posted handler, in
+// their order (so each socket's events keep the order they were emitted in).
+template <class Deliver> void post_per_executor(target_list targets, const Deliver& deliver) {
+  std::vector<std::pair<boost::asio::any_io_executor, target_list>> groups;
+  for (auto& target : targets) {
+    const auto& executor = target.second->executor();
+    auto group = std::ranges::find_if(groups, [&](const auto& g) { return g.first == executor; });
+    if (group == groups.end()) {
+      groups.emplace_back(executor, target_list{});
+      group = std::prev(groups.end());
+    }
+    group->second.push_back(std::move(target));
+  }
+  for (auto& [executor, group] : groups) {
+    boost::asio::post(executor, [group = std::move(group), deliver] {
+      for (const auto& [user, target] : group) {
+        deliver(user, *target);
+      }
+    });
+  }
+}
+
 } // namespace
 
 std::vector<std::pair<hub::user_id, std::shared_ptr<socket>>>
@@ -68,72 +96,60 @@ hub::live_sockets(const std::vector<user_id>& users, const socket* except) const
 
 void hub::close_scope(const std::vector<user_id>& users, std::int64_t about, std::string event,
                       const message& args) {
-  const auto targets = live_sockets(users, nullptr);
   const auto serialized = serialize_event(event, args);
-  for (const auto& [user, target] : targets) {
-    boost::asio::post(target->executor(), [target, serialized, about] {
-      if (!target->in_closed_scope(about)) {
-        target->emit(serialized);
-        target->close_scope(about);
-      }
-    });
-  }
+  post_per_executor(live_sockets(users, nullptr), [serialized, about](user_id, socket& target) {
+    if (!target.in_closed_scope(about)) {
+      target.emit(serialized);
+      target.close_scope(about);
+    }
+  });
 }
 
 void hub::emit_to_users(const std::vector<user_id>& users, std::string event, const message& args,
                         const socket* except, scope about) {
-  const auto targets = live_sockets(users, except);
+  auto targets = live_sockets(users, except);
   // Writes happen outside the lock, each on its socket's executor; the JSON is written once.
   if (!args.attachments.empty()) {
-    for (const auto& [user, target] : targets) {
-      auto deliver = [target, event, args, about] {
-        if (admits(*target, about)) {
-          target->emit(event, args);
-        }
-      };
-      boost::asio::post(target->executor(), std::move(deliver));
-    }
+    post_per_executor(std::move(targets), [event, args, about](user_id, socket& target) {
+      if (admits(target, about)) {
+        target.emit(event, args);
+      }
+    });
     return;
   }
   const auto serialized = serialize_event(event, args);
-  for (const auto& [user, target] : targets) {
-    auto deliver = [target, serialized, about] {
-      if (admits(*target, about)) {
-        target->emit(serialized);
-      }
-    };
-    boost::asio::post(target->executor(), std::move(deliver));
-  }
+  post_per_executor(std::move(targets), [serialized, about](user_id, socket& target) {
+    if (admits(target, about)) {
+      target.emit(serialized);
+    }
+  });
 }
 
 void hub::emit_to_users_with_ack(const std::vector<user_id>& users, std::string event,
                                  const message& args, std::chrono::milliseconds timeout,
                                  std::function<void(user_id user, const boost::asio::any_io_executor&)> on_ack,
                                  const socket* except, scope about) {
-  const auto targets = live_sockets(users, except);
   // The JSON is written once for every target (text arguments: the chat's messages).
   const auto serialized = args.attachments.empty() ? serialize_event(event, args) : nullptr;
   const auto shared_ack = std::make_shared<const decltype(on_ack)>(std::move(on_ack));
-  for (auto& [user, target] : targets) {
-    auto deliver = [target, user, event, args = serialized ? message{} : args, serialized,
-                    timeout, shared_ack, about] {
-      if (!admits(*target, about)) {
-        return;
-      }
-      auto on_reply = [user, shared_ack,
-                       executor = target->executor()](const std::optional<message>& reply) {
-        if (reply && *shared_ack) {
-          (*shared_ack)(user, executor);
-        }
-      };
-      if (serialized) {
-        target->emit_with_ack(serialized, timeout, std::move(on_reply));
-      } else {
-        target->emit_with_ack(event, args, timeout, std::move(on_reply));
+  auto deliver = [event, args = serialized ? message{} : args, serialized, timeout, shared_ack,
+                  about](user_id user, socket& target) {
+    if (!admits(target, about)) {
+      return;
+    }
+    auto on_reply = [user, shared_ack,
+                     executor = target.executor()](const std::optional<message>& reply) {
+      if (reply && *shared_ack) {
+        (*shared_ack)(user, executor);
       }
     };
-    boost::asio::post(target->executor(), std::move(deliver));
-  }
+    if (serialized) {
+      target.emit_with_ack(serialized, timeout, std::move(on_reply));
+    } else {
+      target.emit_with_ack(event, args, timeout, std::move(on_reply));
+    }
+  };
+  post_per_executor(live_sockets(users, except), deliver);
 }
 
 void hub::disconnect_session(session_id session) {
