@@ -37,7 +37,8 @@ public:
         const bool deferrable = work->deferrable();
         wake = !deferrable || jobs_.empty();
         urgent_ += deferrable ? 0 : 1;
-        jobs_.push_back(queued{std::move(work), deferrable ? clock::now() : clock::time_point{}});
+        jobs_.push_back(
+            queued{std::move(work), deferrable, deferrable ? clock::now() : clock::time_point{}});
       }
     }
     if (work) {
@@ -71,7 +72,7 @@ public:
       ready_.wait_until(lock, deadline);
     }
     while (!jobs_.empty() && batch.size() < most) {
-      urgent_ -= jobs_.front().work->deferrable() ? 0 : 1;
+      urgent_ -= jobs_.front().deferrable ? 0 : 1;
       batch.push_back(std::move(jobs_.front().work));
       jobs_.pop_front();
     }
@@ -90,6 +91,7 @@ public:
 private:
   struct queued {
     std::unique_ptr<job> work;
+    bool deferrable = false;  ///< work->deferrable(), asked once.
     clock::time_point since; ///< When a deferrable job was queued.
   };
 
