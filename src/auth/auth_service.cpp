@@ -387,19 +387,12 @@ void auth_service::touch_if_due(const session_found& session, unix_ms now,
 }
 
 boost::asio::awaitable<std::optional<identity>> auth_service::authenticate(std::string token) {
-  const auto key = key_for(token);
-  if (!key) {
-    co_return std::nullopt;
-  }
-  auto lookup = [key = *key](store::read_transaction& transaction) {
-    return find_session(transaction, key);
-  };
-  auto found = co_await database_.read(std::move(lookup));
+  auto found = co_await authenticate_and_read(
+      std::move(token), [](store::read_transaction&, const identity&) { return true; });
   if (!found) {
     co_return std::nullopt;
   }
-  touch_if_due(*found, key->now, co_await boost::asio::this_coro::executor);
-  co_return std::move(found->who);
+  co_return std::move(found->first);
 }
 
 boost::asio::awaitable<void> auth_service::touch_session(store::id session_id, unix_ms now) {
