@@ -99,6 +99,7 @@ void cluster_link::start(chat::chat_service& chat, socketio::hub& hub) {
   presence_->on_offline([announce](std::vector<std::int64_t> users) { announce(users, false); });
   presence_->on_online([announce](std::vector<std::int64_t> users) { announce(users, true); });
   presence_->local_users([&hub] { return hub.users(); });
+  presence_->on_departure([&chat] { chat.relay().resynchronise(); });
   presence_->start();
 }
 
@@ -116,6 +117,10 @@ void cluster_link::add_metrics(http::metrics& counters, chat::chat_service& chat
   counters.add_sampled("parley_bus_gap_reads_total",
                        "Reads from the database of log changes the bus lost or reordered.",
                        "counter", [&chat] { return double(chat.relay().stats().gaps); });
+  counters.add_sampled("parley_bus_resynchronisations_total",
+                       "Checks of every conversation here against the database: after the bus "
+                       "reconnected, or another node left the cluster.",
+                       "counter", [&chat] { return double(chat.relay().stats().resynchronisations); });
 }
 
 void cluster_link::stop() {

@@ -41,6 +41,12 @@ public:
   /// Set before start(): users registered again after the lease was lost who were on no other
   /// node meanwhile (online again).
   virtual void on_online(std::function<void(std::vector<std::int64_t>)> callback) = 0;
+  /// Set before start(): some node has left the cluster since this node's previous sweep
+  /// (its lease lapsed, it said goodbye, or it came back under its name after dying). A node
+  /// killed between committing a change and publishing it leaves a gap that no later publish
+  /// shows: the receiver reads what it may have missed, as after a bus outage. Counted in Redis
+  /// (each departure once), so every node hears of each departure at its next sweep.
+  virtual void on_departure(std::function<void()> callback) = 0;
   virtual void start() = 0;
   /// Final; takes this node's users off (a clean goodbye) when Redis can be reached.
   virtual void stop() = 0;

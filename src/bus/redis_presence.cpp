@@ -2,6 +2,7 @@
 //   P nodes             ZSET  node -> lease deadline (ms, Redis's clock)
 //   P node:<n>:users    SET   users with sockets on node n
 //   P user:<u>          SET   nodes where user u has sockets
+//   P departures        INT   how many times a node has been taken off (swept or said goodbye)
 // Every change is one Lua script, so that concurrent nodes never see half of one.
 
 #include "bus/presence.hpp"
@@ -46,8 +47,8 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 return redis.call('ZADD', ARGV[1] .. 'nodes', now + tonumber(ARGV[3]), ARGV[2])
 )lua";
 
-// Takes nodes off, with their users; returns the users left on no node. ARGV: prefix, and
-// either a node's name (that node, now) or nothing (every node whose lease lapsed).
+// Takes nodes off, with their users. ARGV: prefix, and either a node's name (that node, now)
+// or nothing (every node whose lease lapsed). Returns {users left on no node, departures}.
 constexpr const char* k_sweep = R"lua(
 local p = ARGV[1]
 local dead
@@ -67,9 +68,11 @@ for _, node in ipairs(dead) do
     end
   end
   redis.call('DEL', p .. 'node:' .. node .. ':users')
-  redis.call('ZREM', p .. 'nodes', node)
+  if redis.call('ZREM', p .. 'nodes', node) == 1 then
+    redis.call('INCR', p .. 'departures')
+  end
 end
-return gone
+return {gone, tonumber(redis.call('GET', p .. 'departures') or '0')}
 )lua";
 
 // ARGV: prefix, users… Returns, per user, how many nodes have them.
@@ -107,6 +110,9 @@ public:
   }
   void on_online(std::function<void(std::vector<std::int64_t>)> callback) override {
     online_ = std::move(callback);
+  }
+  void on_departure(std::function<void()> callback) override {
+    departed_ = std::move(callback);
   }
 
   void start() override {
@@ -212,10 +218,7 @@ private:
 
   asio::awaitable<void> forget_self_then_renew() {
     std::vector<std::string> arguments{"EVAL", k_sweep, "0", prefix_, node_};
-    if (const auto gone = co_await run_here(std::move(arguments));
-        gone && !gone->elements.empty() && offline_) {
-      offline_(user_ids(*gone));
-    }
+    swept(co_await run_here(std::move(arguments)));
     co_await renew();
   }
 
@@ -263,11 +266,26 @@ private:
 
   asio::awaitable<void> sweep() {
     std::vector<std::string> arguments{"EVAL", k_sweep, "0", prefix_};
-    const auto gone = co_await run_here(std::move(arguments));
-    if (gone && !gone->elements.empty() && offline_) {
-      spdlog::info("presence.swept node={} offline={}", node_, gone->elements.size());
-      offline_(user_ids(*gone));
+    swept(co_await run_here(std::move(arguments)));
+  }
+
+  /// A sweep's answer: {users left on no node, departures so far}.
+  void swept(const std::optional<redis::reply>& reply) {
+    if (!reply || !reply->is_array() || reply->elements.size() != 2 ||
+        !reply->elements[1].is_integer()) {
+      return;
     }
+    const auto& gone = reply->elements[0];
+    if (!gone.elements.empty() && offline_) {
+      spdlog::info("presence.swept node={} offline={}", node_, gone.elements.size());
+      offline_(user_ids(gone));
+    }
+    const auto departures = reply->elements[1].integer;
+    if (departures_ && *departures_ != departures && departed_) {
+      spdlog::info("presence.node_departed node={} departures={}", node_, departures);
+      departed_();
+    }
+    departures_ = departures;
   }
 
   asio::strand<asio::any_io_executor> strand_;
@@ -280,6 +298,8 @@ private:
   std::function<void(std::vector<std::int64_t>)> offline_;
   std::function<void(std::vector<std::int64_t>)> online_;
   std::function<std::vector<std::int64_t>()> local_users_;
+  std::function<void()> departed_;
+  std::optional<std::int64_t> departures_; // as of this node's last sweep
   std::atomic<bool> stopped_{false};
 };
 

@@ -344,6 +344,10 @@ boost::asio::awaitable<void> relay::catch_up(std::vector<id> users, bool arrivin
 }
 
 void relay::resynchronise() {
+  {
+    std::lock_guard lock(mutex_);
+    ++counters_.resynchronisations;
+  }
   const auto users = hub_.users();
   if (users.empty()) {
     return;

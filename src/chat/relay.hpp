@@ -76,6 +76,7 @@ public:
     std::uint64_t received = 0;  ///< Deliveries from the other nodes.
     std::uint64_t late = 0;      ///< Log changes dropped: already delivered.
     std::uint64_t gaps = 0;      ///< Reads of what was missed from the database.
+    std::uint64_t resynchronisations = 0; ///< Checks of every conversation here (resynchronise).
   };
 
   /// `bus` may be null (one node). `executor` runs the reads of what was missed.
@@ -95,7 +96,8 @@ public:
   boost::asio::awaitable<void> user_arriving(store::id user);
   /// A payload from another node (the bus's callback).
   void received(std::string_view payload);
-  /// The bus (re)connected: every conversation of this node's users is checked against the
+  /// The bus (re)connected, or another node left the cluster (it may have died between a
+  /// commit and its publish): every conversation of this node's users is checked against the
   /// database, and what was missed is delivered.
   void resynchronise();
 

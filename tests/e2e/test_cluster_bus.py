@@ -189,6 +189,17 @@ class ClusterPresenceTest(ClusterCase):
 class NodeKilledWhileSendingTest(ClusterCase):
     def test_every_acknowledged_message_is_stored_once_and_the_other_node_serves_it(self):
         self.start_cluster()
+        self.kill_node_1_while_alice_sends()
+
+    def test_messages_acknowledged_but_never_published_reach_the_other_node(self):
+        # Node 1 holds each publish back (the tests' fault hook), so when it is killed it has
+        # acknowledged messages that it never published: node 2 reads them once node 1's lease
+        # lapses and the sweep reports a departure.
+        self.start_cluster(n1_env={"PARLEY_TEST_PUBLISH_DELAY_MS": "300"})
+        self.kill_node_1_while_alice_sends()
+        self.assertGreaterEqual(self.metric(self.n2, "parley_bus_resynchronisations_total"), 1)
+
+    def kill_node_1_while_alice_sends(self):
         alice = self.user("Alice", server=self.n1)
         bob = self.user("Bob", server=self.n2)
         b = self.chat(bob, server=self.n2)
