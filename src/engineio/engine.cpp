@@ -6,7 +6,6 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/http/write.hpp>
-#include <boost/beast/websocket.hpp>
 #include <boost/json/serialize.hpp>
 #include <sodium.h>
 #include <spdlog/spdlog.h>
@@ -17,7 +16,6 @@ namespace parley::engineio {
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
-namespace websocket = boost::beast::websocket;
 namespace beast_http = boost::beast::http;
 using asio::ip::tcp;
 
@@ -321,7 +319,7 @@ asio::awaitable<void> engine::handle_upgrade(std::shared_ptr<http::upgrade_reque
   const bool same_executor = upgrade->stream.get_executor() == live->executor();
   std::shared_ptr<websocket_stream> socket;
   if (same_executor) {
-    socket = std::make_shared<websocket_stream>(std::move(upgrade->stream.socket()));
+    socket = std::make_shared<websocket_stream>(coalescing_socket(std::move(upgrade->stream.socket())));
   } else {
     auto& original = upgrade->stream.socket();
     beast::error_code error;
@@ -333,18 +331,8 @@ asio::awaitable<void> engine::handle_upgrade(std::shared_ptr<http::upgrade_reque
     if (error) {
       return nothing();
     }
-    socket = std::make_shared<websocket_stream>(live->executor(), protocol, handle);
+    socket = std::make_shared<websocket_stream>(coalescing_socket(live->executor(), protocol, handle));
   }
-  // Beast's handshake timeout for the accept and the close handshakes; no idle timeout or
-  // keep-alive pings: the Engine.IO heartbeat finds dead clients (and an idle timer would
-  // keep a pending wait per connection).
-  websocket::stream_base::timeout limits = websocket::stream_base::timeout::suggested(
-      beast::role_type::server);
-  limits.idle_timeout = websocket::stream_base::none();
-  limits.keep_alive_pings = false;
-  socket->set_option(limits);
-  socket->set_option(websocket::stream_base::decorator(
-      [](websocket::response_type& answer) { answer.set(beast_http::field::server, "parley"); }));
   auto request = std::make_unique<http::request>(std::move(upgrade->message));
   upgrade.reset();
   if (!query.sid) {

@@ -4,8 +4,6 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/beast/core/buffers_to_string.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 #include <spdlog/spdlog.h>
@@ -13,16 +11,11 @@
 namespace parley::engineio {
 
 namespace asio = boost::asio;
-namespace beast = boost::beast;
-namespace websocket = boost::beast::websocket;
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 // At most this many packets per polling answer: python-engineio 4.3 (Debian 12) drops a
 // connection whose GET answer holds more (its Payload.max_decode_packets); the rest waits for
 // the next GET.
 constexpr std::size_t k_max_packets_per_poll = 16;
-// An idle WebSocket waits for its next message with a read buffer this small; a bigger
-// message is then read into a buffer that grows as needed and is freed again afterwards.
-constexpr std::size_t k_idle_read_bytes = 128;
 
 std::string_view describe(close_reason reason) {
   switch (reason) {
@@ -91,9 +84,7 @@ void session::queue_before(std::list<packet>::iterator position, packet message)
 }
 
 std::size_t session::unread_bytes(websocket_stream& socket) {
-  beast::error_code error;
-  const auto bytes = beast::get_lowest_layer(socket).available(error);
-  return error ? 0 : bytes;
+  return socket.unread_bytes();
 }
 
 void session::wake() {
@@ -154,13 +145,11 @@ void session::finish(close_reason reason) {
   queued_bytes_ = 0;
   heartbeat_.cancel();
   wake();
-  beast::error_code ignored;
   if (websocket_) {
-    beast::get_lowest_layer(*websocket_).shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
-    beast::get_lowest_layer(*websocket_).close(ignored);
+    websocket_->abort();
   }
   if (probe_socket_) { // the probe's pending read ends now, not at the upgrade timeout
-    beast::get_lowest_layer(*probe_socket_).shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+    probe_socket_->abort();
   }
   spdlog::debug("engineio.closed sid={} reason={}", id_, describe(reason));
   auto self = shared_from_this();
@@ -400,7 +389,7 @@ asio::awaitable<void> session::run_websocket(std::shared_ptr<websocket_stream> s
     probe_step();
   }
   {
-    auto [error] = co_await socket->async_accept(*request, use_tuple);
+    auto [error] = co_await socket->async_accept(*request, "parley", use_tuple);
     request.reset(); // a long-lived connection does not keep its upgrade request
     if (error) {
       if (probing) {
@@ -418,24 +407,17 @@ asio::awaitable<void> session::run_websocket(std::shared_ptr<websocket_stream> s
     co_return; // the caller's socket just closes
   }
   if (probing) {
-    // Each read of the probe ("2probe", then "5") must come within upgrade_timeout: Beast's
-    // idle timeout, without keep-alive pings, for as long as the probe lasts.
-    websocket::stream_base::timeout usual;
-    socket->get_option(usual);
-    websocket::stream_base::timeout limited = usual;
-    limited.idle_timeout = options_.upgrade_timeout;
-    limited.keep_alive_pings = false;
-    socket->set_option(limited);
+    // Each read of the probe ("2probe", then "5") must come within upgrade_timeout.
+    socket->read_timeout(options_.upgrade_timeout);
     const bool upgraded = co_await probe(*socket);
-    socket->set_option(usual);
+    socket->read_timeout(std::chrono::milliseconds(0));
     if (upgraded && state_ == state::open) {
       transport_ = transport::websocket;
     }
     end_probe();
     wake();
     if (!upgraded || state_ != state::open) {
-      beast::error_code ignored;
-      beast::get_lowest_layer(*socket).close(ignored);
+      socket->abort();
       co_return;
     }
     spdlog::debug("engineio.upgraded sid={}", id_);
@@ -443,31 +425,19 @@ asio::awaitable<void> session::run_websocket(std::shared_ptr<websocket_stream> s
   websocket_ = socket;
   wake(); // starts the writer if something is queued (the open packet, for a fresh session)
 
-  beast::flat_buffer buffer;
-  buffer.max_size(options_.max_payload);
   socket->read_message_max(options_.max_payload);
   while (state_ != state::closed) {
-    // Between messages the buffer goes back to (at most) k_idle_read_bytes: Beast prepares
-    // the buffer before the next frame arrives, so an idle connection keeps whatever it holds.
-    buffer.clear();
-    if (buffer.capacity() > k_idle_read_bytes) {
-      buffer.shrink_to_fit();
-    }
-    auto [error, bytes] = co_await socket->async_read_some(buffer, k_idle_read_bytes, use_tuple);
-    if (!error && !socket->is_message_done()) {
-      std::tie(error, bytes) = co_await socket->async_read(buffer, use_tuple);
-    }
+    auto [error, data, text] = co_await socket->async_read(use_tuple);
     if (error) {
       if (state_ == state::closing) {
         finish(reason_); // our own close handshake ended the read
       } else if (state_ != state::closed) {
-        finish(error == websocket::error::closed ? close_reason::client_close
-                                                 : close_reason::transport_error);
+        finish(error == boost::beast::websocket::error::closed ? close_reason::client_close
+                                                : close_reason::transport_error);
       }
       break;
     }
-    const std::string data = beast::buffers_to_string(buffer.data());
-    if (!socket->got_text()) {
+    if (!text) {
       on_packet(decode_binary_frame(data));
       continue;
     }
@@ -512,7 +482,7 @@ asio::awaitable<void> session::write_loop(std::shared_ptr<websocket_stream> sock
     if (queue_.empty()) {
       gather.release();
       if (state_ == state::closing) { // everything is written: the close handshake
-        co_await socket->async_close(websocket::close_code::normal, use_tuple);
+        co_await socket->async_close(1000, options_.close_timeout, use_tuple);
         finish(reason_);
       }
       break;
@@ -520,15 +490,12 @@ asio::awaitable<void> session::write_loop(std::shared_ptr<websocket_stream> sock
     packet next = std::move(queue_.front());
     queue_.pop_front();
     queued_bytes_ -= std::min(queued_bytes_, next.data.size() + 1);
-    beast::error_code error;
+    boost::system::error_code error;
     if (next.binary) {
-      socket->binary(true);
-      std::tie(error, std::ignore) =
-          co_await socket->async_write(asio::buffer(next.data), use_tuple);
+      std::tie(error, std::ignore) = co_await socket->async_write(next.data, false, use_tuple);
     } else {
-      socket->text(true);
       const auto text = encode_text(next);
-      std::tie(error, std::ignore) = co_await socket->async_write(asio::buffer(text), use_tuple);
+      std::tie(error, std::ignore) = co_await socket->async_write(text, true, use_tuple);
     }
     if (error) {
       finish(close_reason::transport_error);

@@ -7,20 +7,20 @@
 #include "engineio/coalescing_socket.hpp"
 #include "engineio/options.hpp"
 #include "engineio/packet.hpp"
+#include "engineio/websocket.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
-#include <boost/beast/websocket/stream.hpp>
 
 #include <cstdint>
 #include <functional>
 #include <list>
 #include <memory>
+#include <optional>
 #include <string>
 #include <tuple>
 
@@ -59,12 +59,10 @@ public:
   virtual void on_close(const std::shared_ptr<session>& closed, close_reason reason) = 0;
 };
 
-// Directly over the socket, not a beast::tcp_stream: the Engine.IO heartbeat and the
-// session's deadlines do the timing, and a tcp_stream costs an allocation of its own (with
-// two timers) per connection.
-// No permessage-deflate (never enabled here) either, which keeps its state out of each stream.
-// The socket gathers the frames of one writer run into one send (see coalescing_socket).
-using websocket_stream = boost::beast::websocket::stream<coalescing_socket, false>;
+// Parley's own WebSocket (websocket.hpp) over a socket that gathers the frames of one writer
+// run into one send (coalescing_socket). The Engine.IO heartbeat and the session's deadlines
+// do the timing.
+using websocket_stream = websocket;
 /// The HTTP request that asked for the WebSocket (http::request).
 using upgrade_message = boost::beast::http::request<boost::beast::http::string_body>;
 
@@ -136,8 +134,8 @@ private:
   [[nodiscard]] bool input_waiting() const;
   boost::asio::awaitable<void> write_loop(std::shared_ptr<websocket_stream> socket);
   boost::asio::awaitable<bool> probe(websocket_stream& socket);
-  boost::asio::awaitable<std::tuple<boost::system::error_code, std::size_t>>
-  probe_read(websocket_stream& socket, boost::beast::flat_buffer& buffer);
+  /// Reads one message of the probe: nullopt unless it is a text frame.
+  boost::asio::awaitable<std::optional<std::string>> probe_read(websocket_stream& socket);
   void probe_step();
   boost::asio::awaitable<void> settle_probe();
   std::string drain_payload();

@@ -7,12 +7,10 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/beast/core/buffers_to_string.hpp>
 
 namespace parley::engineio {
 
 namespace asio = boost::asio;
-namespace beast = boost::beast;
 
 namespace {
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
@@ -23,16 +21,18 @@ void session::probe_step() {
   cancel(upgrade_signal_);
 }
 
-asio::awaitable<std::tuple<boost::system::error_code, std::size_t>>
-session::probe_read(websocket_stream& socket, beast::flat_buffer& buffer) {
+asio::awaitable<std::optional<std::string>> session::probe_read(websocket_stream& socket) {
   // A step before the read starts and one when it ends: a GET settling on the probe looks
   // again, only after this read's completion if the frame is here already (see settle_probe).
   probe_reading_ = true;
   probe_step();
-  auto result = co_await socket.async_read(buffer, use_tuple);
+  auto [error, message, text] = co_await socket.async_read(use_tuple);
   probe_reading_ = false;
   probe_step();
-  co_return result;
+  if (error || !text) {
+    co_return std::nullopt;
+  }
+  co_return std::move(message);
 }
 
 asio::awaitable<void> session::settle_probe() {
@@ -61,18 +61,16 @@ asio::awaitable<void> session::settle_probe() {
 }
 
 asio::awaitable<bool> session::probe(websocket_stream& socket) {
-  beast::flat_buffer buffer;
-  auto [error, bytes] = co_await probe_read(socket, buffer);
-  if (error || !socket.got_text()) {
+  const auto first_text = co_await probe_read(socket);
+  if (!first_text) {
     co_return false;
   }
-  auto first = decode_text(beast::buffers_to_string(buffer.data()));
+  const auto first = decode_text(*first_text);
   if (!first || first->type != packet_type::ping || first->data != "probe") {
     co_return false;
   }
-  socket.text(true);
   const std::string answer = encode_text(packet{packet_type::pong, "probe", false});
-  std::tie(error, bytes) = co_await socket.async_write(asio::buffer(answer), use_tuple);
+  auto [error, bytes] = co_await socket.async_write(answer, true, use_tuple);
   if (error || state_ != state::open) {
     co_return false;
   }
@@ -80,13 +78,12 @@ asio::awaitable<bool> session::probe(websocket_stream& socket) {
   wake(); // a waiting GET answers noop, so the client can finish pausing
 
   // The client now sends "5" (upgrade) within upgrade_timeout; nothing may be written before.
-  buffer.clear();
-  std::tie(error, bytes) = co_await probe_read(socket, buffer);
+  const auto second_text = co_await probe_read(socket);
   upgrading_ = false;
-  if (error || !socket.got_text()) {
+  if (!second_text) {
     co_return false;
   }
-  auto second = decode_text(beast::buffers_to_string(buffer.data()));
+  const auto second = decode_text(*second_text);
   if (!second || second->type != packet_type::upgrade || state_ != state::open) {
     co_return false;
   }

@@ -1,0 +1,466 @@
+#include "engineio/websocket.hpp"
+
+#include "common/text.hpp"
+
+#include <boost/asio/append.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/beast/core/error.hpp>
+#include <boost/beast/core/string.hpp>
+#include <boost/beast/http/field.hpp>
+
+#include <openssl/evp.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+namespace parley::engineio {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace ws = boost::beast::websocket;
+
+namespace {
+
+constexpr std::size_t k_read_chunk = 4096;
+constexpr std::size_t k_largest_read = 64 * 1024;
+
+bool has_token(std::string_view list, std::string_view token) {
+  // A comma-separated header value (Connection: keep-alive, Upgrade), case-insensitively.
+  while (!list.empty()) {
+    const auto comma = list.find(',');
+    auto item = list.substr(0, comma);
+    while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) {
+      item.remove_prefix(1);
+    }
+    while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) {
+      item.remove_suffix(1);
+    }
+    if (beast::iequals(item, token)) {
+      return true;
+    }
+    if (comma == std::string_view::npos) {
+      break;
+    }
+    list.remove_prefix(comma + 1);
+  }
+  return false;
+}
+
+/// Sec-WebSocket-Accept for `key`: base64(SHA-1(key + the RFC's GUID)).
+std::string accept_value(std::string_view key) {
+  std::string input(key);
+  input += "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int size = 0;
+  if (EVP_Digest(input.data(), input.size(), digest, &size, EVP_sha1(), nullptr) != 1) {
+    return {};
+  }
+  std::string encoded(4 * ((size + 2) / 3) + 1, '\0');
+  const int length = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(encoded.data()), digest,
+                                     static_cast<int>(size));
+  encoded.resize(static_cast<std::size_t>(length));
+  return encoded;
+}
+
+bool valid_close_code(std::uint16_t code) {
+  // RFC 6455 7.4: the codes an endpoint may send (1004-1006 and 1015 are reserved).
+  return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) ||
+         (code >= 3000 && code <= 4999);
+}
+
+std::string close_payload(std::uint16_t code) {
+  return {static_cast<char>(code >> 8), static_cast<char>(code & 0xFF)};
+}
+
+} // namespace
+
+websocket::frame_header::frame_header(std::uint8_t opcode, std::size_t size) {
+  data[0] = static_cast<std::uint8_t>(0x80 | opcode);
+  if (size < 126) {
+    data[1] = static_cast<std::uint8_t>(size);
+    length = 2;
+  } else if (size <= 0xFFFF) {
+    data[1] = 126;
+    data[2] = static_cast<std::uint8_t>(size >> 8);
+    data[3] = static_cast<std::uint8_t>(size);
+    length = 4;
+  } else {
+    data[1] = 127;
+    for (int index = 0; index < 8; ++index) {
+      data[2 + index] = static_cast<std::uint8_t>(std::uint64_t{size} >> (56 - 8 * index));
+    }
+    length = 10;
+  }
+}
+
+std::size_t websocket::unread_bytes() const {
+  boost::system::error_code error;
+  const auto pending = socket_.next_layer().available(error);
+  return (in_.size() - in_used_) + (error ? 0 : pending);
+}
+
+void websocket::accept(const beast::http::request<beast::http::string_body>& request,
+                       std::string_view server, done_handler handler) {
+  namespace http = beast::http;
+  boost::system::error_code refused;
+  const auto key = request[http::field::sec_websocket_key];
+  if (request.method() != http::verb::get) {
+    refused = ws::error::bad_method;
+  } else if (request.version() != 11) {
+    refused = ws::error::bad_http_version;
+  } else if (!has_token(request[http::field::connection], "upgrade")) {
+    refused = ws::error::no_connection_upgrade;
+  } else if (!has_token(request[http::field::upgrade], "websocket")) {
+    refused = ws::error::no_upgrade_websocket;
+  } else if (key.empty()) {
+    refused = ws::error::no_sec_key;
+  } else if (key.size() > 24) {
+    refused = ws::error::bad_sec_key;
+  } else if (request[http::field::sec_websocket_version] != "13") {
+    refused = ws::error::bad_sec_version;
+  }
+  std::string answer;
+  if (!refused) {
+    answer = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+             "Sec-WebSocket-Accept: " + accept_value(key) + "\r\n";
+  } else {
+    const std::string reason = refused.message();
+    answer = refused == ws::error::bad_sec_version
+                 ? "HTTP/1.1 426 Upgrade Required\r\nSec-WebSocket-Version: 13\r\n"
+                 : "HTTP/1.1 400 Bad Request\r\n";
+    answer += "Content-Type: text/plain\r\nContent-Length: " + std::to_string(reason.size()) +
+              "\r\nConnection: close\r\n";
+    answer += "Server: ";
+    answer += server;
+    answer += "\r\n\r\n" + reason;
+    ended_ = refused;
+  }
+  if (!refused) {
+    answer += "Server: ";
+    answer += server;
+    answer += "\r\n\r\n";
+    boost::system::error_code ignored;
+    socket_.next_layer().non_blocking(true, ignored); // reads: see advance()
+  }
+  socket_.async_write_some(asio::buffer(answer), [](boost::system::error_code, std::size_t) {});
+  socket_.async_drain(
+      [self = shared_from_this(), refused, handler = std::move(handler)](
+          boost::system::error_code error) mutable {
+        std::move(handler)(refused ? refused : error);
+      });
+}
+
+void websocket::read(read_handler handler) {
+  if (ended_) {
+    asio::post(get_executor(), asio::append(std::move(handler), ended_, std::string(), false));
+    return;
+  }
+  reading_.emplace(std::move(handler));
+  arm_read_timer();
+  advance();
+}
+
+void websocket::advance() {
+  for (;;) {
+    switch (parse_frame()) {
+    case parsed::message:
+      finish_read({});
+      return;
+    case parsed::failed:
+      return;
+    case parsed::control:
+      continue;
+    case parsed::need_more:
+      break;
+    }
+    // Read what the kernel holds, without waiting (the socket is non-blocking).
+    if (in_used_ > 0) {
+      in_.erase(0, in_used_);
+      in_used_ = 0;
+    }
+    const std::size_t missing = need_ > in_.size() ? need_ - in_.size() : 0;
+    const std::size_t room = std::clamp(missing, k_read_chunk, k_largest_read);
+    const std::size_t before = in_.size();
+    in_.resize(before + room);
+    boost::system::error_code error;
+    const auto got = socket_.next_layer().read_some(asio::buffer(in_.data() + before, room), error);
+    in_.resize(before + got);
+    if (error == asio::error::would_block || error == asio::error::try_again) {
+      if (in_.empty()) {
+        std::string().swap(in_); // an idle connection keeps no buffer
+      }
+      wait_readable();
+      return;
+    }
+    if (error) {
+      end(error, false);
+      finish_read(error);
+      return;
+    }
+  }
+}
+
+void websocket::wait_readable() {
+  waiting_ = true;
+  socket_.next_layer().async_wait(asio::socket_base::wait_read,
+                                  [self = shared_from_this()](boost::system::error_code error) {
+                                    self->waiting_ = false;
+                                    if (self->ended_) {
+                                      self->finish_read(self->ended_);
+                                    } else if (error) {
+                                      self->end(error, false);
+                                      self->finish_read(error);
+                                    } else if (self->reading_) {
+                                      self->advance();
+                                    }
+                                  });
+}
+
+websocket::parsed websocket::parse_frame() {
+  const auto available = in_.size() - in_used_;
+  const auto* frame = reinterpret_cast<const std::uint8_t*>(in_.data() + in_used_);
+  if (available < 2) {
+    need_ = 2;
+    return parsed::need_more;
+  }
+  const bool fin = (frame[0] & 0x80) != 0;
+  const std::uint8_t opcode = frame[0] & 0x0F;
+  const std::uint8_t length7 = frame[1] & 0x7F;
+  const std::size_t header = 2 + (length7 == 126 ? 2 : length7 == 127 ? 8 : 0) + 4;
+  if ((frame[0] & 0x70) != 0) {
+    fail(ws::error::bad_reserved_bits, 1002);
+    return parsed::failed;
+  }
+  if ((frame[1] & 0x80) == 0) {
+    fail(ws::error::bad_unmasked_frame, 1002); // a client masks every frame (RFC 6455 5.1)
+    return parsed::failed;
+  }
+  if (available < header) {
+    need_ = header;
+    return parsed::need_more;
+  }
+  std::uint64_t length = length7;
+  if (length7 == 126) {
+    length = (std::uint64_t{frame[2]} << 8) | frame[3];
+  } else if (length7 == 127) {
+    length = 0;
+    for (int index = 0; index < 8; ++index) {
+      length = (length << 8) | frame[2 + index];
+    }
+  }
+  const bool control = (opcode & 0x8) != 0;
+  if (control) {
+    if (opcode != k_close && opcode != k_ping && opcode != k_pong) {
+      fail(ws::error::bad_opcode, 1002);
+      return parsed::failed;
+    }
+    if (!fin) {
+      fail(ws::error::bad_control_fragment, 1002);
+      return parsed::failed;
+    }
+    if (length > 125) {
+      fail(ws::error::bad_control_size, 1002);
+      return parsed::failed;
+    }
+  } else {
+    if (opcode != k_continuation && opcode != k_text && opcode != k_binary) {
+      fail(ws::error::bad_opcode, 1002);
+      return parsed::failed;
+    }
+    if (opcode == k_continuation && !in_message_) {
+      fail(ws::error::bad_continuation, 1002);
+      return parsed::failed;
+    }
+    if (opcode != k_continuation && in_message_) {
+      fail(ws::error::bad_data_frame, 1002);
+      return parsed::failed;
+    }
+    if (length > max_message_ || message_.size() + length > max_message_) {
+      fail(ws::error::message_too_big, 1009);
+      return parsed::failed;
+    }
+  }
+  if (available - header < length) {
+    need_ = header + static_cast<std::size_t>(length);
+    return parsed::need_more;
+  }
+  const std::uint8_t* mask = frame + header - 4;
+  const auto* payload = in_.data() + in_used_ + header;
+  std::string control_payload;
+  std::string& into = control ? control_payload : message_;
+  const auto start = into.size();
+  into.append(payload, static_cast<std::size_t>(length));
+  for (std::size_t index = 0; index < length; ++index) {
+    into[start + index] = static_cast<char>(into[start + index] ^ mask[index % 4]);
+  }
+  in_used_ += header + static_cast<std::size_t>(length);
+
+  if (opcode == k_ping) {
+    if (!close_sent_) {
+      write_control(k_pong, control_payload);
+    }
+    return parsed::control;
+  }
+  if (opcode == k_pong) {
+    return parsed::control;
+  }
+  if (opcode == k_close) {
+    if (control_payload.size() == 1) {
+      fail(ws::error::bad_close_size, 1002);
+      return parsed::failed;
+    }
+    std::string answer;
+    if (control_payload.size() >= 2) {
+      const auto code = static_cast<std::uint16_t>(
+          (static_cast<std::uint8_t>(control_payload[0]) << 8) |
+          static_cast<std::uint8_t>(control_payload[1]));
+      if (!valid_close_code(code)) {
+        fail(ws::error::bad_close_code, 1002);
+        return parsed::failed;
+      }
+      if (!text::is_valid_utf8(std::string_view(control_payload).substr(2))) {
+        fail(ws::error::bad_close_payload, 1007);
+        return parsed::failed;
+      }
+      answer = close_payload(code);
+    }
+    if (!close_sent_) { // the client's close: answer it with its code
+      close_sent_ = true;
+      write_control(k_close, answer);
+    }
+    end(ws::error::closed, true);
+    finish_read(ws::error::closed);
+    return parsed::failed;
+  }
+  if (opcode != k_continuation) {
+    in_message_ = true;
+    message_text_ = opcode == k_text;
+  }
+  if (!fin) {
+    return parsed::control;
+  }
+  in_message_ = false;
+  if (close_sent_) { // closing: what still comes is not read any more
+    std::string().swap(message_);
+    return parsed::control;
+  }
+  if (message_text_ && !text::is_valid_utf8(message_)) {
+    fail(ws::error::bad_frame_payload, 1007);
+    return parsed::failed;
+  }
+  return parsed::message;
+}
+
+void websocket::fail(boost::system::error_code error, std::uint16_t close_code) {
+  if (!close_sent_ && !ended_) {
+    close_sent_ = true;
+    write_control(k_close, close_payload(close_code));
+  }
+  end(error, true);
+  finish_read(error);
+}
+
+void websocket::finish_read(boost::system::error_code error) {
+  if (!reading_) {
+    return;
+  }
+  if (timer_ && !closing_) {
+    timer_->cancel(); // the read's deadline
+  }
+  auto handler = std::move(*reading_);
+  reading_.reset();
+  std::string message;
+  if (!error) {
+    message.swap(message_);
+  }
+  asio::post(get_executor(),
+             asio::append(std::move(handler), error, std::move(message), message_text_));
+}
+
+void websocket::write_control(std::uint8_t opcode, std::string_view payload) {
+  frame_header header(opcode, payload.size());
+  const std::array<asio::const_buffer, 2> buffers{header.bytes(), asio::buffer(payload)};
+  socket_.async_write_some(buffers, [](boost::system::error_code, std::size_t) {});
+}
+
+void websocket::close(std::uint16_t code, std::chrono::milliseconds limit, done_handler handler) {
+  if (ended_) {
+    const auto outcome = ended_ == ws::error::closed ? boost::system::error_code() : ended_;
+    asio::post(get_executor(), asio::append(std::move(handler), outcome));
+    return;
+  }
+  closing_.emplace(std::move(handler));
+  if (!close_sent_) {
+    close_sent_ = true;
+    write_control(k_close, close_payload(code));
+  }
+  // The pending read takes the client's answer and ends the connection; without one within
+  // `limit`, the connection is dropped.
+  auto& deadline = timer();
+  deadline.expires_after(limit);
+  deadline.async_wait([self = shared_from_this()](boost::system::error_code error) {
+    if (!error) {
+      self->end(beast::error::timeout, false);
+      self->finish_read(beast::error::timeout);
+    }
+  });
+}
+
+void websocket::abort() {
+  end(asio::error::operation_aborted, false);
+  finish_read(asio::error::operation_aborted);
+}
+
+void websocket::end(boost::system::error_code error, bool send_first) {
+  if (ended_) {
+    return;
+  }
+  spdlog::debug("websocket.end error={}", error.message());
+  ended_ = error;
+  if (timer_) {
+    timer_->cancel();
+  }
+  const auto drop = [](websocket& self) {
+    boost::system::error_code ignored;
+    self.socket_.next_layer().shutdown(asio::socket_base::shutdown_both, ignored);
+    self.socket_.next_layer().close(ignored);
+    std::string().swap(self.in_);
+    std::string().swap(self.message_);
+    self.in_used_ = 0;
+  };
+  if (send_first) {
+    socket_.async_drain(
+        [self = shared_from_this(), drop](boost::system::error_code) { drop(*self); });
+  } else {
+    drop(*this);
+  }
+  if (closing_) {
+    auto handler = std::move(*closing_);
+    closing_.reset();
+    const auto outcome = error == ws::error::closed ? boost::system::error_code() : error;
+    asio::post(get_executor(), asio::append(std::move(handler), outcome));
+  }
+}
+
+asio::steady_timer& websocket::timer() {
+  if (!timer_) {
+    timer_ = std::make_unique<asio::steady_timer>(get_executor());
+  }
+  return *timer_;
+}
+
+void websocket::arm_read_timer() {
+  if (read_timeout_.count() <= 0 || closing_) {
+    return;
+  }
+  auto& deadline = timer();
+  deadline.expires_after(read_timeout_);
+  deadline.async_wait([self = shared_from_this()](boost::system::error_code error) {
+    if (!error && self->reading_) {
+      self->end(beast::error::timeout, false);
+      self->finish_read(beast::error::timeout);
+    }
+  });
+}
+
+} // namespace parley::engineio

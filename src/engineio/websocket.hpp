@@ -1,0 +1,154 @@
+#pragma once
+// The server side of a WebSocket (RFC 6455, no extensions) over a coalescing_socket, made for
+// many idle connections: between messages it holds no buffer and no pending read, only a wait
+// for the socket to become readable, and its own state is about a hundred bytes. (Beast's
+// stream, used before, keeps a 1.5 KB read buffer and its close and ping state in every
+// connection, idle or not.)
+//
+// Reading: `async_read` completes with one whole message (fragments joined, text checked to be
+// UTF-8); pings are answered and the close handshake is done on the way. Data is read with
+// non-blocking reads on the socket for as long as it has some, then one wait for readability.
+// A protocol error (unmasked or malformed frame, bad opcode, message over the limit, text not
+// UTF-8, bad close payload) sends the close frame the RFC asks for (1002, 1007, 1009) and ends
+// the connection; the read completes with the error. The client's close is answered with the
+// same code and the read completes with `websocket::error::closed`.
+//
+// Writing: `async_write` gathers one frame (header and payload, one buffer) in the socket, so
+// frames written by the reader (pong, close) and by the writer never interleave.
+//
+// Thread-safety: one executor (the socket's); at most one read and one write at a time.
+
+#include "engineio/coalescing_socket.hpp"
+
+#include <boost/asio/any_completion_handler.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/buffer.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/websocket/error.hpp>
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace parley::engineio {
+
+class websocket : public std::enable_shared_from_this<websocket> {
+public:
+  using read_handler = boost::asio::any_completion_handler<void(boost::system::error_code,
+                                                                std::string, bool)>;
+  using done_handler = boost::asio::any_completion_handler<void(boost::system::error_code)>;
+
+  explicit websocket(coalescing_socket socket) : socket_(std::move(socket)) {}
+
+  [[nodiscard]] coalescing_socket& next_layer() { return socket_; }
+  [[nodiscard]] coalescing_socket::executor_type get_executor() { return socket_.get_executor(); }
+
+  /// The largest message accepted (its payload, fragments joined); more is closed with 1009.
+  void read_message_max(std::size_t bytes) { max_message_ = bytes; }
+  /// Each read must complete within `limit` (0: no limit); a read that does not ends the
+  /// connection with beast::error::timeout.
+  void read_timeout(std::chrono::milliseconds limit) { read_timeout_ = limit; }
+  /// Bytes received and not yet taken in by a read (in this object and in the kernel).
+  [[nodiscard]] std::size_t unread_bytes() const;
+
+  /// Checks the opening handshake `request` and answers it: 101, or 400 (426 for an
+  /// unsupported version) and an error. `server` is the Server header's value.
+  template <class Token>
+  auto async_accept(const boost::beast::http::request<boost::beast::http::string_body>& request,
+                    std::string_view server, Token&& token) {
+    return boost::asio::async_initiate<Token, void(boost::system::error_code)>(
+        [this, &request, server](auto handler) {
+          accept(request, server, done_handler(std::move(handler)));
+        },
+        token);
+  }
+
+  /// Reads the next message: (error, payload, true for text).
+  template <class Token> auto async_read(Token&& token) {
+    return boost::asio::async_initiate<Token, void(boost::system::error_code, std::string, bool)>(
+        [this](auto handler) { read(read_handler(std::move(handler))); }, token);
+  }
+
+  /// Writes one message (copied: `payload` need not outlive the call): (error, bytes).
+  template <class Token> auto async_write(std::string_view payload, bool text, Token&& token) {
+    return boost::asio::async_initiate<Token, void(boost::system::error_code, std::size_t)>(
+        [this](auto handler, std::string_view data, bool is_text) {
+          frame_header header(is_text ? k_text : k_binary, data.size());
+          const std::array<boost::asio::const_buffer, 2> buffers{header.bytes(),
+                                                                 boost::asio::buffer(data)};
+          socket_.async_write_some(buffers, std::move(handler));
+        },
+        token, payload, text);
+  }
+
+  /// Starts the close handshake with `code` and completes once it is over (the client's close
+  /// read by the pending read, which then ends) or the connection dropped after `limit`.
+  template <class Token>
+  auto async_close(std::uint16_t code, std::chrono::milliseconds limit, Token&& token) {
+    return boost::asio::async_initiate<Token, void(boost::system::error_code)>(
+        [this](auto handler, std::uint16_t close_code, std::chrono::milliseconds wait) {
+          close(close_code, wait, done_handler(std::move(handler)));
+        },
+        token, code, limit);
+  }
+
+  /// Drops the connection at once (no close handshake).
+  void abort();
+
+private:
+  static constexpr std::uint8_t k_continuation = 0x0;
+  static constexpr std::uint8_t k_text = 0x1;
+  static constexpr std::uint8_t k_binary = 0x2;
+  static constexpr std::uint8_t k_close = 0x8;
+  static constexpr std::uint8_t k_ping = 0x9;
+  static constexpr std::uint8_t k_pong = 0xA;
+
+  enum class parsed { need_more, message, control, failed };
+
+  struct frame_header {
+    frame_header(std::uint8_t opcode, std::size_t size);
+    [[nodiscard]] boost::asio::const_buffer bytes() const { return {data.data(), length}; }
+    std::array<std::uint8_t, 10> data{};
+    std::size_t length = 0;
+  };
+
+  void accept(const boost::beast::http::request<boost::beast::http::string_body>& request,
+              std::string_view server, done_handler handler);
+  void read(read_handler handler);
+  void advance();
+  parsed parse_frame();
+  void fail(boost::system::error_code error, std::uint16_t close_code);
+  void finish_read(boost::system::error_code error);
+  void wait_readable();
+  void write_control(std::uint8_t opcode, std::string_view payload);
+  void close(std::uint16_t code, std::chrono::milliseconds limit, done_handler handler);
+  void end(boost::system::error_code error, bool send_first);
+  boost::asio::steady_timer& timer();
+  void arm_read_timer();
+
+  coalescing_socket socket_;
+  std::string in_;         // received bytes; those before in_used_ are taken in
+  std::size_t in_used_ = 0;
+  std::string message_;    // the message being joined from its fragments
+  bool in_message_ = false;
+  bool message_text_ = false;
+  std::size_t max_message_ = 1'000'000;
+  std::chrono::milliseconds read_timeout_{0};
+  // In optionals: Boost 1.81's any_completion_handler move assignment wraps the handler in
+  // itself without end (it copies from an lvalue through its converting constructor).
+  std::optional<read_handler> reading_;
+  std::optional<done_handler> closing_; // async_close's handler, until the handshake ends
+  std::unique_ptr<boost::asio::steady_timer> timer_; // made on first use (probe, close)
+  boost::system::error_code ended_; // set once the connection is over
+  bool close_sent_ = false;
+  std::size_t need_ = 0; // bytes from in_used_ that the frame being parsed needs
+  bool waiting_ = false; // a wait for readability is pending
+};
+
+} // namespace parley::engineio
