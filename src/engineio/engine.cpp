@@ -333,6 +333,7 @@ asio::awaitable<void> engine::handle_upgrade(std::shared_ptr<http::upgrade_reque
     }
     socket = std::make_shared<websocket_stream>(coalescing_socket(live->executor(), protocol, handle));
   }
+  socket->hold_open(std::move(upgrade->open));
   auto request = std::make_unique<http::request>(std::move(upgrade->message));
   upgrade.reset();
   if (!query.sid) {

@@ -426,27 +426,38 @@ asio::awaitable<void> session::run_websocket(std::shared_ptr<websocket_stream> s
   wake(); // starts the writer if something is queued (the open packet, for a fresh session)
 
   socket->read_message_max(options_.max_payload);
-  while (state_ != state::closed) {
-    auto [error, data, text] = co_await socket->async_read(use_tuple);
-    if (error) {
-      if (state_ == state::closing) {
-        finish(reason_); // our own close handshake ended the read
-      } else if (state_ != state::closed) {
-        finish(error == boost::beast::websocket::error::closed ? close_reason::client_close
-                                                : close_reason::transport_error);
-      }
-      break;
+  // The reads go on from completion handlers, and this coroutine ends: an idle connection
+  // keeps no coroutine frame, only its socket's wait for input.
+  read_next();
+}
+
+void session::read_next() {
+  websocket_->async_read(
+      [self = shared_from_this()](boost::system::error_code error, std::string data, bool text) {
+        self->on_read(error, std::move(data), text);
+      });
+}
+
+void session::on_read(boost::system::error_code error, std::string data, bool text) {
+  if (error) {
+    if (state_ == state::closing) {
+      finish(reason_); // our own close handshake ended the read
+    } else if (state_ != state::closed) {
+      finish(error == boost::beast::websocket::error::closed ? close_reason::client_close
+                                                             : close_reason::transport_error);
     }
-    if (!text) {
-      on_packet(decode_binary_frame(data));
-      continue;
-    }
-    auto message = decode_text(data);
-    if (!message || (message->binary)) {
-      finish(close_reason::parse_error);
-      break;
-    }
+    return;
+  }
+  if (!text) {
+    on_packet(decode_binary_frame(data));
+  } else if (auto message = decode_text(data); message && !message->binary) {
     on_packet(std::move(*message));
+  } else {
+    finish(close_reason::parse_error);
+    return;
+  }
+  if (state_ != state::closed) {
+    read_next();
   }
 }
 

@@ -108,9 +108,10 @@ public:
   boost::asio::awaitable<poll_answer> poll();
   /// A polling POST with `body` (a payload).
   boost::asio::awaitable<poll_answer> receive(std::string body);
-  /// Answers the WebSocket handshake `request` (freed once answered), then runs the
-  /// WebSocket transport until it ends: a fresh WebSocket session (the open packet was
-  /// already queued by start()), or an upgrade probe of a polling session.
+  /// Answers the WebSocket handshake `request` (freed once answered), then starts the
+  /// WebSocket transport, which goes on after this coroutine: a fresh WebSocket session (the
+  /// open packet was already queued by start()), or an upgrade probe of a polling session
+  /// (the probe runs in this coroutine).
   boost::asio::awaitable<void> run_websocket(std::shared_ptr<websocket_stream> socket,
                                              std::unique_ptr<upgrade_message> request);
 
@@ -132,6 +133,8 @@ private:
   void on_heartbeat(const boost::system::error_code& error);
   void send_ping();
   [[nodiscard]] bool input_waiting() const;
+  void read_next();
+  void on_read(boost::system::error_code error, std::string data, bool text);
   boost::asio::awaitable<void> write_loop(std::shared_ptr<websocket_stream> socket);
   boost::asio::awaitable<bool> probe(websocket_stream& socket);
   /// Reads one message of the probe: nullopt unless it is a text frame.

@@ -427,6 +427,7 @@ void websocket::end(boost::system::error_code error, bool send_first) {
     std::string().swap(self.in_);
     std::string().swap(self.message_);
     self.in_used_ = 0;
+    self.open_.reset();
   };
   if (send_first) {
     socket_.async_drain(

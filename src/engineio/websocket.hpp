@@ -101,6 +101,10 @@ public:
   /// Drops the connection at once (no close handshake).
   void abort();
 
+  /// Keeps `token` until the connection has ended (the HTTP server's count of open
+  /// connections: http::upgrade_request::open).
+  void hold_open(std::shared_ptr<void> token) { open_ = std::move(token); }
+
 private:
   static constexpr std::uint8_t k_continuation = 0x0;
   static constexpr std::uint8_t k_text = 0x1;
@@ -145,6 +149,7 @@ private:
   std::optional<read_handler> reading_;
   std::optional<done_handler> closing_; // async_close's handler, until the handshake ends
   std::unique_ptr<boost::asio::steady_timer> timer_; // made on first use (probe, close)
+  std::shared_ptr<void> open_;
   boost::system::error_code ended_; // set once the connection is over
   bool close_sent_ = false;
   std::size_t need_ = 0; // bytes from in_used_ that the frame being parsed needs

@@ -370,13 +370,17 @@ asio::awaitable<void> server::serve(tcp::socket socket, std::shared_ptr<connecti
     request message = parser.release();
     if (beast::websocket::is_upgrade(message)) {
       if (const auto* handler = upgrade_for(message.target())) {
-        auto upgrade = std::make_shared<upgrade_request>(
-            upgrade_request{std::move(stream), std::move(message), std::move(buffer), state->address});
-        state->stream = nullptr;
         // The WebSocket runs in a coroutine of its own, and this one ends here: its frame
         // (the parser, the buffers, room for every local above) is not kept for the life of a
-        // long-lived connection. The connection counts as open until the handler finishes.
-        auto finished = [this, state](const std::exception_ptr& failure) {
+        // long-lived connection. The connection counts as open until `open` is released.
+        std::shared_ptr<void> open(nullptr, [this, state](void*) {
+          metrics_.connection_closed();
+          release(state->address, state->id);
+        });
+        auto upgrade = std::make_shared<upgrade_request>(upgrade_request{
+            std::move(stream), std::move(message), std::move(buffer), state->address, std::move(open)});
+        state->stream = nullptr;
+        auto finished = [](const std::exception_ptr& failure) {
           if (failure) {
             try {
               std::rethrow_exception(failure);
@@ -386,8 +390,6 @@ asio::awaitable<void> server::serve(tcp::socket socket, std::shared_ptr<connecti
               spdlog::error("http.upgrade_failed error=unknown");
             }
           }
-          metrics_.connection_closed();
-          release(state->address, state->id);
         };
         asio::co_spawn(state->executor, (*handler)(std::move(upgrade)), std::move(finished));
         co_return;

@@ -37,10 +37,13 @@ struct upgrade_request {
   request message;
   boost::beast::flat_buffer buffer;
   std::string client_address;
+  /// The server counts the connection as open (and busy) until the last copy of this is
+  /// gone: a handler that keeps the connection beyond its coroutine keeps a copy as long.
+  std::shared_ptr<void> open;
 };
 
-/// Runs a WebSocket connection to its end. Called on the connection's executor; the server
-/// counts the connection as open (and busy) until the returned coroutine finishes.
+/// Runs a WebSocket connection, or starts it and hands `open` on to what keeps it. Called on
+/// the connection's executor.
 using upgrade_handler =
     std::function<boost::asio::awaitable<void>(std::shared_ptr<upgrade_request> upgrade)>;
 
