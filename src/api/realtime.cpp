@@ -210,7 +210,7 @@ realtime_namespace::authorize(std::shared_ptr<socketio::socket> client, boost::j
     co_return socketio::connect_refusal{"unauthorized", nullptr};
   }
   const auto user = who->user.user_id;
-  client->user_data = std::make_shared<realtime_identity>(realtime_identity{std::move(*who)});
+  client->user_data = std::make_shared<realtime_identity>(realtime_identity{user, who->session_id});
   if (chat_ != nullptr && !hub_.is_online(user)) {
     // Before the socket joins: from here on, what is committed reaches it live.
     try {
@@ -225,8 +225,8 @@ realtime_namespace::authorize(std::shared_ptr<socketio::socket> client, boost::j
 
 void realtime_namespace::on_connect(const std::shared_ptr<socketio::socket>& client) {
   const auto identity = std::static_pointer_cast<realtime_identity>(client->user_data);
-  const auto user = identity->who.user.user_id;
-  const bool first = hub_.add(user, identity->who.session_id, client);
+  const auto user = identity->user_id;
+  const bool first = hub_.add(user, identity->session_id, client);
   spdlog::debug("realtime.connected user={} socket={}", user, client->id());
   if (first && chat_ != nullptr) {
     boost::asio::co_spawn(client->executor(), presence(user, true), boost::asio::detached);
@@ -236,7 +236,7 @@ void realtime_namespace::on_connect(const std::shared_ptr<socketio::socket>& cli
 void realtime_namespace::on_disconnect(const std::shared_ptr<socketio::socket>& client,
                                        std::string_view reason) {
   if (const auto identity = std::static_pointer_cast<realtime_identity>(client->user_data)) {
-    const auto user = identity->who.user.user_id;
+    const auto user = identity->user_id;
     const bool last = hub_.remove(user, client);
     spdlog::debug("realtime.disconnected user={} socket={} reason={}", user, client->id(), reason);
     if (last && chat_ != nullptr) {
@@ -252,7 +252,7 @@ void realtime_namespace::on_event(const std::shared_ptr<socketio::socket>& clien
     answer_error(ack, "bad_request", "Unknown event '" + name + "'.");
     return;
   }
-  const auto user = identity->who.user.user_id;
+  const auto user = identity->user_id;
   const auto* body = payload(args);
   if (std::ranges::find(k_events, name) == k_events.end()) {
     answer_error(ack, "bad_request", "Unknown event '" + name + "'.");

@@ -13,8 +13,10 @@
 namespace parley::api {
 
 /// What a connected socket knows about its user.
+/// Who a socket is: only what its events need (an idle socket keeps it for its whole life).
 struct realtime_identity {
-  auth::identity who;
+  store::id user_id = 0;
+  store::id session_id = 0;
 };
 
 class realtime_namespace final : public socketio::namespace_handler {

@@ -3,6 +3,7 @@
 #include "common/text.hpp"
 
 #include <boost/asio/append.hpp>
+#include <boost/asio/bind_allocator.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/core/string.hpp>
@@ -202,7 +203,10 @@ void websocket::advance() {
 
 void websocket::wait_readable() {
   waiting_ = true;
-  socket_.next_layer().async_wait(asio::socket_base::wait_read,
+  // Allocated to its size, not from Asio's recycled blocks (which may be much larger): an idle
+  // connection keeps this wait for its whole life.
+  socket_.next_layer().async_wait(asio::socket_base::wait_read, asio::bind_allocator(
+                                  std::allocator<void>(),
                                   [self = shared_from_this()](boost::system::error_code error) {
                                     self->waiting_ = false;
                                     if (self->ended_) {
@@ -213,7 +217,7 @@ void websocket::wait_readable() {
                                     } else if (self->reading_) {
                                       self->advance();
                                     }
-                                  });
+                                  }));
 }
 
 websocket::parsed websocket::parse_frame() {

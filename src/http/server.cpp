@@ -373,9 +373,10 @@ asio::awaitable<void> server::serve(tcp::socket socket, std::shared_ptr<connecti
         // The WebSocket runs in a coroutine of its own, and this one ends here: its frame
         // (the parser, the buffers, room for every local above) is not kept for the life of a
         // long-lived connection. The connection counts as open until `open` is released.
-        std::shared_ptr<void> open(nullptr, [this, state](void*) {
+        // (The count's key, not the state: a long-lived connection does not keep the state.)
+        std::shared_ptr<void> open(nullptr, [this, address = state->address, id = state->id](void*) {
           metrics_.connection_closed();
-          release(state->address, state->id);
+          release(address, id);
         });
         auto upgrade = std::make_shared<upgrade_request>(upgrade_request{
             std::move(stream), std::move(message), std::move(buffer), state->address, std::move(open)});

@@ -395,7 +395,7 @@ std::expected<std::optional<packet>, decode_error> decoder::on_text(std::string_
     return std::optional<packet>(std::move(decoded->content));
   }
   expected_attachments_ = decoded->attachment_count;
-  pending_ = std::move(decoded->content);
+  pending_ = std::make_unique<packet>(std::move(decoded->content));
   pending_->attachments.reserve(expected_attachments_);
   return std::optional<packet>();
 }
@@ -411,7 +411,7 @@ std::expected<std::optional<packet>, decode_error> decoder::on_binary(std::strin
   if (pending_->attachments.size() < expected_attachments_) {
     return std::optional<packet>();
   }
-  std::optional<packet> complete = std::move(pending_);
+  std::optional<packet> complete(std::move(*pending_));
   pending_.reset();
   return complete;
 }

@@ -126,12 +126,13 @@ public:
   std::expected<std::optional<packet>, decode_error> on_binary(std::string_view bytes);
 
   /// True while a binary packet waits for attachments.
-  [[nodiscard]] bool awaiting_attachments() const { return pending_.has_value(); }
+  [[nodiscard]] bool awaiting_attachments() const { return pending_ != nullptr; }
 
 private:
   std::expected<std::optional<packet>, decode_error> fail(decode_error error);
 
-  std::optional<packet> pending_;
+  // On the heap: every connection has a decoder, and few ever receive a binary packet.
+  std::unique_ptr<packet> pending_;
   std::size_t expected_attachments_ = 0;
   std::optional<decode_error> failure_;
 };
