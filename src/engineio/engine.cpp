@@ -243,9 +243,7 @@ asio::awaitable<http::response> engine::handle_http(http::request_context& conte
   if (!query.eio || *query.eio != "4") {
     co_return error_answer(message, protocol_error::unsupported_protocol_version, cors);
   }
-  handshake opened_with{context.client_address, std::string(message[beast_http::field::origin]),
-                        std::string(message[beast_http::field::cookie]),
-                        std::string(context.query)};
+  handshake opened_with{context.client_address, std::string(message[beast_http::field::cookie])};
   auto executor = co_await asio::this_coro::executor;
   auto created = open(executor, std::move(opened_with), session::transport::polling);
   if (!created) {
@@ -302,12 +300,7 @@ asio::awaitable<void> engine::handle_upgrade(std::shared_ptr<http::upgrade_reque
       auto answer = error_answer(message, protocol_error::unsupported_protocol_version, cors);
       return refuse_upgrade(std::move(upgrade), std::move(answer));
     }
-    const std::string_view target = message.target();
-    const auto question = target.find('?');
-    handshake opened_with{upgrade->client_address, std::string(message[beast_http::field::origin]),
-                          std::string(message[beast_http::field::cookie]),
-                          std::string(question == std::string_view::npos ? std::string_view()
-                                                                         : target.substr(question + 1))};
+    handshake opened_with{upgrade->client_address, std::string(message[beast_http::field::cookie])};
     live = open(upgrade->stream.get_executor(), std::move(opened_with), session::transport::websocket);
     if (!live) {
       auto answer = draining_answer(message, cors);

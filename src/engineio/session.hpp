@@ -38,12 +38,11 @@ enum class close_reason {
 
 [[nodiscard]] std::string_view describe(close_reason reason);
 
-/// What the client sent when it opened the session.
+/// What the layer above needs of the request that opened the session (kept for the session's
+/// life, so nothing more: the origin was checked and the query read before it opened).
 struct handshake {
   std::string client_address;
-  std::string origin;
   std::string cookie; ///< The raw Cookie header, for session cookies.
-  std::string query;  ///< The raw query string.
 };
 
 class session;
