@@ -90,16 +90,4 @@ void coalescing_socket::state::drain(drain_handler handler) {
   send();
 }
 
-void teardown(boost::beast::role_type role, coalescing_socket& socket,
-              boost::system::error_code& error) {
-  // Beast's blocking close (Parley uses the asynchronous one): send what is gathered, then
-  // tear down.
-  auto& gathered = socket.state_->gathered;
-  if (!socket.state_->sending && !gathered.empty()) {
-    asio::write(socket.next_layer(), asio::buffer(gathered), error);
-    gathered.clear();
-  }
-  boost::beast::websocket::teardown(role, socket.next_layer(), error);
-}
-
 } // namespace parley::engineio

@@ -2,11 +2,11 @@
 // The TCP layer under a session's WebSocket: it gathers the frames written while the
 // session's writer holds it and sends them with one system call when the writer lets go.
 //
-// Engine.IO over WebSocket sends one packet per WebSocket message, and Beast writes each
-// message with its own `send`. Under load a socket has many packets queued at once (the acks
+// Engine.IO over WebSocket sends one packet per WebSocket message, each a frame written on
+// its own. Under load a socket has many packets queued at once (the acks
 // and messages of one group commit), and one `send` per packet was the largest single cost
 // of delivering a message. Unheld, the socket sends each write as soon as the handlers
-// queued before it have run (Beast's own control frames: pongs, the close handshake).
+// queued before it have run (the WebSocket's own control frames: pongs, the close handshake).
 //
 // Backpressure: a write completes once its bytes are gathered, unless a send is already in
 // progress and more than `k_high_water` bytes wait; it then completes when that send does,
@@ -20,8 +20,6 @@
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/beast/core/role.hpp>
-#include <boost/beast/websocket/teardown.hpp>
 
 #include <cstddef>
 #include <memory>
@@ -90,9 +88,6 @@ public:
   }
 
 private:
-  friend void teardown(boost::beast::role_type role, coalescing_socket& socket,
-                       boost::system::error_code& error);
-
   struct state : std::enable_shared_from_this<state> {
     explicit state(next_layer_type tcp) : socket(std::move(tcp)) {}
     void write(write_handler handler, std::size_t size);
@@ -115,18 +110,5 @@ private:
 
   std::shared_ptr<state> state_;
 };
-
-/// Beast's WebSocket close: send what is gathered (the close frame), then the TCP teardown.
-template <class TeardownHandler>
-void async_teardown(boost::beast::role_type role, coalescing_socket& socket,
-                    TeardownHandler&& handler) {
-  socket.async_drain([&socket, role, handler = std::forward<TeardownHandler>(handler)](
-                         boost::system::error_code) mutable {
-    boost::beast::websocket::async_teardown(role, socket.next_layer(), std::move(handler));
-  });
-}
-
-void teardown(boost::beast::role_type role, coalescing_socket& socket,
-              boost::system::error_code& error);
 
 } // namespace parley::engineio
