@@ -413,6 +413,12 @@ void websocket::close(std::uint16_t code, std::chrono::milliseconds limit, done_
 void websocket::abort() {
   end(asio::error::operation_aborted, false);
   finish_read(asio::error::operation_aborted);
+  if (open_) {
+    // Released after the caller's handler (the session's finish, which logs and tells the
+    // layer above): a server draining for shutdown stops once its last connection is gone,
+    // and that must not be before the session has finished.
+    asio::post(get_executor(), [token = std::move(open_)] {});
+  }
 }
 
 void websocket::end(boost::system::error_code error, bool send_first) {
@@ -431,7 +437,6 @@ void websocket::end(boost::system::error_code error, bool send_first) {
     std::string().swap(self.in_);
     std::string().swap(self.message_);
     self.in_used_ = 0;
-    self.open_.reset();
   };
   if (send_first) {
     socket_.async_drain(

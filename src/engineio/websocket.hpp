@@ -98,10 +98,11 @@ public:
         token, code, limit);
   }
 
-  /// Drops the connection at once (no close handshake).
+  /// Drops the connection at once (no close handshake), and lets go of the `hold_open` token
+  /// once the caller's handler has returned. The session calls it when it has finished.
   void abort();
 
-  /// Keeps `token` until the connection has ended (the HTTP server's count of open
+  /// Keeps `token` until abort() or the end of this object (the HTTP server's count of open
   /// connections: http::upgrade_request::open).
   void hold_open(std::shared_ptr<void> token) { open_ = std::move(token); }
 
