@@ -452,6 +452,13 @@ void websocket::end(boost::system::error_code error, bool send_first) {
   }
 }
 
+void websocket::read_timeout(std::chrono::milliseconds limit) {
+  read_timeout_ = limit;
+  if (limit.count() <= 0 && timer_ && !closing_ && !reading_) {
+    timer_.reset(); // the upgrade probe is over: a long-lived connection keeps no timer
+  }
+}
+
 asio::steady_timer& websocket::timer() {
   if (!timer_) {
     timer_ = std::make_unique<asio::steady_timer>(get_executor());

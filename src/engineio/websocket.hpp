@@ -53,7 +53,7 @@ public:
   void read_message_max(std::size_t bytes) { max_message_ = bytes; }
   /// Each read must complete within `limit` (0: no limit); a read that does not ends the
   /// connection with beast::error::timeout.
-  void read_timeout(std::chrono::milliseconds limit) { read_timeout_ = limit; }
+  void read_timeout(std::chrono::milliseconds limit);
   /// Bytes received and not yet taken in by a read (in this object and in the kernel).
   [[nodiscard]] std::size_t unread_bytes() const;
 
