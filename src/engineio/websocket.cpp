@@ -1,12 +1,13 @@
 #include "engineio/websocket.hpp"
 
 #include "common/text.hpp"
+#include "engineio/packet.hpp"
 
 #include <boost/asio/append.hpp>
 #include <boost/asio/bind_allocator.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/beast/core/error.hpp>
-#include <boost/beast/core/string.hpp>
+#include <boost/beast/http/rfc7230.hpp>
 #include <boost/beast/http/field.hpp>
 
 #include <openssl/evp.h>
@@ -25,28 +26,6 @@ namespace {
 constexpr std::size_t k_read_chunk = 4096;
 constexpr std::size_t k_largest_read = 64 * 1024;
 
-bool has_token(std::string_view list, std::string_view token) {
-  // A comma-separated header value (Connection: keep-alive, Upgrade), case-insensitively.
-  while (!list.empty()) {
-    const auto comma = list.find(',');
-    auto item = list.substr(0, comma);
-    while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) {
-      item.remove_prefix(1);
-    }
-    while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) {
-      item.remove_suffix(1);
-    }
-    if (beast::iequals(item, token)) {
-      return true;
-    }
-    if (comma == std::string_view::npos) {
-      break;
-    }
-    list.remove_prefix(comma + 1);
-  }
-  return false;
-}
-
 /// Sec-WebSocket-Accept for `key`: base64(SHA-1(key + the RFC's GUID)).
 std::string accept_value(std::string_view key) {
   std::string input(key);
@@ -56,11 +35,7 @@ std::string accept_value(std::string_view key) {
   if (EVP_Digest(input.data(), input.size(), digest, &size, EVP_sha1(), nullptr) != 1) {
     return {};
   }
-  std::string encoded(4 * ((size + 2) / 3) + 1, '\0');
-  const int length = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(encoded.data()), digest,
-                                     static_cast<int>(size));
-  encoded.resize(static_cast<std::size_t>(length));
-  return encoded;
+  return base64_encode(std::string_view(reinterpret_cast<const char*>(digest), size));
 }
 
 bool valid_close_code(std::uint16_t code) {
@@ -109,9 +84,9 @@ void websocket::accept(const beast::http::request<beast::http::string_body>& req
     refused = ws::error::bad_method;
   } else if (request.version() != 11) {
     refused = ws::error::bad_http_version;
-  } else if (!has_token(request[http::field::connection], "upgrade")) {
+  } else if (!http::token_list(request[http::field::connection]).exists("upgrade")) {
     refused = ws::error::no_connection_upgrade;
-  } else if (!has_token(request[http::field::upgrade], "websocket")) {
+  } else if (!http::token_list(request[http::field::upgrade]).exists("websocket")) {
     refused = ws::error::no_upgrade_websocket;
   } else if (key.empty()) {
     refused = ws::error::no_sec_key;
