@@ -14,6 +14,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cstring>
 
 namespace parley::engineio {
 
@@ -23,8 +24,6 @@ namespace ws = boost::beast::websocket;
 
 namespace {
 
-constexpr std::size_t k_read_chunk = 4096;
-constexpr std::size_t k_largest_read = 64 * 1024;
 
 /// Sec-WebSocket-Accept for `key`: base64(SHA-1(key + the RFC's GUID)).
 std::string accept_value(std::string_view key) {
@@ -42,6 +41,23 @@ bool valid_close_code(std::uint16_t code) {
   // RFC 6455 7.4: the codes an endpoint may send (1004-1006 and 1015 are reserved).
   return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) ||
          (code >= 3000 && code <= 4999);
+}
+
+/// XORs `size` bytes at `data` with the frame's 4-byte `mask`, eight bytes at a time.
+void unmask(char* data, std::size_t size, const std::uint8_t* mask) {
+  std::uint32_t mask32 = 0;
+  std::memcpy(&mask32, mask, 4);
+  const std::uint64_t mask64 = (std::uint64_t{mask32} << 32) | mask32;
+  std::size_t index = 0;
+  for (; index + 8 <= size; index += 8) {
+    std::uint64_t word = 0;
+    std::memcpy(&word, data + index, 8);
+    word ^= mask64;
+    std::memcpy(data + index, &word, 8);
+  }
+  for (; index < size; ++index) {
+    data[index] = static_cast<char>(data[index] ^ mask[index % 4]);
+  }
 }
 
 std::string close_payload(std::uint16_t code) {
@@ -72,7 +88,7 @@ websocket::frame_header::frame_header(std::uint8_t opcode, std::size_t size) {
 std::size_t websocket::unread_bytes() const {
   boost::system::error_code error;
   const auto pending = socket_.next_layer().available(error);
-  return (in_.size() - in_used_) + (error ? 0 : pending);
+  return in_.size() + (error ? 0 : pending);
 }
 
 void websocket::accept(const beast::http::request<beast::http::string_body>& request,
@@ -133,73 +149,100 @@ void websocket::read(read_handler handler) {
   }
   reading_.emplace(std::move(handler));
   arm_read_timer();
-  advance();
+  if (!delivering_) { // else the delivering loop of advance() goes on with this read
+    advance(0);
+  }
 }
 
-void websocket::advance() {
+void websocket::advance(int direct) {
   for (;;) {
-    switch (parse_frame()) {
-    case parsed::message:
-      finish_read({});
-      return;
-    case parsed::failed:
-      return;
-    case parsed::control:
-      continue;
-    case parsed::need_more:
-      break;
-    }
-    // Read what the kernel holds, without waiting (the socket is non-blocking).
-    if (in_used_ > 0) {
-      in_.erase(0, in_used_);
-      in_used_ = 0;
-    }
-    const std::size_t missing = need_ > in_.size() ? need_ - in_.size() : 0;
-    const std::size_t room = std::clamp(missing, k_read_chunk, k_largest_read);
-    const std::size_t before = in_.size();
-    in_.resize(before + room);
-    boost::system::error_code error;
-    const auto got = socket_.next_layer().read_some(asio::buffer(in_.data() + before, room), error);
-    in_.resize(before + got);
-    if (error == asio::error::would_block || error == asio::error::try_again) {
-      if (in_.empty()) {
-        std::string().swap(in_); // an idle connection keeps no buffer
+    // Frames in the bytes kept from an earlier read (a partial frame, or what followed a
+    // message), then in what the kernel holds, read without waiting (the socket is
+    // non-blocking) into this thread's buffer; what is left of it is kept.
+    parsed outcome = parsed::need_more;
+    if (!in_.empty()) {
+      std::string_view held(in_);
+      outcome = take_frames(held);
+      if (outcome == parsed::failed) {
+        return;
       }
-      wait_readable();
-      return;
+      if (held.empty()) {
+        std::string().swap(in_); // an idle connection keeps no buffer
+      } else {
+        in_.erase(0, in_.size() - held.size());
+      }
     }
-    if (error) {
-      end(error, false);
-      finish_read(error);
-      return;
+    if (outcome == parsed::need_more) {
+      auto& buffer = read_buffer();
+      boost::system::error_code error;
+      const auto got = socket_.next_layer().read_some(asio::buffer(buffer), error);
+      if (error == asio::error::would_block || error == asio::error::try_again) {
+        wait_readable();
+        return;
+      }
+      if (error) {
+        end(error, false);
+        finish_read(error);
+        return;
+      }
+      if (!in_.empty()) { // the rest of a partial frame: parsed from in_ on the next turn
+        in_.append(buffer.data(), got);
+        continue;
+      }
+      std::string_view fresh(buffer.data(), got);
+      outcome = take_frames(fresh);
+      if (outcome == parsed::failed) {
+        return;
+      }
+      in_.assign(fresh); // before the handler runs: the thread's buffer is not ours then
+      if (outcome == parsed::need_more) {
+        continue;
+      }
+    }
+    // A whole message: to the handler at once (from a wait's completion, up to `direct`
+    // in a row), or posted (from read(), which must not call its handler itself).
+    finish_read({}, direct-- > 0);
+    if (direct < 0 || !reading_ || ended_) {
+      return; // posted, or no read asked for, or one that read() has already answered
     }
   }
 }
 
+websocket::parsed websocket::take_frames(std::string_view& bytes) {
+  for (;;) {
+    const auto outcome = parse_frame(bytes);
+    if (outcome != parsed::control) {
+      return outcome;
+    }
+  }
+}
+
+std::array<char, websocket::k_read_size>& websocket::read_buffer() {
+  thread_local std::array<char, k_read_size> buffer;
+  return buffer;
+}
+
 void websocket::wait_readable() {
-  waiting_ = true;
   // Allocated to its size, not from Asio's recycled blocks (which may be much larger): an idle
   // connection keeps this wait for its whole life.
   socket_.next_layer().async_wait(asio::socket_base::wait_read, asio::bind_allocator(
                                   std::allocator<void>(),
                                   [self = shared_from_this()](boost::system::error_code error) {
-                                    self->waiting_ = false;
                                     if (self->ended_) {
                                       self->finish_read(self->ended_);
                                     } else if (error) {
                                       self->end(error, false);
                                       self->finish_read(error);
                                     } else if (self->reading_) {
-                                      self->advance();
+                                      self->advance(k_direct_deliveries);
                                     }
                                   }));
 }
 
-websocket::parsed websocket::parse_frame() {
-  const auto available = in_.size() - in_used_;
-  const auto* frame = reinterpret_cast<const std::uint8_t*>(in_.data() + in_used_);
+websocket::parsed websocket::parse_frame(std::string_view& bytes) {
+  const auto available = bytes.size();
+  const auto* frame = reinterpret_cast<const std::uint8_t*>(bytes.data());
   if (available < 2) {
-    need_ = 2;
     return parsed::need_more;
   }
   const bool fin = (frame[0] & 0x80) != 0;
@@ -215,7 +258,6 @@ websocket::parsed websocket::parse_frame() {
     return parsed::failed;
   }
   if (available < header) {
-    need_ = header;
     return parsed::need_more;
   }
   std::uint64_t length = length7;
@@ -260,19 +302,14 @@ websocket::parsed websocket::parse_frame() {
     }
   }
   if (available - header < length) {
-    need_ = header + static_cast<std::size_t>(length);
     return parsed::need_more;
   }
-  const std::uint8_t* mask = frame + header - 4;
-  const auto* payload = in_.data() + in_used_ + header;
   std::string control_payload;
   std::string& into = control ? control_payload : message_;
   const auto start = into.size();
-  into.append(payload, static_cast<std::size_t>(length));
-  for (std::size_t index = 0; index < length; ++index) {
-    into[start + index] = static_cast<char>(into[start + index] ^ mask[index % 4]);
-  }
-  in_used_ += header + static_cast<std::size_t>(length);
+  into.append(bytes.data() + header, static_cast<std::size_t>(length));
+  unmask(into.data() + start, static_cast<std::size_t>(length), frame + header - 4);
+  bytes.remove_prefix(header + static_cast<std::size_t>(length));
 
   if (opcode == k_ping) {
     if (!close_sent_) {
@@ -339,7 +376,7 @@ void websocket::fail(boost::system::error_code error, std::uint16_t close_code) 
   finish_read(error);
 }
 
-void websocket::finish_read(boost::system::error_code error) {
+void websocket::finish_read(boost::system::error_code error, bool now) {
   if (!reading_) {
     return;
   }
@@ -352,8 +389,14 @@ void websocket::finish_read(boost::system::error_code error) {
   if (!error) {
     message.swap(message_);
   }
-  asio::post(get_executor(),
-             asio::append(std::move(handler), error, std::move(message), message_text_));
+  if (!now) {
+    asio::post(get_executor(),
+               asio::append(std::move(handler), error, std::move(message), message_text_));
+    return;
+  }
+  delivering_ = true;
+  std::move(handler)(error, std::move(message), message_text_);
+  delivering_ = false;
 }
 
 void websocket::write_control(std::uint8_t opcode, std::string_view payload) {
@@ -411,7 +454,6 @@ void websocket::end(boost::system::error_code error, bool send_first) {
     self.socket_.next_layer().close(ignored);
     std::string().swap(self.in_);
     std::string().swap(self.message_);
-    self.in_used_ = 0;
   };
   if (send_first) {
     socket_.async_drain(

@@ -125,11 +125,20 @@ private:
 
   void accept(const boost::beast::http::request<boost::beast::http::string_body>& request,
               std::string_view server, done_handler handler);
+  // Messages handed to the read's handler in a row from one wait's completion, before the
+  // next is posted (the other connections of the thread get their turn).
+  static constexpr int k_direct_deliveries = 16;
+  static constexpr std::size_t k_read_size = 64 * 1024;
+
   void read(read_handler handler);
-  void advance();
-  parsed parse_frame();
+  void advance(int direct);
+  parsed take_frames(std::string_view& bytes);
+  parsed parse_frame(std::string_view& bytes);
+  static std::array<char, k_read_size>& read_buffer();
   void fail(boost::system::error_code error, std::uint16_t close_code);
-  void finish_read(boost::system::error_code error);
+  /// Completes the pending read: its handler posted, or called `now` (from a completion of
+  /// this connection's own, never from read()).
+  void finish_read(boost::system::error_code error, bool now = false);
   void wait_readable();
   void write_control(std::uint8_t opcode, std::string_view payload);
   void close(std::uint16_t code, std::chrono::milliseconds limit, done_handler handler);
@@ -138,8 +147,7 @@ private:
   void arm_read_timer();
 
   coalescing_socket socket_;
-  std::string in_;         // received bytes; those before in_used_ are taken in
-  std::size_t in_used_ = 0;
+  std::string in_;         // received bytes not yet taken in (a partial frame, mostly)
   std::string message_;    // the message being joined from its fragments
   bool in_message_ = false;
   bool message_text_ = false;
@@ -153,8 +161,7 @@ private:
   std::shared_ptr<void> open_;
   boost::system::error_code ended_; // set once the connection is over
   bool close_sent_ = false;
-  std::size_t need_ = 0; // bytes from in_used_ that the frame being parsed needs
-  bool waiting_ = false; // a wait for readability is pending
+  bool delivering_ = false; // advance() is calling a read's handler
 };
 
 } // namespace parley::engineio

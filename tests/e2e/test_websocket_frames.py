@@ -128,6 +128,27 @@ class WebSocketFramesTest(ServerTestCase):
         answer = self.connection.read_until(TEXT)
         self.assertTrue(answer.startswith(b"44"), answer)  # CONNECT_ERROR: no credentials
 
+    def test_many_messages_in_one_write_are_each_answered_in_order(self):
+        # More messages than the server hands on in a row from one read: each gets its answer
+        # (a CONNECT to a namespace that does not exist: CONNECT_ERROR, and nothing changes).
+        count = 40
+        self.connection.send(b"".join(frame(TEXT, b"40/nowhere,") for _ in range(count)))
+        for _ in range(count):
+            answer = self.connection.read_until(TEXT)
+            self.assertTrue(answer.startswith(b"44/nowhere,"), answer)
+
+    def test_a_message_sent_a_few_bytes_at_a_time_is_read_whole(self):
+        # Whatever the kernel makes of it, the frames arrive split at any byte: the header,
+        # the mask and the payload are taken in across reads.
+        self.connection.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        data = frame(TEXT, b"40/now", fin=False) + frame(CONTINUATION, b"here,")
+        data += frame(TEXT, b"40/nowhere,")
+        for index in range(0, len(data), 3):
+            self.connection.send(data[index:index + 3])
+        for _ in range(2):
+            answer = self.connection.read_until(TEXT)
+            self.assertTrue(answer.startswith(b"44/nowhere,"), answer)
+
     def test_the_clients_close_is_answered_with_its_code(self):
         self.connection.send(frame(CLOSE, struct.pack("!H", 1000) + "bye ✓".encode()))
         self.assertClosedWith(1000)
