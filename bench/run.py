@@ -450,6 +450,9 @@ def main():
     parser.add_argument("names", nargs="*", help="workloads to run (default: all)")
     parser.add_argument("--smoke", action="store_true", help="tiny sizes: a check that each workload runs")
     parser.add_argument("--out", default=os.path.join(ROOT, "bench", "results"))
+    parser.add_argument("--keep-workdir", action="store_true",
+                        help="keep the working directory (servers' logs, databases, callgrind "
+                             "dumps) and print its path")
     parser.add_argument("--parley", default=os.path.join(ROOT, "build", "parley"))
     parser.add_argument("--load", default=os.path.join(ROOT, "build", "parley-load"))
     parser.add_argument("--pairs", type=int, default=100)
@@ -602,7 +605,10 @@ def main():
                          else "-" if "peer" in skipped else None)
                 rows.append((name, key, *values, share))
     finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+        if options.keep_workdir:
+            log(f"bench: working directory kept: {workdir}")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
 
     ratio_column = "parley" in kinds and "peer" in kinds
     header = ("workload", "figure", *kinds, *(["parley/peer"] if ratio_column else []))
