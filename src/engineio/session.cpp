@@ -1,5 +1,7 @@
 #include "engineio/session.hpp"
 
+#include "engineio/exact_allocator.hpp"
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/bind_allocator.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -13,10 +15,6 @@ namespace parley::engineio {
 
 namespace asio = boost::asio;
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
-// For the operations an idle connection keeps pending: Asio's default (recycling) allocator
-// hands an operation any larger block its thread freed before, such as a finished HTTP read's
-// (about 600 bytes), and an idle connection would keep that block for its whole life.
-constexpr std::allocator<void> k_exact;
 // At most this many packets per polling answer: python-engineio 4.3 (Debian 12) drops a
 // connection whose GET answer holds more (its Payload.max_decode_packets); the rest waits for
 // the next GET.
@@ -190,7 +188,7 @@ void session::arm_heartbeat(std::chrono::milliseconds after) {
 void session::arm_heartbeat_at(asio::steady_timer::time_point when) {
   // Moving the expiry cancels the pending wait; its handler sees operation_aborted.
   heartbeat_.expires_at(when);
-  // Allocated to its size (see k_exact): an idle session holds this wait for its whole life.
+  // Allocated to its size (exact_allocator): an idle session holds this wait for its whole life.
   heartbeat_.async_wait(
       asio::bind_allocator(k_exact, [self = shared_from_this()](const boost::system::error_code& error) {
         self->on_heartbeat(error);

@@ -1,6 +1,7 @@
 #include "engineio/websocket.hpp"
 
 #include "common/text.hpp"
+#include "engineio/exact_allocator.hpp"
 #include "engineio/packet.hpp"
 
 #include <boost/asio/append.hpp>
@@ -223,10 +224,9 @@ std::array<char, websocket::k_read_size>& websocket::read_buffer() {
 }
 
 void websocket::wait_readable() {
-  // Allocated to its size, not from Asio's recycled blocks (which may be much larger): an idle
-  // connection keeps this wait for its whole life.
+  // Allocated to its size (exact_allocator): an idle connection keeps this wait for its life.
   socket_.next_layer().async_wait(asio::socket_base::wait_read, asio::bind_allocator(
-                                  std::allocator<void>(),
+                                  k_exact,
                                   [self = shared_from_this()](boost::system::error_code error) {
                                     if (self->ended_) {
                                       self->finish_read(self->ended_);
