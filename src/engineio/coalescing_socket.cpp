@@ -31,6 +31,26 @@ void coalescing_socket::state::write(write_handler handler, std::size_t size) {
   complete(std::move(handler), {}, size);
 }
 
+coalescing_socket::gather_outcome
+coalescing_socket::state::gather(std::initializer_list<std::string_view> pieces) {
+  if (failure) {
+    gathered.clear();
+    return gather_outcome::failed;
+  }
+  for (const auto piece : pieces) {
+    gathered.append(piece);
+  }
+  if (gathered.size() >= k_high_water) {
+    if (sending) {
+      return gather_outcome::full;
+    }
+    send();
+  } else if (holds == 0) {
+    schedule_send();
+  }
+  return gather_outcome::ok;
+}
+
 void coalescing_socket::state::schedule_send() {
   if (send_posted) {
     return;

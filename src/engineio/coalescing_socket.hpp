@@ -22,8 +22,10 @@
 #include <boost/asio/post.hpp>
 
 #include <cstddef>
+#include <initializer_list>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -71,6 +73,34 @@ public:
         token, buffers);
   }
 
+  /// What gather() did with its bytes.
+  enum class gather_outcome {
+    ok,     ///< gathered (and sent, or to be sent, as a write's would be)
+    full,   ///< gathered, past the high-water mark with a send in progress: wait in
+            ///< async_room() before gathering more
+    failed, ///< not gathered: an earlier send failed
+  };
+
+  /// A write without a completion: gathers `pieces` (one after the other) now.
+  gather_outcome gather(std::initializer_list<std::string_view> pieces) {
+    return state_->gather(pieces);
+  }
+
+  /// Completes once the send in progress has ended (with its error), after gather() said
+  /// `full`.
+  template <class Token> auto async_room(Token&& token) {
+    return boost::asio::async_initiate<Token, void(boost::system::error_code)>(
+        [owner = state_](auto handler) {
+          owner->waiting.emplace_back(
+              write_handler([done = std::move(handler)](boost::system::error_code error,
+                                                        std::size_t) mutable {
+                std::move(done)(error);
+              }),
+              0);
+        },
+        token);
+  }
+
   /// While held (holds nest), writes only gather; the last release() sends them.
   void hold() { ++state_->holds; }
   void release() {
@@ -91,6 +121,7 @@ private:
   struct state : std::enable_shared_from_this<state> {
     explicit state(next_layer_type tcp) : socket(std::move(tcp)) {}
     void write(write_handler handler, std::size_t size);
+    gather_outcome gather(std::initializer_list<std::string_view> pieces);
     void send();
     void schedule_send();
     void sent(boost::system::error_code error);

@@ -4,8 +4,7 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/bind_allocator.hpp>
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
@@ -96,7 +95,10 @@ void session::wake() {
   if (websocket_ && !writing_ && state_ != state::closed &&
       (!queue_.empty() || state_ == state::closing)) {
     writing_ = true;
-    asio::co_spawn(executor_, write_loop(websocket_), asio::detached);
+    // Posted: what the caller's handler queues after this goes out in the same send.
+    asio::post(executor_, [self = shared_from_this(), socket = websocket_] {
+      self->write_queued(socket, false);
+    });
   }
 }
 
@@ -467,56 +469,55 @@ void session::on_read(boost::system::error_code error, std::string data, bool te
   }
 }
 
-asio::awaitable<void> session::write_loop(std::shared_ptr<websocket_stream> socket) {
+void session::write_queued(const std::shared_ptr<websocket_stream>& socket, bool held) {
   // Started by wake() when there is something to write; ends when the queue is empty, so an
-  // idle connection keeps no writer coroutine.
-  auto self = shared_from_this();
-  // The frames of this run gather in the socket and go out together once the queue is empty
-  // (one send for a burst, not one per packet).
-  struct holding {
-    coalescing_socket& socket;
-    bool held = true;
-    explicit holding(coalescing_socket& gathering) : socket(gathering) { socket.hold(); }
-    void release() {
-      if (std::exchange(held, false)) {
-        socket.release();
-      }
-    }
-    // Leaving early (the session closed, a write failed): nothing more is worth sending.
-    ~holding() {
-      if (held) {
-        socket.abandon_hold();
-      }
-    }
-    holding(const holding&) = delete;
-    holding& operator=(const holding&) = delete;
-  };
-  holding gather(socket->next_layer());
+  // idle connection keeps no writer. The frames of a run gather in the socket (held) and go
+  // out together once the queue is empty: one send for a burst, not one per packet.
+  auto& tcp = socket->next_layer();
+  if (!held) {
+    tcp.hold();
+  }
   for (;;) {
     if (state_ == state::closed) {
+      tcp.abandon_hold(); // nothing more is worth sending
       break;
     }
     if (queue_.empty()) {
-      gather.release();
+      tcp.release();
       if (state_ == state::closing) { // everything is written: the close handshake
-        co_await socket->async_close(1000, options_.close_timeout, use_tuple);
-        finish(reason_);
+        socket->async_close(1000, options_.close_timeout,
+                            [self = shared_from_this()](boost::system::error_code) {
+                              self->finish(self->reason_);
+                              self->writing_ = false;
+                            });
+        return;
       }
       break;
     }
     packet next = std::move(queue_.front());
     queue_.pop_front();
     queued_bytes_ -= std::min(queued_bytes_, next.data.size() + 1);
-    boost::system::error_code error;
-    if (next.binary) {
-      std::tie(error, std::ignore) = co_await socket->async_write(next.data, false, use_tuple);
-    } else {
-      const auto text = encode_text(next);
-      std::tie(error, std::ignore) = co_await socket->async_write(text, true, use_tuple);
-    }
-    if (error) {
+    const char type = static_cast<char>(next.type);
+    const auto outcome = next.binary ? socket->gather({}, next.data, false)
+                                     : socket->gather(std::string_view(&type, 1), next.data, true);
+    if (outcome == coalescing_socket::gather_outcome::failed) {
+      tcp.abandon_hold();
       finish(close_reason::transport_error);
       break;
+    }
+    if (outcome == coalescing_socket::gather_outcome::full) {
+      // The client reads slower than this server writes: go on once the send in progress is
+      // over, still holding.
+      tcp.async_room([self = shared_from_this(), socket](boost::system::error_code error) {
+        if (error) {
+          socket->next_layer().abandon_hold();
+          self->finish(close_reason::transport_error);
+          self->writing_ = false;
+          return;
+        }
+        self->write_queued(socket, true);
+      });
+      return;
     }
   }
   writing_ = false;

@@ -134,7 +134,7 @@ private:
   [[nodiscard]] bool input_waiting() const;
   void read_next();
   void on_read(boost::system::error_code error, std::string data, bool text);
-  boost::asio::awaitable<void> write_loop(std::shared_ptr<websocket_stream> socket);
+  void write_queued(const std::shared_ptr<websocket_stream>& socket, bool held);
   boost::asio::awaitable<bool> probe(websocket_stream& socket);
   /// Reads one message of the probe: nullopt unless it is a text frame.
   boost::asio::awaitable<std::optional<std::string>> probe_read(websocket_stream& socket);
@@ -173,7 +173,7 @@ private:
   // Closed by the client's close packet with no GET waiting: the GET it may have sent before
   // (on another connection, still on its way) gets the noop it would have had.
   bool owes_noop_ = false;
-  bool writing_ = false; // a WebSocket write_loop is running (it ends when the queue is empty)
+  bool writing_ = false; // a WebSocket writer runs (write_queued: until the queue is empty)
   // The two signals are made on first use (polling GETs, upgrade probes): a WebSocket-only
   // session never waits on them, and each timer is ~120 bytes.
   std::unique_ptr<boost::asio::steady_timer> signal_; // cancelled when there is something to send

@@ -399,6 +399,14 @@ void websocket::finish_read(boost::system::error_code error, bool now) {
   delivering_ = false;
 }
 
+coalescing_socket::gather_outcome websocket::gather(std::string_view prefix,
+                                                    std::string_view payload, bool text) {
+  const frame_header header(text ? k_text : k_binary, prefix.size() + payload.size());
+  const auto bytes = header.bytes();
+  return socket_.gather(
+      {std::string_view(static_cast<const char*>(bytes.data()), bytes.size()), prefix, payload});
+}
+
 void websocket::write_control(std::uint8_t opcode, std::string_view payload) {
   frame_header header(opcode, payload.size());
   const std::array<asio::const_buffer, 2> buffers{header.bytes(), asio::buffer(payload)};

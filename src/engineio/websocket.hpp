@@ -87,6 +87,11 @@ public:
         token, payload, text);
   }
 
+  /// Gathers one message in the socket now, its payload `prefix` then `payload`: a write
+  /// without a completion (coalescing_socket::gather says what to do next).
+  coalescing_socket::gather_outcome gather(std::string_view prefix, std::string_view payload,
+                                           bool text);
+
   /// Starts the close handshake with `code` and completes once it is over (the client's close
   /// read by the pending read, which then ends) or the connection dropped after `limit`.
   template <class Token>
