@@ -92,10 +92,9 @@ public:
     return boost::asio::async_initiate<Token, void(boost::system::error_code)>(
         [owner = state_](auto handler) {
           owner->waiting.emplace_back(
-              write_handler([done = std::move(handler)](boost::system::error_code error,
-                                                        std::size_t) mutable {
-                std::move(done)(error);
-              }),
+              write_handler(
+                  [done = std::move(handler)](boost::system::error_code error,
+                                              std::size_t) mutable { std::move(done)(error); }),
               0);
         },
         token);

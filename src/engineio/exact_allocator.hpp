@@ -22,7 +22,8 @@ template <class T> struct exact_allocator {
     std::allocator<T>().deallocate(pointer, count);
   }
 
-  template <class U> friend bool operator==(exact_allocator /*a*/, exact_allocator<U> /*b*/) noexcept {
+  template <class U>
+  friend bool operator==(exact_allocator /*a*/, exact_allocator<U> /*b*/) noexcept {
     return true;
   }
 };

@@ -8,8 +8,8 @@
 #include <boost/asio/bind_allocator.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/beast/core/error.hpp>
-#include <boost/beast/http/rfc7230.hpp>
 #include <boost/beast/http/field.hpp>
+#include <boost/beast/http/rfc7230.hpp>
 
 #include <openssl/evp.h>
 #include <spdlog/spdlog.h>
@@ -24,7 +24,6 @@ namespace beast = boost::beast;
 namespace ws = boost::beast::websocket;
 
 namespace {
-
 
 /// Sec-WebSocket-Accept for `key`: base64(SHA-1(key + the RFC's GUID)).
 std::string accept_value(std::string_view key) {
@@ -115,7 +114,8 @@ void websocket::accept(const beast::http::request<beast::http::string_body>& req
   std::string answer;
   if (!refused) {
     answer = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-             "Sec-WebSocket-Accept: " + accept_value(key) + "\r\n";
+             "Sec-WebSocket-Accept: " +
+             accept_value(key) + "\r\n";
   } else {
     const std::string reason = refused.message();
     answer = refused == ws::error::bad_sec_version
@@ -136,11 +136,10 @@ void websocket::accept(const beast::http::request<beast::http::string_body>& req
     socket_.next_layer().non_blocking(true, ignored); // reads: see advance()
   }
   socket_.async_write_some(asio::buffer(answer), [](boost::system::error_code, std::size_t) {});
-  socket_.async_drain(
-      [self = shared_from_this(), refused, handler = std::move(handler)](
-          boost::system::error_code error) mutable {
-        std::move(handler)(refused ? refused : error);
-      });
+  socket_.async_drain([self = shared_from_this(), refused,
+                       handler = std::move(handler)](boost::system::error_code error) mutable {
+    std::move(handler)(refused ? refused : error);
+  });
 }
 
 void websocket::read(read_handler handler) {
@@ -225,18 +224,18 @@ std::array<char, websocket::k_read_size>& websocket::read_buffer() {
 
 void websocket::wait_readable() {
   // Allocated to its size (exact_allocator): an idle connection keeps this wait for its life.
-  socket_.next_layer().async_wait(asio::socket_base::wait_read, asio::bind_allocator(
-                                  k_exact,
-                                  [self = shared_from_this()](boost::system::error_code error) {
-                                    if (self->ended_) {
-                                      self->finish_read(self->ended_);
-                                    } else if (error) {
-                                      self->end(error, false);
-                                      self->finish_read(error);
-                                    } else if (self->reading_) {
-                                      self->advance(k_direct_deliveries);
-                                    }
-                                  }));
+  socket_.next_layer().async_wait(
+      asio::socket_base::wait_read,
+      asio::bind_allocator(k_exact, [self = shared_from_this()](boost::system::error_code error) {
+        if (self->ended_) {
+          self->finish_read(self->ended_);
+        } else if (error) {
+          self->end(error, false);
+          self->finish_read(error);
+        } else if (self->reading_) {
+          self->advance(k_direct_deliveries);
+        }
+      }));
 }
 
 websocket::parsed websocket::parse_frame(std::string_view& bytes) {
@@ -327,9 +326,9 @@ websocket::parsed websocket::parse_frame(std::string_view& bytes) {
     }
     std::string answer;
     if (control_payload.size() >= 2) {
-      const auto code = static_cast<std::uint16_t>(
-          (static_cast<std::uint8_t>(control_payload[0]) << 8) |
-          static_cast<std::uint8_t>(control_payload[1]));
+      const auto code =
+          static_cast<std::uint16_t>((static_cast<std::uint8_t>(control_payload[0]) << 8) |
+                                     static_cast<std::uint8_t>(control_payload[1]));
       if (!valid_close_code(code)) {
         fail(ws::error::bad_close_code, 1002);
         return parsed::failed;

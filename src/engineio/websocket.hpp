@@ -40,8 +40,8 @@ namespace parley::engineio {
 
 class websocket : public std::enable_shared_from_this<websocket> {
 public:
-  using read_handler = boost::asio::any_completion_handler<void(boost::system::error_code,
-                                                                std::string, bool)>;
+  using read_handler =
+      boost::asio::any_completion_handler<void(boost::system::error_code, std::string, bool)>;
   using done_handler = boost::asio::any_completion_handler<void(boost::system::error_code)>;
 
   explicit websocket(coalescing_socket socket) : socket_(std::move(socket)) {}
@@ -152,8 +152,8 @@ private:
   void arm_read_timer();
 
   coalescing_socket socket_;
-  std::string in_;         // received bytes not yet taken in (a partial frame, mostly)
-  std::string message_;    // the message being joined from its fragments
+  std::string in_;      // received bytes not yet taken in (a partial frame, mostly)
+  std::string message_; // the message being joined from its fragments
   bool in_message_ = false;
   bool message_text_ = false;
   std::size_t max_message_ = 1'000'000;
