@@ -66,6 +66,24 @@ void coalescing_socket::state::send() {
   if (sending || failure || gathered.empty()) {
     return;
   }
+  if (socket.non_blocking()) {
+    // The kernel usually takes it all at once: no operation, no completion to post. (Only on
+    // a non-blocking socket: the WebSocket sets it once its handshake is accepted.)
+    boost::system::error_code error;
+    const auto written = socket.write_some(asio::buffer(gathered), error);
+    if (error && error != asio::error::would_block && error != asio::error::try_again) {
+      sending = true; // what sent() expects: it ends this send with the error
+      sent(error);
+      return;
+    }
+    gathered.erase(0, error ? 0 : written);
+    if (gathered.empty()) {
+      std::string().swap(gathered); // an idle connection keeps no send buffer
+      sending = true;
+      sent({});
+      return;
+    }
+  }
   sending = true;
   in_flight.swap(gathered);
   asio::async_write(socket, asio::buffer(in_flight),
