@@ -310,9 +310,9 @@ asio::awaitable<void> engine::handle_upgrade(std::shared_ptr<http::upgrade_reque
 
   // The session's executor runs everything of this connection: move the socket there.
   const bool same_executor = upgrade->stream.get_executor() == live->executor();
-  std::shared_ptr<websocket_stream> socket;
+  std::shared_ptr<websocket> socket;
   if (same_executor) {
-    socket = std::make_shared<websocket_stream>(coalescing_socket(std::move(upgrade->stream.socket())));
+    socket = std::make_shared<websocket>(coalescing_socket(std::move(upgrade->stream.socket())));
   } else {
     auto& original = upgrade->stream.socket();
     beast::error_code error;
@@ -324,7 +324,7 @@ asio::awaitable<void> engine::handle_upgrade(std::shared_ptr<http::upgrade_reque
     if (error) {
       return nothing();
     }
-    socket = std::make_shared<websocket_stream>(coalescing_socket(live->executor(), protocol, handle));
+    socket = std::make_shared<websocket>(coalescing_socket(live->executor(), protocol, handle));
   }
   socket->hold_open(std::move(upgrade->open));
   auto request = std::make_unique<http::request>(std::move(upgrade->message));

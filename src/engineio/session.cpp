@@ -85,7 +85,7 @@ void session::queue_before(std::list<packet>::iterator position, packet message)
   wake();
 }
 
-std::size_t session::unread_bytes(websocket_stream& socket) {
+std::size_t session::unread_bytes(websocket& socket) {
   return socket.unread_bytes();
 }
 
@@ -378,7 +378,7 @@ asio::awaitable<poll_answer> session::receive(std::string body) {
   co_return poll_answer{poll_answer::kind::ok, "ok"};
 }
 
-asio::awaitable<void> session::run_websocket(std::shared_ptr<websocket_stream> socket,
+asio::awaitable<void> session::run_websocket(std::shared_ptr<websocket> socket,
                                              std::unique_ptr<upgrade_message> request) {
   auto self = shared_from_this();
   // A WebSocket for a polling session is an upgrade probe: one at a time, from its handshake
@@ -469,7 +469,7 @@ void session::on_read(boost::system::error_code error, std::string data, bool te
   }
 }
 
-void session::write_queued(const std::shared_ptr<websocket_stream>& socket, bool held) {
+void session::write_queued(const std::shared_ptr<websocket>& socket, bool held) {
   // Started by wake() when there is something to write; ends when the queue is empty, so an
   // idle connection keeps no writer. The frames of a run gather in the socket (held) and go
   // out together once the queue is empty: one send for a burst, not one per packet.

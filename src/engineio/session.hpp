@@ -58,10 +58,6 @@ public:
   virtual void on_close(const std::shared_ptr<session>& closed, close_reason reason) = 0;
 };
 
-// Parley's own WebSocket (websocket.hpp) over a socket that gathers the frames of one writer
-// run into one send (coalescing_socket). The Engine.IO heartbeat and the session's deadlines
-// do the timing.
-using websocket_stream = websocket;
 /// The HTTP request that asked for the WebSocket (http::request).
 using upgrade_message = boost::beast::http::request<boost::beast::http::string_body>;
 
@@ -111,7 +107,7 @@ public:
   /// WebSocket transport, which goes on after this coroutine: a fresh WebSocket session (the
   /// open packet was already queued by start()), or an upgrade probe of a polling session
   /// (the probe runs in this coroutine).
-  boost::asio::awaitable<void> run_websocket(std::shared_ptr<websocket_stream> socket,
+  boost::asio::awaitable<void> run_websocket(std::shared_ptr<websocket> socket,
                                              std::unique_ptr<upgrade_message> request);
 
 private:
@@ -120,7 +116,7 @@ private:
   void queue(packet message);
   void queue_before(std::list<packet>::iterator position, packet message);
   /// Bytes the client sent on `socket` that wait unread in the kernel (0 on error).
-  static std::size_t unread_bytes(websocket_stream& socket);
+  static std::size_t unread_bytes(websocket& socket);
   void wake();
   void on_packet(packet&& message);
   void finish(close_reason reason);
@@ -134,10 +130,10 @@ private:
   [[nodiscard]] bool input_waiting() const;
   void read_next();
   void on_read(boost::system::error_code error, std::string data, bool text);
-  void write_queued(const std::shared_ptr<websocket_stream>& socket, bool held);
-  boost::asio::awaitable<bool> probe(websocket_stream& socket);
+  void write_queued(const std::shared_ptr<websocket>& socket, bool held);
+  boost::asio::awaitable<bool> probe(websocket& socket);
   /// Reads one message of the probe: nullopt unless it is a text frame.
-  boost::asio::awaitable<std::optional<std::string>> probe_read(websocket_stream& socket);
+  boost::asio::awaitable<std::optional<std::string>> probe_read(websocket& socket);
   void probe_step();
   boost::asio::awaitable<void> settle_probe();
   std::string drain_payload();
@@ -164,7 +160,7 @@ private:
   bool upgrading_ = false;
   bool probe_reading_ = false;
   std::uint64_t probe_steps_ = 0; // each start and end of a probe read, and its start and end
-  websocket_stream* probe_socket_ = nullptr;
+  websocket* probe_socket_ = nullptr;
   bool awaiting_pong_ = false;
   // Anything from the client since the last ping: proof that it is alive even if its pong is
   // still behind what it sent (unread here, on a busy server).
@@ -181,7 +177,7 @@ private:
   // than a coroutine: an idle session keeps no coroutine frame for its heartbeat.
   boost::asio::steady_timer heartbeat_;
   std::unique_ptr<boost::asio::steady_timer> upgrade_signal_; // cancelled at each probe step
-  std::shared_ptr<websocket_stream> websocket_;
+  std::shared_ptr<websocket> websocket_;
   std::shared_ptr<void> attachment_;
 };
 

@@ -21,7 +21,7 @@ void session::probe_step() {
   cancel(upgrade_signal_);
 }
 
-asio::awaitable<std::optional<std::string>> session::probe_read(websocket_stream& socket) {
+asio::awaitable<std::optional<std::string>> session::probe_read(websocket& socket) {
   // A step before the read starts and one when it ends: a GET settling on the probe looks
   // again, only after this read's completion if the frame is here already (see settle_probe).
   probe_reading_ = true;
@@ -60,7 +60,7 @@ asio::awaitable<void> session::settle_probe() {
   }
 }
 
-asio::awaitable<bool> session::probe(websocket_stream& socket) {
+asio::awaitable<bool> session::probe(websocket& socket) {
   const auto first_text = co_await probe_read(socket);
   if (!first_text) {
     co_return false;

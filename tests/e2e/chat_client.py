@@ -22,18 +22,8 @@ import engineio.payload
 import socketio
 from socketio import packet as sio_packet
 
+import python_client_threads  # noqa: F401  (daemon threads, messages in order: see there)
 from parley_harness import TIMEOUT
-
-
-def _daemon_task(self, target, *args, **kwargs):
-    thread = threading.Thread(target=target, args=args, kwargs=kwargs, daemon=True)
-    thread.start()
-    return thread
-
-
-# As in test_realtime_python: python-engineio 4.3.4 runs its loops and handlers on non-daemon
-# threads; one still blocked after the tests would keep the interpreter from exiting.
-engineio.Client.start_background_task = _daemon_task
 
 # python-engineio 4.3.4 refuses (and drops the connection on) a polling response with more
 # than 16 packets, a limit of its own that the official clients do not have: a server may
