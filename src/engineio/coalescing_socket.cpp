@@ -13,42 +13,42 @@ void coalescing_socket::state::complete(write_handler handler, boost::system::er
   asio::post(socket.get_executor(), asio::append(std::move(handler), error, size));
 }
 
-void coalescing_socket::state::write(write_handler handler, std::size_t size) {
-  if (failure) {
+coalescing_socket::gather_outcome coalescing_socket::state::settle() {
+  if (failure) { // an earlier send failed: nothing more goes out
     gathered.clear();
-    complete(std::move(handler), failure, 0);
-    return;
+    return gather_outcome::failed;
   }
   if (gathered.size() >= k_high_water) {
     if (sending) { // wait for the send in progress: the peer is slower than we write
-      waiting.emplace_back(std::move(handler), size);
-      return;
+      return gather_outcome::full;
     }
     send(); // held for long: send what is there so far
   } else if (holds == 0) {
     schedule_send();
   }
-  complete(std::move(handler), {}, size);
+  return gather_outcome::ok;
+}
+
+void coalescing_socket::state::write(write_handler handler, std::size_t size) {
+  switch (settle()) {
+  case gather_outcome::failed:
+    complete(std::move(handler), failure, 0);
+    return;
+  case gather_outcome::full:
+    waiting.emplace_back(std::move(handler), size);
+    return;
+  case gather_outcome::ok:
+    complete(std::move(handler), {}, size);
+    return;
+  }
 }
 
 coalescing_socket::gather_outcome
 coalescing_socket::state::gather(std::initializer_list<std::string_view> pieces) {
-  if (failure) {
-    gathered.clear();
-    return gather_outcome::failed;
-  }
   for (const auto piece : pieces) {
     gathered.append(piece);
   }
-  if (gathered.size() >= k_high_water) {
-    if (sending) {
-      return gather_outcome::full;
-    }
-    send();
-  } else if (holds == 0) {
-    schedule_send();
-  }
-  return gather_outcome::ok;
+  return settle();
 }
 
 void coalescing_socket::state::schedule_send() {

@@ -121,6 +121,10 @@ private:
     explicit state(next_layer_type tcp) : socket(std::move(tcp)) {}
     void write(write_handler handler, std::size_t size);
     gather_outcome gather(std::initializer_list<std::string_view> pieces);
+    /// After bytes were appended to `gathered`: drops them after a failed send, sends past
+    /// the high-water mark (or says `full` while a send is in progress), else schedules a
+    /// send unless held. Shared by write() and gather().
+    gather_outcome settle();
     void send();
     void schedule_send();
     void sent(boost::system::error_code error);
