@@ -28,17 +28,20 @@ public:
   explicit job_queue(std::chrono::milliseconds limit = {}) : defer_limit_(limit) {}
 
   /// Queues `work`, or fails it at once when the queue is stopping. A deferrable job wakes a
-  /// taker only when it is the first in an empty queue (the taker then knows its deadline).
+  /// taker only when one sleeps with no deadline (it then learns the job's): a taker that has
+  /// taken work within the last `limit` sleeps with a deadline anyway, so at a steady light
+  /// load a deferrable job (a delivered mark) costs the writer no wake-up of its own.
   void push(std::unique_ptr<job> work) {
     bool wake = false;
     {
       std::lock_guard lock(mutex_);
       if (!stopping_) {
         const bool deferrable = work->deferrable();
-        wake = !deferrable || jobs_.empty();
+        wake = !deferrable || sleeping_without_deadline_ > 0;
         urgent_ += deferrable ? 0 : 1;
         jobs_.push_back(
             queued{std::move(work), deferrable, deferrable ? clock::now() : clock::time_point{}});
+        notified_ += wake ? 1 : 0;
       }
     }
     if (work) {
@@ -51,8 +54,10 @@ public:
   }
 
   /// Waits for work and moves up to `most` jobs into `batch` (cleared first). While only
-  /// deferrable jobs wait, it waits until the oldest has waited its limit. False once the
-  /// queue is stopping and empty: everything queued has been taken.
+  /// deferrable jobs wait, it waits until the oldest has waited its limit. With nothing queued
+  /// it sleeps until `limit` after it last took work (a deferrable job pushed meanwhile needs
+  /// no wake-up), then without a deadline. False once the queue is stopping and empty:
+  /// everything queued has been taken.
   bool take(std::vector<std::unique_ptr<job>>& batch, std::size_t most) {
     batch.clear();
     std::unique_lock lock(mutex_);
@@ -60,13 +65,20 @@ public:
       if (stopping_ || urgent_ > 0) {
         break;
       }
+      const auto now = clock::now();
       if (jobs_.empty()) {
-        ready_.wait(lock);
+        if (defer_limit_.count() > 0 && now < lingering_until_) {
+          ready_.wait_until(lock, lingering_until_);
+        } else {
+          ++sleeping_without_deadline_;
+          ready_.wait(lock);
+          --sleeping_without_deadline_;
+        }
         continue;
       }
       // Only deferrable jobs: the front one has waited longest.
       const auto deadline = jobs_.front().since + defer_limit_;
-      if (clock::now() >= deadline) {
+      if (now >= deadline) {
         break;
       }
       ready_.wait_until(lock, deadline);
@@ -76,7 +88,21 @@ public:
       batch.push_back(std::move(jobs_.front().work));
       jobs_.pop_front();
     }
+    if (!batch.empty() && defer_limit_.count() > 0) {
+      lingering_until_ = clock::now() + defer_limit_;
+    }
     return !batch.empty();
+  }
+
+  /// How many pushes woke a taker (or would have, with none asleep): for tests.
+  [[nodiscard]] std::size_t notified() const {
+    std::lock_guard lock(mutex_);
+    return notified_;
+  }
+  /// Whether a taker sleeps without a deadline: for tests.
+  [[nodiscard]] bool has_taker_without_deadline() const {
+    std::lock_guard lock(mutex_);
+    return sleeping_without_deadline_ > 0;
   }
 
   /// Refuses later pushes and wakes every taker; what is queued is still taken at once.
@@ -96,11 +122,14 @@ private:
   };
 
   const std::chrono::milliseconds defer_limit_;
-  std::mutex mutex_;
+  mutable std::mutex mutex_;
   std::condition_variable ready_;
   std::deque<queued> jobs_;      // guarded by mutex_
   std::size_t urgent_ = 0;       // guarded by mutex_: queued jobs that are not deferrable
   bool stopping_ = false;        // guarded by mutex_
+  std::size_t sleeping_without_deadline_ = 0; // guarded by mutex_: takers in ready_.wait()
+  clock::time_point lingering_until_;         // guarded by mutex_: last take + defer_limit_
+  std::size_t notified_ = 0;                  // guarded by mutex_
 };
 
 /// False when every job of `batch` is deferrable: such a batch alone needs no flush to disk
