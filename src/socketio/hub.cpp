@@ -1,6 +1,6 @@
 #include "socketio/hub.hpp"
 
-#include <boost/asio/post.hpp>
+#include "common/post_batch.hpp"
 
 #include <algorithm>
 #include <iterator>
@@ -68,7 +68,7 @@ template <class Deliver> void post_per_executor(target_list targets, const Deliv
     group->second.push_back(std::move(target));
   }
   for (auto& [executor, group] : groups) {
-    boost::asio::post(executor, [group = std::move(group), deliver] {
+    common::post_batch::post(executor, [group = std::move(group), deliver] {
       for (const auto& [user, target] : group) {
         deliver(user, *target);
       }
@@ -168,7 +168,7 @@ void hub::disconnect_session(session_id session) {
   }
   for (auto& target : targets) {
     auto leave = [target] { target->disconnect(); };
-    boost::asio::post(target->executor(), std::move(leave));
+    common::post_batch::post(target->executor(), std::move(leave));
   }
 }
 

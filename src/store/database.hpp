@@ -9,6 +9,7 @@
 // callers on an I/O thread `co_await read(...)` / `co_await write(...)` and are resumed on
 // their own executor.
 
+#include "common/post_batch.hpp"
 #include "store/transaction.hpp"
 
 #include <boost/asio/associated_executor.hpp>
@@ -140,10 +141,15 @@ public:
       }
     }
     auto executor = work_.get_executor();
-    boost::asio::post(executor, [handler = std::move(handler_), failure, call = std::move(call_),
-                                 work = std::move(work_)]() mutable {
+    auto resume = [handler = std::move(handler_), failure, call = std::move(call_),
+                   work = std::move(work_)]() mutable {
       std::move(handler)(failure, std::move(call));
-    });
+    };
+    if constexpr (std::is_convertible_v<decltype(executor), boost::asio::any_io_executor>) {
+      common::post_batch::post(executor, std::move(resume)); // the writer's batch, if open
+    } else {
+      boost::asio::post(executor, std::move(resume));
+    }
   }
 
 private:

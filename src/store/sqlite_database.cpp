@@ -92,6 +92,8 @@ void sqlite_database::write_loop() {
       restore_full_sync(db);
     }
     statistics_.add_writes(batch.size());
+    // One hand-off per I/O thread for every completion and delivery (post_batch.hpp).
+    const common::post_batch handoff;
     for (std::size_t index = 0; index < batch.size(); ++index) {
       batch[index]->complete(failures[index]);
     }

@@ -23,8 +23,12 @@ private:
   bool deferrable_;
 };
 
-std::unique_ptr<job> urgent() { return std::make_unique<marker_job>(false); }
-std::unique_ptr<job> deferrable() { return std::make_unique<marker_job>(true); }
+std::unique_ptr<job> urgent() {
+  return std::make_unique<marker_job>(false);
+}
+std::unique_ptr<job> deferrable() {
+  return std::make_unique<marker_job>(true);
+}
 
 constexpr std::chrono::hours k_long{1};
 
