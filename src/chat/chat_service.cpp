@@ -348,8 +348,8 @@ chat_service::chat_service(policy rules, store::database& database, socketio::hu
                            boost::asio::any_io_executor executor)
     : rules_(std::move(rules)), database_(database), hub_(hub), clock_(clock),
       relay_(database, hub, rules_.delivery_ack_timeout,
-             [this](id user, id conversation, id message, const boost::asio::any_io_executor& on) {
-               delivered(user, conversation, message, on);
+             [this](id user, id conversation, id message) {
+               delivered(user, conversation, message);
              },
              bus, std::move(executor)),
       message_limits_(rules_.message_rate, rules_.message_burst),

@@ -22,6 +22,7 @@
 #include <expected>
 #include <functional>
 #include <memory>
+#include <condition_variable>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -142,6 +143,10 @@ public:
   chat_service(policy rules, store::database& database, socketio::hub& hub,
                const parley::clock& clock, bus::transport* bus = nullptr,
                boost::asio::any_io_executor executor = {});
+  /// Waits for the delivered marks' job under way, if any (it refers to the service).
+  ~chat_service();
+  chat_service(const chat_service&) = delete;
+  chat_service& operator=(const chat_service&) = delete;
 
   // -- contacts -------------------------------------------------------------------------
   boost::asio::awaitable<std::vector<contact_view>> contacts(store::id owner);
@@ -190,10 +195,10 @@ public:
   /// A member's client acknowledged a `message`. Marks are batched: one store job at a time
   /// writes every mark acknowledged since the previous one (the highest per member and
   /// conversation), so a burst of acks costs one job, and one `receipt` per mark that moved.
-  /// An ack while a job is under way only records its mark; otherwise the writing loop is
-  /// started on `on`.
-  void delivered(store::id user, store::id conversation, store::id message,
-                 const boost::asio::any_io_executor& on);
+  /// An ack while a job is under way only records its mark; otherwise it submits the job. The
+  /// job sends its receipts and submits its successor itself, on the store's writer thread:
+  /// marks never wait for an I/O thread.
+  void delivered(store::id user, store::id conversation, store::id message);
   /// A user's first socket on this node is about to join (before it is told it has connected):
   /// every change committed from now on reaches it live. Its own `sync` brings it up to now.
   boost::asio::awaitable<void> user_arriving(store::id user);
@@ -285,8 +290,12 @@ private:
   /// and conversation. Guarded by marks_mutex_, like marks_job_running_.
   std::unordered_map<mark_key, store::id, mark_key_hash> pending_marks_;
   bool marks_job_running_ = false;
-  /// Writes the pending delivered marks, one job at a time, until none is left.
-  boost::asio::awaitable<void> write_delivered_marks();
+  std::condition_variable marks_idle_; ///< Told when marks_job_running_ turns false.
+  /// The store job writing a batch of delivered marks (status.cpp).
+  class marks_job;
+  /// Submits a job for the pending delivered marks, or records that none runs when there are
+  /// none. Called with marks_job_running_ set, by delivered() and by the previous job.
+  void write_pending_marks();
 };
 
 /// Trims and checks a group title: valid UTF-8, no control characters, 1–100 characters.

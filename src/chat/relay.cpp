@@ -371,9 +371,9 @@ void relay::apply(const delivery& change, const socketio::socket* except) {
     hub_.emit_to_users_with_ack(
         change.members, "message", socketio::single_serialized_argument(change.created),
         ack_timeout_,
-        [on_ack = on_ack_, conversation, message, sender](id user, const auto& executor) {
+        [on_ack = on_ack_, conversation, message, sender](id user, const auto&) {
           if (user != sender) { // the sender's other tabs
-            on_ack(user, conversation, message, executor);
+            on_ack(user, conversation, message);
           }
         },
         except, about);

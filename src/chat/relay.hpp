@@ -69,8 +69,8 @@ struct delivery {
 class relay {
 public:
   /// A member's socket acknowledged `message` (on that socket's executor).
-  using ack_handler = std::function<void(store::id user, store::id conversation, store::id message,
-                                         const boost::asio::any_io_executor& executor)>;
+  using ack_handler =
+      std::function<void(store::id user, store::id conversation, store::id message)>;
   struct counters {
     std::uint64_t published = 0; ///< Deliveries sent to the other nodes.
     std::uint64_t received = 0;  ///< Deliveries from the other nodes.

@@ -6,15 +6,16 @@
 #include "chat/changes.hpp"
 #include "chat/json.hpp"
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/json/serialize.hpp>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <exception>
+#include <memory>
 #include <ranges>
 #include <utility>
+#include <vector>
 
 namespace parley::chat {
 namespace {
@@ -68,29 +69,24 @@ struct delivered_mark {
 // deferrable: it rides in the next batch of messages (or waits the store's defer limit) and
 // needs no flush of its own, since a mark lost in a crash comes back with the recipient's next
 // acknowledgement (docs/architecture.md).
-struct mark_delivered_job {
-  static constexpr bool deferrable = true;
-  std::vector<delivered_mark> marks;
-  std::vector<delivered_mark> operator()(store::write_transaction& transaction) {
-    for (auto& mark : marks) {
-      auto& outcome = mark.outcome;
-      outcome.up_to = mark.up_to;
-      const auto member = transaction.membership(mark.conversation, mark.user);
-      if (!member || member->last_delivered_id >= mark.up_to) {
-        continue;
-      }
-      outcome.moved = transaction.advance_delivered(mark.conversation, mark.user, mark.up_to);
-      if (outcome.moved) {
-        outcome.members =
-            mark.up_to - member->last_delivered_id > k_max_scanned_ids
-                ? transaction.member_ids(mark.conversation)
-                : transaction.senders_between(mark.conversation, member->last_delivered_id,
-                                              mark.up_to);
-      }
+void write_marks(store::write_transaction& transaction, std::vector<delivered_mark>& marks) {
+  for (auto& mark : marks) {
+    auto& outcome = mark.outcome;
+    outcome.up_to = mark.up_to;
+    const auto member = transaction.membership(mark.conversation, mark.user);
+    if (!member || member->last_delivered_id >= mark.up_to) {
+      continue;
     }
-    return std::move(marks);
+    outcome.moved = transaction.advance_delivered(mark.conversation, mark.user, mark.up_to);
+    if (outcome.moved) {
+      outcome.members =
+          mark.up_to - member->last_delivered_id > k_max_scanned_ids
+              ? transaction.member_ids(mark.conversation)
+              : transaction.senders_between(mark.conversation, member->last_delivered_id,
+                                            mark.up_to);
+    }
   }
-};
+}
 
 struct members_if_member_job {
   id user;
@@ -169,8 +165,38 @@ awaitable<result<bool>> chat_service::mark_read(actor reader, id conversation, i
   co_return true;
 }
 
-void chat_service::delivered(id user, id conversation, id message,
-                             const boost::asio::any_io_executor& on) {
+// On the writer thread once committed (or failed): the receipts go out from there, in commit
+// order with the batch's other deliveries, and the next job is submitted from there too.
+class chat_service::marks_job final : public store::job {
+public:
+  marks_job(chat_service& service, std::vector<delivered_mark> marks)
+      : service_(service), marks_(std::move(marks)) {}
+  void run_write(store::write_transaction& transaction) override {
+    write_marks(transaction, marks_);
+  }
+  [[nodiscard]] bool deferrable() const override { return true; }
+  void complete(std::exception_ptr failure) override {
+    if (failure) {
+      // Those marks are lost; later acknowledgements cover them (marks are cumulative).
+      spdlog::warn("chat.delivered_marks_lost marks={}", marks_.size());
+    } else {
+      for (const auto& mark : marks_) {
+        if (mark.outcome.moved) {
+          service_.relay_.broadcast(receipt(without(mark.outcome.members, mark.user),
+                                            mark.conversation, mark.user, "delivered",
+                                            mark.outcome.up_to));
+        }
+      }
+    }
+    service_.write_pending_marks();
+  }
+
+private:
+  chat_service& service_;
+  std::vector<delivered_mark> marks_;
+};
+
+void chat_service::delivered(id user, id conversation, id message) {
   {
     std::lock_guard lock(marks_mutex_);
     auto& mark = pending_marks_[mark_key{user, conversation}];
@@ -179,40 +205,30 @@ void chat_service::delivered(id user, id conversation, id message,
       return; // the running job's successor takes this one
     }
   }
-  boost::asio::co_spawn(on, write_delivered_marks(), boost::asio::detached);
+  write_pending_marks();
 }
 
-awaitable<void> chat_service::write_delivered_marks() {
-  for (;;) {
-    mark_delivered_job job;
-    {
-      std::lock_guard lock(marks_mutex_);
-      if (pending_marks_.empty()) {
-        marks_job_running_ = false;
-        co_return;
-      }
-      job.marks.reserve(pending_marks_.size());
-      for (const auto& [key, up_to] : pending_marks_) {
-        job.marks.push_back(delivered_mark{key.user, key.conversation, up_to, {}});
-      }
-      pending_marks_.clear();
-    }
-    std::vector<delivered_mark> written;
-    try {
-      written = co_await database_.write(std::move(job));
-    } catch (...) {
-      // Those marks are lost; later acknowledgements cover them (marks are cumulative).
-      std::lock_guard lock(marks_mutex_);
+void chat_service::write_pending_marks() {
+  std::vector<delivered_mark> marks;
+  {
+    std::lock_guard lock(marks_mutex_);
+    if (pending_marks_.empty()) {
       marks_job_running_ = false;
-      throw;
+      marks_idle_.notify_all();
+      return;
     }
-    for (const auto& mark : written) {
-      if (mark.outcome.moved) {
-        relay_.broadcast(receipt(without(mark.outcome.members, mark.user), mark.conversation,
-                                 mark.user, "delivered", mark.outcome.up_to));
-      }
+    marks.reserve(pending_marks_.size());
+    for (const auto& [key, up_to] : pending_marks_) {
+      marks.push_back(delivered_mark{key.user, key.conversation, up_to, {}});
     }
+    pending_marks_.clear();
   }
+  database_.submit_write(std::make_unique<marks_job>(*this, std::move(marks)));
+}
+
+chat_service::~chat_service() {
+  std::unique_lock lock(marks_mutex_);
+  marks_idle_.wait(lock, [this] { return !marks_job_running_; });
 }
 
 awaitable<result<bool>> chat_service::typing(actor typist, id conversation, bool typing) {
