@@ -12,7 +12,7 @@ import { resumeWaiting, uploadQueued, withDrafts } from "./attach";
 import { persistBlob, sweepBlobs } from "./blobs";
 import { isReady, parseConfig, toQueued, uploadErrorText } from "./lib/attachments";
 import { ApiError, sendErrorText } from "./lib/errors";
-import { markRead, sortConversations } from "./lib/conversations";
+import { keptUnlisted, markRead, sortConversations } from "./lib/conversations";
 import { parseCursors } from "./lib/cursors";
 import { firstStoredId, fromServer, lastStoredId, mergeMessages, quoteOf } from "./lib/messages";
 import {
@@ -131,9 +131,7 @@ export async function refreshLists(): Promise<void> {
     const now = Date.now();
     const known = new Map(getState().conversations.map((c) => [c.id, c]));
     const listed = new Set(cs.conversations.map((c) => c.id));
-    // A conversation opened or created here after this request went out is not in its
-    // answer yet: keep it rather than drop it.
-    const newer = getState().conversations.filter((c) => !listed.has(c.id) && (c.seen_at ?? 0) >= asked);
+    const newer = keptUnlisted(getState().conversations, listed, asked, getState().openId);
     const conversations = [
       ...cs.conversations.map((c) => ({ ...c, seen_at: known.get(c.id)?.seen_at ?? now })),
       ...newer,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { applyIncoming, displayName, filterConversations, markRead, sortConversations, upsertConversation } from "../src/lib/conversations";
+import { applyIncoming, displayName, filterConversations, keptUnlisted, markRead, sortConversations, upsertConversation } from "../src/lib/conversations";
 import { ApiError, parseRetryAfter, signInErrorText } from "../src/lib/errors";
 import { dayLabel, groupByDay } from "../src/lib/time";
 import { fromServer } from "../src/lib/messages";
@@ -17,6 +17,19 @@ const conv = (id: number, last: Message | null, unread = 0, extra: Partial<Conve
 });
 
 describe("conversation list", () => {
+  it("keeps, after a refresh, what its answer could not list yet and the open empty direct chat", () => {
+    const asked = 1_000;
+    const current = [
+      conv(7, null, 0, { seen_at: 1_200 }), // opened after the request went out
+      conv(8, null, 0, { seen_at: 900 }), // open: empty, and listed only for its creator
+      conv(9, m(3, 9, 3), 0, { seen_at: 900 }), // open elsewhere, gone from the answer: left
+      conv(10, null, 0, { seen_at: 900 }), // neither
+    ];
+    expect(keptUnlisted(current, new Set([10]), asked, 8).map((c) => c.id)).toEqual([7, 8]);
+    expect(keptUnlisted(current, new Set(), asked, 9).map((c) => c.id)).toEqual([7]);
+    expect(keptUnlisted(current, new Set([7, 8]), asked, 8)).toEqual([]);
+  });
+
   it("orders by last activity, then by higher id", () => {
     const list = sortConversations([conv(7, m(1, 7, 2)), conv(8, m(2, 8, 3)), conv(9, null, 0, { seen_at: 500 })]);
     expect(list.map((c) => c.id)).toEqual([8, 7, 9]);

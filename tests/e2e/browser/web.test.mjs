@@ -210,6 +210,35 @@ describe("web client in Chromium", { timeout: 8 * TEST_TIMEOUT }, () => {
     assert.equal(audited.length, 12);
   });
 
+  scenario("an empty direct conversation opened from one's contacts stays open when the lists are fetched again", async () => {
+    // The server lists an empty direct conversation only for whoever created it: Carol opens
+    // one with Bob, Bob opens it from his contacts, then his lists are fetched again (after a
+    // reconnection). His name for Carol is changed in that answer on its way, so that the page
+    // shows when the answer has been applied (the group's preview names her so); the chat
+    // with her must still be there then.
+    const { bob, carol } = { bob: s.bob.page, carol: s.carol.page };
+    await addContact(carol, people.bob);
+    await addContact(bob, people.carol);
+    await openConversation(carol, people.bob.name);
+    await openConversation(bob, people.carol.name);
+    const renamed = "Carol, as fetched again";
+    await bob.route("**/api/v1/contacts", async (route) => {
+      if (route.request().method() !== "GET") return route.continue();
+      const response = await route.fetch();
+      const json = await response.json();
+      for (const contact of json.contacts) if (contact.user.phone === people.carol.phone) contact.name = renamed;
+      return route.fulfill({ response, json });
+    });
+    const reconnecting = bob.getByRole("status").filter({ hasText: "Reconnecting…" });
+    await s.bob.context.setOffline(true);
+    await shown(reconnecting);
+    await s.bob.context.setOffline(false);
+    await shown(reconnecting, "hidden");
+    await shown(conversationRow(bob, "Weekend trip").filter({ hasText: renamed }));
+    await shown(chat(bob, people.carol.name));
+    await bob.unroute("**/api/v1/contacts");
+  });
+
   scenario("logging out returns to the sign-in screen, also after a reload", async () => {
     const { carol } = { carol: s.carol.page };
     await carol.getByRole("button", { name: "Log out", exact: true }).click();

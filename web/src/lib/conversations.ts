@@ -69,6 +69,18 @@ export function applyConversation(list: readonly Conversation[], c: Conversation
   return upsertConversation(list, next);
 }
 
+/**
+ * After a list refresh: the conversations its answer lacks that stay. One opened or created here
+ * after the request went out is not in the answer yet. The open one stays too when it is an
+ * empty direct conversation: the server lists those only for whoever created them, so the other
+ * person, who opened it from their contacts, would otherwise lose the chat they are looking at.
+ */
+export function keptUnlisted(current: readonly Conversation[], listed: ReadonlySet<number>, asked: number, openId: number | null): Conversation[] {
+  return current.filter(
+    (c) => !listed.has(c.id) && ((c.seen_at ?? 0) >= asked || (c.id === openId && c.kind === "direct" && c.last_message == null)),
+  );
+}
+
 export function removeConversation(list: readonly Conversation[], id: number): Conversation[] {
   return list.some((c) => c.id === id) ? list.filter((c) => c.id !== id) : (list as Conversation[]);
 }
