@@ -19,10 +19,10 @@
 #include <boost/asio/awaitable.hpp>
 
 #include <chrono>
+#include <condition_variable>
 #include <expected>
 #include <functional>
 #include <memory>
-#include <condition_variable>
 #include <mutex>
 #include <optional>
 #include <string>

@@ -175,17 +175,22 @@ public:
     write_marks(transaction, marks_);
   }
   [[nodiscard]] bool deferrable() const override { return true; }
+  // Must not throw (it runs in the writer's loop), and must always hand over to the next job.
   void complete(std::exception_ptr failure) override {
     if (failure) {
       // Those marks are lost; later acknowledgements cover them (marks are cumulative).
       spdlog::warn("chat.delivered_marks_lost marks={}", marks_.size());
     } else {
-      for (const auto& mark : marks_) {
-        if (mark.outcome.moved) {
-          service_.relay_.broadcast(receipt(without(mark.outcome.members, mark.user),
-                                            mark.conversation, mark.user, "delivered",
-                                            mark.outcome.up_to));
+      try {
+        for (const auto& mark : marks_) {
+          if (mark.outcome.moved) {
+            service_.relay_.broadcast(receipt(without(mark.outcome.members, mark.user),
+                                              mark.conversation, mark.user, "delivered",
+                                              mark.outcome.up_to));
+          }
         }
+      } catch (const std::exception& error) {
+        spdlog::error("chat.receipts_failed error={}", error.what());
       }
     }
     service_.write_pending_marks();
