@@ -59,6 +59,14 @@ inline constexpr const char* member_rows =
 // message.
 inline constexpr const char* senders_between =
     "SELECT sender_id FROM messages WHERE conversation_id = ?1 AND seq > ?2 AND seq <= ?3";
+// The same in one statement when both id bounds are messages of the conversation (or the lower
+// one is 0), as a delivered mark's are: no rows when one is not (the caller then takes the
+// general way).
+inline constexpr const char* senders_between_messages =
+    "SELECT sender_id FROM messages WHERE conversation_id = ?1 "
+    "AND seq > CASE WHEN ?2 = 0 THEN 0 "
+    "ELSE (SELECT seq FROM messages WHERE id = ?2 AND conversation_id = ?1) END "
+    "AND seq <= (SELECT seq FROM messages WHERE id = ?3 AND conversation_id = ?1)";
 
 inline constexpr const char* members =
     "SELECT " PARLEY_U_USER_COLUMNS ", m.admin, m.last_read_id, m.last_delivered_id "
@@ -222,6 +230,7 @@ inline constexpr std::array all{
     member_rows,
     members,
     senders_between,
+    senders_between_messages,
     conversations_of,
     log_positions,
     unread_count,

@@ -201,11 +201,19 @@ std::vector<id> sql_transaction<Connection>::member_ids(id conversation_id) {
 
 template <class Connection>
 std::vector<id> sql_transaction<Connection>::senders_between(id conversation_id, id after, id up_to) {
-  auto& statement = db_.cached(chat_sql::senders_between);
-  statement.bind(1, conversation_id)
-      .bind(2, seq_up_to(conversation_id, after))
-      .bind(3, seq_up_to(conversation_id, up_to));
-  auto senders = all_rows(statement, [](const auto& row) { return row.integer(0); });
+  const auto sender = [](const auto& row) { return row.integer(0); };
+  auto& messages = db_.cached(chat_sql::senders_between_messages);
+  messages.bind(1, conversation_id).bind(2, after).bind(3, up_to);
+  auto senders = all_rows(messages, sender);
+  if (senders.empty() && after < up_to) {
+    // A bound that is not one of the conversation's messages (or nothing in between): the
+    // bounds' seqs first.
+    auto& statement = db_.cached(chat_sql::senders_between);
+    statement.bind(1, conversation_id)
+        .bind(2, seq_up_to(conversation_id, after))
+        .bind(3, seq_up_to(conversation_id, up_to));
+    senders = all_rows(statement, sender);
+  }
   std::ranges::sort(senders);
   const auto [first, last] = std::ranges::unique(senders);
   senders.erase(first, last);
