@@ -136,11 +136,7 @@ void postgres_database::write_loop() {
                   std::current_exception());
         current.recover();
       }
-      statistics_.add_writes(end - next);
-      const common::post_batch handoff; // one hand-off per I/O thread (post_batch.hpp)
-      for (std::size_t index = next; index < end; ++index) {
-        batch[index]->complete(failures[index]);
-      }
+      complete_committed(batch, failures, next, end);
       next = end;
     }
   }

@@ -91,12 +91,7 @@ void sqlite_database::write_loop() {
     if (!flush) {
       restore_full_sync(db);
     }
-    statistics_.add_writes(batch.size());
-    // One hand-off per I/O thread for every completion and delivery (post_batch.hpp).
-    const common::post_batch handoff;
-    for (std::size_t index = 0; index < batch.size(); ++index) {
-      batch[index]->complete(failures[index]);
-    }
+    complete_committed(batch, failures, 0, batch.size());
   }
 }
 

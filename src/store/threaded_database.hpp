@@ -4,6 +4,7 @@
 // commit; a reader takes one job at a time), the counters, and the threads themselves.
 // Internal to the store.
 
+#include "common/post_batch.hpp"
 #include "store/database.hpp"
 
 #include <algorithm>
@@ -199,6 +200,20 @@ protected:
   virtual void write_loop() = 0;
   /// Takes jobs from reads_ until it is stopped and empty.
   virtual void read_loop() = 0;
+
+  /// After a commit (or its failure): counts jobs [first, last) of `batch` and completes each
+  /// with its failure (null: committed), in order. What they post (their callers' resumptions,
+  /// the deliveries of their committed() hooks) reaches each I/O thread as one hand-off
+  /// (common::post_batch).
+  void complete_committed(const std::vector<std::unique_ptr<job>>& batch,
+                          const std::vector<std::exception_ptr>& failures, std::size_t first,
+                          std::size_t last) {
+    statistics_.add_writes(last - first);
+    const common::post_batch handoff;
+    for (std::size_t index = first; index < last; ++index) {
+      batch[index]->complete(failures[index]);
+    }
+  }
 
   job_queue writes_;
   job_queue reads_;
