@@ -18,11 +18,19 @@ namespace parley::common {
 
 class post_batch {
 public:
-  /// Opens a batch on this thread (within an open one, posts go to the inner one).
-  post_batch() : outer_(std::exchange(open_, this)) {}
-  /// Hands over what was posted, one post per executor.
+  /// Opens a batch on this thread. Within an open one it joins that one (its posts go out
+  /// with the outer batch's, in order, never ahead of them).
+  post_batch() : owner_(open_ == nullptr) {
+    if (owner_) {
+      open_ = this;
+    }
+  }
+  /// Hands over what was posted, one post per executor (the outer batch's owner does).
   ~post_batch() {
-    open_ = outer_;
+    if (!owner_) {
+      return;
+    }
+    open_ = nullptr;
     for (auto& [executor, handlers] : groups_) {
       boost::asio::post(executor, [executor, handlers = std::move(handlers)]() mutable {
         run(executor, handlers);
@@ -72,7 +80,7 @@ private:
   }
 
   inline static thread_local post_batch* open_ = nullptr;
-  post_batch* outer_;
+  bool owner_; ///< Opened the thread's batch (false: joined one already open).
   std::vector<std::pair<boost::asio::any_io_executor, held>> groups_;
 };
 
