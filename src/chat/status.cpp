@@ -14,6 +14,7 @@
 #include <exception>
 #include <memory>
 #include <ranges>
+#include <stdexcept>
 #include <utility>
 #include <vector>
 
@@ -70,21 +71,28 @@ struct delivered_mark {
 // needs no flush of its own, since a mark lost in a crash comes back with the recipient's next
 // acknowledgement (docs/architecture.md).
 void write_marks(store::write_transaction& transaction, std::vector<delivered_mark>& marks) {
+  // By conversation, then user: the order in which the store returns those that moved.
+  std::ranges::sort(marks, {}, [](const delivered_mark& mark) {
+    return std::pair{mark.conversation, mark.user};
+  });
+  std::vector<store::delivered_mark> wanted;
+  wanted.reserve(marks.size());
   for (auto& mark : marks) {
-    auto& outcome = mark.outcome;
-    outcome.up_to = mark.up_to;
-    const auto member = transaction.membership(mark.conversation, mark.user);
-    if (!member || member->last_delivered_id >= mark.up_to) {
-      continue;
+    mark.outcome.up_to = mark.up_to;
+    wanted.push_back(store::delivered_mark{mark.conversation, mark.user, mark.up_to});
+  }
+  auto mark = marks.begin();
+  for (auto& moved : transaction.advance_delivered(wanted, k_max_scanned_ids)) {
+    while (mark != marks.end() &&
+           (mark->conversation != moved.conversation_id || mark->user != moved.user_id)) {
+      ++mark;
     }
-    outcome.moved = transaction.advance_delivered(mark.conversation, mark.user, mark.up_to);
-    if (outcome.moved) {
-      outcome.members =
-          mark.up_to - member->last_delivered_id > k_max_scanned_ids
-              ? transaction.member_ids(mark.conversation)
-              : transaction.senders_between(mark.conversation, member->last_delivered_id,
-                                            mark.up_to);
+    if (mark == marks.end()) {
+      throw std::logic_error("advance_delivered returned a mark it was not given");
     }
+    mark->outcome.moved = true;
+    mark->outcome.members = moved.senders ? std::move(*moved.senders)
+                                          : transaction.member_ids(moved.conversation_id);
   }
 }
 

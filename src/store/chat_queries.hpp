@@ -217,6 +217,36 @@ inline constexpr const char* advance_read =
 inline constexpr const char* advance_delivered =
     "UPDATE conversation_members SET last_delivered_id = ?3 "
     "WHERE conversation_id = ?1 AND user_id = ?2 AND last_delivered_id < ?3";
+// Many delivered marks in one statement (PostgreSQL: ?1, ?2, ?3 are arrays of conversation
+// ids, user ids and up_to ids, ?4 the scan limit). The member rows are locked in (conversation,
+// user) order and read as they are then (a mark another node raised meanwhile is seen). One row
+// per moved mark and sender, by conversation, user and sender: `before`, whether the range is
+// within the scan limit, whether both bounds are messages of the conversation (when not, the
+// sender column says nothing and the caller asks senders_between), and a sender (NULL when
+// none is listed).
+inline constexpr const char* advance_delivered_marks =
+    "WITH wanted AS (SELECT * FROM unnest(CAST(?1 AS BIGINT[]), CAST(?2 AS BIGINT[]), "
+    "CAST(?3 AS BIGINT[])) AS w (conversation_id, user_id, up_to)), "
+    "old AS (SELECT m.conversation_id, m.user_id, m.last_delivered_id AS before, w.up_to "
+    "FROM wanted w JOIN conversation_members m "
+    "ON m.conversation_id = w.conversation_id AND m.user_id = w.user_id "
+    "WHERE m.last_delivered_id < w.up_to ORDER BY m.conversation_id, m.user_id "
+    "FOR NO KEY UPDATE OF m), "
+    "moved AS (UPDATE conversation_members m SET last_delivered_id = old.up_to FROM old "
+    "WHERE m.conversation_id = old.conversation_id AND m.user_id = old.user_id "
+    "RETURNING old.conversation_id, old.user_id, old.before, old.up_to) "
+    "SELECT mv.conversation_id, mv.user_id, mv.before, "
+    "CASE WHEN mv.up_to - mv.before <= ?4 THEN 1 ELSE 0 END, "
+    "CASE WHEN b.low IS NULL OR b.high IS NULL THEN 0 ELSE 1 END, s.sender_id "
+    "FROM moved mv CROSS JOIN LATERAL (SELECT "
+    "CASE WHEN mv.before = 0 THEN 0 ELSE (SELECT seq FROM messages "
+    "WHERE id = mv.before AND conversation_id = mv.conversation_id) END AS low, "
+    "(SELECT seq FROM messages WHERE id = mv.up_to AND conversation_id = mv.conversation_id) "
+    "AS high) b "
+    "LEFT JOIN LATERAL (SELECT DISTINCT sender_id FROM messages "
+    "WHERE mv.up_to - mv.before <= ?4 AND conversation_id = mv.conversation_id "
+    "AND seq > b.low AND seq <= b.high) s ON TRUE "
+    "ORDER BY mv.conversation_id, mv.user_id, s.sender_id";
 
 /// Every statement above, for the query-plan test.
 inline constexpr std::array all{

@@ -118,6 +118,9 @@ public:
   static constexpr bool row_locks = true;
   /// Whether RETURNING costs next to nothing (here: it saves a round trip).
   static constexpr bool cheap_returning = true;
+  /// Whether a statement can take an array of ids as one parameter (unnest): many rows' worth
+  /// of work in one statement and one round trip.
+  static constexpr bool array_parameters = true;
   /// Connects to `url` (a postgres:// URL or a conninfo string); throws database_error.
   explicit connection(const std::string& url, connection_options options = {});
   ~connection();

@@ -152,6 +152,23 @@ struct log_position {
   id from_seq = 0;
 };
 
+/// A delivered mark to raise: `user_id` has had `conversation_id`'s messages up to the message
+/// `up_to`.
+struct delivered_mark {
+  id conversation_id = 0;
+  id user_id = 0;
+  id up_to = 0;
+};
+
+/// A delivered mark that moved: where it was, and the distinct senders (ascending) of the
+/// messages it newly covers, when those span at most the ids the caller let it scan.
+struct delivered_mark_moved {
+  id conversation_id = 0;
+  id user_id = 0;
+  id before = 0;
+  std::optional<std::vector<id>> senders;
+};
+
 /// A browser's Web Push subscription.
 struct push_subscription_row {
   id subscription_id = 0;

@@ -469,13 +469,80 @@ void sql_transaction<Connection>::raise_read(id conversation_id, id user_id, id 
 }
 
 template <class Connection>
-bool sql_transaction<Connection>::advance_delivered(id conversation_id, id user_id, id up_to) {
-  db_.cached(chat_sql::advance_delivered)
-      .bind(1, conversation_id)
-      .bind(2, user_id)
-      .bind(3, up_to)
-      .run();
-  return db_.changes() > 0;
+std::vector<delivered_mark_moved>
+sql_transaction<Connection>::advance_delivered(std::span<const delivered_mark> marks,
+                                               id scan_limit) {
+  std::vector<delivered_mark_moved> moved;
+  if constexpr (Connection::array_parameters) {
+    if (marks.empty()) {
+      return moved;
+    }
+    const auto array = [&](id delivered_mark::*field) {
+      std::string out = "{";
+      for (const auto& mark : marks) {
+        out += std::to_string(mark.*field);
+        out += ',';
+      }
+      out.back() = '}';
+      return out;
+    };
+    auto& statement = db_.cached(chat_sql::advance_delivered_marks);
+    statement.bind(1, array(&delivered_mark::conversation_id))
+        .bind(2, array(&delivered_mark::user_id))
+        .bind(3, array(&delivered_mark::up_to))
+        .bind(4, scan_limit);
+    std::vector<std::size_t> inexact; // within the limit, but a bound is not a message of it
+    while (statement.step()) {
+      const id conversation_id = statement.integer(0);
+      const id user_id = statement.integer(1);
+      if (moved.empty() || moved.back().conversation_id != conversation_id ||
+          moved.back().user_id != user_id) {
+        auto& mark = moved.emplace_back(conversation_id, user_id, statement.integer(2));
+        if (statement.integer(3) != 0) {
+          mark.senders.emplace();
+          if (statement.integer(4) == 0) {
+            inexact.push_back(moved.size() - 1);
+          }
+        }
+      }
+      if (const auto sender = statement.optional_integer(5); sender && moved.back().senders) {
+        moved.back().senders->push_back(*sender);
+      }
+    }
+    statement.reset();
+    for (const auto index : inexact) {
+      auto& mark = moved[index];
+      const auto wanted = std::ranges::find_if(marks, [&](const delivered_mark& candidate) {
+        return candidate.conversation_id == mark.conversation_id &&
+               candidate.user_id == mark.user_id;
+      });
+      mark.senders = senders_between(mark.conversation_id, mark.before, wanted->up_to);
+    }
+  } else {
+    // A mark at a time: here each statement is a library call, not a round trip.
+    for (const auto& mark : marks) {
+      const auto member = membership(mark.conversation_id, mark.user_id);
+      if (!member || member->last_delivered_id >= mark.up_to) {
+        continue;
+      }
+      db_.cached(chat_sql::advance_delivered)
+          .bind(1, mark.conversation_id)
+          .bind(2, mark.user_id)
+          .bind(3, mark.up_to)
+          .run();
+      if (db_.changes() == 0) {
+        continue;
+      }
+      auto& out = moved.emplace_back(mark.conversation_id, mark.user_id, member->last_delivered_id);
+      if (mark.up_to - out.before <= scan_limit) {
+        out.senders = senders_between(mark.conversation_id, out.before, mark.up_to);
+      }
+    }
+    std::ranges::sort(moved, {}, [](const delivered_mark_moved& mark) {
+      return std::pair{mark.conversation_id, mark.user_id};
+    });
+  }
+  return moved;
 }
 
 } // namespace parley::store

@@ -90,7 +90,8 @@ public:
                     id seq) override;
   bool advance_read(id conversation_id, id user_id, id up_to) override;
   void raise_read(id conversation_id, id user_id, id up_to) override;
-  bool advance_delivered(id conversation_id, id user_id, id up_to) override;
+  std::vector<delivered_mark_moved> advance_delivered(std::span<const delivered_mark> marks,
+                                                      id scan_limit) override;
 
   void keep_blob(std::string_view key, std::int64_t size, unix_ms now) override;
   upload_row insert_upload(const upload_row& upload, std::int64_t day) override;

@@ -90,6 +90,9 @@ public:
   /// Whether RETURNING costs next to nothing: not in SQLite, which gathers a RETURNING's rows
   /// in an ephemeral b-tree, opened, zeroed and freed at every execution.
   static constexpr bool cheap_returning = false;
+  /// Whether a statement can take an array of ids as one parameter: not here (and a
+  /// statement per row costs no round trip).
+  static constexpr bool array_parameters = false;
   /// Opens `path`; throws sqlite_error. Sets a busy timeout so that readers wait for a
   /// checkpoint instead of failing.
   connection(const std::string& path, open_mode mode);

@@ -159,8 +159,14 @@ public:
   /// advance_read for a caller who need not know whether it moved: the engine is not waited
   /// for (a failure surfaces later in the transaction, and fails it).
   virtual void raise_read(id conversation_id, id user_id, id up_to) = 0;
-  /// Raises the member's delivered mark to `up_to`; true when it moved.
-  virtual bool advance_delivered(id conversation_id, id user_id, id up_to) = 0;
+  /// Raises each member's delivered mark to its `up_to` (a mark never goes back; a user who is
+  /// not a member has none) and returns the marks that moved, by conversation then user, each
+  /// with its senders when `up_to - before <= scan_limit` (a longer range is left to the
+  /// caller). The marks name distinct (conversation, user) pairs. On PostgreSQL this is one
+  /// statement and one wait however many marks there are (a mark job's round trips were most of
+  /// a PostgreSQL writer's time per message).
+  virtual std::vector<delivered_mark_moved> advance_delivered(std::span<const delivered_mark> marks,
+                                                              id scan_limit) = 0;
 
   // -- uploads ---------------------------------------------------------------------------
   /// Records that an upload is storing the blob `key` now: its row is created, or its

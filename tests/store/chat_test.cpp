@@ -38,6 +38,10 @@ protected:
                                        transaction_.next_seq(conversation, at), reply_to);
   }
 
+  std::vector<delivered_mark_moved> deliver(std::vector<delivered_mark> marks,
+                                             id scan_limit = 1'000) {
+    return transaction_.advance_delivered(marks, scan_limit);
+  }
 };
 PARLEY_STORE_ENGINES(chat_test);
 
@@ -205,14 +209,73 @@ TEST_P(chat_test, changes_after_a_cursor_come_by_updated_seq_from_one_conversati
 
 TEST_P(chat_test, read_and_delivered_marks_only_move_forward) {
   const auto conversation = direct(alice_, bob_);
-  EXPECT_TRUE(transaction_.advance_delivered(conversation, bob_.user_id, 5));
-  EXPECT_FALSE(transaction_.advance_delivered(conversation, bob_.user_id, 3));
+  EXPECT_EQ(deliver({{conversation, bob_.user_id, 5}}).size(), 1U);
+  EXPECT_TRUE(deliver({{conversation, bob_.user_id, 3}}).empty());
+  EXPECT_TRUE(deliver({{conversation, bob_.user_id, 5}}).empty());
   EXPECT_TRUE(transaction_.advance_read(conversation, bob_.user_id, 7));
   EXPECT_FALSE(transaction_.advance_read(conversation, bob_.user_id, 7));
   const auto member = transaction_.membership(conversation, bob_.user_id);
   EXPECT_EQ(member->last_read_id, 7);
   EXPECT_EQ(member->last_delivered_id, 7); // read implies delivered
   EXPECT_FALSE(transaction_.advance_read(conversation, carol_.user_id, 9)); // not a member
+}
+
+TEST_P(chat_test, delivered_marks_move_together_and_name_whose_messages_they_newly_cover) {
+  const auto group =
+      transaction_.insert_conversation(conversation_kind::group, "G", std::nullopt, alice_.user_id, 300);
+  for (const auto& member : {alice_, bob_, carol_}) {
+    transaction_.insert_member(group.conversation_id, member.user_id, 300);
+  }
+  const auto other = direct(alice_, bob_);
+  const auto one = send(group.conversation_id, bob_.user_id, "1", 400, "c1");
+  const auto two = send(group.conversation_id, carol_.user_id, "2", 400, "c2");
+  const auto three = send(group.conversation_id, bob_.user_id, "3", 400, "c3");
+  const auto elsewhere = send(other, alice_.user_id, "o", 400, "c4");
+  const auto four = send(group.conversation_id, alice_.user_id, "4", 400, "c5");
+
+  // Given in no order, with one that is not a member: the moved ones by conversation, then user.
+  auto moved = deliver({{other, bob_.user_id, elsewhere.message_id},
+                        {group.conversation_id, carol_.user_id, three.message_id},
+                        {other, carol_.user_id, elsewhere.message_id},
+                        {group.conversation_id, alice_.user_id, two.message_id}});
+  ASSERT_EQ(moved.size(), 3U);
+  EXPECT_EQ(moved[0].conversation_id, group.conversation_id);
+  EXPECT_EQ(moved[0].user_id, alice_.user_id);
+  EXPECT_EQ(moved[0].before, 0);
+  EXPECT_EQ(moved[0].senders, (std::vector<id>{bob_.user_id, carol_.user_id}));
+  EXPECT_EQ(moved[1].user_id, carol_.user_id);
+  EXPECT_EQ(moved[1].senders, (std::vector<id>{bob_.user_id, carol_.user_id}));
+  EXPECT_EQ(moved[2].conversation_id, other);
+  EXPECT_EQ(moved[2].user_id, bob_.user_id);
+  EXPECT_EQ(moved[2].senders, std::vector<id>{alice_.user_id});
+
+  // Only forward; a range past the scan limit leaves the senders to the caller.
+  moved = deliver({{group.conversation_id, carol_.user_id, four.message_id},
+                   {group.conversation_id, alice_.user_id, one.message_id},
+                   {group.conversation_id, bob_.user_id, four.message_id}},
+                  four.message_id - 1);
+  ASSERT_EQ(moved.size(), 2U);
+  EXPECT_EQ(moved[0].user_id, bob_.user_id);
+  EXPECT_EQ(moved[0].before, 0);
+  EXPECT_FALSE(moved[0].senders);
+  EXPECT_EQ(moved[1].user_id, carol_.user_id);
+  EXPECT_EQ(moved[1].before, three.message_id);
+  EXPECT_EQ(moved[1].senders, std::vector<id>{alice_.user_id});
+
+  // An up_to that is not one of the conversation's messages still finds who sent up to it.
+  moved = deliver({{other, alice_.user_id, four.message_id}});
+  ASSERT_EQ(moved.size(), 1U);
+  EXPECT_EQ(moved[0].senders, std::vector<id>{alice_.user_id});
+
+  EXPECT_TRUE(deliver({}).empty());
+  EXPECT_EQ(transaction_.membership(group.conversation_id, alice_.user_id)->last_delivered_id,
+            two.message_id);
+  EXPECT_EQ(transaction_.membership(group.conversation_id, bob_.user_id)->last_delivered_id,
+            four.message_id);
+  EXPECT_EQ(transaction_.membership(group.conversation_id, carol_.user_id)->last_delivered_id,
+            four.message_id);
+  EXPECT_EQ(transaction_.membership(other, alice_.user_id)->last_delivered_id, four.message_id);
+  EXPECT_FALSE(transaction_.membership(other, carol_.user_id));
 }
 
 TEST_P(chat_test, the_list_shows_recent_activity_first_with_unread_counts) {
@@ -260,6 +323,16 @@ TEST_P(chat_test, every_query_is_served_by_an_index) {
   for (const char* sql : upload_sql::all) {
     const auto details = connection_->plan(sql);
     EXPECT_FALSE(connection_->scans_whole(details)) << sql << "\n" << details;
+  }
+  if (GetParam() == conformance::engine::postgres) { // its own statement, with arrays
+    std::string sql = chat_sql::advance_delivered_marks;
+    for (const auto* parameter : {"?1", "?2", "?3"}) {
+      for (auto at = sql.find(parameter); at != std::string::npos; at = sql.find(parameter)) {
+        sql.replace(at, 2, "'{1,2}'");
+      }
+    }
+    const auto details = connection_->plan(sql);
+    EXPECT_FALSE(connection_->scans_whole(details)) << details;
   }
 }
 
