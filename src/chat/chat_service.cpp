@@ -106,9 +106,9 @@ struct send_job {
 
   [[nodiscard]] id conversation_hint() const { return request.conversation_id.value_or(0); }
 
-  // A plain send waits for the engine twice (the insert, then the members); the checks that
-  // the insert makes by itself (membership, a client_id sent before) are told apart after it
-  // stored nothing. A send with attachments looks for a client_id sent before first (a retry
+  // A plain send waits for the engine once (the insert, which returns the members); the checks
+  // that the insert makes by itself (membership, a client_id sent before) are told apart after
+  // it stored nothing. A send with attachments looks for a client_id sent before first (a retry
   // is answered with the original, whose uploads are attached by now), then checks the uploads
   // before anything is written.
   result<stored_message> operator()(store::write_transaction& transaction) const {
@@ -144,30 +144,32 @@ struct send_job {
         return std::unexpected(std::move(*error));
       }
     }
-    auto message = transaction.append_message(conversation, sender, request.body, now,
-                                              request.client_id, request.reply_to);
-    if (!message) {
+    auto appended = transaction.append_message(conversation, sender, request.body, now,
+                                               request.client_id, request.reply_to);
+    if (!appended) {
       if (auto original = transaction.message_by_client_id(sender, request.client_id)) {
         return stored_message{std::move(*original), {}, true};
       }
       return std::unexpected(make_error(error_code::not_found, "No such conversation."));
     }
+    auto& message = appended->message;
     if (!uploads.empty()) {
-      if (!transaction.attach_uploads(message->message_id, sender, request.attachments)) {
+      if (!transaction.attach_uploads(message.message_id, sender, request.attachments)) {
         // Taken meanwhile (another node's send): some may be attached already, so the job
         // fails as a whole and its savepoint is rolled back.
-        throw upload_taken(fmt::format(
-            "message {}: an upload checked a moment ago could not be attached", message->message_id));
+        throw upload_taken(
+            fmt::format("message {}: an upload checked a moment ago could not be attached",
+                        message.message_id));
       }
-      message->attachment_count = static_cast<int>(uploads.size());
-      message->attachments = std::move(uploads);
-      for (auto& upload : message->attachments) {
-        upload.message_id = message->message_id;
+      message.attachment_count = static_cast<int>(uploads.size());
+      message.attachments = std::move(uploads);
+      for (auto& upload : message.attachments) {
+        upload.message_id = message.message_id;
       }
     }
     // Your own message is read by you.
-    transaction.raise_read(conversation, sender, message->message_id);
-    return stored_message{std::move(*message), transaction.member_ids(conversation), false};
+    transaction.raise_read(conversation, sender, message.message_id);
+    return stored_message{std::move(message), std::move(appended->member_ids), false};
   }
 
   // A send to a person may open a conversation, and a send with attachments checks them: a

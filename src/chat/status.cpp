@@ -91,8 +91,8 @@ void write_marks(store::write_transaction& transaction, std::vector<delivered_ma
       throw std::logic_error("advance_delivered returned a mark it was not given");
     }
     mark->outcome.moved = true;
-    mark->outcome.members = moved.senders ? std::move(*moved.senders)
-                                          : transaction.member_ids(moved.conversation_id);
+    mark->outcome.members =
+        moved.senders ? std::move(*moved.senders) : transaction.member_ids(moved.conversation_id);
   }
 }
 

@@ -104,6 +104,12 @@ struct message_row {
   [[nodiscard]] bool deleted() const { return deleted_at.has_value(); }
 };
 
+/// A message append_message stored, and the conversation's members then (ascending).
+struct appended_message {
+  message_row message;
+  std::vector<id> member_ids;
+};
+
 struct conversation_row {
   id conversation_id = 0;
   conversation_kind kind = conversation_kind::direct;

@@ -9,6 +9,7 @@
 #include "store/sql_transaction.hpp"
 #include "store/upload_queries.hpp"
 
+#include <charconv>
 #include <optional>
 #include <stdexcept>
 #include <string_view>
@@ -33,6 +34,23 @@ Statement& bind_new_message(Statement& insert, id conversation_id, id sender_id,
       .bind(5, client_id)
       .bind(6, seq)
       .bind(7, reply_to);
+}
+
+// Ids written as "1,2,3" (PostgreSQL's string_agg of them); empty for none.
+inline std::vector<id> id_list(std::string_view text) {
+  std::vector<id> ids;
+  while (!text.empty()) {
+    const auto comma = text.find(',');
+    const auto item = text.substr(0, comma);
+    id value = 0;
+    const auto [end, error] = std::from_chars(item.data(), item.data() + item.size(), value);
+    if (error != std::errc{} || end != item.data() + item.size()) {
+      throw std::runtime_error("not a list of ids");
+    }
+    ids.push_back(value);
+    text = comma == std::string_view::npos ? std::string_view{} : text.substr(comma + 1);
+  }
+  return ids;
 }
 
 } // namespace detail
@@ -119,22 +137,23 @@ message_row sql_transaction<Connection>::stored_message(id message_id, id conver
 }
 
 template <class Connection>
-std::optional<message_row>
-sql_transaction<Connection>::append_message(id conversation_id, id sender_id,
-                                            std::string_view body, unix_ms sent_at,
-                                            std::string_view client_id,
+std::optional<appended_message>
+sql_transaction<Connection>::append_message(id conversation_id, id sender_id, std::string_view body,
+                                            unix_ms sent_at, std::string_view client_id,
                                             std::optional<id> reply_to) {
   lock_conversation(conversation_id); // the seq read below stays ours until COMMIT
   std::optional<std::pair<id, id>> stored; // id, seq
+  std::vector<id> members;
   if constexpr (Connection::cheap_returning) {
-    auto& insert = db_.cached(chat_sql::append_message);
+    auto& insert = db_.cached(chat_sql::append_message_with_members);
     insert.bind(1, conversation_id)
         .bind(2, sender_id)
         .bind(3, body)
         .bind(4, sent_at)
         .bind(5, client_id)
         .bind(6, reply_to);
-    stored = single_row(insert, [](const auto& row) {
+    stored = single_row(insert, [&members](const auto& row) {
+      members = detail::id_list(row.text(2)); // NULL reads as "": none
       return std::pair{row.integer(0), row.integer(1)};
     });
   } else {
@@ -147,6 +166,7 @@ sql_transaction<Connection>::append_message(id conversation_id, id sender_id,
           .post();
       if (db_.changes() > 0) {
         stored.emplace(db_.last_insert_rowid(), *last_seq + 1);
+        members = member_ids(conversation_id);
       }
     }
   }
@@ -158,8 +178,9 @@ sql_transaction<Connection>::append_message(id conversation_id, id sender_id,
       .bind(2, stored->second)
       .bind(3, sent_at)
       .post();
-  return stored_message(stored->first, conversation_id, sender_id, body, sent_at, client_id,
-                        stored->second, reply_to);
+  return appended_message{stored_message(stored->first, conversation_id, sender_id, body, sent_at,
+                                         client_id, stored->second, reply_to),
+                          std::move(members)};
 }
 
 template <class Connection>

@@ -80,10 +80,9 @@ public:
   message_row insert_message(id conversation_id, id sender_id, std::string_view body,
                              unix_ms sent_at, std::string_view client_id, id seq,
                              std::optional<id> reply_to = std::nullopt) override;
-  std::optional<message_row> append_message(id conversation_id, id sender_id,
-                                            std::string_view body, unix_ms sent_at,
-                                            std::string_view client_id,
-                                            std::optional<id> reply_to = std::nullopt) override;
+  std::optional<appended_message>
+  append_message(id conversation_id, id sender_id, std::string_view body, unix_ms sent_at,
+                 std::string_view client_id, std::optional<id> reply_to = std::nullopt) override;
   void edit_message(id message_id, std::string_view body, unix_ms now, id seq) override;
   void delete_message(id message_id, unix_ms now, id seq) override;
   void set_reaction(id message_id, id user_id, std::optional<std::string_view> emoji,

@@ -139,14 +139,13 @@ public:
   virtual message_row insert_message(id conversation_id, id sender_id, std::string_view body,
                                      unix_ms sent_at, std::string_view client_id, id seq,
                                      std::optional<id> reply_to = std::nullopt) = 0;
-  /// next_seq with the message's time and insert_message at that seq, in one call that waits
-  /// for the engine once (a send's round trips are a PostgreSQL writer's limit). Nothing is
-  /// stored, and nullopt comes back, when `sender_id` is not a member of the conversation or
-  /// already sent `client_id`: the caller finds out which.
-  virtual std::optional<message_row> append_message(id conversation_id, id sender_id,
-                                                    std::string_view body, unix_ms sent_at,
-                                                    std::string_view client_id,
-                                                    std::optional<id> reply_to = std::nullopt) = 0;
+  /// next_seq with the message's time and insert_message at that seq, and the member list
+  /// (who hears of it), in one call that waits for the engine once (a send's round trips are a
+  /// PostgreSQL writer's limit). Nothing is stored, and nullopt comes back, when `sender_id` is
+  /// not a member of the conversation or already sent `client_id`: the caller finds out which.
+  virtual std::optional<appended_message>
+  append_message(id conversation_id, id sender_id, std::string_view body, unix_ms sent_at,
+                 std::string_view client_id, std::optional<id> reply_to = std::nullopt) = 0;
   /// Replaces the body, keeping the previous one as a version; edited_at = now.
   virtual void edit_message(id message_id, std::string_view body, unix_ms now, id seq) = 0;
   /// Makes the message a tombstone: body, earlier versions and reactions leave the disk.

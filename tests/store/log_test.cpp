@@ -82,16 +82,20 @@ TEST_P(log_test, writers_on_separate_connections_take_consecutive_seqs_in_commit
 }
 
 // append_message stores a member's message at the next seq, raises the conversation's seq and
-// activity, and stores nothing for someone who is not a member or for a client_id sent before.
+// activity, returns who hears of it (the members, ascending), and stores nothing for someone who
+// is not a member or for a client_id sent before.
 TEST_P(log_test, append_message_stores_only_a_members_new_message_at_the_next_seq) {
-  const auto first = transaction_.append_message(group_, bob_.user_id, "one", 5000, "c1");
-  ASSERT_TRUE(first);
+  const auto appended = transaction_.append_message(group_, bob_.user_id, "one", 5000, "c1");
+  ASSERT_TRUE(appended);
+  EXPECT_EQ(appended->member_ids, (std::vector<id>{alice_.user_id, bob_.user_id}));
+  const auto* first = &appended->message;
   EXPECT_EQ(first->seq, 2);
   EXPECT_EQ(first->updated_seq, 2);
   EXPECT_EQ(first->body, "one");
-  const auto reply = transaction_.append_message(group_, alice_.user_id, "two", 4000, "c2",
-                                                 first->message_id);
-  ASSERT_TRUE(reply);
+  const auto replied =
+      transaction_.append_message(group_, alice_.user_id, "two", 4000, "c2", first->message_id);
+  ASSERT_TRUE(replied);
+  const auto* reply = &replied->message;
   EXPECT_EQ(reply->seq, 3);
   ASSERT_TRUE(reply->reply_to);
   EXPECT_EQ(reply->reply_to->body, "one");

@@ -54,7 +54,7 @@ protected:
   }
 
   message_row send(const user_row& sender, std::string_view client_id) {
-    return *transaction_.append_message(chat_, sender.user_id, "", 2000, client_id);
+    return transaction_.append_message(chat_, sender.user_id, "", 2000, client_id)->message;
   }
 };
 PARLEY_STORE_ENGINES(upload_test);
@@ -130,7 +130,7 @@ TEST_P(upload_test, only_the_uploader_and_members_who_see_the_message_may_read_a
   const auto group = transaction_.insert_conversation(conversation_kind::group, "g", std::nullopt,
                                                       alice_.user_id, 100).conversation_id;
   transaction_.insert_member(group, alice_.user_id, 100, 0, true);
-  const auto in_group = *transaction_.append_message(group, alice_.user_id, "", 2000, "g1");
+  const auto in_group = transaction_.append_message(group, alice_.user_id, "", 2000, "g1")->message;
   const auto photo = upload(alice_, 'e');
   const std::array<id, 1> photos{photo.upload_id};
   ASSERT_TRUE(transaction_.attach_uploads(in_group.message_id, alice_.user_id, photos));
