@@ -170,17 +170,10 @@ inline constexpr const char* last_seq = "SELECT last_seq FROM conversations WHER
 inline constexpr const char* insert_message =
     "INSERT INTO messages (conversation_id, sender_id, body, sent_at, client_id, seq, "
     "updated_seq, reply_to) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7) RETURNING id";
-// A send: the message at the conversation's next seq (read under the row lock the writer
-// holds) if the sender is a member and has not sent this client_id before, then the row
-// raised to it, without waiting in between.
-inline constexpr const char* append_message =
-    "INSERT INTO messages (conversation_id, sender_id, body, sent_at, client_id, seq, "
-    "updated_seq, reply_to) SELECT ?1, ?2, ?3, ?4, ?5, last_seq + 1, last_seq + 1, "
-    "CAST(?6 AS BIGINT) FROM conversations WHERE id = ?1 AND EXISTS (SELECT 1 FROM "
-    "conversation_members WHERE conversation_id = ?1 AND user_id = ?2) "
-    "ON CONFLICT (sender_id, client_id) DO NOTHING RETURNING id, seq";
-// append_message that also returns the conversation's member ids, ascending, as "1,2,3"
-// (PostgreSQL: one wait for a send instead of two; not in `all`, SQLite 3.40 has no string_agg).
+// A send (PostgreSQL): the message at the conversation's next seq (read under the row lock
+// the writer holds) if the sender is a member and has not sent this client_id before, with the
+// conversation's member ids, ascending, as "1,2,3" (one wait for a send instead of two); then
+// the row raised to it without waiting. Not in `all`: SQLite 3.40 has no string_agg.
 inline constexpr const char* append_message_with_members =
     "INSERT INTO messages (conversation_id, sender_id, body, sent_at, client_id, seq, "
     "updated_seq, reply_to) SELECT ?1, ?2, ?3, ?4, ?5, last_seq + 1, last_seq + 1, "
@@ -189,9 +182,9 @@ inline constexpr const char* append_message_with_members =
     "ON CONFLICT (sender_id, client_id) DO NOTHING RETURNING id, seq, "
     "(SELECT string_agg(CAST(user_id AS TEXT), ',' ORDER BY user_id) FROM conversation_members "
     "WHERE conversation_id = ?1)";
-// The same in two plain statements, for an engine where RETURNING costs (SQLite): the
-// conversation's last seq if the sender is a member, then the insert at the next one (no row
-// when the client_id was sent before: changes() says 0).
+// The insert of a send in two plain statements, for an engine where RETURNING costs (SQLite):
+// the conversation's last seq if the sender is a member, then the insert at the next one (no
+// row when the client_id was sent before: changes() says 0); the members come from member_ids.
 inline constexpr const char* last_seq_if_member =
     "SELECT last_seq FROM conversations WHERE id = ?1 AND EXISTS (SELECT 1 FROM "
     "conversation_members WHERE conversation_id = ?1 AND user_id = ?2)";
@@ -291,7 +284,6 @@ inline constexpr std::array all{
     next_seq,
     raise_seq_by_one,
     last_seq,
-    append_message,
     last_seq_if_member,
     append_message_at,
     raise_seq,
