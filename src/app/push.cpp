@@ -39,18 +39,27 @@ push_parts::push_parts(const config::config& settings, store::database& database
       return;
     }
     push::new_message out;
-    out.conversation_id = message.conversation_id;
-    out.message_id = message.message_id;
-    out.sender_id = message.sender_id;
-    out.body = message.body;
-    out.attachment_count = message.attachment_count;
     out.recipients.reserve(members.size());
     for (const auto member : members) {
       if (member != message.sender_id) {
         out.recipients.push_back(member);
       }
     }
+    // Nor when nobody it goes to has a push subscription, as far as this node knows.
+    if (!service->may_push(out.recipients)) {
+      return;
+    }
+    out.conversation_id = message.conversation_id;
+    out.message_id = message.message_id;
+    out.sender_id = message.sender_id;
+    out.body = message.body;
+    out.attachment_count = message.attachment_count;
     service->message_committed(std::move(out));
+  });
+  // A subscription stored on any node makes every node's planner ask again about that user.
+  service_->announce_subscriptions([&chat](store::id user) { chat.push_subscribed(user); });
+  chat.observe_push_subscribers([service = service_.get()](std::optional<store::id> user) {
+    service->subscriptions_changed(user);
   });
   if (options.allow_insecure_endpoints) {
     spdlog::warn("push.insecure_endpoints note=\"http://127.0.0.1 push endpoints are accepted: "

@@ -345,6 +345,12 @@ void chat_service::session_revoked(id session) {
   relay_.broadcast(std::move(out));
 }
 
+void chat_service::push_subscribed(id user) {
+  delivery out;
+  out.push_subscriber = user;
+  relay_.broadcast(std::move(out));
+}
+
 chat_service::chat_service(policy rules, store::database& database, socketio::hub& hub,
                            const parley::clock& clock, bus::transport* bus,
                            boost::asio::any_io_executor executor)

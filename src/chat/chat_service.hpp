@@ -206,6 +206,13 @@ public:
   boost::asio::awaitable<void> presence_changed(store::id user, bool online);
   /// A session was logged out: its sockets are disconnected, on every node.
   void session_revoked(store::id session);
+  /// `user` stored a push subscription here: every node's push planner hears of it, through
+  /// `hook` of observe_push_subscribers (this node's too).
+  void push_subscribed(store::id user);
+  /// Set before serving; see relay::on_push_subscriber.
+  void observe_push_subscribers(std::function<void(std::optional<store::id>)> hook) {
+    relay_.on_push_subscriber(std::move(hook));
+  }
   /// With several nodes: who is online is asked of `cluster` (set before serving; see
   /// bus/presence.hpp), and presence changes only when a user comes to or leaves the cluster.
   void use_presence(bus::presence* cluster) { presence_ = cluster; }

@@ -145,6 +145,9 @@ std::string encode(const delivery& change) {
   if (change.revoked_session != 0) {
     out += fmt::format(",\"x\":{}", change.revoked_session);
   }
+  if (change.push_subscriber != 0) {
+    out += fmt::format(",\"p\":{}", change.push_subscriber);
+  }
   out += "}";
   return out;
 }
@@ -174,6 +177,7 @@ std::optional<delivery> decode(std::string_view payload) {
     }
     change.users = ids_of(object, "to");
     change.revoked_session = id_of(object, "x");
+    change.push_subscriber = id_of(object, "p");
     return change;
   } catch (const std::exception& error) {
     spdlog::warn("relay.bad_payload error={}", error.what());
@@ -343,10 +347,17 @@ boost::asio::awaitable<void> relay::catch_up(std::vector<id> users, bool arrivin
   }
 }
 
+void relay::on_push_subscriber(std::function<void(std::optional<store::id>)> hook) {
+  on_push_subscriber_ = std::move(hook);
+}
+
 void relay::resynchronise() {
   {
     std::lock_guard lock(mutex_);
     ++counters_.resynchronisations;
+  }
+  if (on_push_subscriber_) {
+    on_push_subscriber_(std::nullopt); // a subscription's word may be among what was lost
   }
   const auto users = hub_.users();
   if (users.empty()) {
@@ -359,6 +370,9 @@ void relay::apply(const delivery& change, const socketio::socket* except) {
   const socketio::scope about{change.conversation};
   if (change.revoked_session != 0) {
     hub_.disconnect_session(change.revoked_session);
+  }
+  if (change.push_subscriber != 0 && on_push_subscriber_) {
+    on_push_subscriber_(change.push_subscriber);
   }
   if (!change.removed.empty()) {
     hub_.close_scope(change.removed, change.conversation, "conversation:left",

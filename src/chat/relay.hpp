@@ -60,6 +60,8 @@ struct delivery {
   std::vector<store::id> users;
   /// A session logged out: its sockets are disconnected on every node.
   store::id revoked_session = 0;
+  /// A user stored a push subscription: every node's push planner hears of it.
+  store::id push_subscriber = 0;
 };
 
 /// The delivery as one bus payload, and back (nullopt: not a valid payload).
@@ -94,6 +96,9 @@ public:
   /// read a change that was committed since it joined but had not come over the bus yet, and
   /// then drop that change as late: a connected socket would miss it.
   boost::asio::awaitable<void> user_arriving(store::id user);
+  /// Set before serving: told of each `push_subscriber` (from any node, this one included),
+  /// and with nullopt whenever the bus may have lost words (resynchronise).
+  void on_push_subscriber(std::function<void(std::optional<store::id>)> hook);
   /// A payload from another node (the bus's callback).
   void received(std::string_view payload);
   /// The bus (re)connected, or another node left the cluster (it may have died between a
@@ -135,6 +140,7 @@ private:
   socketio::hub& hub_;
   std::chrono::milliseconds ack_timeout_;
   ack_handler on_ack_;
+  std::function<void(std::optional<store::id>)> on_push_subscriber_; // set before serving
   bus::transport* bus_;
   boost::asio::any_io_executor executor_;
 

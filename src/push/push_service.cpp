@@ -94,7 +94,8 @@ struct push_service::state : std::enable_shared_from_this<state> {
       : settings(std::move(settings)), database(database), clock(clock),
         strand(asio::make_strand(outbound)), tls(std::move(tls)), online(std::move(online)),
         signer(load_vapid_key(database), this->settings.subject),
-        user_limits(this->settings.user_rate, this->settings.user_burst) {}
+        user_limits(this->settings.user_rate, this->settings.user_burst),
+        subscribers(this->settings.subscribers_known_for, 1'000'000) {}
 
   options settings;
   store::database& database;
@@ -104,6 +105,8 @@ struct push_service::state : std::enable_shared_from_this<state> {
   online_check online;
   vapid_signer signer;
   chat::token_buckets user_limits;
+  subscriber_cache subscribers;
+  std::function<void(id)> announce; // set before serving
 
   mutable std::mutex mutex; // guards the statistics, `depth`, `pending` and `planners`
   statistics counted;
@@ -151,16 +154,6 @@ struct push_service::state : std::enable_shared_from_this<state> {
 };
 
 asio::awaitable<void> push_service::state::plan(new_message message) {
-  const auto connected = co_await online(message.recipients);
-  std::vector<id> offline;
-  for (std::size_t index = 0; index < message.recipients.size(); ++index) {
-    if (index >= connected.size() || !connected[index]) {
-      offline.push_back(message.recipients[index]);
-    }
-  }
-  if (offline.empty()) {
-    co_return;
-  }
   const id conversation = message.conversation_id;
   const id sender = message.sender_id;
   // The kind, not the member count, says whether it is a group: a group may be down to two.
@@ -171,7 +164,46 @@ asio::awaitable<void> push_service::state::plan(new_message message) {
     out.targets = transaction.push_targets(conversation, sender);
     return out;
   };
-  const auto [targets, group] = co_await database.read(read_targets);
+  // Who could need a push: those with a subscription (read with the targets when some
+  // recipient's is not known), then of those, who has no connected socket anywhere.
+  std::optional<planned> read;
+  std::vector<id> candidates;
+  const bool unknown = std::ranges::any_of(message.recipients, [&](id user) {
+    return subscribers.lookup(user, clock.now_ms()) == subscriber_cache::known::unknown;
+  });
+  if (unknown) {
+    const auto generation = subscribers.generation();
+    read = co_await database.read(read_targets);
+    std::vector<id> subscribed;
+    for (const auto& target : read->targets) {
+      subscribed.push_back(target.subscription.user_id);
+    }
+    subscribers.learn(message.recipients, subscribed, generation, clock.now_ms());
+    std::ranges::copy_if(message.recipients, std::back_inserter(candidates), [&](id user) {
+      return std::ranges::find(subscribed, user) != subscribed.end();
+    });
+  } else {
+    std::ranges::copy_if(message.recipients, std::back_inserter(candidates), [&](id user) {
+      return subscribers.lookup(user, clock.now_ms()) == subscriber_cache::known::subscribed;
+    });
+  }
+  if (candidates.empty()) {
+    co_return;
+  }
+  const auto connected = co_await online(candidates);
+  std::vector<id> offline;
+  for (std::size_t index = 0; index < candidates.size(); ++index) {
+    if (index >= connected.size() || !connected[index]) {
+      offline.push_back(candidates[index]);
+    }
+  }
+  if (offline.empty()) {
+    co_return;
+  }
+  if (!read) {
+    read = co_await database.read(read_targets);
+  }
+  const auto& [targets, group] = *read;
   const unix_ms now = clock.now_ms();
   const std::string topic_key = fmt::format("conversation-{}", conversation);
   // One decision per user (offline, not muted, within the rate), whatever their number of
@@ -363,6 +395,14 @@ push_service::subscribe(id user, id session, std::string endpoint_url, std::stri
                                              keys->auth, now, limit);
   };
   const auto outcome = co_await state_->database.write(put);
+  if (outcome != store::subscription_outcome::too_many) {
+    // Before the answer: a message sent once the client knows it is subscribed finds it here,
+    // and on the other nodes as soon as the bus carries the word.
+    state_->subscribers.forget(user);
+    if (state_->announce) {
+      state_->announce(user);
+    }
+  }
   switch (outcome) {
   case store::subscription_outcome::created:
     co_return subscribed::created;
@@ -425,6 +465,22 @@ void push_service::message_committed(new_message message) {
   }
   asio::co_spawn(
       state_->strand, [self = state_] { return self->run_planner(); }, asio::detached);
+}
+
+bool push_service::may_push(const std::vector<id>& recipients) const {
+  return !state_->subscribers.none_subscribed(recipients, state_->clock.now_ms());
+}
+
+void push_service::announce_subscriptions(std::function<void(id user)> announce) {
+  state_->announce = std::move(announce);
+}
+
+void push_service::subscriptions_changed(std::optional<id> user) {
+  if (user) {
+    state_->subscribers.forget(*user);
+  } else {
+    state_->subscribers.forget_all();
+  }
 }
 
 statistics push_service::stats() const {

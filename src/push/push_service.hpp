@@ -3,14 +3,16 @@
 // every node shares, and the sends.
 //
 // When a message commits, chat hands it here on the writer thread (message_committed: a
-// queue push, never a wait). The outbound thread then asks who of its recipients has no
-// connected socket (on any node), reads their subscriptions, mute and preview settings in one
-// read, encrypts one body per subscription (RFC 8291) and POSTs it with a VAPID token (RFC 8292,
-// cached per push service for hours). Each push service origin gets at most
-// `options::per_origin` requests at once; a slow or hanging one delays only its own queue,
-// never a message's delivery. 201 is done; 404/410 drop the subscription; 429, 5xx and
-// transport failures are retried with backoff, never before `Retry-After`, until the TTL
-// passes; anything else is counted and logged.
+// queue push, never a wait), unless every recipient is connected here or known to have no
+// subscription (may_push; subscriber_cache). The outbound thread then learns who of the
+// recipients has a subscription (from the cache, or a read of their subscriptions, mute and
+// preview settings), asks who of those has no connected socket (on any node: with several
+// nodes a Redis query), reads their subscriptions if not read yet, encrypts one body per
+// subscription (RFC 8291) and POSTs it with a VAPID token (RFC 8292, cached per push service
+// for hours). Each push service origin gets at most `options::per_origin` requests at once; a
+// slow or hanging one delays only its own queue, never a message's delivery. 201 is done;
+// 404/410 drop the subscription; 429, 5xx and transport failures are retried with backoff,
+// never before `Retry-After`, until the TTL passes; anything else is counted and logged.
 //
 // Guarantee: at most once. Only the node that committed a message pushes it, from memory: a
 // push lost in a crash is not resent (the message is durable and arrives with the next sync).
@@ -18,6 +20,7 @@
 // Thread-safety: every member may be called from any thread.
 
 #include "push/crypto.hpp"
+#include "push/subscriber_cache.hpp"
 #include "store/database.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
@@ -29,6 +32,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -55,6 +59,8 @@ struct options {
   std::chrono::milliseconds first_backoff{1'000};
   std::chrono::milliseconds max_backoff{300'000};
   std::size_t pad_to = 1024;              ///< Plaintext bucket, so lengths tell little.
+  /// How long a read's word on who has a subscription is trusted (subscriber_cache).
+  std::chrono::milliseconds subscribers_known_for{300'000};
 };
 
 /// What /metrics shows.
@@ -109,6 +115,15 @@ public:
 
   /// Called by chat on the writer thread right after a new message committed. Never blocks.
   void message_committed(new_message message);
+  /// False when no recipient can need a push: each is known to have no subscription (a cheap
+  /// check, for the writer thread, before message_committed).
+  [[nodiscard]] bool may_push(const std::vector<store::id>& recipients) const;
+
+  /// Set before serving: told of every subscription stored here, to tell the other nodes.
+  void announce_subscriptions(std::function<void(store::id user)> announce);
+  /// `user` subscribed on some node (this one included); nullopt: subscriptions may have been
+  /// made that this node did not hear of (the bus may have lost words).
+  void subscriptions_changed(std::optional<store::id> user);
 
   [[nodiscard]] statistics stats() const;
 

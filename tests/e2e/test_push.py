@@ -153,6 +153,20 @@ class WhoIsPushedTest(PushCase):
             self.assertEqual(sorted(self.pushed_ids(browser)), everything)
         self.assertEqual(self.requests_to(sender) + self.requests_to(online), [])
 
+    def test_a_subscription_after_messages_to_someone_without_one_gets_the_next_push(self):
+        # The node remembers who has no subscription (so that it need not ask who is online
+        # for every message to them); subscribing must end that at once.
+        alice, bob = self.users("Alice", "Bob")
+        conversation = self.direct(alice, bob)
+        a = self.chat(alice)
+        self.send(a, conversation, "before")  # Bob: offline, no subscription
+        self.barrier()  # planned: the node has found Bob without one
+        browser = self.subscriber(bob)
+        after = self.send(a, conversation, "after")
+        self.assertPushOf(self.wait_message_push(browser, after), after, "Alice", "Alice: after")
+        self.barrier()
+        self.assertEqual(self.pushed_ids(browser), [after["id"]])
+
     def test_mute_settings_refuse_bad_input(self):
         alice, bob, carol = self.users("Alice", "Bob", "Carol")
         conversation = self.direct(alice, bob)

@@ -76,6 +76,29 @@ class CrossNodePushTest(ClusterCase, PushCase):
         self.barrier(self.n1)
         self.assertEqual(self.requests_to(bobs), [])
 
+    def test_a_subscription_made_through_one_node_is_heard_of_on_the_other(self):
+        alice = self.user("Alice", server=self.n1)
+        bob = self.user("Bob", server=self.n1)
+        carol = self.user("Carol", server=self.n1)
+        dave = self.user("Dave", server=self.n1)
+        group = self.open_conversation(alice, bob, carol, dave, title="Team", status=201)["id"]
+        a1, c2 = self.chat(alice, server=self.n1), self.chat(carol, server=self.n2)
+        d1 = self.chat(dave, server=self.n1)
+        self.send(a1, group, "before")  # Bob: offline, no subscription anywhere
+        self.barrier(self.n1)  # planned: node 1 has found Bob without one
+
+        browser = self.subscriber(bob, server=self.n2)
+        # Node 2 publishes the word of it before Carol's message: once Dave's socket on node 1
+        # has that message, node 1 has heard of the subscription.
+        from_n2 = self.send(c2, group, "through node 2")
+        d1.wait_for("message", lambda m: m["id"] == from_n2["id"])
+        from_n1 = self.send(a1, group, "through node 1")
+        for message, text in ((from_n2, "Carol: through node 2"), (from_n1, "Alice: through node 1")):
+            self.assertPushOf(self.wait_message_push(browser, message), message, "Team", text)
+        for node in (self.n1, self.n2):
+            self.barrier(node)
+        self.assertEqual(sorted(self.pushed_ids(browser)), sorted([from_n2["id"], from_n1["id"]]))
+
 
 if __name__ == "__main__":
     unittest.main()
