@@ -209,7 +209,7 @@ public:
   /// `user` stored a push subscription here: every node's push planner hears of it, through
   /// `hook` of observe_push_subscribers (this node's too).
   void push_subscribed(store::id user);
-  /// Set before serving; see relay::on_push_subscriber.
+  /// See relay::on_push_subscriber.
   void observe_push_subscribers(std::function<void(std::optional<store::id>)> hook) {
     relay_.on_push_subscriber(std::move(hook));
   }

@@ -348,7 +348,19 @@ boost::asio::awaitable<void> relay::catch_up(std::vector<id> users, bool arrivin
 }
 
 void relay::on_push_subscriber(std::function<void(std::optional<store::id>)> hook) {
+  std::lock_guard lock(hook_mutex_);
   on_push_subscriber_ = std::move(hook);
+}
+
+void relay::tell_push_subscriber(std::optional<store::id> user) {
+  std::function<void(std::optional<store::id>)> hook;
+  {
+    std::lock_guard lock(hook_mutex_);
+    hook = on_push_subscriber_;
+  }
+  if (hook) {
+    hook(user);
+  }
 }
 
 void relay::resynchronise() {
@@ -356,9 +368,7 @@ void relay::resynchronise() {
     std::lock_guard lock(mutex_);
     ++counters_.resynchronisations;
   }
-  if (on_push_subscriber_) {
-    on_push_subscriber_(std::nullopt); // a subscription's word may be among what was lost
-  }
+  tell_push_subscriber(std::nullopt); // a subscription's word may be among what was lost
   const auto users = hub_.users();
   if (users.empty()) {
     return;
@@ -371,8 +381,8 @@ void relay::apply(const delivery& change, const socketio::socket* except) {
   if (change.revoked_session != 0) {
     hub_.disconnect_session(change.revoked_session);
   }
-  if (change.push_subscriber != 0 && on_push_subscriber_) {
-    on_push_subscriber_(change.push_subscriber);
+  if (change.push_subscriber != 0) {
+    tell_push_subscriber(change.push_subscriber);
   }
   if (!change.removed.empty()) {
     hub_.close_scope(change.removed, change.conversation, "conversation:left",

@@ -96,8 +96,8 @@ public:
   /// read a change that was committed since it joined but had not come over the bus yet, and
   /// then drop that change as late: a connected socket would miss it.
   boost::asio::awaitable<void> user_arriving(store::id user);
-  /// Set before serving: told of each `push_subscriber` (from any node, this one included),
-  /// and with nullopt whenever the bus may have lost words (resynchronise).
+  /// Told of each `push_subscriber` (from any node, this one included), and with nullopt
+  /// whenever the bus may have lost words (resynchronise). May be set while the bus runs.
   void on_push_subscriber(std::function<void(std::optional<store::id>)> hook);
   /// A payload from another node (the bus's callback).
   void received(std::string_view payload);
@@ -133,6 +133,8 @@ private:
   /// when `arriving` (the user's socket is about to join), else it is read from where the
   /// member's view of it starts.
   boost::asio::awaitable<void> catch_up(std::vector<store::id> users, bool arriving);
+  /// Calls the on_push_subscriber hook, if one is set.
+  void tell_push_subscriber(std::optional<store::id> user);
   /// True when a socket here belongs to one of the delivery's people.
   [[nodiscard]] bool concerns_this_node(const delivery& change) const;
 
@@ -140,7 +142,8 @@ private:
   socketio::hub& hub_;
   std::chrono::milliseconds ack_timeout_;
   ack_handler on_ack_;
-  std::function<void(std::optional<store::id>)> on_push_subscriber_; // set before serving
+  std::mutex hook_mutex_;
+  std::function<void(std::optional<store::id>)> on_push_subscriber_; // guarded by hook_mutex_
   bus::transport* bus_;
   boost::asio::any_io_executor executor_;
 
