@@ -226,7 +226,8 @@ inline constexpr const char* advance_delivered =
 // per moved mark and sender, by conversation, user and sender: `before`, whether the range is
 // within the scan limit, whether both bounds are messages of the conversation (when not, the
 // sender column says nothing and the caller asks senders_between), and a sender (NULL when
-// none is listed).
+// none is listed). OFFSET 0 keeps the bounds a subquery of their own, looked up once per mark
+// (pulled up, each lookup was planned twice: once per column that uses it).
 inline constexpr const char* advance_delivered_marks =
     "WITH wanted AS (SELECT * FROM unnest(CAST(?1 AS BIGINT[]), CAST(?2 AS BIGINT[]), "
     "CAST(?3 AS BIGINT[])) AS w (conversation_id, user_id, up_to)), "
@@ -245,7 +246,7 @@ inline constexpr const char* advance_delivered_marks =
     "CASE WHEN mv.before = 0 THEN 0 ELSE (SELECT seq FROM messages "
     "WHERE id = mv.before AND conversation_id = mv.conversation_id) END AS low, "
     "(SELECT seq FROM messages WHERE id = mv.up_to AND conversation_id = mv.conversation_id) "
-    "AS high) b "
+    "AS high OFFSET 0) b "
     "LEFT JOIN LATERAL (SELECT DISTINCT sender_id FROM messages "
     "WHERE mv.up_to - mv.before <= ?4 AND conversation_id = mv.conversation_id "
     "AND seq > b.low AND seq <= b.high) s ON TRUE "
