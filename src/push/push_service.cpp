@@ -168,24 +168,28 @@ asio::awaitable<void> push_service::state::plan(new_message message) {
   // recipient's is not known), then of those, who has no connected socket anywhere.
   std::optional<planned> read;
   std::vector<id> candidates;
-  const bool unknown = std::ranges::any_of(message.recipients, [&](id user) {
-    return subscribers.lookup(user, clock.now_ms()) == subscriber_cache::known::unknown;
-  });
+  bool unknown = false;
+  const unix_ms asked = clock.now_ms();
+  for (const auto user : message.recipients) {
+    const auto known = subscribers.lookup(user, asked);
+    unknown = unknown || known == subscriber_cache::known::unknown;
+    if (known == subscriber_cache::known::subscribed) {
+      candidates.push_back(user);
+    }
+  }
   if (unknown) {
     const auto generation = subscribers.generation();
     read = co_await database.read(read_targets);
-    std::vector<id> subscribed;
+    std::vector<id> subscribed; // ascending, each once
     for (const auto& target : read->targets) {
       subscribed.push_back(target.subscription.user_id);
     }
+    std::ranges::sort(subscribed);
+    subscribed.erase(std::ranges::unique(subscribed).begin(), subscribed.end());
     subscribers.learn(message.recipients, subscribed, generation, clock.now_ms());
-    std::ranges::copy_if(message.recipients, std::back_inserter(candidates), [&](id user) {
-      return std::ranges::find(subscribed, user) != subscribed.end();
-    });
-  } else {
-    std::ranges::copy_if(message.recipients, std::back_inserter(candidates), [&](id user) {
-      return subscribers.lookup(user, clock.now_ms()) == subscriber_cache::known::subscribed;
-    });
+    candidates.clear();
+    std::ranges::copy_if(message.recipients, std::back_inserter(candidates),
+                         [&](id user) { return std::ranges::binary_search(subscribed, user); });
   }
   if (candidates.empty()) {
     co_return;

@@ -23,7 +23,7 @@ void subscriber_cache::learn(std::span<const store::id> users,
     users_.clear();
   }
   for (const auto user : users) {
-    users_[user] = entry{std::ranges::find(subscribed, user) != subscribed.end(), now};
+    users_[user] = entry{std::ranges::binary_search(subscribed, user), now};
   }
 }
 

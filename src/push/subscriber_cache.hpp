@@ -30,8 +30,8 @@ public:
 
   /// To pass to learn() with what a read that starts now finds.
   [[nodiscard]] std::uint64_t generation() const;
-  /// What a read begun at `generation` found: which of `users` have a subscription (ignored
-  /// when a forget came since).
+  /// What a read begun at `generation` found: which of `users` have a subscription
+  /// (`subscribed`: ascending; ignored when a forget came since).
   void learn(std::span<const store::id> users, std::span<const store::id> subscribed,
              std::uint64_t generation, unix_ms now);
 
