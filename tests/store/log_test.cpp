@@ -364,5 +364,70 @@ INSERT INTO messages (id, conversation_id, sender_id, body, sent_at, client_id) 
   EXPECT_EQ(transaction.changes_after(11, 2, 0, 10).size(), 2U);
 }
 
+// A database of the release before messages were stored in conversation order (schema 5):
+// the messages, what refers to them (a reaction, an edit's old body, an attachment) and the
+// ids already used carry over, and deleting a group's messages still takes those with them.
+TEST_P(log_migration, a_version_5_database_keeps_its_messages_what_refers_to_them_and_its_ids) {
+  const auto store = conformance::test_store::make(GetParam());
+  const auto db = store->connect();
+  ASSERT_EQ(db->migrate(5), 5);
+  db->execute(R"sql(
+INSERT INTO users (id, phone, name, created_at) VALUES
+  (1, '+14155550101', 'Alice', 1), (2, '+14155550102', 'Bob', 2);
+INSERT INTO conversations (id, kind, title, created_by, created_at, last_activity_at, last_seq)
+  VALUES (20, 'group', 'Trip', 1, 10, 1004, 7);
+INSERT INTO conversation_members (conversation_id, user_id, joined_at, admin) VALUES
+  (20, 1, 10, 1), (20, 2, 10, 0);
+INSERT INTO messages (id, conversation_id, sender_id, body, sent_at, client_id, seq, updated_seq,
+                      edited_at, attachments) VALUES
+  (201, 20, 1, 'first', 1001, 'a1', 2, 5, 1003, 0),
+  (202, 20, 2, 'second', 1002, 'b1', 3, 6, NULL, 1),
+  (203, 20, 2, 'newest', 1004, 'b2', 4, 4, NULL, 0);
+INSERT INTO message_versions (message_id, replaced_seq, body, written_at) VALUES
+  (201, 5, 'frist', 1003);
+INSERT INTO reactions (message_id, user_id, emoji, emoji_since, seq) VALUES (202, 1, 'ok', 6, 6);
+INSERT INTO blobs (key, size, stored_at) VALUES ('k1', 3, 1002);
+INSERT INTO uploads (id, owner_id, kind, mime, size, name, blob, created_at, message_id, position)
+  VALUES (30, 2, 'file', 'text/plain', 3, 'a.txt', 'k1', 1002, 202, 0);
+)sql");
+  db->ids_inserted();
+  db->execute("DELETE FROM messages WHERE id = 203"); // the newest: its id stays used
+  ASSERT_EQ(db->migrate(), migrations().back().version);
+  auto& transaction = db->transaction();
+
+  const auto first = transaction.message(201);
+  ASSERT_TRUE(first);
+  EXPECT_EQ(first->body, "first");
+  EXPECT_EQ(first->seq, 2);
+  EXPECT_EQ(first->updated_seq, 5);
+  EXPECT_EQ(first->edited_at, 1003);
+  const auto second = transaction.message(202);
+  ASSERT_TRUE(second);
+  ASSERT_EQ(second->reactions.size(), 1U);
+  EXPECT_EQ(second->reactions[0].emoji, "ok");
+  EXPECT_EQ(second->reactions[0].user_ids, std::vector<id>{1});
+  ASSERT_EQ(second->attachments.size(), 1U);
+  EXPECT_EQ(second->attachments[0].upload_id, 30);
+  EXPECT_FALSE(transaction.message(203));
+  const auto page = transaction.messages_before(20, std::nullopt, 0, 10);
+  ASSERT_EQ(page.size(), 2U);
+  EXPECT_EQ(page[0].message_id, 202);
+  EXPECT_EQ(page[1].message_id, 201);
+
+  // Ids go on above every one used, the deleted newest included.
+  const auto next = transaction.insert_message(20, 1, "again", 2000, "a2", 8);
+  EXPECT_GT(next.message_id, 203);
+  // A gone group's messages take their versions, reactions and attachments with them; their
+  // ids stay used.
+  transaction.delete_messages(20);
+  for (const auto* table : {"message_versions", "reactions", "uploads"}) {
+    EXPECT_EQ(db->rows(fmt::format("SELECT count(*) FROM {}", table)),
+              (std::vector<std::vector<std::string>>{{"0"}}))
+        << table;
+  }
+  const auto after = transaction.insert_message(20, 1, "later", 3000, "a3", 9);
+  EXPECT_GT(after.message_id, next.message_id);
+}
+
 } // namespace
 } // namespace parley::store
