@@ -182,26 +182,15 @@ inline constexpr const char* append_message_with_members =
     "ON CONFLICT (sender_id, client_id) DO NOTHING RETURNING id, seq, "
     "(SELECT string_agg(CAST(user_id AS TEXT), ',' ORDER BY user_id) FROM conversation_members "
     "WHERE conversation_id = ?1)";
-// SQLite's messages are ordered by (conversation_id, seq), not by id (migration 6), so the
-// store numbers them: one above the highest id in the table or ever deleted from it.
-#define PARLEY_NEXT_MESSAGE_ID                                                                     \
-  "(SELECT max(coalesce((SELECT max(id) FROM messages), 0), floor) + 1 FROM message_id_floor "     \
-  "WHERE only = 1)"
-// insert_message on SQLite: the same with the id given.
-inline constexpr const char* insert_numbered_message =
-    "INSERT INTO messages (id, conversation_id, sender_id, body, sent_at, client_id, seq, "
-    "updated_seq, reply_to) VALUES (" PARLEY_NEXT_MESSAGE_ID ", ?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7) "
-    "RETURNING id";
 // The insert of a send in two plain statements, for an engine where RETURNING costs (SQLite):
-// the conversation's last seq and the next message id if the sender is a member, then the
-// insert at the next seq (no row when the client_id was sent before: changes() says 0); the
-// members come from member_ids.
-inline constexpr const char* last_seq_and_next_id_if_member =
-    "SELECT last_seq, " PARLEY_NEXT_MESSAGE_ID " FROM conversations WHERE id = ?1 AND EXISTS "
-    "(SELECT 1 FROM conversation_members WHERE conversation_id = ?1 AND user_id = ?2)";
+// the conversation's last seq if the sender is a member, then the insert at the next one (no
+// row when the client_id was sent before: changes() says 0); the members come from member_ids.
+inline constexpr const char* last_seq_if_member =
+    "SELECT last_seq FROM conversations WHERE id = ?1 AND EXISTS (SELECT 1 FROM "
+    "conversation_members WHERE conversation_id = ?1 AND user_id = ?2)";
 inline constexpr const char* append_message_at =
     "INSERT INTO messages (conversation_id, sender_id, body, sent_at, client_id, seq, "
-    "updated_seq, reply_to, id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7, ?8) "
+    "updated_seq, reply_to) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7) "
     "ON CONFLICT (sender_id, client_id) DO NOTHING";
 inline constexpr const char* raise_seq =
     "UPDATE conversations SET last_seq = ?2, "
@@ -263,14 +252,7 @@ inline constexpr const char* advance_delivered_marks =
     "AND seq > b.low AND seq <= b.high) s ON TRUE "
     "ORDER BY mv.conversation_id, mv.user_id, s.sender_id";
 
-/// SQLite's own statements above, for the query-plan test.
-inline constexpr std::array sqlite_only{
-    insert_numbered_message,
-    last_seq_and_next_id_if_member,
-    append_message_at,
-};
-
-/// Every statement above used by both engines, for the query-plan test.
+/// Every statement above, for the query-plan test.
 inline constexpr std::array all{
     contacts_of,
     contact,
@@ -303,6 +285,8 @@ inline constexpr std::array all{
     next_seq,
     raise_seq_by_one,
     last_seq,
+    last_seq_if_member,
+    append_message_at,
     raise_seq,
     save_version,
     edit_message,

@@ -434,58 +434,6 @@ CREATE INDEX push_subscriptions_by_session ON push_subscriptions (session_id);
 ALTER TABLE conversation_members ADD COLUMN muted_until bigint;
 ALTER TABLE users ADD COLUMN notification_previews integer NOT NULL DEFAULT 1;
 )sql"},
-    migration{6, "messages stored in conversation order",
-              // SQLite
-              R"sql(
--- The messages table clustered by (conversation_id, seq) (WITHOUT ROWID): a page of history
--- or of sync is a run of neighbouring rows, where it was an index entry and a lookup in a table
--- ordered by id for every message; and a send writes its row among its conversation's newest,
--- where it wrote a row at the table's end, an entry of the (conversation_id, seq) index and the
--- AUTOINCREMENT counter's row. Ids stay one increasing sequence, never reused: the store gives
--- a new message one above the highest in the table or in message_id_floor, which a trigger
--- raises when messages are deleted (a group whose last member left). Run with foreign keys off
--- (migrate() checks them before committing): dropping the old table would otherwise delete the
--- rows that refer to it.
-CREATE TABLE message_id_floor (
-  only  INTEGER PRIMARY KEY CHECK (only = 1),
-  floor INTEGER NOT NULL
-);
-INSERT INTO message_id_floor (only, floor)
-  SELECT 1, coalesce(max(seq), 0) FROM sqlite_sequence WHERE name = 'messages';
-
-CREATE TABLE messages_in_order (
-  id              INTEGER NOT NULL,
-  conversation_id INTEGER NOT NULL REFERENCES conversations (id) ON DELETE CASCADE,
-  sender_id       INTEGER NOT NULL REFERENCES users (id),
-  body            TEXT    NOT NULL,
-  sent_at         INTEGER NOT NULL,
-  client_id       TEXT    NOT NULL,
-  seq             INTEGER NOT NULL,
-  updated_seq     INTEGER NOT NULL,
-  edited_at       INTEGER,
-  deleted_at      INTEGER,
-  reply_to        INTEGER,
-  attachments     INTEGER NOT NULL DEFAULT 0,
-  PRIMARY KEY (conversation_id, seq),
-  UNIQUE (sender_id, client_id)
-) WITHOUT ROWID;
-INSERT INTO messages_in_order (id, conversation_id, sender_id, body, sent_at, client_id, seq,
-                               updated_seq, edited_at, deleted_at, reply_to, attachments)
-  SELECT id, conversation_id, sender_id, body, sent_at, client_id, seq, updated_seq, edited_at,
-         deleted_at, reply_to, attachments FROM messages;
-DROP TABLE messages;
-ALTER TABLE messages_in_order RENAME TO messages;
-CREATE UNIQUE INDEX messages_by_id ON messages (id);
-CREATE INDEX messages_changed ON messages (conversation_id, updated_seq) WHERE updated_seq > seq;
-CREATE TRIGGER messages_keep_their_ids AFTER DELETE ON messages BEGIN
-  UPDATE message_id_floor SET floor = OLD.id WHERE only = 1 AND floor < OLD.id;
-END;
-)sql",
-              // PostgreSQL
-              R"sql(
--- Nothing: its messages table keeps its identity column (a sequence never hands out an id
--- twice) and its index by (conversation_id, seq).
-)sql"},
 };
 
 } // namespace

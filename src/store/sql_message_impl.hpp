@@ -22,8 +22,7 @@ using sql_rows::single_row;
 
 namespace detail {
 
-// The parameters ?1…?7 of chat_sql::insert_message, insert_numbered_message and
-// append_message_at.
+// The parameters ?1…?7 of chat_sql::insert_message and chat_sql::append_message_at.
 template <class Statement>
 Statement& bind_new_message(Statement& insert, id conversation_id, id sender_id,
                             std::string_view body, unix_ms sent_at, std::string_view client_id,
@@ -110,10 +109,8 @@ message_row sql_transaction<Connection>::insert_message(id conversation_id, id s
                                                      std::string_view body, unix_ms sent_at,
                                                      std::string_view client_id, id seq,
                                                      std::optional<id> reply_to) {
-  auto& insert = detail::bind_new_message(
-      db_.cached(Connection::cheap_returning ? chat_sql::insert_message
-                                             : chat_sql::insert_numbered_message),
-      conversation_id, sender_id, body, sent_at, client_id, seq, reply_to);
+  auto& insert = detail::bind_new_message(db_.cached(chat_sql::insert_message), conversation_id,
+                                          sender_id, body, sent_at, client_id, seq, reply_to);
   return stored_message(returned_integer(insert), conversation_id, sender_id, body, sent_at,
                         client_id, seq, reply_to);
 }
@@ -160,18 +157,15 @@ sql_transaction<Connection>::append_message(id conversation_id, id sender_id, st
       return std::pair{row.integer(0), row.integer(1)};
     });
   } else {
-    auto& last = db_.cached(chat_sql::last_seq_and_next_id_if_member);
+    auto& last = db_.cached(chat_sql::last_seq_if_member);
     last.bind(1, conversation_id).bind(2, sender_id);
-    const auto next = single_row(last, [](const auto& row) {
-      return std::pair{row.integer(1), row.integer(0) + 1}; // id, seq
-    });
-    if (next) {
-      detail::bind_new_message(db_.cached(chat_sql::append_message_at), conversation_id, sender_id,
-                               body, sent_at, client_id, next->second, reply_to)
-          .bind(8, next->first)
+    const auto last_seq = single_row(last, [](const auto& row) { return row.integer(0); });
+    if (last_seq) {
+      detail::bind_new_message(db_.cached(chat_sql::append_message_at), conversation_id,
+                               sender_id, body, sent_at, client_id, *last_seq + 1, reply_to)
           .post();
       if (db_.changes() > 0) {
-        stored = next;
+        stored.emplace(db_.last_insert_rowid(), *last_seq + 1);
         members = member_ids(conversation_id);
       }
     }

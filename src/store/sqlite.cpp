@@ -144,6 +144,8 @@ statement& connection::cached(const char* sql) {
   return found->second;
 }
 
+std::int64_t connection::last_insert_rowid() const { return sqlite3_last_insert_rowid(handle_); }
+
 int connection::changes() const { return sqlite3_changes(handle_); }
 
 void connection::check(int result_code, std::string_view what) const {

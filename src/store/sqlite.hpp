@@ -107,6 +107,7 @@ public:
   /// (a string literal). The statement comes back reset.
   statement& cached(const char* sql);
 
+  [[nodiscard]] std::int64_t last_insert_rowid() const;
   [[nodiscard]] int changes() const;
   [[nodiscard]] sqlite3* handle() const { return handle_; }
 

@@ -324,12 +324,6 @@ TEST_P(chat_test, every_query_is_served_by_an_index) {
     const auto details = connection_->plan(sql);
     EXPECT_FALSE(connection_->scans_whole(details)) << sql << "\n" << details;
   }
-  if (GetParam() == conformance::engine::sqlite) {
-    for (const char* sql : chat_sql::sqlite_only) {
-      const auto details = connection_->plan(sql);
-      EXPECT_FALSE(connection_->scans_whole(details)) << sql << "\n" << details;
-    }
-  }
   if (GetParam() == conformance::engine::postgres) { // its own statement, with arrays
     std::string sql = chat_sql::advance_delivered_marks;
     for (const auto* parameter : {"?1", "?2", "?3"}) {
