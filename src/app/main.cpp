@@ -47,6 +47,13 @@ namespace {
 namespace asio = boost::asio;
 using namespace parley;
 
+// I/O threads when the configuration leaves it to the machine: one per core but the one the
+// store's writer keeps busy under load, at least one (docs/operations.md, "threads").
+std::size_t default_io_threads() {
+  const unsigned cores = std::thread::hardware_concurrency(); // 0: unknown
+  return cores > 1 ? cores - 1 : 1;
+}
+
 struct command_line {
   std::optional<std::string> config_path;
   std::map<std::string, std::vector<std::string>> values; // setting key -> values given
@@ -175,8 +182,7 @@ int serve(const config::config& settings) {
   options.body_limits.emplace_back("/socket.io/", settings.max_payload);
   options.host = listen.host;
   options.port = listen.port;
-  options.threads = settings.threads != 0 ? settings.threads
-                                          : std::max(1U, std::thread::hardware_concurrency());
+  options.threads = settings.threads != 0 ? settings.threads : default_io_threads();
   options.max_header_bytes = settings.max_header_bytes;
   options.max_body_bytes = settings.max_body_bytes;
   options.header_timeout = settings.header_timeout;

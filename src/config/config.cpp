@@ -228,7 +228,7 @@ std::vector<setting> make_settings() {
                       "endpoints (/engine.io/ echo, suite handlers), any origin. Never in production",
                       &config::compliance),
       integer_setting<std::size_t>("threads", "PARLEY_THREADS", "--threads", "N",
-                                   "I/O threads; 0 = one per core", &config::threads, 0, 256),
+                                   "I/O threads; 0 = one per core but one, at least one", &config::threads, 0, 256),
       boolean_setting("trust_proxy", "PARLEY_TRUST_PROXY", "--trust-proxy",
                       "Trust X-Forwarded-For and X-Forwarded-Proto from the peer (behind nginx)",
                       &config::trust_proxy),
