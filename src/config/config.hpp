@@ -23,7 +23,7 @@ struct config {
   // Network
   std::string listen = "127.0.0.1:8080";
   std::vector<std::string> allowed_origins;  ///< Besides the listen address's own origin.
-  std::size_t threads = 0;                   ///< I/O threads; 0 = one per core but one, at least one.
+  std::size_t threads = 0;                   ///< I/O threads; 0 = cores - 1, at least 1.
   bool trust_proxy = false;                  ///< Honour X-Forwarded-For / X-Forwarded-Proto.
   std::string node_id; ///< This node's name in a cluster (prefixes its sids); empty = alone.
   std::size_t max_header_bytes = 8 * 1024;
