@@ -401,7 +401,9 @@ push_service::subscribe(id user, id session, std::string endpoint_url, std::stri
   const auto outcome = co_await state_->database.write(put);
   if (outcome != store::subscription_outcome::too_many) {
     // Before the answer: a message sent once the client knows it is subscribed finds it here,
-    // and on the other nodes as soon as the bus carries the word.
+    // and on the other nodes as soon as the bus carries the word. (In the server the
+    // announcement also comes back to this node and forgets the user once more, harmlessly;
+    // forgetting here keeps the service right without that wiring.)
     state_->subscribers.forget(user);
     if (state_->announce) {
       state_->announce(user);
