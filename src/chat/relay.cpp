@@ -1,6 +1,7 @@
 #include "chat/relay.hpp"
 
 #include "chat/json.hpp"
+#include "common/post_batch.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -11,6 +12,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <utility>
 
 namespace parley::chat {
 namespace {
@@ -195,13 +197,32 @@ void relay::committed(delivery change, const socketio::socket* except) {
     apply(change, except); // one node: commit order is seq order
     return;
   }
-  auto payload = encode(change);
+  // Sequenced on the relay's thread, with what comes over the bus and what reads of missed
+  // changes find. Applied here, a change would be held in the writer's open post_batch (its
+  // posts go out when the batch is completed) while a later seq from the bus, applied on the
+  // relay's thread meanwhile, is posted at once: a socket would get 29 before 28.
+  bool first = false;
   {
     std::lock_guard lock(mutex_);
+    first = outbox_.empty();
+    outbox_.push_back(pending{std::move(change), except});
+  }
+  if (first) {
+    // Through the writer's batch: one hand-off for all the changes of a group commit.
+    common::post_batch::post(executor_, [this] { send_committed(); });
+  }
+}
+
+void relay::send_committed() {
+  // The deliveries to each I/O thread in one post, handed over before anything else runs here.
+  const common::post_batch batch;
+  std::lock_guard lock(mutex_);
+  for (auto& [change, except] : std::exchange(outbox_, {})) {
+    auto payload = encode(change);
     accept(std::move(change), except);
     ++counters_.published;
+    bus_->publish(std::move(payload));
   }
-  bus_->publish(std::move(payload));
 }
 
 void relay::broadcast(delivery event, const socketio::socket* except) {

@@ -81,12 +81,15 @@ public:
     std::uint64_t resynchronisations = 0; ///< Checks of every conversation here (resynchronise).
   };
 
-  /// `bus` may be null (one node). `executor` runs the reads of what was missed.
+  /// `bus` may be null (one node). `executor` runs the reads of what was missed and, with a bus,
+  /// the sequencing of log changes: one thread, the one the bus calls received() on (the
+  /// order of what this node's sockets get is the order of the posts made there).
   relay(store::database& database, socketio::hub& hub, std::chrono::milliseconds ack_timeout,
         ack_handler on_ack, bus::transport* bus, boost::asio::any_io_executor executor);
 
   /// A committed log change, on the writer thread in commit order: to this node's sockets in
-  /// seq order (but `except`, the socket that made it), and to the other nodes.
+  /// seq order (but `except`, the socket that made it), and to the other nodes. With a bus,
+  /// that happens on `executor`'s thread, where everything else that is sequenced is too.
   void committed(delivery change, const socketio::socket* except);
   /// An event outside the log: here (but `except`) and on every other node.
   void broadcast(delivery event, const socketio::socket* except = nullptr);
@@ -119,6 +122,8 @@ private:
     std::map<store::id, pending> waiting; ///< Arrived after a gap, by seq.
   };
 
+  /// On `executor_`: sequences, applies and publishes what committed() queued.
+  void send_committed();
   /// Sequences a log change (mutex_ held).
   void accept(delivery change, const socketio::socket* except);
   /// Delivers what waits and follows on (mutex_ held).
@@ -149,6 +154,7 @@ private:
 
   mutable std::mutex mutex_;
   std::unordered_map<store::id, track> tracks_; // guarded by mutex_
+  std::vector<pending> outbox_;                 // guarded by mutex_: committed, not yet sent
   counters counters_;                           // guarded by mutex_
 };
 
