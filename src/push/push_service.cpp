@@ -167,17 +167,11 @@ asio::awaitable<void> push_service::state::plan(new_message message) {
   // Who could need a push: those with a subscription (read with the targets when some
   // recipient's is not known), then of those, who has no connected socket anywhere.
   std::optional<planned> read;
+  auto known = subscribers.subscribed_among(message.recipients, clock.now_ms());
   std::vector<id> candidates;
-  bool unknown = false;
-  const unix_ms asked = clock.now_ms();
-  for (const auto user : message.recipients) {
-    const auto known = subscribers.lookup(user, asked);
-    unknown = unknown || known == subscriber_cache::known::unknown;
-    if (known == subscriber_cache::known::subscribed) {
-      candidates.push_back(user);
-    }
-  }
-  if (unknown) {
+  if (known) {
+    candidates = std::move(*known);
+  } else {
     const auto generation = subscribers.generation();
     read = co_await database.read(read_targets);
     std::vector<id> subscribed; // ascending, each once
@@ -187,7 +181,6 @@ asio::awaitable<void> push_service::state::plan(new_message message) {
     std::ranges::sort(subscribed);
     subscribed.erase(std::ranges::unique(subscribed).begin(), subscribed.end());
     subscribers.learn(message.recipients, subscribed, generation, clock.now_ms());
-    candidates.clear();
     std::ranges::copy_if(message.recipients, std::back_inserter(candidates),
                          [&](id user) { return std::ranges::binary_search(subscribed, user); });
   }

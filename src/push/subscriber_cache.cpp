@@ -40,6 +40,24 @@ subscriber_cache::known subscriber_cache::lookup(store::id user, unix_ms now) co
   return lookup_locked(user, now);
 }
 
+std::optional<std::vector<store::id>>
+subscriber_cache::subscribed_among(std::span<const store::id> users, unix_ms now) const {
+  std::vector<store::id> subscribed;
+  const std::scoped_lock lock(mutex_);
+  for (const auto user : users) {
+    switch (lookup_locked(user, now)) {
+    case known::unknown:
+      return std::nullopt;
+    case known::subscribed:
+      subscribed.push_back(user);
+      break;
+    case known::none:
+      break;
+    }
+  }
+  return subscribed;
+}
+
 bool subscriber_cache::none_subscribed(std::span<const store::id> users, unix_ms now) const {
   const std::scoped_lock lock(mutex_);
   return std::ranges::all_of(

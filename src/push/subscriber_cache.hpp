@@ -17,6 +17,7 @@
 #include <chrono>
 #include <cstdint>
 #include <mutex>
+#include <optional>
 #include <span>
 #include <unordered_map>
 #include <vector>
@@ -37,6 +38,10 @@ public:
 
   enum class known { subscribed, none, unknown };
   [[nodiscard]] known lookup(store::id user, unix_ms now) const;
+  /// Those of `users` with a subscription, in their order, when every one of them is known;
+  /// nullopt when some is not (one lock for them all).
+  [[nodiscard]] std::optional<std::vector<store::id>>
+  subscribed_among(std::span<const store::id> users, unix_ms now) const;
   /// True when every one of `users` is known to have no subscription.
   [[nodiscard]] bool none_subscribed(std::span<const store::id> users, unix_ms now) const;
 

@@ -24,6 +24,11 @@ TEST(subscriber_cache, a_read_teaches_who_has_a_subscription_and_who_has_none) {
   EXPECT_FALSE(cache.none_subscribed(users, 1000));
   EXPECT_TRUE(cache.none_subscribed(std::vector<store::id>{1, 3}, 1000));
   EXPECT_FALSE(cache.none_subscribed(std::vector<store::id>{1, 4}, 1000)); // 4: never read
+  EXPECT_EQ(cache.subscribed_among(std::vector<store::id>{3, 2, 1}, 1000),
+            std::vector<store::id>{2});
+  EXPECT_EQ(cache.subscribed_among(std::vector<store::id>{1, 3}, 1000), std::vector<store::id>{});
+  EXPECT_EQ(cache.subscribed_among(std::vector<store::id>{2, 4}, 1000), std::nullopt);
+  EXPECT_EQ(cache.subscribed_among(users, 1000 + 60'000), std::nullopt); // lapsed
 }
 
 TEST(subscriber_cache, a_subscription_is_never_hidden_by_what_was_known_before_it) {
