@@ -354,6 +354,14 @@ boost::asio::awaitable<void> relay::catch_up(std::vector<id> users, bool arrivin
     }
     if (state.delivered < 0 && arriving) {
       state.delivered = position.last_seq; // the arriving client's sync brings it this far
+      // But what this node committed and has not sequenced yet (a conversation just made, its
+      // creation still queued) still goes to the members already here: from its first seq.
+      for (const auto& queued : outbox_) {
+        if (queued.change.conversation == position.conversation_id &&
+            queued.change.seq <= state.delivered) {
+          state.delivered = queued.change.seq - 1;
+        }
+      }
     } else if (state.delivered < 0) {
       // A conversation of a connected user that nothing has reached here since they arrived
       // (made or joined while the bus was away): all of it that they may see is missed.
