@@ -2,12 +2,15 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <cstdlib>
+#include <future>
 #include <random>
+#include <utility>
 
 namespace parley::app {
 namespace {
@@ -124,7 +127,12 @@ void cluster_link::add_metrics(http::metrics& counters, chat::chat_service& chat
 }
 
 void cluster_link::stop() {
-  if (bus_) {
+  if (bus_ && !std::exchange(stopped_, true)) {
+    // The relay sequences and publishes on this thread: what the last commits queued there
+    // runs first (the thread takes its queue in order), then the bus stops.
+    std::promise<void> drained;
+    boost::asio::post(context_, [&drained] { drained.set_value(); });
+    drained.get_future().wait();
     bus_->stop();
     presence_->stop();
   }

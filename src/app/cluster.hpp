@@ -48,6 +48,7 @@ private:
   std::thread thread_;
   std::unique_ptr<bus::transport> bus_;
   std::unique_ptr<bus::presence> presence_;
+  bool stopped_ = false; ///< stop() ran (its second call must not wait on a stopped thread).
 };
 
 } // namespace parley::app
