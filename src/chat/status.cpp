@@ -11,7 +11,9 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <exception>
+#include <limits>
 #include <memory>
 #include <ranges>
 #include <stdexcept>
@@ -36,6 +38,7 @@ struct mark_read_job {
   id reader;
   id conversation;
   id up_to;
+  [[nodiscard]] id conversation_hint() const { return conversation; } // advance_read locks it
   result<mark_outcome> operator()(store::write_transaction& transaction) const {
     if (!transaction.membership(conversation, reader)) {
       return std::unexpected(make_error(error_code::not_found, "No such conversation."));
@@ -183,6 +186,11 @@ public:
     write_marks(transaction, marks_);
   }
   [[nodiscard]] bool deferrable() const override { return true; }
+  // Last in a batch: it locks every conversation it marks (advance_delivered), so after the
+  // sends, mostly in a transaction of its own (which, deferrable alone, waits for no flush).
+  [[nodiscard]] std::int64_t conversation_hint() const override {
+    return std::numeric_limits<std::int64_t>::max();
+  }
   // Must not throw (it runs in the writer's loop), and must always hand over to the next job.
   void complete(std::exception_ptr failure) override {
     if (failure) {
@@ -327,6 +335,7 @@ struct set_muted_job {
   id user;
   id conversation;
   std::optional<unix_ms> until;
+  [[nodiscard]] id conversation_hint() const { return conversation; } // set_muted locks it
 
   result<store::conversation_summary> operator()(store::write_transaction& transaction) const {
     if (!transaction.set_muted(conversation, user, until)) {

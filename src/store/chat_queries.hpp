@@ -139,6 +139,12 @@ inline constexpr const char* reactions =
 inline constexpr const char* reaction_run =
     "SELECT min(emoji_since) FROM reactions WHERE message_id = ?1 AND emoji = ?2";
 
+// The rows of the conversations in the array ?1, locked in ascending id order (PostgreSQL
+// locks the rows as the sort hands them over).
+inline constexpr const char* lock_conversations =
+    "SELECT id FROM conversations WHERE id = ANY(CAST(?1 AS BIGINT[])) ORDER BY id "
+    "FOR NO KEY UPDATE";
+
 inline constexpr const char* insert_contact =
     "INSERT INTO contacts (owner_id, contact_id, name, created_at) VALUES (?1, ?2, ?3, ?4)";
 inline constexpr const char* update_contact_name =

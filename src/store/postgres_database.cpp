@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <memory>
 #include <optional>
+#include <span>
 
 namespace parley::store {
 namespace {
@@ -81,8 +82,6 @@ void postgres_database::write_loop() {
     // theirs), so that a batch mostly needs one transaction.
     std::ranges::stable_sort(batch, {}, [](const auto& work) { return work->conversation_hint(); });
     failures.assign(batch.size(), nullptr);
-    // Deferrable jobs alone need no flush of their own (database.hpp).
-    const bool flush = needs_flush(batch);
     // One transaction per run of jobs whose conversations come in ascending id order: a job
     // that would lock a lower one (lock_order_conflict) starts the next transaction, after the
     // jobs before it have committed. Every node locks in that order, so two nodes' batches
@@ -90,6 +89,9 @@ void postgres_database::write_loop() {
     std::size_t next = 0;
     while (next < batch.size()) {
       std::size_t end = batch.size();
+      // Deferrable jobs alone need no flush of their own (database.hpp): so a transaction of
+      // the delivered marks alone, after the sends' (they come last), waits for none.
+      const bool flush = needs_flush(std::span(batch).subspan(next));
       try {
         auto& db = current.connection();
         db.send("BEGIN");

@@ -459,6 +459,7 @@ void sql_transaction<Connection>::delete_messages(id conversation_id) {
 
 template <class Connection>
 bool sql_transaction<Connection>::advance_read(id conversation_id, id user_id, id up_to) {
+  lock_conversation(conversation_id); // member rows only under their conversation's lock
   db_.cached(chat_sql::advance_read).bind(1, conversation_id).bind(2, user_id).bind(3, up_to).run();
   return db_.changes() > 0;
 }
@@ -486,6 +487,29 @@ sql_transaction<Connection>::advance_delivered(std::span<const delivered_mark> m
       out.back() = '}';
       return out;
     };
+    if constexpr (Connection::row_locks) {
+      // The marks' conversations first, in ascending order (member rows are only ever locked
+      // under their conversation's lock).
+      std::vector<id> ids;
+      ids.reserve(marks.size());
+      for (const auto& mark : marks) {
+        ids.push_back(mark.conversation_id);
+      }
+      std::ranges::sort(ids);
+      const auto [first, last] = std::ranges::unique(ids);
+      ids.erase(first, last);
+      std::string conversations = "{";
+      for (const auto conversation : ids) {
+        if (note_lock(conversation)) {
+          conversations += std::to_string(conversation);
+          conversations += ',';
+        }
+      }
+      if (conversations.size() > 1) {
+        conversations.back() = '}';
+        db_.cached(chat_sql::lock_conversations).bind(1, conversations).post();
+      }
+    }
     auto& statement = db_.cached(chat_sql::advance_delivered_marks);
     statement.bind(1, array(&delivered_mark::conversation_id))
         .bind(2, array(&delivered_mark::user_id))

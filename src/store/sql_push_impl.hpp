@@ -66,6 +66,7 @@ void sql_transaction<Connection>::drop_push_subscription(id subscription_id) {
 template <class Connection>
 bool sql_transaction<Connection>::set_muted(id conversation_id, id user,
                                             std::optional<unix_ms> until) {
+  lock_conversation(conversation_id); // member rows only under their conversation's lock
   db_.cached(push_sql::set_muted).bind(1, conversation_id).bind(2, user).bind(3, until).run();
   return db_.changes() > 0;
 }

@@ -15,6 +15,7 @@
 #include <exception>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <stdexcept>
 #include <thread>
 #include <vector>
@@ -135,7 +136,7 @@ private:
 
 /// False when every job of `batch` is deferrable: such a batch alone needs no flush to disk
 /// (job::deferrable).
-inline bool needs_flush(const std::vector<std::unique_ptr<job>>& batch) {
+inline bool needs_flush(std::span<const std::unique_ptr<job>> batch) {
   return std::ranges::any_of(batch, [](const auto& work) { return !work->deferrable(); });
 }
 

@@ -154,6 +154,9 @@ public:
   virtual void set_reaction(id message_id, id user_id, std::optional<std::string_view> emoji,
                             id seq) = 0;
   /// Raises the member's read mark (and delivered mark) to `up_to`; true when read moved.
+  /// Like every write of a member's row, it locks the conversation's row first
+  /// (lock_conversation): member rows are only ever locked under their conversation's lock, so
+  /// they add no lock order of their own.
   virtual bool advance_read(id conversation_id, id user_id, id up_to) = 0;
   /// advance_read for a caller who need not know whether it moved: the engine is not waited
   /// for (a failure surfaces later in the transaction, and fails it).
@@ -163,7 +166,8 @@ public:
   /// with its senders when `up_to - before <= scan_limit` (a longer range is left to the
   /// caller). The marks name distinct (conversation, user) pairs. On PostgreSQL this is one
   /// statement and one wait however many marks there are (a mark job's round trips were most of
-  /// a PostgreSQL writer's time per message).
+  /// a PostgreSQL writer's time per message). The marks' conversations are locked first, in
+  /// ascending id order (lock_order_conflict when the transaction holds a higher one already).
   virtual std::vector<delivered_mark_moved> advance_delivered(std::span<const delivered_mark> marks,
                                                               id scan_limit) = 0;
 
@@ -202,7 +206,7 @@ public:
   virtual bool delete_push_subscription(id user, std::string_view endpoint) = 0;
   /// The push service said it is gone (404/410).
   virtual void drop_push_subscription(id subscription_id) = 0;
-  /// False when `user` is not a member.
+  /// False when `user` is not a member. Locks the conversation first, as advance_read does.
   virtual bool set_muted(id conversation_id, id user, std::optional<unix_ms> until) = 0;
   virtual void set_notification_previews(id user, bool previews) = 0;
 };

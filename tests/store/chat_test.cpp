@@ -324,14 +324,18 @@ TEST_P(chat_test, every_query_is_served_by_an_index) {
     const auto details = connection_->plan(sql);
     EXPECT_FALSE(connection_->scans_whole(details)) << sql << "\n" << details;
   }
-  if (GetParam() == conformance::engine::postgres) { // its own statement, with arrays
-    std::string sql = chat_sql::advance_delivered_marks;
-    for (const auto* parameter : {"?1", "?2", "?3"}) {
-      for (auto at = sql.find(parameter); at != std::string::npos; at = sql.find(parameter)) {
-        sql.replace(at, 2, "'{1,2}'");
+  if (GetParam() == conformance::engine::postgres) { // its own statements, with arrays
+    const auto with_arrays = [](std::string sql) {
+      for (const auto* parameter : {"?1", "?2", "?3"}) {
+        for (auto at = sql.find(parameter); at != std::string::npos; at = sql.find(parameter)) {
+          sql.replace(at, 2, "'{1,2}'");
+        }
       }
-    }
-    for (const auto& text : {sql, std::string(chat_sql::append_message_with_members)}) {
+      return sql;
+    };
+    for (const auto& text :
+         {with_arrays(chat_sql::advance_delivered_marks), with_arrays(chat_sql::lock_conversations),
+          std::string(chat_sql::append_message_with_members)}) {
       const auto details = connection_->plan(text);
       EXPECT_FALSE(connection_->scans_whole(details)) << text << "\n" << details;
     }

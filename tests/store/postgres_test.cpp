@@ -17,7 +17,11 @@
 #include <boost/asio/ip/tcp.hpp>
 
 #include <chrono>
+#include <exception>
 #include <fmt/format.h>
+#include <optional>
+#include <thread>
+#include <vector>
 
 namespace parley::store {
 namespace {
@@ -52,6 +56,77 @@ TEST(postgres_transaction, conversations_are_locked_in_ascending_id_order_in_a_w
   transaction.lock_conversation(higher); // again: it holds that one
   EXPECT_EQ(transaction.next_seq(higher), 1);
   db->commit();
+}
+
+// One user on two nodes: their phone's delivered mark in one node's batch, their laptop's
+// send in the same conversation in the other's. The mark locks the conversation's row before
+// the member's row, as the send does, so the send waits for the mark's transaction instead of
+// holding the conversation while the mark's transaction, which sends in it too, waits for it:
+// no circle, which PostgreSQL would break after a second by failing one of them.
+TEST(postgres_transaction,
+     a_delivered_mark_and_a_send_by_the_same_member_elsewhere_do_not_deadlock) {
+  const auto store = conformance::test_store::make(conformance::engine::postgres);
+  const auto here = store->connect();
+  here->migrate();
+  const auto there = store->connect();
+  const auto watcher = store->connect();
+  auto& mine = dynamic_cast<postgres_transaction&>(here->transaction());
+  auto& theirs = dynamic_cast<postgres_transaction&>(there->transaction());
+  const auto alice = mine.insert_user("+14155550101", "Alice", 1).user_id;
+  const auto bob = mine.insert_user("+14155550102", "Bob", 1).user_id;
+  const auto group = mine.insert_conversation(conversation_kind::group, "g", std::nullopt, alice, 1)
+                         .conversation_id;
+  mine.insert_member(group, alice, 1);
+  mine.insert_member(group, bob, 1);
+  const auto from_bob = mine.append_message(group, bob, "hello", 2, "b1");
+  ASSERT_TRUE(from_bob);
+  const auto there_pid = there->count("SELECT pg_backend_pid()");
+
+  here->begin();
+  mine.transaction_started();
+  const std::vector<delivered_mark> marks{{group, alice, from_bob->message.message_id}};
+  EXPECT_EQ(mine.advance_delivered(marks, 2000).size(), 1U);
+
+  std::exception_ptr laptop_failure;
+  std::optional<appended_message> from_laptop;
+  std::thread laptop([&] {
+    try {
+      there->begin();
+      theirs.transaction_started();
+      from_laptop = theirs.append_message(group, alice, "from the laptop", 3, "a1");
+      theirs.raise_read(group, alice, from_laptop->message.message_id);
+      there->commit();
+    } catch (...) {
+      laptop_failure = std::current_exception();
+    }
+  });
+  // The laptop's transaction waits for a lock of this one (polled, not slept on).
+  const auto waiting = [&] {
+    return watcher->count(fmt::format("SELECT count(*) FROM pg_stat_activity WHERE pid = {} "
+                                      "AND wait_event_type = 'Lock'",
+                                      there_pid)) > 0;
+  };
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (!waiting() && std::chrono::steady_clock::now() < deadline) {
+  }
+  EXPECT_TRUE(waiting()) << "the laptop's send should wait for this transaction";
+  // The phone's node sends in the same conversation in the same transaction.
+  std::exception_ptr phone_failure;
+  try {
+    EXPECT_TRUE(mine.append_message(group, bob, "and again", 4, "b2"));
+    here->commit();
+  } catch (...) {
+    phone_failure = std::current_exception();
+  }
+  laptop.join();
+  EXPECT_FALSE(phone_failure);
+  EXPECT_FALSE(laptop_failure);
+  ASSERT_TRUE(from_laptop);
+  EXPECT_EQ(from_laptop->message.seq, 3); // after the phone's node's commit
+  EXPECT_EQ(here->count(fmt::format("SELECT last_delivered_id FROM conversation_members "
+                                    "WHERE conversation_id = {} AND user_id = {}",
+                                    group, alice)),
+            from_laptop->message.message_id);
 }
 
 TEST(postgres_connection, a_bad_statement_fails_and_the_connection_goes_on) {
