@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <ranges>
 #include <stdexcept>
 #include <tuple>
 
@@ -478,18 +479,22 @@ sql_transaction<Connection>::advance_delivered(std::span<const delivered_mark> m
     if (marks.empty()) {
       return moved;
     }
-    const auto array = [&](id delivered_mark::*field) {
+    // A PostgreSQL array literal of ids ({1,2,3}); `ids` is not empty.
+    const auto array_of = [](const auto& ids) {
       std::string out = "{";
-      for (const auto& mark : marks) {
-        out += std::to_string(mark.*field);
+      for (const id value : ids) {
+        out += std::to_string(value);
         out += ',';
       }
       out.back() = '}';
       return out;
     };
+    const auto array = [&](id delivered_mark::*field) {
+      return array_of(marks | std::views::transform(field));
+    };
     if constexpr (Connection::row_locks) {
       // The marks' conversations first, in ascending order (member rows are only ever locked
-      // under their conversation's lock).
+      // under their conversation's lock), but for those this transaction holds already.
       std::vector<id> ids;
       ids.reserve(marks.size());
       for (const auto& mark : marks) {
@@ -498,16 +503,14 @@ sql_transaction<Connection>::advance_delivered(std::span<const delivered_mark> m
       std::ranges::sort(ids);
       const auto [first, last] = std::ranges::unique(ids);
       ids.erase(first, last);
-      std::string conversations = "{";
-      for (const auto conversation : ids) {
+      std::vector<id> to_lock; // note_lock in ascending order: it throws on a step down
+      for (const id conversation : ids) {
         if (note_lock(conversation)) {
-          conversations += std::to_string(conversation);
-          conversations += ',';
+          to_lock.push_back(conversation);
         }
       }
-      if (conversations.size() > 1) {
-        conversations.back() = '}';
-        db_.cached(chat_sql::lock_conversations).bind(1, conversations).post();
+      if (!to_lock.empty()) {
+        db_.cached(chat_sql::lock_conversations).bind(1, array_of(to_lock)).post();
       }
     }
     auto& statement = db_.cached(chat_sql::advance_delivered_marks);
