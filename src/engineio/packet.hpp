@@ -1,5 +1,5 @@
 #pragma once
-// The Engine.IO v4 wire format (shared/SOCKETIO.md, A2 and A4): packets, their text form,
+// The Engine.IO v4 wire format (github.com/socketio/engine.io-protocol): packets, text form,
 // WebSocket binary frames, and the `\x1e`-joined polling payloads with `b`+base64 binary
 // records. Pure codecs: no I/O, no session state. Every function here is thread-safe;
 // a payload_decoder is used by one thread at a time.

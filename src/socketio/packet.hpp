@@ -1,5 +1,5 @@
 #pragma once
-// The Socket.IO v5 wire format (shared/SOCKETIO.md, A10): packets carried in Engine.IO
+// The Socket.IO v5 wire format (github.com/socketio/socket.io-protocol): packets in Engine.IO
 // messages, their text header and JSON payload, and binary attachments sent as separate
 // Engine.IO binary messages. Pure codecs: no namespaces joined, no acks tracked. The free
 // functions are thread-safe; a decoder belongs to one connection and is used by one thread

@@ -1,6 +1,6 @@
 #include "socketio/packet.hpp"
 
-#include "engineio/packet.hpp"
+#include "packet_cases.hpp"
 #include "socketio/server.hpp"
 
 #include <boost/json/parse.hpp>
@@ -8,124 +8,15 @@
 
 #include <gtest/gtest.h>
 
-#include <ostream>
 #include <string>
 #include <string_view>
 #include <vector>
 
 namespace parley::socketio {
-
-// Readable failure messages.
-void PrintTo(const packet& value, std::ostream* out) {
-  *out << "{type " << static_cast<int>(value.type) << ", nsp " << value.nsp << ", id "
-       << (value.id ? std::to_string(*value.id) : "none") << ", data "
-       << boost::json::serialize(value.data) << ", attachments "
-       << ::testing::PrintToString(value.attachments) << "}";
-}
-
 namespace {
 
 using namespace std::string_view_literals;
-
-boost::json::value json(std::string_view text) {
-  return boost::json::parse(text);
-}
-
-packet make_packet(packet_type type, std::string nsp, std::optional<std::uint64_t> id,
-                   std::string_view data_json, std::vector<std::string> attachments = {}) {
-  packet result;
-  result.type = type;
-  result.nsp = std::move(nsp);
-  result.id = id;
-  result.data = data_json.empty() ? boost::json::value() : json(data_json);
-  result.attachments = std::move(attachments);
-  return result;
-}
-
-constexpr std::string_view k_placeholder_0 = R"({"_placeholder":true,"num":0})";
-
-// Wire forms from shared/SOCKETIO.md (A10, B5, B6), without the Engine.IO '4'. Each is both
-// what encode() writes and what the decoder reads.
-struct wire_case {
-  std::string_view text;
-  std::vector<std::string> attachments;
-  packet decoded;
-};
-
-const std::vector<wire_case>& canonical_cases() {
-  static const std::vector<wire_case> cases{
-      {"0", {}, make_packet(packet_type::connect, "/", {}, "")},
-      {R"(0{"token":"123"})", {}, make_packet(packet_type::connect, "/", {}, R"({"token":"123"})")},
-      {R"(0{"sid":"abc"})", {}, make_packet(packet_type::connect, "/", {}, R"({"sid":"abc"})")},
-      {R"(0/admin,{"sid":"xyz"})",
-       {},
-       make_packet(packet_type::connect, "/admin", {}, R"({"sid":"xyz"})")},
-      {"0/admin,", {}, make_packet(packet_type::connect, "/admin", {}, "")},
-      {R"(4/random,{"message":"Invalid namespace"})",
-       {},
-       make_packet(packet_type::connect_error, "/random", {},
-                   R"({"message":"Invalid namespace"})")},
-      {R"(4{"message":"Not authorized","data":{"reason":"token"}})",
-       {},
-       make_packet(packet_type::connect_error, "/", {},
-                   R"({"message":"Not authorized","data":{"reason":"token"}})")},
-      {R"(4"refused")", {}, make_packet(packet_type::connect_error, "/", {}, R"("refused")")},
-      {R"(2["chat","hi"])", {}, make_packet(packet_type::event, "/", {}, R"(["chat","hi"])")},
-      {R"(2/admin,["chat","hi"])",
-       {},
-       make_packet(packet_type::event, "/admin", {}, R"(["chat","hi"])")},
-      {R"(217["get",1])", {}, make_packet(packet_type::event, "/", 17, R"(["get",1])")},
-      {R"(2/admin,5["get"])", {}, make_packet(packet_type::event, "/admin", 5, R"(["get"])")},
-      {R"(2[42,"numeric name"])",
-       {},
-       make_packet(packet_type::event, "/", {}, R"([42,"numeric name"])")},
-      {R"(2["auth",{}])", {}, make_packet(packet_type::event, "/", {}, R"(["auth",{}])")},
-      {R"(2["Connect"])", {}, make_packet(packet_type::event, "/", {}, R"(["Connect"])")},
-      {R"(317[{"ok":true}])", {}, make_packet(packet_type::ack, "/", 17, R"([{"ok":true}])")},
-      {R"(3/admin,13["bar"])", {}, make_packet(packet_type::ack, "/admin", 13, R"(["bar"])")},
-      {R"(3456[1,"2",{"3":[false]}])",
-       {},
-       make_packet(packet_type::ack, "/", 456, R"([1,"2",{"3":[false]}])")},
-      {"30[\"ok\"]", {}, make_packet(packet_type::ack, "/", 0, R"(["ok"])")},
-      {"31[]", {}, make_packet(packet_type::ack, "/", 1, "[]")},
-      {"1", {}, make_packet(packet_type::disconnect, "/", {}, "")},
-      {"1/admin,", {}, make_packet(packet_type::disconnect, "/admin", {}, "")},
-      {R"(51-["file",{"_placeholder":true,"num":0}])",
-       {"\x01\x02\x03"},
-       make_packet(packet_type::binary_event, "/", {}, R"(["file",{"_placeholder":true,"num":0}])",
-                   {"\x01\x02\x03"})},
-      {R"(51-0["hi",{"_placeholder":true,"num":0}])",
-       {"bytes"},
-       make_packet(packet_type::binary_event, "/", 0, R"(["hi",{"_placeholder":true,"num":0}])",
-                   {"bytes"})},
-      {R"(52-["message-back",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}])",
-       {"\x01\x02\x03", std::string("\x00\xFF", 2)},
-       make_packet(
-           packet_type::binary_event, "/", {},
-           R"(["message-back",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}])",
-           {"\x01\x02\x03", std::string("\x00\xFF", 2)})},
-      {R"(51-/admin,["file",{"_placeholder":true,"num":0}])",
-       {""},
-       make_packet(packet_type::binary_event, "/admin", {},
-                   R"(["file",{"_placeholder":true,"num":0}])", {""})},
-      {R"(61-15[{"_placeholder":true,"num":0}])",
-       {"\x01\x02"},
-       make_packet(packet_type::binary_ack, "/", 15, R"([{"_placeholder":true,"num":0}])",
-                   {"\x01\x02"})},
-      {R"(62-789[{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}])",
-       {"a", "b"},
-       make_packet(packet_type::binary_ack, "/", 789,
-                   R"([{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}])", {"a", "b"})},
-      // Placeholders nested in objects, numbered depth-first.
-      {R"(53-["up",{"a":{"_placeholder":true,"num":0},"b":[{"_placeholder":true,"num":1}]},{"_placeholder":true,"num":2}])",
-       {"zero", "one", "two"},
-       make_packet(
-           packet_type::binary_event, "/", {},
-           R"(["up",{"a":{"_placeholder":true,"num":0},"b":[{"_placeholder":true,"num":1}]},{"_placeholder":true,"num":2}])",
-           {"zero", "one", "two"})},
-  };
-  return cases;
-}
+using namespace cases;
 
 // Feeds one packet's messages to `decoder`; the result of the last message.
 std::expected<std::optional<packet>, decode_error>
@@ -162,8 +53,7 @@ TEST(socketio_packet, writes_data_serialised_once_for_many_sockets_verbatim) {
   packet in_namespace{packet_type::event, "/chat", std::nullopt, nullptr, {}};
   in_namespace.serialized_data = shared;
   EXPECT_EQ(encode(in_namespace).text, R"(2/chat,["message",{"id":7}])");
-  EXPECT_EQ(*serialize_event("message", single_argument(
-                                                      boost::json::object{{"id", 7}})),
+  EXPECT_EQ(*serialize_event("message", single_argument(boost::json::object{{"id", 7}})),
             R"(["message",{"id":7}])");
 }
 
@@ -570,235 +460,16 @@ TEST(socketio_packet, describes_every_error) {
   }
 }
 
-// ---------------------------------------------------------------------------------------------
-// Through Engine.IO: a polling body of Socket.IO packets, cut at every point.
-
-// Engine.IO messages -> Socket.IO packets; an error ends the stream.
-struct stream_outcome {
-  std::vector<packet> packets;
-  std::optional<decode_error> socketio_error;
-  std::optional<engineio::decode_error> engineio_error;
-
-  friend bool operator==(const stream_outcome&, const stream_outcome&) = default;
-};
-
-void PrintTo(const stream_outcome& outcome, std::ostream* out) {
-  *out << ::testing::PrintToString(outcome.packets) << " then "
-       << (outcome.socketio_error   ? describe(*outcome.socketio_error)
-           : outcome.engineio_error ? engineio::describe(*outcome.engineio_error)
-                                    : "success");
-}
-
-bool deliver(decoder& decoder, const std::vector<engineio::packet>& messages,
-             stream_outcome& outcome) {
-  for (const engineio::packet& message : messages) {
-    EXPECT_EQ(message.type, engineio::packet_type::message);
-    auto result = message.binary ? decoder.on_binary(message.data) : decoder.on_text(message.data);
-    if (!result) {
-      outcome.socketio_error = result.error();
-      return false;
-    }
-    if (result->has_value()) {
-      outcome.packets.push_back(std::move(**result));
-    }
-  }
-  return true;
-}
-
-stream_outcome decode_body_chunked(std::string_view body, const std::vector<std::size_t>& cuts) {
-  engineio::payload_decoder payload;
-  decoder decoder;
-  stream_outcome outcome;
-  std::vector<engineio::packet> messages;
-  std::size_t start = 0;
-  auto feed = [&](std::string_view chunk) {
-    messages.clear();
-    const auto fed = payload.feed(chunk, messages);
-    if (!deliver(decoder, messages, outcome)) {
-      return false;
-    }
-    if (!fed) {
-      outcome.engineio_error = fed.error();
-      return false;
-    }
-    return true;
-  };
-  for (const std::size_t cut : cuts) {
-    if (!feed(body.substr(start, cut - start))) {
-      return outcome;
-    }
-    start = cut;
-  }
-  if (!feed(body.substr(start))) {
-    return outcome;
-  }
-  messages.clear();
-  const auto finished = payload.finish(messages);
-  if (deliver(decoder, messages, outcome) && !finished) {
-    outcome.engineio_error = finished.error();
-  }
-  return outcome;
-}
-
-void expect_same_stream_for_every_chunking(std::string_view body) {
-  SCOPED_TRACE(::testing::PrintToString(std::string(body)));
-  const stream_outcome whole = decode_body_chunked(body, {});
-  for (std::size_t first = 0; first <= body.size(); ++first) {
-    ASSERT_EQ(decode_body_chunked(body, {first}), whole) << "cut at " << first;
-    if (body.size() <= 48) {
-      for (std::size_t second = first; second <= body.size(); ++second) {
-        ASSERT_EQ(decode_body_chunked(body, {first, second}), whole)
-            << "cuts at " << first << ", " << second;
-      }
-    }
-  }
-  std::vector<std::size_t> every_byte;
-  for (std::size_t cut = 1; cut < body.size(); ++cut) {
-    every_byte.push_back(cut);
-  }
-  ASSERT_EQ(decode_body_chunked(body, every_byte), whole) << "byte by byte";
-}
-
-// The Engine.IO messages of `packets`, as a polling body.
-std::string polling_body(const std::vector<packet>& packets) {
-  std::vector<engineio::packet> messages;
-  for (const packet& each : packets) {
-    encoded wire = encode(each);
-    messages.push_back({engineio::packet_type::message, std::move(wire.text), false});
-    for (std::string& attachment : wire.attachments) {
-      messages.push_back({engineio::packet_type::message, std::move(attachment), true});
-    }
-  }
-  return engineio::encode_payload(messages);
-}
-
-TEST(socketio_over_polling, decodes_every_documented_packet_in_one_body) {
-  std::vector<packet> packets;
-  for (const auto& each : canonical_cases()) {
-    packets.push_back(each.decoded);
-  }
-  const std::string body = polling_body(packets);
-  const stream_outcome outcome = decode_body_chunked(body, {});
-  EXPECT_FALSE(outcome.socketio_error.has_value());
-  EXPECT_FALSE(outcome.engineio_error.has_value());
-  EXPECT_EQ(outcome.packets, packets);
-  expect_same_stream_for_every_chunking(body);
-}
-
-TEST(socketio_over_polling, decodes_the_documented_bodies_in_every_chunking) {
-  for (const std::string_view body :
-       {"40{\"token\":\"123\"}"sv,
-        "40\x1e"
-        "42[\"chat\",\"hi\"]\x1e"
-        "4217[\"get\",1]\x1e"
-        "41"sv,
-        "451-[\"x\",{\"_placeholder\":true,\"num\":0}]\x1e"
-        "bAQID\x1e"
-        "42[\"after\"]"sv,
-        "461-15[{\"_placeholder\":true,\"num\":0}]\x1e"
-        "bAQIDBA=="sv,
-        "452-[\"message-back\",{\"_placeholder\":true,\"num\":0},{\"_placeholder\":true,\"num\":1}]"
-        "\x1e"
-        "bAQID\x1e"
-        "bAAE="sv}) {
-    const stream_outcome whole = decode_body_chunked(body, {});
-    EXPECT_FALSE(whole.socketio_error.has_value()) << body;
-    EXPECT_FALSE(whole.engineio_error.has_value()) << body;
-    expect_same_stream_for_every_chunking(body);
-  }
-}
-
-TEST(socketio_over_polling, stops_at_the_same_error_in_every_chunking) {
-  const struct {
-    std::string_view body;
-    std::size_t packets_before_error;
-    std::optional<decode_error> socketio_error;
-    std::optional<engineio::decode_error> engineio_error;
-  } cases[]{
-      {"40\x1e"
-       "42{}\x1e"
-       "42[\"never\"]",
-       1,
-       decode_error::bad_payload_shape,
-       {}},
-      {"40\x1e"
-       "42abc[\"a\"]",
-       1,
-       decode_error::bad_json,
-       {}},
-      {"40\x1e"
-       "4abc",
-       1,
-       decode_error::bad_type,
-       {}},
-      {"40\x1e"
-       "bAQID",
-       1,
-       decode_error::unexpected_binary,
-       {}},
-      {"451-[\"x\",{\"_placeholder\":true,\"num\":0}]\x1e"
-       "42[\"a\"]",
-       0,
-       decode_error::unexpected_text,
-       {}},
-      {"40\x1e\x1e"
-       "41",
-       1,
-       {},
-       engineio::decode_error::empty},
-      {"40\x1e"
-       "bA",
-       1,
-       {},
-       engineio::decode_error::invalid_base64},
-      {"40\x1e"
-       "x",
-       1,
-       {},
-       engineio::decode_error::unknown_type},
-  };
-  for (const auto& [body, packets_before_error, socketio_error, engineio_error] : cases) {
-    SCOPED_TRACE(::testing::PrintToString(std::string(body)));
-    const stream_outcome whole = decode_body_chunked(body, {});
-    EXPECT_EQ(whole.packets.size(), packets_before_error);
-    EXPECT_EQ(whole.socketio_error, socketio_error);
-    EXPECT_EQ(whole.engineio_error, engineio_error);
-    expect_same_stream_for_every_chunking(body);
-  }
-}
-
-TEST(socketio_over_polling, round_trips_binary_events_through_base64_records) {
-  std::string every_byte;
-  for (int value = 0; value < 256; ++value) {
-    every_byte += static_cast<char>(value);
-  }
-  std::vector<packet> packets{
-      make_packet(packet_type::connect, "/", {}, R"({"token":"abc"})"),
-      make_packet(
-          packet_type::binary_event, "/chat", 4,
-          R"(["upload",{"name":"a\u001eb","body":{"_placeholder":true,"num":0}},{"_placeholder":true,"num":1}])",
-          {every_byte, std::string()}),
-      make_packet(packet_type::binary_ack, "/chat", 2, R"([{"_placeholder":true,"num":0}])",
-                  {"\x1e\x1e"}),
-      make_packet(packet_type::disconnect, "/chat", {}, ""),
-  };
-  const std::string body = polling_body(packets);
-  EXPECT_EQ(std::ranges::count(body, '\x1e'), 6);
-  const stream_outcome outcome = decode_body_chunked(body, {});
-  EXPECT_FALSE(outcome.socketio_error.has_value());
-  EXPECT_FALSE(outcome.engineio_error.has_value());
-  EXPECT_EQ(outcome.packets, packets);
-  expect_same_stream_for_every_chunking(body);
-}
-
 TEST(socketio_packet, reads_escaped_lone_surrogates_as_replacement_characters_and_says_so) {
   const struct {
     std::string_view text;
     std::string_view decoded; // the second argument
   } cases[] = {
       {R"(2["e","\ud800"])", "\xEF\xBF\xBD"},
-      {R"(2["e","a\udc00b"])", "a\xEF\xBF\xBD" "b"},
-      {R"(2["e","\ud800\u0041"])", "\xEF\xBF\xBD" "A"},
+      {R"(2["e","a\udc00b"])", "a\xEF\xBF\xBD"
+                               "b"},
+      {R"(2["e","\ud800\u0041"])", "\xEF\xBF\xBD"
+                                   "A"},
       {R"(2["e","\ud800\ud83d\ude00"])", "\xEF\xBF\xBD\xF0\x9F\x98\x80"},
       {R"(2["e",{"k\uDBFF":"\\ud800"}])", ""},
   };
