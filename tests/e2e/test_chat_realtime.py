@@ -1,5 +1,5 @@
 """The chat over Socket.IO (the contract's "Real time" section, with the choices of
-notes/chat-decisions.md), driven by Debian's python3-socketio sync client: messages in direct
+docs/api.md), driven by Debian's python3-socketio sync client: messages in direct
 and group conversations, the sender's other tabs, outsiders, idempotent retries, `sync` (the
 v2 catch-up by per-conversation cursors) after a disconnection, receipts, ordering under
 concurrent senders and the rate limit. The common cases run over WebSocket and over HTTP
