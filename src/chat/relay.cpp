@@ -259,6 +259,18 @@ bool relay::concerns_this_node(const delivery& change) const {
 void relay::accept(delivery change, const socketio::socket* except) {
   auto& state = tracks_[change.conversation];
   const id seq = change.seq;
+  if (seq <= state.delivered && state.from_arrival && !state.reading) {
+    // Committed before a user's arrival here read the database, published after: the arriving
+    // client's sync brings it, but the members already here (a group just made elsewhere)
+    // have had nothing of it. Nothing of the conversation was applied here since, so it can
+    // still go out in order: read it all again from just before it.
+    const id conversation = change.conversation;
+    state.from_arrival = false;
+    state.delivered = seq - 1;
+    state.waiting.emplace(seq, pending{std::move(change), except}); // the read keeps `except`
+    read_missed(conversation, state.delivered);
+    return;
+  }
   if (seq <= state.delivered) {
     ++counters_.late;
     return; // delivered already (a late publish, or covered by a read of what was missed)
@@ -277,6 +289,7 @@ void relay::accept(delivery change, const socketio::socket* except) {
     return;
   }
   state.delivered = seq; // the next one, or the first this node sees of the conversation
+  state.from_arrival = false;
   apply(change, except);
   release(state);
 }
@@ -294,6 +307,7 @@ void relay::release(track& state) {
       return;
     }
     state.delivered = first->first;
+    state.from_arrival = false;
     apply(first->second.change, first->second.except);
     state.waiting.erase(first);
   }
@@ -318,6 +332,7 @@ boost::asio::awaitable<void> relay::fill(id conversation, id after) {
   std::lock_guard lock(mutex_);
   auto& state = tracks_[conversation];
   state.reading = false;
+  state.from_arrival = false;
   if (found.last_seq > state.delivered) {
     for (const auto& change : found.changes) {
       // A change of this node's that waited keeps its exception (the socket that made it
@@ -354,6 +369,7 @@ boost::asio::awaitable<void> relay::catch_up(std::vector<id> users, bool arrivin
     }
     if (state.delivered < 0 && arriving) {
       state.delivered = position.last_seq; // the arriving client's sync brings it this far
+      state.from_arrival = true;
       // But what this node committed and has not sequenced yet (a conversation just made, its
       // creation still queued) still goes to the members already here: from its first seq.
       for (const auto& queued : outbox_) {

@@ -97,7 +97,9 @@ public:
   /// conversations' changes after what the database holds now (the client's own `sync`, which
   /// follows its connection, brings it that far). Done after the socket joined, this could
   /// read a change that was committed since it joined but had not come over the bus yet, and
-  /// then drop that change as late: a connected socket would miss it.
+  /// then drop that change as late: a connected socket would miss it. And a change committed
+  /// before this read but published after it (a group just made on another node) is read
+  /// again for the members already here, if nothing of its conversation went out here since.
   boost::asio::awaitable<void> user_arriving(store::id user);
   /// Told of each `push_subscriber` (from any node, this one included), and with nullopt
   /// whenever the bus may have lost words (resynchronise). May be set while the bus runs.
@@ -119,6 +121,9 @@ private:
   struct track {
     store::id delivered = -1; ///< The last seq delivered here; -1: none yet.
     bool reading = false;     ///< A read of what was missed is under way.
+    /// `delivered` is where the database was when a user arrived, and nothing has been applied
+    /// here since: a change at or below it may be one that the members already here never got.
+    bool from_arrival = false;
     std::map<store::id, pending> waiting; ///< Arrived after a gap, by seq.
   };
 

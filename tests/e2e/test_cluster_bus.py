@@ -295,6 +295,27 @@ class OvertakenPublishTest(ClusterCase):
             self.assertLessEqual(set(seqs), {m["seq"] for m in all_sent}, (own, seqs))
 
 
+class ArrivalBeforeAPublishTest(ClusterCase):
+    """A user's first socket on node 2 arrives while node 1 holds back the publish of a group
+    it just made (the tests' fault hook): node 2 reads the group's present for the arriving
+    user before the publish comes."""
+
+    def test_the_members_already_there_still_get_the_group(self):
+        self.start_cluster(n1_env={"PARLEY_TEST_PUBLISH_DELAY_MS": "1500"})
+        alice = self.user("Alice", server=self.n1)
+        bob, carol = self.user("Bob", server=self.n2), self.user("Carol", server=self.n2)
+        b = self.chat(bob, server=self.n2)
+        group = self.open_conversation(alice, bob, carol, title="Made on node 1")
+        # Carol arrives on node 2 within the publish's delay (if connecting took longer, the
+        # publish came first, and this proves only what CrossNodeChatTest does).
+        self.chat(carol, server=self.n2)
+        shown = b.next_payload("conversation")
+        self.assertEqual((shown["id"], shown["title"]), (group["id"], "Made on node 1"))
+        message = self.assertSent(self.chat(alice, server=self.n1).send(
+            "after", conversation_id=group["id"]))
+        self.assertEqual(b.next_payload("message"), message)
+
+
 class BusOutageTest(ClusterCase):
     """Redis of the test's own, stopped and killed."""
 
