@@ -58,6 +58,7 @@ struct open_conversation_job {
   std::optional<std::string> title;
   unix_ms now;
   result<opened_conversation> operator()(store::write_transaction& transaction) const {
+    announced = {}; // a job may run again (store::job::run_write)
     for (const auto other : others) {
       if (!transaction.user_by_id(other)) {
         return std::unexpected(

@@ -29,6 +29,7 @@ struct group_job {
   // The actor's membership of a group: not_found for non-members (existence is not leaked),
   // bad_request for a direct conversation, not_allowed when an admin is needed.
   result<store::member_row> check(store::write_transaction& transaction, bool admin_needed) const {
+    announced = {}; // first in every change, which may run again (store::job::run_write)
     transaction.lock_conversation(conversation); // the checks see what other nodes committed
     auto member = transaction.membership(conversation, actor);
     const auto found = transaction.conversation(conversation);

@@ -88,6 +88,7 @@ struct edit_job : change_job {
   std::string body;
   std::chrono::seconds window;
   result<store::message_row> operator()(store::write_transaction& transaction) const {
+    announced = {}; // a job may run again (store::job::run_write)
     auto found = find_visible(transaction, user, message_id);
     if (!found) {
       return std::unexpected(std::move(found.error()));
@@ -116,6 +117,7 @@ struct edit_job : change_job {
 struct delete_job : change_job {
   std::chrono::seconds window;
   result<store::message_row> operator()(store::write_transaction& transaction) const {
+    announced = {}; // a job may run again (store::job::run_write)
     auto found = find_visible(transaction, user, message_id);
     if (!found) {
       return std::unexpected(std::move(found.error()));
@@ -144,6 +146,7 @@ struct delete_job : change_job {
 struct react_job : change_job {
   std::optional<std::string> emoji;
   result<store::message_row> operator()(store::write_transaction& transaction) const {
+    announced = {}; // a job may run again (store::job::run_write)
     auto found = find_visible(transaction, user, message_id);
     if (!found) {
       return std::unexpected(std::move(found.error()));

@@ -81,7 +81,7 @@ void write_marks(store::write_transaction& transaction, std::vector<delivered_ma
   std::vector<store::delivered_mark> wanted;
   wanted.reserve(marks.size());
   for (auto& mark : marks) {
-    mark.outcome.up_to = mark.up_to;
+    mark.outcome = mark_outcome{false, mark.up_to, {}}; // (again, if the batch runs again)
     wanted.push_back(store::delivered_mark{mark.conversation, mark.user, mark.up_to});
   }
   auto mark = marks.begin();

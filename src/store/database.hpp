@@ -34,6 +34,9 @@ class job {
 public:
   virtual ~job() = default;
   virtual void run_read(read_transaction& transaction) { (void)transaction; }
+  /// May run more than once for one job, each time in a new transaction after the last was
+  /// rolled back (the PostgreSQL writer runs a batch again when one of its jobs failed): a job
+  /// keeps nothing from one run to the next but what the last run returns.
   virtual void run_write(write_transaction& transaction) { (void)transaction; }
   /// `failure` is null on success. Called on the store thread; must not block.
   virtual void complete(std::exception_ptr failure) = 0;

@@ -31,6 +31,8 @@ public:
     return *db_;
   }
   postgres_transaction& transaction() { return *transaction_; }
+  /// Whether the connection still answers (a failure on it was the server's answer).
+  [[nodiscard]] bool usable() const { return db_ && db_->usable(); }
 
   /// After a failure: leaves the connection outside any transaction, or drops it.
   void recover() noexcept {
@@ -55,6 +57,9 @@ private:
   std::unique_ptr<postgres::connection> db_;
   std::optional<postgres_transaction> transaction_;
 };
+
+/// A job failed in a transaction without a savepoint per job: run it all again with them.
+struct run_again {};
 
 } // namespace
 
@@ -87,6 +92,12 @@ void postgres_database::write_loop() {
     // jobs before it have committed. Every node locks in that order, so two nodes' batches
     // never wait for each other in a circle (a deadlock).
     std::size_t next = 0;
+    // Jobs run without a savepoint each: PostgreSQL makes every savepoint that writes a
+    // subtransaction of its own, which cost a quarter to a third of its CPU per message
+    // (docs/performance.md). When a job fails, the transaction is rolled back and run again
+    // with a savepoint per job, so that the failing job fails alone (jobs may run twice:
+    // store::job::run_write).
+    bool savepoints = false;
     while (next < batch.size()) {
       std::size_t end = batch.size();
       // Deferrable jobs alone need no flush of their own (database.hpp): so a transaction of
@@ -100,21 +111,31 @@ void postgres_database::write_loop() {
           db.send("SET LOCAL synchronous_commit = off");
         }
         for (std::size_t index = next; index < batch.size(); ++index) {
-          // A savepoint per job: one failing job does not undo the others in the batch.
           const auto job_start = db.sent();
-          db.send("SAVEPOINT job");
+          if (savepoints) {
+            db.send("SAVEPOINT job");
+          }
           try {
             batch[index]->run_write(current.transaction());
-            db.send("RELEASE SAVEPOINT job");
+            if (savepoints) {
+              db.send("RELEASE SAVEPOINT job");
+            }
           } catch (const lock_order_conflict&) {
-            db.send("ROLLBACK TO SAVEPOINT job");
-            db.send("RELEASE SAVEPOINT job");
+            if (savepoints) {
+              db.send("ROLLBACK TO SAVEPOINT job");
+              db.send("RELEASE SAVEPOINT job");
+            } else if (db.sent() != job_start) {
+              throw run_again{}; // it wrote before it found the conflict
+            }
             if (index > next) {
               end = index; // it runs first in the next transaction
               break;
             }
             failures[index] = std::current_exception(); // cannot happen first in one
           } catch (...) {
+            if (!savepoints) {
+              throw run_again{};
+            }
             failures[index] = std::current_exception();
             if (!db.usable() || (db.aborted() && db.failed_serial() < job_start)) {
               // The connection is gone, or what failed is a statement an earlier job posted
@@ -130,7 +151,21 @@ void postgres_database::write_loop() {
         }
         db.send("COMMIT");
         db.synchronise();
+      } catch (const run_again&) {
+        // Nothing of it committed (COMMIT comes after every job): run it again, job by job.
+        current.recover();
+        std::fill(failures.begin() + static_cast<std::ptrdiff_t>(next), failures.end(), nullptr);
+        savepoints = true;
+        continue;
       } catch (const std::exception& error) {
+        if (!savepoints && current.usable()) {
+          // The server refused the transaction (a statement posted without waiting failed,
+          // or COMMIT did): nothing of it committed, so it can run again, job by job.
+          current.recover();
+          std::fill(failures.begin() + static_cast<std::ptrdiff_t>(next), failures.end(), nullptr);
+          savepoints = true;
+          continue;
+        }
         spdlog::error("store.commit_failed engine=postgres jobs={} error={}", batch.size() - next,
                       error.what());
         end = batch.size(); // what has not committed fails, to be retried by its callers

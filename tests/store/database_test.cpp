@@ -18,6 +18,8 @@
 #include <chrono>
 #include <fmt/format.h>
 #include <future>
+#include <memory>
+#include <string>
 #include <thread>
 
 namespace parley::store {
@@ -220,6 +222,52 @@ TEST_P(database_test, a_failing_job_does_not_undo_the_others_in_its_batch) {
   EXPECT_TRUE(present[0]);
   EXPECT_FALSE(present[1]); // the failing job's own insert was rolled back
   EXPECT_TRUE(present[2]);
+}
+
+// PostgreSQL runs a batch without a savepoint per job (each one that writes would be a
+// subtransaction) and, when a job fails, rolls it all back and runs it again with them; SQLite
+// keeps a savepoint per job. Either way each job's writes are there once, and a job runs again
+// only from the start, in a new transaction (job::run_write).
+TEST_P(database_test, a_batch_runs_again_only_after_a_failure_and_each_write_lands_once) {
+  const auto opened = store_->open(1);
+  auto& database = *opened;
+  const auto batch_of = [&](bool with_failure) {
+    std::promise<void> open;
+    auto gate = std::make_unique<gate_job>(open.get_future().share());
+    auto started = gate->started();
+    database.submit_write(std::move(gate));
+    started.wait();
+    auto runs = std::make_shared<std::atomic<int>>(0);
+    const std::string prefix = with_failure ? "+1415555020" : "+1415555010";
+    auto counted = std::make_unique<recorded_job>([runs, prefix](write_transaction& transaction) {
+      ++*runs;
+      transaction.insert_user(prefix + "1", "counted", 1);
+    });
+    auto failing = std::make_unique<recorded_job>([prefix](write_transaction& transaction) {
+      transaction.insert_user(prefix + "2", "failing", 1);
+      transaction.insert_user(prefix + "1", "duplicate", 1); // unique phone: throws
+    });
+    auto counted_outcome = counted->outcome();
+    auto failing_outcome = failing->outcome();
+    database.submit_write(std::move(counted));
+    if (with_failure) {
+      database.submit_write(std::move(failing));
+    }
+    open.set_value();
+    EXPECT_EQ(counted_outcome.get(), nullptr);
+    if (with_failure) {
+      EXPECT_NE(failing_outcome.get(), nullptr);
+    }
+    return runs->load();
+  };
+  EXPECT_EQ(batch_of(false), 1);
+  EXPECT_EQ(batch_of(true), GetParam() == conformance::engine::postgres ? 2 : 1);
+  const auto present = testing::run_coroutine(database.read([](read_transaction& transaction) {
+    return std::array{transaction.user_by_phone("+14155550101").has_value(),
+                      transaction.user_by_phone("+14155550201").has_value(),
+                      transaction.user_by_phone("+14155550202").has_value()};
+  }));
+  EXPECT_EQ(present, (std::array{true, true, false}));
 }
 
 TEST_P(database_test, many_concurrent_writers_are_all_on_disk_after_reopening) {
