@@ -2,8 +2,9 @@
 // The store's threads and how callers reach them.
 //
 // All writes go through one writer thread with group commit: jobs queue up, the writer takes
-// everything waiting (up to a bound), runs each job in its own savepoint inside one
-// transaction, commits, and only then completes the jobs. A job whose callers have been
+// everything waiting (up to a bound), runs the jobs in one transaction (if one fails, it is
+// rolled back and run again with a savepoint per job, so that the failing job fails alone),
+// commits, and only then completes the jobs. A job whose callers have been
 // answered is therefore on disk. Reads run on separate reader threads, each with its own
 // connection (WAL readers see the last commit). No store call ever runs on an I/O thread:
 // callers on an I/O thread `co_await read(...)` / `co_await write(...)` and are resumed on
@@ -35,8 +36,8 @@ public:
   virtual ~job() = default;
   virtual void run_read(read_transaction& transaction) { (void)transaction; }
   /// May run more than once for one job, each time in a new transaction after the last was
-  /// rolled back (the PostgreSQL writer runs a batch again when one of its jobs failed): a job
-  /// keeps nothing from one run to the next but what the last run returns.
+  /// rolled back (a writer runs a batch again, a savepoint per job, when one of its jobs
+  /// failed): a job keeps nothing from one run to the next but what the last run returns.
   virtual void run_write(write_transaction& transaction) { (void)transaction; }
   /// `failure` is null on success. Called on the store thread; must not block.
   virtual void complete(std::exception_ptr failure) = 0;

@@ -67,31 +67,49 @@ void sqlite_database::write_loop() {
   std::vector<std::unique_ptr<job>> batch;
   std::vector<std::exception_ptr> failures;
   while (writes_.take(batch, options_.max_batch)) {
-    failures.assign(batch.size(), nullptr);
     // Deferrable jobs alone need no flush of their own (database.hpp).
     const bool flush = needs_flush(batch);
-    try {
-      if (!flush) {
-        db.cached("PRAGMA synchronous = NORMAL").post();
-      }
-      sqlite::transaction_guard guard(db, sqlite::transaction_guard::kind::immediate);
-      for (std::size_t index = 0; index < batch.size(); ++index) {
-        // A savepoint per job: one failing job does not undo the others in the batch. Each
-        // statement is prepared once (sqlite3_exec would parse it again for every job).
-        db.cached("SAVEPOINT job").post();
-        try {
-          batch[index]->run_write(transaction);
-          db.cached("RELEASE job").post();
-        } catch (...) {
-          failures[index] = std::current_exception();
-          db.cached("ROLLBACK TO job").post();
-          db.cached("RELEASE job").post();
+    if (!flush) {
+      db.cached("PRAGMA synchronous = NORMAL").post();
+    }
+    // The jobs run without a savepoint each (two statements a job, about a twelfth of a
+    // message's instructions: docs/performance.md). When one fails, the transaction is rolled
+    // back and the same jobs run again, each in a savepoint of its own, so that the failing job
+    // fails alone (jobs may run twice: store::job::run_write). Each statement is prepared once
+    // (sqlite3_exec would parse it again for every job).
+    for (const bool savepoints : {false, true}) {
+      failures.assign(batch.size(), nullptr);
+      try {
+        sqlite::transaction_guard guard(db, sqlite::transaction_guard::kind::immediate);
+        bool failed = false;
+        for (std::size_t index = 0; index < batch.size() && !failed; ++index) {
+          if (savepoints) {
+            db.cached("SAVEPOINT job").post();
+          }
+          try {
+            batch[index]->run_write(transaction);
+            if (savepoints) {
+              db.cached("RELEASE job").post();
+            }
+          } catch (...) {
+            failures[index] = std::current_exception();
+            if (savepoints) {
+              db.cached("ROLLBACK TO job").post();
+              db.cached("RELEASE job").post();
+            } else {
+              failed = true; // the guard rolls it all back: run it again, job by job
+            }
+          }
         }
+        if (failed) {
+          continue;
+        }
+        guard.commit();
+      } catch (const std::exception& error) {
+        spdlog::error("store.commit_failed jobs={} error={}", batch.size(), error.what());
+        failures.assign(batch.size(), std::current_exception());
       }
-      guard.commit();
-    } catch (const std::exception& error) {
-      spdlog::error("store.commit_failed jobs={} error={}", batch.size(), error.what());
-      failures.assign(batch.size(), std::current_exception());
+      break;
     }
     if (!flush) {
       restore_full_sync(db);

@@ -224,10 +224,9 @@ TEST_P(database_test, a_failing_job_does_not_undo_the_others_in_its_batch) {
   EXPECT_TRUE(present[2]);
 }
 
-// PostgreSQL runs a batch without a savepoint per job (each one that writes would be a
-// subtransaction) and, when a job fails, rolls it all back and runs it again with them; SQLite
-// keeps a savepoint per job. Either way each job's writes are there once, and a job runs again
-// only from the start, in a new transaction (job::run_write).
+// A batch runs without a savepoint per job and, when a job fails, is rolled back and run again
+// with one per job: a job runs again only then, from its start, in a new transaction
+// (job::run_write), and each job's writes are there once.
 TEST_P(database_test, a_batch_runs_again_only_after_a_failure_and_each_write_lands_once) {
   const auto opened = store_->open(1);
   auto& database = *opened;
@@ -261,7 +260,7 @@ TEST_P(database_test, a_batch_runs_again_only_after_a_failure_and_each_write_lan
     return runs->load();
   };
   EXPECT_EQ(batch_of(false), 1);
-  EXPECT_EQ(batch_of(true), GetParam() == conformance::engine::postgres ? 2 : 1);
+  EXPECT_EQ(batch_of(true), 2);
   const auto present = testing::run_coroutine(database.read([](read_transaction& transaction) {
     return std::array{transaction.user_by_phone("+14155550101").has_value(),
                       transaction.user_by_phone("+14155550201").has_value(),
