@@ -93,7 +93,7 @@ void postgres_database::write_loop() {
     // never wait for each other in a circle (a deadlock).
     std::size_t next = 0;
     // Jobs run without a savepoint each: PostgreSQL makes every savepoint that writes a
-    // subtransaction of its own, which cost a quarter to a third of its CPU per message
+    // subtransaction of its own, which cost a sixth to a third of its CPU per message
     // (docs/performance.md). When a job fails, the transaction is rolled back and run again
     // with a savepoint per job, so that the failing job fails alone (jobs may run twice:
     // store::job::run_write).
