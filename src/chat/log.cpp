@@ -58,6 +58,13 @@ struct change_job {
   unix_ms now;
   mutable chat_service::announcement announced;
 
+  // The message acted on, first in every change, which may run again (store::job::run_write):
+  // so the announcement of an earlier run goes first too.
+  result<visible_message> visible(store::write_transaction& transaction) const {
+    announced = {};
+    return find_visible(transaction, user, message_id);
+  }
+
   // Takes the next seq, lets `apply` make the change at it, and prepares the announcement.
   template <class Apply>
   store::message_row change(store::write_transaction& transaction,
@@ -88,8 +95,7 @@ struct edit_job : change_job {
   std::string body;
   std::chrono::seconds window;
   result<store::message_row> operator()(store::write_transaction& transaction) const {
-    announced = {}; // a job may run again (store::job::run_write)
-    auto found = find_visible(transaction, user, message_id);
+    auto found = visible(transaction);
     if (!found) {
       return std::unexpected(std::move(found.error()));
     }
@@ -117,8 +123,7 @@ struct edit_job : change_job {
 struct delete_job : change_job {
   std::chrono::seconds window;
   result<store::message_row> operator()(store::write_transaction& transaction) const {
-    announced = {}; // a job may run again (store::job::run_write)
-    auto found = find_visible(transaction, user, message_id);
+    auto found = visible(transaction);
     if (!found) {
       return std::unexpected(std::move(found.error()));
     }
@@ -146,8 +151,7 @@ struct delete_job : change_job {
 struct react_job : change_job {
   std::optional<std::string> emoji;
   result<store::message_row> operator()(store::write_transaction& transaction) const {
-    announced = {}; // a job may run again (store::job::run_write)
-    auto found = find_visible(transaction, user, message_id);
+    auto found = visible(transaction);
     if (!found) {
       return std::unexpected(std::move(found.error()));
     }
