@@ -103,6 +103,7 @@ void postgres_database::write_loop() {
       // Deferrable jobs alone need no flush of their own (database.hpp): so a transaction of
       // the delivered marks alone, after the sends' (they come last), waits for none.
       const bool flush = needs_flush(std::span(batch).subspan(next));
+      bool again = false; // run the transaction again, a savepoint per job
       try {
         auto& db = current.connection();
         db.send("BEGIN");
@@ -152,26 +153,27 @@ void postgres_database::write_loop() {
         db.send("COMMIT");
         db.synchronise();
       } catch (const run_again&) {
-        // Nothing of it committed (COMMIT comes after every job): run it again, job by job.
+        again = true; // nothing of it committed: COMMIT comes after every job
+      } catch (const std::exception& error) {
+        // The server refused the transaction (a statement posted without waiting failed, or
+        // COMMIT did), so nothing of it committed; unless the connection broke, when COMMIT
+        // may have been sent and the outcome is unknown.
+        again = !savepoints && current.usable();
+        if (!again) {
+          spdlog::error("store.commit_failed engine=postgres jobs={} error={}",
+                        batch.size() - next, error.what());
+          end = batch.size(); // what has not committed fails, to be retried by its callers
+          std::fill(failures.begin() + static_cast<std::ptrdiff_t>(next), failures.end(),
+                    std::current_exception());
+          current.recover();
+        }
+      }
+      if (again) {
+        // Run it again, job by job.
         current.recover();
         std::fill(failures.begin() + static_cast<std::ptrdiff_t>(next), failures.end(), nullptr);
         savepoints = true;
         continue;
-      } catch (const std::exception& error) {
-        if (!savepoints && current.usable()) {
-          // The server refused the transaction (a statement posted without waiting failed,
-          // or COMMIT did): nothing of it committed, so it can run again, job by job.
-          current.recover();
-          std::fill(failures.begin() + static_cast<std::ptrdiff_t>(next), failures.end(), nullptr);
-          savepoints = true;
-          continue;
-        }
-        spdlog::error("store.commit_failed engine=postgres jobs={} error={}", batch.size() - next,
-                      error.what());
-        end = batch.size(); // what has not committed fails, to be retried by its callers
-        std::fill(failures.begin() + static_cast<std::ptrdiff_t>(next), failures.end(),
-                  std::current_exception());
-        current.recover();
       }
       complete_committed(batch, failures, next, end);
       next = end;
