@@ -160,8 +160,8 @@ void postgres_database::write_loop() {
         // may have been sent and the outcome is unknown.
         again = !savepoints && current.usable();
         if (!again) {
-          spdlog::error("store.commit_failed engine=postgres jobs={} error={}",
-                        batch.size() - next, error.what());
+          spdlog::error("store.commit_failed engine=postgres jobs={} error={}", batch.size() - next,
+                        error.what());
           end = batch.size(); // what has not committed fails, to be retried by its callers
           std::fill(failures.begin() + static_cast<std::ptrdiff_t>(next), failures.end(),
                     std::current_exception());
