@@ -237,7 +237,7 @@ awaitable<http::response> history(http::request_context& context, const dependen
     }
     co_return std::move(*refusal);
   }
-  const chat::history_read read{*conversation, before, limit};
+  const chat::history_read read{*conversation, before, limit, &with.chat->texts()};
   auto found = co_await read_as_caller(
       context, with,
       [read](store::read_transaction& transaction, const auth::identity& who) {
@@ -251,8 +251,10 @@ awaitable<http::response> history(http::request_context& context, const dependen
     co_return error_answer(context.message, page.error());
   }
   // Written as text, like every message sent live (chat::message_text).
-  std::string body = R"({"messages":)";
-  chat::append_messages_text(body, page->messages);
+  std::string body;
+  body.reserve(page->messages.size() + 32);
+  body += R"({"messages":)";
+  body += page->messages;
   body += page->has_more ? R"(,"has_more":true})" : R"(,"has_more":false})";
   co_return http::json_text_response(context.message, status::ok, std::move(body));
 }

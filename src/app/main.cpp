@@ -200,6 +200,7 @@ int serve(const config::config& settings) {
   chat_rules.message_burst = settings.message_burst;
   chat_rules.edit_window = settings.edit_window;
   chat_rules.delete_window = settings.delete_window;
+  chat_rules.message_cache_bytes = settings.message_cache_bytes;
   for (auto* rate : {&chat_rules.edit_rate, &chat_rules.delete_rate, &chat_rules.reaction_rate}) {
     *rate = settings.change_rate;
   }
@@ -294,6 +295,15 @@ int serve(const config::config& settings) {
   counters.add_sampled("parley_realtime_sockets", "Authenticated Socket.IO sockets now.", "gauge",
                        [&hub] { return double(hub.socket_count()); });
   cluster.add_metrics(counters, chat);
+  counters.add_sampled("parley_message_texts_bytes",
+                       "Memory held by messages kept as text for history pages.", "gauge",
+                       [&chat] { return double(chat.texts().statistics().bytes); });
+  counters.add_sampled("parley_message_texts_hits_total",
+                       "Messages of history pages found kept as text.", "counter",
+                       [&chat] { return double(chat.texts().statistics().hits); });
+  counters.add_sampled("parley_message_texts_misses_total",
+                       "Messages of history pages read and written out (not kept, or changed).",
+                       "counter", [&chat] { return double(chat.texts().statistics().misses); });
 
   try {
     server.start();

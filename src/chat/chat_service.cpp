@@ -356,16 +356,16 @@ chat_service::chat_service(policy rules, store::database& database, socketio::hu
                            const parley::clock& clock, bus::transport* bus,
                            boost::asio::any_io_executor executor)
     : rules_(std::move(rules)), database_(database), hub_(hub), clock_(clock),
-      relay_(database, hub, rules_.delivery_ack_timeout,
-             [this](id user, id conversation, id message) {
-               delivered(user, conversation, message);
-             },
-             bus, std::move(executor)),
+      relay_(
+          database, hub, rules_.delivery_ack_timeout,
+          [this](id user, id conversation, id message) { delivered(user, conversation, message); },
+          bus, std::move(executor)),
       message_limits_(rules_.message_rate, rules_.message_burst),
       typing_limits_(rules_.typing_rate, rules_.typing_burst),
       edit_limits_(rules_.edit_rate, rules_.edit_burst),
       delete_limits_(rules_.delete_rate, rules_.delete_burst),
-      reaction_limits_(rules_.reaction_rate, rules_.reaction_burst) {}
+      reaction_limits_(rules_.reaction_rate, rules_.reaction_burst),
+      texts_(rules_.message_cache_bytes) {}
 
 awaitable<std::vector<store::conversation_summary>> chat_service::conversations(id viewer) {
   list_conversations job{viewer};
@@ -410,13 +410,42 @@ result<page> history_read::operator()(store::read_transaction& transaction, id v
   if (!member) {
     return std::unexpected(make_error(error_code::not_found, "No such conversation."));
   }
+  // The texts found kept, one after the other in the store's order (newest first), and where
+  // each message's is in `kept` (npos: read from the store, written below).
+  std::string kept;
+  std::vector<std::pair<std::size_t, std::size_t>> spans;
+  std::size_t unknown = 0;
+  auto found = transaction.page_before(
+      conversation, before, member->from_seq, limit + 1,
+      [this, &kept, &spans, &unknown](const store::message_version& version) {
+        const auto start = kept.size();
+        const bool known = texts != nullptr && texts->append(version, kept);
+        spans.emplace_back(known ? start : std::string::npos, kept.size() - start);
+        unknown += known ? 0 : 1;
+        return known;
+      });
   page answer;
-  answer.messages = transaction.messages_before(conversation, before, member->from_seq, limit + 1);
-  if (answer.messages.size() > std::size_t(limit)) {
+  if (found.size() > std::size_t(limit)) {
     answer.has_more = true;
-    answer.messages.pop_back();
+    found.pop_back();
   }
-  std::ranges::reverse(answer.messages);
+  answer.messages.reserve(kept.size() + found.size() + unknown * 320 + 2);
+  answer.messages += '[';
+  for (std::size_t index = found.size(); index-- > 0;) {
+    if (const auto [start, length] = spans[index]; start != std::string::npos) {
+      answer.messages.append(kept, start, length);
+    } else {
+      const auto written = answer.messages.size();
+      append_message_text(answer.messages, *found[index].row);
+      if (texts != nullptr) {
+        texts->keep(found[index].version, std::string_view(answer.messages).substr(written));
+      }
+    }
+    if (index > 0) {
+      answer.messages += ',';
+    }
+  }
+  answer.messages += ']';
   return answer;
 }
 

@@ -10,8 +10,9 @@
 // Thread-safety: all members may be called concurrently from any I/O thread.
 
 #include "auth/auth_service.hpp"
-#include "chat/rate.hpp"
 #include "bus/presence.hpp"
+#include "chat/message_texts.hpp"
+#include "chat/rate.hpp"
 #include "chat/relay.hpp"
 #include "socketio/hub.hpp"
 #include "store/database.hpp"
@@ -75,6 +76,7 @@ struct policy {
   std::size_t max_client_id_length = 100;
   std::size_t max_attachments = 10; ///< Uploads per message.
   std::chrono::milliseconds delivery_ack_timeout{60'000};
+  std::size_t message_cache_bytes = 64 << 20; ///< Messages kept as text (message_texts).
 };
 
 /// Who is acting in real time: the user and the socket the request came from.
@@ -109,18 +111,20 @@ struct sync_answer {
 };
 
 struct page {
-  std::vector<store::message_row> messages; ///< Ascending ids.
+  std::string messages; ///< A JSON array of the messages (message_text), ascending ids.
   bool has_more = false;
 };
 
 /// A page of a conversation's history (`limit` messages before `before`, or the latest) as
 /// `viewer` may see it: not_found unless they are a member; nothing from before they joined.
 /// A read job of the store, which the API runs in the same read as its session check
-/// (auth::auth_service::authenticate_and_read).
+/// (auth::auth_service::authenticate_and_read). With `texts`, the messages found there at
+/// the version the store has are not read again, and those read are kept there.
 struct history_read {
   store::id conversation = 0;
   std::optional<store::id> before;
   int limit = 50;
+  message_texts* texts = nullptr;
   [[nodiscard]] result<page> operator()(store::read_transaction& transaction,
                                         store::id viewer) const;
 };
@@ -248,6 +252,8 @@ public:
   }
 
   [[nodiscard]] const policy& rules() const { return rules_; }
+  /// Messages kept as text for the readers of history (safe on any thread).
+  [[nodiscard]] message_texts& texts() { return texts_; }
 
   /// Called on the writer thread after a message's COMMIT: hands it to every socket of every
   /// member except the sending one, each asked for an ack (which marks it delivered).
@@ -281,6 +287,7 @@ private:
   token_buckets edit_limits_;
   token_buckets delete_limits_;
   token_buckets reaction_limits_;
+  message_texts texts_;
 
   struct mark_key {
     store::id user;

@@ -103,9 +103,13 @@ inline constexpr const char* message_by_client_id =
     "SELECT id, conversation_id, sender_id, body, sent_at, client_id, seq, updated_seq, edited_at, "
     "deleted_at, reply_to, attachments FROM messages WHERE sender_id = ?1 AND client_id = ?2";
 
+// A page of messages, each with the quoted message's updated_seq (column 12): what its version
+// needs besides its own columns (message_version).
 inline constexpr const char* messages_before =
-    "SELECT id, conversation_id, sender_id, body, sent_at, client_id, seq, updated_seq, edited_at, deleted_at, reply_to, attachments FROM messages "
-    "WHERE conversation_id = ?1 AND seq < ?2 AND seq > ?3 ORDER BY seq DESC LIMIT ?4";
+    "SELECT m.id, m.conversation_id, m.sender_id, m.body, m.sent_at, m.client_id, m.seq, "
+    "m.updated_seq, m.edited_at, m.deleted_at, m.reply_to, m.attachments, q.updated_seq "
+    "FROM messages AS m LEFT JOIN messages AS q ON q.id = m.reply_to "
+    "WHERE m.conversation_id = ?1 AND m.seq < ?2 AND m.seq > ?3 ORDER BY m.seq DESC LIMIT ?4";
 
 // Where a message of the conversation is in its log; and the message at or below a seq (to
 // find where an id that is not one of its messages falls).

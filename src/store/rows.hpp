@@ -104,6 +104,24 @@ struct message_row {
   [[nodiscard]] bool deleted() const { return deleted_at.has_value(); }
 };
 
+/// What a message's JSON depends on: its latest change and, for a reply, the quoted message's
+/// (a quote shows that message as it is now). Attachments never change once sent; every edit,
+/// delete and reaction moves updated_seq. So two reads with equal versions read equal messages.
+struct message_version {
+  id message_id = 0;
+  id updated_seq = 0;
+  std::optional<id> reply_to_id;
+  std::optional<id> quoted_updated_seq; ///< Nullopt unless the quoted message is there.
+
+  bool operator==(const message_version&) const = default;
+};
+
+/// One message of a page: its version, and its row unless the reader said it had it already.
+struct page_message {
+  message_version version;
+  std::optional<message_row> row;
+};
+
 /// A message append_message stored, and the conversation's members then (ascending).
 struct appended_message {
   message_row message;

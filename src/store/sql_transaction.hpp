@@ -55,6 +55,9 @@ public:
   std::optional<message_row> message_by_client_id(id sender, std::string_view client_id) override;
   std::vector<message_row> messages_before(id conversation_id, std::optional<id> before,
                                            id from_seq, int limit) override;
+  std::vector<page_message>
+  page_before(id conversation_id, std::optional<id> before, id from_seq, int limit,
+              const std::function<bool(const message_version&)>& known) override;
   std::vector<message_row> changes_after(id conversation_id, id after, id from_seq,
                                          int limit) override;
   std::optional<upload_row> upload(id upload_id) override;

@@ -6,6 +6,7 @@
 
 #include "store/rows.hpp"
 
+#include <functional>
 #include <optional>
 #include <span>
 #include <string>
@@ -62,6 +63,11 @@ public:
   /// seq above `from_seq`, newest first.
   [[nodiscard]] virtual std::vector<message_row>
   messages_before(id conversation_id, std::optional<id> before, id from_seq, int limit) = 0;
+  /// messages_before for a reader that keeps messages it has read: `known` is asked about each
+  /// message's version, in order, and the message's row is read only when it answers false.
+  [[nodiscard]] virtual std::vector<page_message>
+  page_before(id conversation_id, std::optional<id> before, id from_seq, int limit,
+              const std::function<bool(const message_version&)>& known) = 0;
   /// Up to `limit` messages of a conversation whose latest change is after `after` and that
   /// were sent after `from_seq`, by updated_seq.
   [[nodiscard]] virtual std::vector<message_row> changes_after(id conversation_id, id after,

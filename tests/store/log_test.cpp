@@ -193,6 +193,73 @@ TEST_P(log_test, a_quote_is_the_first_hundred_characters_of_the_current_body) {
   EXPECT_EQ(quote->body, long_body.substr(0, 200)); // 100 two-byte characters
 }
 
+// What a reader that keeps messages (chat::message_texts) relies on: each message of a page
+// comes with its version, which every change to it or to the message it quotes moves, and its
+// row only when the reader does not say it has that version.
+TEST_P(log_test, a_page_names_each_version_and_reads_only_the_rows_not_known) {
+  const auto quoted = send(bob_.user_id, "quoted", "1");
+  const auto reply = send(alice_.user_id, "a reply", "2", quoted.message_id);
+  const auto plain = send(bob_.user_id, "plain", "3");
+  std::vector<message_version> asked;
+  const auto versions = [&] {
+    asked.clear();
+    const auto page =
+        transaction_.page_before(group_, std::nullopt, 0, 10, [&](const message_version& version) {
+          asked.push_back(version);
+          return false;
+        });
+    std::vector<message_version> seen;
+    for (const auto& message : page) {
+      EXPECT_TRUE(message.row);
+      EXPECT_EQ(message.row->updated_seq, message.version.updated_seq);
+      seen.push_back(message.version);
+    }
+    EXPECT_EQ(seen, asked);
+    return seen;
+  };
+  const auto first = versions();
+  ASSERT_EQ(first.size(), 3U);
+  EXPECT_EQ(first[0], (message_version{plain.message_id, plain.seq, {}, {}}));
+  EXPECT_EQ(first[1],
+            (message_version{reply.message_id, reply.seq, quoted.message_id, quoted.seq}));
+  EXPECT_EQ(first[2], (message_version{quoted.message_id, quoted.seq, {}, {}}));
+
+  // Known versions come without their rows, the others with theirs (quote filled).
+  const auto page =
+      transaction_.page_before(group_, std::nullopt, 0, 10, [&](const message_version& version) {
+        return version.message_id != reply.message_id;
+      });
+  ASSERT_EQ(page.size(), 3U);
+  EXPECT_FALSE(page[0].row);
+  ASSERT_TRUE(page[1].row);
+  EXPECT_EQ(page[1].row->body, "a reply");
+  EXPECT_EQ(page[1].row->reply_to->body, "quoted");
+  EXPECT_FALSE(page[2].row);
+
+  // An edit of the quoted message moves its version and the reply's (through its quote).
+  const auto edited_at = transaction_.next_seq(group_);
+  transaction_.edit_message(quoted.message_id, "quoted, edited", 2000, edited_at);
+  auto now = versions();
+  EXPECT_EQ(now[0], first[0]);
+  EXPECT_EQ(now[1].updated_seq, reply.seq);
+  EXPECT_EQ(now[1].quoted_updated_seq, edited_at);
+  EXPECT_EQ(now[2].updated_seq, edited_at);
+  // A reaction moves the message's version; a tombstone too.
+  const auto reacted_at = transaction_.next_seq(group_);
+  transaction_.set_reaction(plain.message_id, alice_.user_id, "👍", reacted_at);
+  const auto deleted_at = transaction_.next_seq(group_);
+  transaction_.delete_message(quoted.message_id, 3000, deleted_at);
+  now = versions();
+  EXPECT_EQ(now[0].updated_seq, reacted_at);
+  EXPECT_EQ(now[1].quoted_updated_seq, deleted_at);
+  EXPECT_EQ(now[2].updated_seq, deleted_at);
+  // messages_before reads the same page, every row.
+  const auto rows = transaction_.messages_before(group_, std::nullopt, 0, 10);
+  ASSERT_EQ(rows.size(), 3U);
+  EXPECT_EQ(rows[1].reply_to->deleted, true);
+  EXPECT_EQ(rows[0].reactions.size(), 1U);
+}
+
 TEST_P(log_test, reactions_are_listed_by_first_use_and_users_in_the_order_they_reacted) {
   transaction_.insert_member(group_, carol_.user_id, 100);
   const auto sent = send(bob_.user_id, "party", "1");
