@@ -354,19 +354,6 @@ id sql_transaction<Connection>::seq_bound(id conversation_id, id before) {
 }
 
 template <class Connection>
-std::vector<message_row> sql_transaction<Connection>::messages_before(id conversation_id,
-                                                                   std::optional<id> before,
-                                                                   id from_seq, int limit) {
-  auto page = page_before(conversation_id, before, from_seq, limit, {});
-  std::vector<message_row> rows;
-  rows.reserve(page.size());
-  for (auto& message : page) {
-    rows.push_back(std::move(*message.row));
-  }
-  return rows;
-}
-
-template <class Connection>
 std::vector<page_message>
 sql_transaction<Connection>::page_before(id conversation_id, std::optional<id> before, id from_seq,
                                          int limit,

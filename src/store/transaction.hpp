@@ -60,11 +60,9 @@ public:
   [[nodiscard]] virtual std::optional<message_row> message_by_client_id(id sender,
                                                                         std::string_view client_id) = 0;
   /// Up to `limit` messages of a conversation with ids below `before` (all when nullopt) and
-  /// seq above `from_seq`, newest first.
-  [[nodiscard]] virtual std::vector<message_row>
-  messages_before(id conversation_id, std::optional<id> before, id from_seq, int limit) = 0;
-  /// messages_before for a reader that keeps messages it has read: `known` is asked about each
-  /// message's version, in order, and the message's row is read only when it answers false.
+  /// seq above `from_seq`, newest first. For a reader that keeps messages it has read, `known`
+  /// (when set) is asked about each message's version, in order, and the message's row is read
+  /// only when it answers false.
   [[nodiscard]] virtual std::vector<page_message>
   page_before(id conversation_id, std::optional<id> before, id from_seq, int limit,
               const std::function<bool(const message_version&)>& known) = 0;

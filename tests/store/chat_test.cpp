@@ -177,14 +177,14 @@ TEST_P(chat_test, history_pages_go_backwards_from_before) {
 .message_id);
     send(other, alice_.user_id, "elsewhere", index, fmt::format("o{}", index));
   }
-  auto newest = transaction_.messages_before(conversation, std::nullopt, 0, 2);
+  auto newest = messages_before(conversation, std::nullopt, 0, 2);
   ASSERT_EQ(newest.size(), 2U);
   EXPECT_EQ(newest[0].message_id, ids[4]);
   EXPECT_EQ(newest[1].message_id, ids[3]);
-  auto older = transaction_.messages_before(conversation, ids[3], 0, 10);
+  auto older = messages_before(conversation, ids[3], 0, 10);
   ASSERT_EQ(older.size(), 3U);
   EXPECT_EQ(older[2].message_id, ids[0]);
-  EXPECT_TRUE(transaction_.messages_before(conversation, ids[0], 0, 10).empty());
+  EXPECT_TRUE(messages_before(conversation, ids[0], 0, 10).empty());
 }
 
 TEST_P(chat_test, changes_after_a_cursor_come_by_updated_seq_from_one_conversation) {

@@ -240,4 +240,14 @@ void store_test::expect_constraint(const std::function<void()>& action) {
   }
 }
 
+std::vector<message_row> store_test::messages_before(id conversation, std::optional<id> before,
+                                                     id from_seq, int limit) {
+  std::vector<message_row> rows;
+  for (auto& message : transaction_.page_before(conversation, before, from_seq, limit, {})) {
+    EXPECT_TRUE(message.row);
+    rows.push_back(std::move(*message.row));
+  }
+  return rows;
+}
+
 } // namespace parley::store::conformance

@@ -79,6 +79,10 @@ protected:
 
   std::int64_t count(std::string_view sql) { return connection_->count(sql); }
 
+  /// page_before's rows, every one read.
+  std::vector<message_row> messages_before(id conversation, std::optional<id> before, id from_seq,
+                                           int limit);
+
   /// `action` fails with a constraint error (unique, foreign key or check).
   static void expect_constraint(const std::function<void()>& action);
 };
