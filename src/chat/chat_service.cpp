@@ -356,10 +356,11 @@ chat_service::chat_service(policy rules, store::database& database, socketio::hu
                            const parley::clock& clock, bus::transport* bus,
                            boost::asio::any_io_executor executor)
     : rules_(std::move(rules)), database_(database), hub_(hub), clock_(clock),
-      relay_(
-          database, hub, rules_.delivery_ack_timeout,
-          [this](id user, id conversation, id message) { delivered(user, conversation, message); },
-          bus, std::move(executor)),
+      relay_(database, hub, rules_.delivery_ack_timeout,
+             [this](id user, id conversation, id message) {
+               delivered(user, conversation, message);
+             },
+             bus, std::move(executor)),
       message_limits_(rules_.message_rate, rules_.message_burst),
       typing_limits_(rules_.typing_rate, rules_.typing_burst),
       edit_limits_(rules_.edit_rate, rules_.edit_burst),

@@ -187,8 +187,8 @@ std::vector<setting> make_settings() {
                    "(repeatable; comma-separated in the environment)",
                    &config::allowed_origins),
       integer_setting<int>("message_rate", "PARLEY_MESSAGE_RATE", "--message-rate", "N",
-                           "Messages per second per user; 0 = no limit", &config::message_rate, 0,
-                           1'000'000),
+                           "Messages per second per user; 0 = no limit",
+                           &config::message_rate, 0, 1'000'000),
       integer_setting<int>("message_burst", "PARLEY_MESSAGE_BURST", "--message-burst", "N",
                            "Messages a user may send at once before --message-rate applies",
                            &config::message_burst, 1, 1'000'000),
@@ -202,8 +202,8 @@ std::vector<setting> make_settings() {
                                    // at most the 1,000 ids POST /conversations reads
                                    &config::max_group_members, 2, 1000),
       seconds_setting("edit_window", "PARLEY_EDIT_WINDOW", "--edit-window",
-                      "How long after sending its sender may edit a message", &config::edit_window,
-                      0, 10 * 365 * 86400),
+                      "How long after sending its sender may edit a message",
+                      &config::edit_window, 0, 10 * 365 * 86400),
       seconds_setting("delete_window", "PARLEY_DELETE_WINDOW", "--delete-window",
                       "How long after sending its sender may delete a message for everyone "
                       "(group admins may at any time)",
@@ -215,7 +215,7 @@ std::vector<setting> make_settings() {
       integer_setting<std::size_t>("message_cache_bytes", "PARLEY_MESSAGE_CACHE_BYTES",
                                    "--message-cache-bytes", "BYTES",
                                    "Memory for messages kept as text for history pages "
-                                   "(least recently read go first); 0 = none",
+                                   "(those read least recently go first); 0 = none",
                                    &config::message_cache_bytes, 0, std::size_t{1} << 40),
       milliseconds_setting("ping_interval", "PARLEY_PING_INTERVAL", "--ping-interval",
                            "Engine.IO heartbeat: time between two pings (default 300 with "
@@ -228,11 +228,10 @@ std::vector<setting> make_settings() {
       integer_setting<std::size_t>("max_payload", "PARLEY_MAX_PAYLOAD", "--max-payload", "BYTES",
                                    "Largest Engine.IO payload (polling POST or WebSocket message)",
                                    &config::max_payload, 1024, 100'000'000),
-      boolean_setting(
-          "compliance", "PARLEY_COMPLIANCE", "--compliance",
-          "Testing aid: serve the upstream Engine.IO and Socket.IO protocol suites' "
-          "endpoints (/engine.io/ echo, suite handlers), any origin. Never in production",
-          &config::compliance),
+      boolean_setting("compliance", "PARLEY_COMPLIANCE", "--compliance",
+                      "Testing aid: serve the upstream Engine.IO and Socket.IO protocol suites' "
+                      "endpoints (/engine.io/ echo, suite handlers), any origin. Never in production",
+                      &config::compliance),
       integer_setting<std::size_t>("threads", "PARLEY_THREADS", "--threads", "N",
                                    "I/O threads; 0 = one per core but one, at least one",
                                    &config::threads, 0, 256),
@@ -244,9 +243,10 @@ std::vector<setting> make_settings() {
                    "its Engine.IO session ids start with NAME. so that the proxy routes them "
                    "back here; empty = a single node",
                    &config::node_id),
-      integer_setting<std::size_t>(
-          "max_header_bytes", "PARLEY_MAX_HEADER_BYTES", "--max-header-bytes", "BYTES",
-          "Largest accepted request header block", &config::max_header_bytes, 1024, 1024 * 1024),
+      integer_setting<std::size_t>("max_header_bytes", "PARLEY_MAX_HEADER_BYTES",
+                                   "--max-header-bytes", "BYTES",
+                                   "Largest accepted request header block",
+                                   &config::max_header_bytes, 1024, 1024 * 1024),
       integer_setting<std::size_t>("max_body_bytes", "PARLEY_MAX_BODY_BYTES", "--max-body-bytes",
                                    "BYTES", "Largest accepted REST request body",
                                    &config::max_body_bytes, 1024, k_max_size),
@@ -256,16 +256,18 @@ std::vector<setting> make_settings() {
       seconds_setting("idle_timeout", "PARLEY_IDLE_TIMEOUT", "--idle-timeout",
                       "Keep-alive connections idle longer than this are closed",
                       &config::idle_timeout, 1, 86400),
-      integer_setting<std::size_t>(
-          "max_connections_per_address", "PARLEY_MAX_CONNECTIONS_PER_ADDRESS",
-          "--max-connections-per-address", "N", "Open connections allowed from one client address",
-          &config::max_connections_per_address, 1, 10'000'000),
+      integer_setting<std::size_t>("max_connections_per_address",
+                                   "PARLEY_MAX_CONNECTIONS_PER_ADDRESS",
+                                   "--max-connections-per-address", "N",
+                                   "Open connections allowed from one client address",
+                                   &config::max_connections_per_address, 1, 10'000'000),
       seconds_setting("drain_timeout", "PARLEY_DRAIN_TIMEOUT", "--drain-timeout",
                       "On SIGTERM, how long in-flight requests may take to finish",
                       &config::drain_timeout, 0, 3600),
-      integer_setting<std::size_t>(
-          "database_readers", "PARLEY_DATABASE_READERS", "--database-readers", "N",
-          "Read connections (and threads) for the database", &config::database_readers, 1, 64),
+      integer_setting<std::size_t>("database_readers", "PARLEY_DATABASE_READERS",
+                                   "--database-readers", "N",
+                                   "Read connections (and threads) for the database",
+                                   &config::database_readers, 1, 64),
       text_setting("media_store", "PARLEY_MEDIA_STORE", "--media-store", "DIR|URL",
                    "Where uploaded files are kept: a directory (shared by the nodes), or "
                    "postgres://… (default: <the SQLite database's directory>/media, or the "
@@ -328,7 +330,8 @@ std::vector<setting> make_settings() {
                      "Twilio auth token (environment or TOML only: flags show in `ps`)",
                      &config::twilio_auth_token),
       text_setting("twilio_phone_number", "TWILIO_PHONE_NUMBER", "--twilio-phone-number", "E164",
-                   "Sender number for Twilio Programmable Messaging", &config::twilio_phone_number),
+                   "Sender number for Twilio Programmable Messaging",
+                   &config::twilio_phone_number),
       text_setting("twilio_verify_service_sid", "TWILIO_VERIFY_SERVICE_SID",
                    "--twilio-verify-service-sid", "SID",
                    "Use Twilio Verify (which keeps the codes) instead of sending our own",
@@ -340,8 +343,7 @@ std::vector<setting> make_settings() {
                    "URL", "Twilio Verify API base (https; http://127.0.0.1:PORT for tests)",
                    &config::twilio_verify_api_base),
       seconds_setting("sms_timeout", "PARLEY_SMS_TIMEOUT", "--sms-timeout",
-                      "Time allowed for one call to the SMS provider", &config::sms_timeout, 1,
-                      300),
+                      "Time allowed for one call to the SMS provider", &config::sms_timeout, 1, 300),
       text_setting("log_level", "PARLEY_LOG_LEVEL", "--log-level", "LEVEL",
                    "trace, debug, info, warn, error, critical or off", &config::log_level),
   };
