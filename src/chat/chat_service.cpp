@@ -406,11 +406,57 @@ chat_service::open_conversation(id caller, std::vector<id> members,
   co_return co_await database_.write(std::move(job));
 }
 
+namespace {
+
+// The page from kept texts alone, when every message of it is kept at its version: the
+// versions come from two index scans, no row is read. Nullopt when one is not kept.
+std::optional<page> kept_page(store::read_transaction& transaction, message_texts& texts,
+                              const history_read& read, id from_seq) {
+  auto positions =
+      transaction.page_positions(read.conversation, read.before, from_seq, read.limit + 1);
+  page answer;
+  if (positions.size() > std::size_t(read.limit)) {
+    answer.has_more = true;
+    positions.pop_back();
+  }
+  std::string kept; // newest first, as the store found them
+  std::vector<std::size_t> starts;
+  starts.reserve(positions.size() + 1);
+  for (const auto& position : positions) {
+    starts.push_back(kept.size());
+    const auto version = texts.append_at(position.message_id, position.updated_seq, kept);
+    if (!version || (version->reply_to_id && transaction.updated_seq_of(*version->reply_to_id) !=
+                                                 version->quoted_updated_seq)) {
+      return std::nullopt;
+    }
+  }
+  starts.push_back(kept.size());
+  texts.count(positions.size());
+  answer.messages.reserve(kept.size() + positions.size() + 2);
+  answer.messages += '[';
+  for (std::size_t index = positions.size(); index-- > 0;) {
+    answer.messages.append(kept, starts[index], starts[index + 1] - starts[index]);
+    if (index > 0) {
+      answer.messages += ',';
+    }
+  }
+  answer.messages += ']';
+  return answer;
+}
+
+} // namespace
+
 result<page> history_read::operator()(store::read_transaction& transaction, id viewer) const {
   const auto member = transaction.membership(conversation, viewer);
   if (!member) {
     return std::unexpected(make_error(error_code::not_found, "No such conversation."));
   }
+  if (texts != nullptr) {
+    if (auto kept = kept_page(transaction, *texts, *this, member->from_seq)) {
+      return std::move(*kept);
+    }
+  }
+  // Else the page with its rows, those of the messages kept at their version left out.
   // The texts found kept, one after the other in the store's order (newest first), and where
   // each message's is in `kept` (npos: read from the store, written below).
   std::string kept;

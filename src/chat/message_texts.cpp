@@ -18,6 +18,25 @@ bool message_texts::append(const store::message_version& version, std::string& o
   return true;
 }
 
+std::optional<store::message_version>
+message_texts::append_at(store::id message, store::id updated_seq, std::string& out) {
+  auto& part = shard_of(message);
+  const std::lock_guard lock(part.mutex);
+  const auto found = part.entries.find(message);
+  if (found == part.entries.end() || found->second.version.updated_seq != updated_seq) {
+    return std::nullopt;
+  }
+  found->second.used = true;
+  out += found->second.text;
+  return found->second.version;
+}
+
+void message_texts::count(std::size_t hits) {
+  auto& part = shards_.front();
+  const std::lock_guard lock(part.mutex);
+  part.hits += hits;
+}
+
 void message_texts::keep(const store::message_version& version, std::string_view text) {
   if (cost(text.size()) > budget_) {
     return;

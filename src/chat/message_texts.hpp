@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <deque>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -36,6 +37,13 @@ public:
   /// Appends the message's text at `version` to `out` and answers true; false (and `out`
   /// unchanged) when there is none.
   bool append(const store::message_version& version, std::string& out);
+  /// Appends the message's text kept at `updated_seq` to `out` and returns the version it was
+  /// kept at (the caller checks its quote's part), or nullopt (and `out` unchanged). Counts
+  /// neither a hit nor a miss: the caller does (count).
+  std::optional<store::message_version> append_at(store::id message, store::id updated_seq,
+                                                  std::string& out);
+  /// Counts `hits` messages found by append_at.
+  void count(std::size_t hits);
   /// Keeps `text` as the message's text at `version` (in place of any other), then lets the
   /// least recently used go until within the budget. A text longer than a shard's share of the
   /// budget is not kept.

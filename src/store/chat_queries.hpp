@@ -111,6 +111,16 @@ inline constexpr const char* messages_before =
     "FROM messages AS m LEFT JOIN messages AS q ON q.id = m.reply_to "
     "WHERE m.conversation_id = ?1 AND m.seq < ?2 AND m.seq > ?3 ORDER BY m.seq DESC LIMIT ?4";
 
+// A page's messages from messages_by_seq alone (id is the row id on SQLite), and the changed
+// ones of a seq range from messages_changed_by_seq: their versions without their rows.
+inline constexpr const char* page_ids =
+    "SELECT id, seq FROM messages WHERE conversation_id = ?1 AND seq < ?2 AND seq > ?3 "
+    "ORDER BY seq DESC LIMIT ?4";
+inline constexpr const char* page_changes =
+    "SELECT seq, updated_seq FROM messages "
+    "WHERE conversation_id = ?1 AND seq < ?2 AND seq > ?3 AND updated_seq > seq";
+inline constexpr const char* updated_seq_of = "SELECT updated_seq FROM messages WHERE id = ?1";
+
 // Where a message of the conversation is in its log; and the message at or below a seq (to
 // find where an id that is not one of its messages falls).
 inline constexpr const char* seq_of_message =
@@ -282,6 +292,9 @@ inline constexpr std::array all{
     message_by_id,
     message_by_client_id,
     messages_before,
+    page_ids,
+    page_changes,
+    updated_seq_of,
     changes_after,
     quote,
     reactions,

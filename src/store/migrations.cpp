@@ -434,6 +434,20 @@ CREATE INDEX push_subscriptions_by_session ON push_subscriptions (session_id);
 ALTER TABLE conversation_members ADD COLUMN muted_until bigint;
 ALTER TABLE users ADD COLUMN notification_previews integer NOT NULL DEFAULT 1;
 )sql"},
+    migration{6, "history pages: the changed messages by seq",
+              // SQLite
+              R"sql(
+-- Where a page of history holds changed messages (updated_seq > seq), by the page's seq range:
+-- with messages_by_seq alone that gives every message's version without reading its row
+-- (chat::message_texts). A new message never enters it, so sends do not write it.
+CREATE INDEX messages_changed_by_seq ON messages (conversation_id, seq, updated_seq)
+  WHERE updated_seq > seq;
+)sql",
+              // PostgreSQL
+              R"sql(
+CREATE INDEX messages_changed_by_seq ON messages (conversation_id, seq, updated_seq)
+  WHERE updated_seq > seq;
+)sql"},
 };
 
 } // namespace

@@ -116,6 +116,12 @@ struct message_version {
   bool operator==(const message_version&) const = default;
 };
 
+/// Where a message of a page is, and its latest change (page_positions).
+struct message_position {
+  id message_id = 0;
+  id updated_seq = 0;
+};
+
 /// One message of a page: its version, and its row unless the reader said it had it already.
 struct page_message {
   message_version version;

@@ -354,35 +354,6 @@ id sql_transaction<Connection>::seq_bound(id conversation_id, id before) {
 }
 
 template <class Connection>
-std::vector<page_message>
-sql_transaction<Connection>::page_before(id conversation_id, std::optional<id> before, id from_seq,
-                                         int limit,
-                                         const std::function<bool(const message_version&)>& known) {
-  // seq_bound runs a statement of its own: before this one starts.
-  const auto below = before ? seq_bound(conversation_id, *before) : std::numeric_limits<id>::max();
-  auto& statement = db_.cached(chat_sql::messages_before);
-  statement.bind(1, conversation_id).bind(2, below).bind(3, from_seq).bind(4, std::int64_t{limit});
-  std::vector<page_message> page;
-  while (statement.step()) {
-    auto& message = page.emplace_back();
-    message.version =
-        message_version{statement.integer(0), statement.integer(7), statement.optional_integer(10),
-                        statement.optional_integer(12)};
-    if (!known || !known(message.version)) {
-      message.row = read_message(statement);
-    }
-  }
-  statement.reset();
-  // complete() runs other cached statements: after this one is done.
-  for (auto& message : page) {
-    if (message.row) {
-      complete(*message.row);
-    }
-  }
-  return page;
-}
-
-template <class Connection>
 std::vector<message_row> sql_transaction<Connection>::changes_after(id conversation_id, id after,
                                                                  id from_seq, int limit) {
   auto& statement = db_.cached(chat_sql::changes_after);

@@ -56,6 +56,9 @@ public:
   std::vector<page_message>
   page_before(id conversation_id, std::optional<id> before, id from_seq, int limit,
               const std::function<bool(const message_version&)>& known) override;
+  std::vector<message_position> page_positions(id conversation_id, std::optional<id> before,
+                                               id from_seq, int limit) override;
+  std::optional<id> updated_seq_of(id message_id) override;
   std::vector<message_row> changes_after(id conversation_id, id after, id from_seq,
                                          int limit) override;
   std::optional<upload_row> upload(id upload_id) override;

@@ -4,6 +4,7 @@
 
 #include "store/sql_chat_impl.hpp"
 #include "store/sql_message_impl.hpp"
+#include "store/sql_page_impl.hpp"
 #include "store/sql_push_impl.hpp"
 #include "store/sql_transaction_impl.hpp"
 

@@ -66,6 +66,12 @@ public:
   [[nodiscard]] virtual std::vector<page_message>
   page_before(id conversation_id, std::optional<id> before, id from_seq, int limit,
               const std::function<bool(const message_version&)>& known) = 0;
+  /// The messages page_before would read, without reading them: each one's id and updated_seq,
+  /// newest first (from two indexes; no row is read).
+  [[nodiscard]] virtual std::vector<message_position>
+  page_positions(id conversation_id, std::optional<id> before, id from_seq, int limit) = 0;
+  /// The message's updated_seq; nullopt when there is no such message.
+  [[nodiscard]] virtual std::optional<id> updated_seq_of(id message_id) = 0;
   /// Up to `limit` messages of a conversation whose latest change is after `after` and that
   /// were sent after `from_seq`, by updated_seq.
   [[nodiscard]] virtual std::vector<message_row> changes_after(id conversation_id, id after,

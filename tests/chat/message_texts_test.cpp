@@ -53,6 +53,22 @@ TEST(message_texts, a_text_is_found_at_its_version_only) {
   EXPECT_EQ(counts.misses, 5U);
 }
 
+// For a page whose versions come from indexes alone: found by updated_seq, the kept version
+// returned for the caller to check its quote's part; counted only when the caller says.
+TEST(message_texts, append_at_finds_by_updated_seq_and_returns_the_kept_version) {
+  message_texts texts(1 << 20);
+  texts.keep(version(3, 7, 1, 5), "a reply");
+  std::string out = "[";
+  EXPECT_EQ(texts.append_at(3, 8, out), std::nullopt);
+  EXPECT_EQ(texts.append_at(4, 7, out), std::nullopt);
+  EXPECT_EQ(out, "[");
+  EXPECT_EQ(texts.append_at(3, 7, out), version(3, 7, 1, 5));
+  EXPECT_EQ(out, "[a reply");
+  EXPECT_EQ(texts.statistics().hits + texts.statistics().misses, 0U);
+  texts.count(2);
+  EXPECT_EQ(texts.statistics().hits, 2U);
+}
+
 TEST(message_texts, a_newer_version_replaces_the_older) {
   message_texts texts(1 << 20);
   texts.keep(version(1, 5), "five");

@@ -260,6 +260,46 @@ TEST_P(log_test, a_page_names_each_version_and_reads_only_the_rows_not_known) {
   EXPECT_EQ(rows[0].reactions.size(), 1U);
 }
 
+// page_positions names the messages page_before reads, with the same versions, from indexes
+// alone; updated_seq_of is the quoted part of a reply's version.
+TEST_P(log_test, page_positions_agree_with_the_page_without_reading_it) {
+  transaction_.insert_member(group_, carol_.user_id, 100);
+  std::vector<message_row> sent;
+  for (int index = 0; index < 8; ++index) {
+    sent.push_back(send(bob_.user_id, fmt::format("m{}", index), fmt::format("{}", index),
+                        index == 5 ? std::optional<id>(sent[1].message_id) : std::nullopt));
+  }
+  transaction_.edit_message(sent[2].message_id, "m2!", 2000, transaction_.next_seq(group_));
+  transaction_.set_reaction(sent[6].message_id, alice_.user_id, "👍", transaction_.next_seq(group_));
+  transaction_.delete_message(sent[1].message_id, 3000, transaction_.next_seq(group_));
+  const auto added_at = sent[0].seq; // as if a member had joined after the first message
+  const auto same = [&](std::optional<id> before, id from_seq, int limit) {
+    const auto positions = transaction_.page_positions(group_, before, from_seq, limit);
+    const auto page = transaction_.page_before(group_, before, from_seq, limit, {});
+    ASSERT_EQ(positions.size(), page.size());
+    for (std::size_t index = 0; index < page.size(); ++index) {
+      EXPECT_EQ(positions[index].message_id, page[index].version.message_id) << index;
+      EXPECT_EQ(positions[index].updated_seq, page[index].version.updated_seq) << index;
+    }
+  };
+  same(std::nullopt, 0, 100);
+  same(std::nullopt, 0, 3);
+  same(sent[6].message_id, 0, 3);
+  same(sent[3].message_id, added_at, 10);
+  same(sent[0].message_id, 0, 10);
+  const auto all = transaction_.page_positions(group_, std::nullopt, 0, 100);
+  ASSERT_EQ(all.size(), 8U);
+  EXPECT_EQ(all[0].message_id, sent[7].message_id);
+  EXPECT_GT(all[1].updated_seq, sent[6].seq) << "the reaction";
+  EXPECT_EQ(all[2].updated_seq, sent[5].seq) << "a reply does not move with its quote";
+  EXPECT_GT(all[5].updated_seq, sent[2].seq) << "the edit";
+  EXPECT_EQ(all[7].updated_seq, sent[0].seq);
+  EXPECT_EQ(transaction_.updated_seq_of(sent[1].message_id), all[6].updated_seq);
+  EXPECT_EQ(transaction_.updated_seq_of(sent[3].message_id), sent[3].seq);
+  EXPECT_EQ(transaction_.updated_seq_of(1'000'000), std::nullopt);
+  EXPECT_TRUE(transaction_.page_positions(group_, sent[0].message_id, 0, 10).empty());
+}
+
 TEST_P(log_test, reactions_are_listed_by_first_use_and_users_in_the_order_they_reacted) {
   transaction_.insert_member(group_, carol_.user_id, 100);
   const auto sent = send(bob_.user_id, "party", "1");
