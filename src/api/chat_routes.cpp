@@ -246,17 +246,12 @@ awaitable<http::response> history(http::request_context& context, const dependen
   if (!found) {
     co_return std::move(found.error());
   }
-  const auto& page = found->second;
+  auto& page = found->second;
   if (!page) {
     co_return error_answer(context.message, page.error());
   }
   // Written as text, like every message sent live (chat::message_text).
-  std::string body;
-  body.reserve(page->messages.size() + 32);
-  body += R"({"messages":)";
-  body += page->messages;
-  body += page->has_more ? R"(,"has_more":true})" : R"(,"has_more":false})";
-  co_return http::json_text_response(context.message, status::ok, std::move(body));
+  co_return http::json_text_response(context.message, status::ok, std::move(page->text));
 }
 
 } // namespace

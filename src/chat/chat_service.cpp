@@ -408,39 +408,37 @@ chat_service::open_conversation(id caller, std::vector<id> members,
 
 namespace {
 
+constexpr std::string_view k_page_start = R"({"messages":[)";
+constexpr std::string_view k_more = R"(],"has_more":true})";
+constexpr std::string_view k_no_more = R"(],"has_more":false})";
+constexpr std::size_t k_text_guess = 384; // a message's text, for reserving
+
 // The page from kept texts alone, when every message of it is kept at its version: the
 // versions come from two index scans, no row is read. Nullopt when one is not kept.
 std::optional<page> kept_page(store::read_transaction& transaction, message_texts& texts,
                               const history_read& read, id from_seq) {
   auto positions =
       transaction.page_positions(read.conversation, read.before, from_seq, read.limit + 1);
-  page answer;
-  if (positions.size() > std::size_t(read.limit)) {
-    answer.has_more = true;
+  const bool more = positions.size() > std::size_t(read.limit);
+  if (more) {
     positions.pop_back();
   }
-  std::string kept; // newest first, as the store found them
-  std::vector<std::size_t> starts;
-  starts.reserve(positions.size() + 1);
-  for (const auto& position : positions) {
-    starts.push_back(kept.size());
-    const auto version = texts.append_at(position.message_id, position.updated_seq, kept);
+  page answer;
+  answer.text.reserve(k_page_start.size() + positions.size() * k_text_guess + k_no_more.size());
+  answer.text += k_page_start;
+  for (std::size_t index = positions.size(); index-- > 0;) { // oldest first
+    const auto& position = positions[index];
+    const auto version = texts.append_at(position.message_id, position.updated_seq, answer.text);
     if (!version || (version->reply_to_id && transaction.updated_seq_of(*version->reply_to_id) !=
                                                  version->quoted_updated_seq)) {
       return std::nullopt;
     }
-  }
-  starts.push_back(kept.size());
-  texts.count(positions.size());
-  answer.messages.reserve(kept.size() + positions.size() + 2);
-  answer.messages += '[';
-  for (std::size_t index = positions.size(); index-- > 0;) {
-    answer.messages.append(kept, starts[index], starts[index + 1] - starts[index]);
     if (index > 0) {
-      answer.messages += ',';
+      answer.text += ',';
     }
   }
-  answer.messages += ']';
+  texts.count(positions.size());
+  answer.text += more ? k_more : k_no_more;
   return answer;
 }
 
@@ -456,10 +454,11 @@ result<page> history_read::operator()(store::read_transaction& transaction, id v
       return std::move(*kept);
     }
   }
-  // Else the page with its rows, those of the messages kept at their version left out.
-  // The texts found kept, one after the other in the store's order (newest first), and where
-  // each message's is in `kept` (npos: read from the store, written below).
+  // Else the page with its rows, those of the messages kept at their version left out: the
+  // kept texts found go one after the other into `kept`, in the store's order (newest first),
+  // and `spans` says where each message's is (npos: read from the store, written below).
   std::string kept;
+  kept.reserve(std::size_t(limit) * k_text_guess);
   std::vector<std::pair<std::size_t, std::size_t>> spans;
   std::size_t unknown = 0;
   auto found = transaction.page_before(
@@ -471,28 +470,29 @@ result<page> history_read::operator()(store::read_transaction& transaction, id v
         unknown += known ? 0 : 1;
         return known;
       });
-  page answer;
-  if (found.size() > std::size_t(limit)) {
-    answer.has_more = true;
+  const bool more = found.size() > std::size_t(limit);
+  if (more) {
     found.pop_back();
   }
-  answer.messages.reserve(kept.size() + found.size() + unknown * 320 + 2);
-  answer.messages += '[';
+  page answer;
+  answer.text.reserve(k_page_start.size() + kept.size() + found.size() + unknown * k_text_guess +
+                      k_no_more.size());
+  answer.text += k_page_start;
   for (std::size_t index = found.size(); index-- > 0;) {
     if (const auto [start, length] = spans[index]; start != std::string::npos) {
-      answer.messages.append(kept, start, length);
+      answer.text.append(kept, start, length);
     } else {
-      const auto written = answer.messages.size();
-      append_message_text(answer.messages, *found[index].row);
+      const auto written = answer.text.size();
+      append_message_text(answer.text, *found[index].row);
       if (texts != nullptr) {
-        texts->keep(found[index].version, std::string_view(answer.messages).substr(written));
+        texts->keep(found[index].version, std::string_view(answer.text).substr(written));
       }
     }
     if (index > 0) {
-      answer.messages += ',';
+      answer.text += ',';
     }
   }
-  answer.messages += ']';
+  answer.text += more ? k_more : k_no_more;
   return answer;
 }
 

@@ -111,8 +111,9 @@ struct sync_answer {
 };
 
 struct page {
-  std::string messages; ///< A JSON array of the messages (message_text), ascending ids.
-  bool has_more = false;
+  /// The answer's JSON, `{"messages":[…],"has_more":…}`: the messages (message_text) by
+  /// ascending id. Written whole here, so that the API sends it without copying it again.
+  std::string text;
 };
 
 /// A page of a conversation's history (`limit` messages before `before`, or the latest) as
