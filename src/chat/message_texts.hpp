@@ -45,8 +45,8 @@ public:
   /// Counts `hits` messages found by append_at.
   void count(std::size_t hits);
   /// Keeps `text` as the message's text at `version` (in place of any other), then lets the
-  /// least recently used go until within the budget. A text longer than a shard's share of the
-  /// budget is not kept.
+  /// shard's oldest texts not used since the queue last passed them go until it is within its
+  /// share of the budget (never the text just kept). A text longer than that share is not kept.
   void keep(const store::message_version& version, std::string_view text);
 
   struct counts {

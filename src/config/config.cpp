@@ -215,7 +215,7 @@ std::vector<setting> make_settings() {
       integer_setting<std::size_t>("message_cache_bytes", "PARLEY_MESSAGE_CACHE_BYTES",
                                    "--message-cache-bytes", "BYTES",
                                    "Memory for messages kept as text for history pages "
-                                   "(those read least recently go first); 0 = none",
+                                   "(the oldest not read lately go first); 0 = none",
                                    &config::message_cache_bytes, 0, std::size_t{1} << 40),
       milliseconds_setting("ping_interval", "PARLEY_PING_INTERVAL", "--ping-interval",
                            "Engine.IO heartbeat: time between two pings (default 300 with "
