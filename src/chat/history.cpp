@@ -1,11 +1,13 @@
-// A page of history (history_read, chat_service.hpp): from the texts kept in message_texts
-// when every message of the page is kept at its version (no row read), else read with its
-// rows, those kept left out. docs/architecture.md, "History pages from messages kept as text".
+// A page of history (history_read, chat_service.hpp): the messages' positions and versions
+// from indexes alone, then each message's text from message_texts when it is kept at that
+// version, else its row read by id (and its text kept). docs/architecture.md, "History pages from
+// messages kept as text".
 #include "chat/changes.hpp"
 #include "chat/chat_service.hpp"
 #include "chat/json.hpp"
 
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -23,33 +25,38 @@ constexpr std::string_view k_more = R"(],"has_more":true})";
 constexpr std::string_view k_no_more = R"(],"has_more":false})";
 constexpr std::size_t k_text_guess = 384; // a message's text, for reserving
 
-// The page from kept texts alone, when every message of it is kept at its version: the
-// versions come from two index scans, no row is read. Nullopt when one is not kept.
-std::optional<page> kept_page(store::read_transaction& transaction, message_texts& texts,
-                              const history_read& read, id from_seq) {
-  auto positions =
-      transaction.page_positions(read.conversation, read.before, from_seq, read.limit + 1);
-  const bool more = positions.size() > std::size_t(read.limit);
-  if (more) {
-    positions.pop_back();
+// Appends the message's kept text if it is kept at `position`'s version (its quote checked
+// too); false, and `out` as it was, when it is not.
+bool append_kept(store::read_transaction& transaction, message_texts& texts,
+                 const store::message_position& position, std::string& out) {
+  const auto mark = out.size();
+  const auto version = texts.append_at(position.message_id, position.updated_seq, out);
+  if (!version) {
+    return false;
   }
-  page answer;
-  answer.text.reserve(k_page_start.size() + positions.size() * k_text_guess + k_no_more.size());
-  answer.text += k_page_start;
-  for (std::size_t index = positions.size(); index-- > 0;) { // oldest first
-    const auto& position = positions[index];
-    const auto version = texts.append_at(position.message_id, position.updated_seq, answer.text);
-    if (!version || (version->reply_to_id && transaction.updated_seq_of(*version->reply_to_id) !=
-                                                 version->quoted_updated_seq)) {
-      return std::nullopt;
-    }
-    if (index > 0) {
-      answer.text += ',';
-    }
+  if (version->reply_to_id &&
+      transaction.updated_seq_of(*version->reply_to_id) != version->quoted_updated_seq) {
+    out.resize(mark);
+    return false;
   }
-  texts.count(positions.size());
-  answer.text += more ? k_more : k_no_more;
-  return answer;
+  return true;
+}
+
+// Reads the message by its id, appends its text and keeps it (with `texts`).
+void append_read(store::read_transaction& transaction, message_texts* texts,
+                 const store::message_position& position, std::string& out) {
+  const auto row = transaction.message(position.message_id);
+  if (!row) { // the same transaction listed it
+    throw std::logic_error("a message of the page is missing from the same read");
+  }
+  const auto written = out.size();
+  append_message_text(out, *row);
+  if (texts != nullptr) {
+    const store::message_version version{
+        row->message_id, row->updated_seq, row->reply_to_id,
+        row->reply_to_id ? transaction.updated_seq_of(*row->reply_to_id) : std::nullopt};
+    texts->keep(version, std::string_view(out).substr(written));
+  }
 }
 
 } // namespace
@@ -59,48 +66,29 @@ result<page> history_read::operator()(store::read_transaction& transaction, id v
   if (!member) {
     return std::unexpected(make_error(error_code::not_found, "No such conversation."));
   }
-  if (texts != nullptr) {
-    if (auto kept = kept_page(transaction, *texts, *this, member->from_seq)) {
-      return std::move(*kept);
-    }
-  }
-  // Else the page with its rows, those of the messages kept at their version left out: the
-  // kept texts found go one after the other into `kept`, in the store's order (newest first),
-  // and `spans` says where each message's is (npos: read from the store, written below).
-  std::string kept;
-  kept.reserve(std::size_t(limit) * k_text_guess);
-  std::vector<std::pair<std::size_t, std::size_t>> spans;
-  std::size_t unknown = 0;
-  auto found = transaction.page_before(
-      conversation, before, member->from_seq, limit + 1,
-      [this, &kept, &spans, &unknown](const store::message_version& version) {
-        const auto start = kept.size();
-        const bool known = texts != nullptr && texts->append(version, kept);
-        spans.emplace_back(known ? start : std::string::npos, kept.size() - start);
-        unknown += known ? 0 : 1;
-        return known;
-      });
-  const bool more = found.size() > std::size_t(limit);
+  // Where the page's messages are and their versions, from indexes alone; then each message
+  // from its kept text, or else read by its id (and kept).
+  auto positions = transaction.page_positions(conversation, before, member->from_seq, limit + 1);
+  const bool more = positions.size() > std::size_t(limit);
   if (more) {
-    found.pop_back();
+    positions.pop_back();
   }
   page answer;
-  answer.text.reserve(k_page_start.size() + kept.size() + found.size() + unknown * k_text_guess +
-                      k_no_more.size());
+  answer.text.reserve(k_page_start.size() + positions.size() * k_text_guess + k_no_more.size());
   answer.text += k_page_start;
-  for (std::size_t index = found.size(); index-- > 0;) {
-    if (const auto [start, length] = spans[index]; start != std::string::npos) {
-      answer.text.append(kept, start, length);
+  std::size_t hits = 0;
+  for (std::size_t index = positions.size(); index-- > 0;) { // oldest first
+    if (texts != nullptr && append_kept(transaction, *texts, positions[index], answer.text)) {
+      ++hits;
     } else {
-      const auto written = answer.text.size();
-      append_message_text(answer.text, *found[index].row);
-      if (texts != nullptr) {
-        texts->keep(found[index].version, std::string_view(answer.text).substr(written));
-      }
+      append_read(transaction, texts, positions[index], answer.text);
     }
     if (index > 0) {
       answer.text += ',';
     }
+  }
+  if (texts != nullptr) {
+    texts->count(hits, positions.size() - hits);
   }
   answer.text += more ? k_more : k_no_more;
   return answer;

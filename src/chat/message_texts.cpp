@@ -4,20 +4,6 @@ namespace parley::chat {
 
 message_texts::message_texts(std::size_t budget) : budget_(budget / shards) {}
 
-bool message_texts::append(const store::message_version& version, std::string& out) {
-  auto& part = shard_of(version.message_id);
-  const std::lock_guard lock(part.mutex);
-  const auto found = part.entries.find(version.message_id);
-  if (found == part.entries.end() || found->second.version != version) {
-    ++part.misses;
-    return false;
-  }
-  ++part.hits;
-  found->second.used = true;
-  out += found->second.text;
-  return true;
-}
-
 std::optional<store::message_version>
 message_texts::append_at(store::id message, store::id updated_seq, std::string& out) {
   auto& part = shard_of(message);
@@ -31,10 +17,11 @@ message_texts::append_at(store::id message, store::id updated_seq, std::string& 
   return found->second.version;
 }
 
-void message_texts::count(std::size_t hits) {
+void message_texts::count(std::size_t hits, std::size_t misses) {
   auto& part = shards_.front();
   const std::lock_guard lock(part.mutex);
   part.hits += hits;
+  part.misses += misses;
 }
 
 void message_texts::keep(const store::message_version& version, std::string_view text) {

@@ -34,16 +34,13 @@ public:
   message_texts(const message_texts&) = delete;
   message_texts& operator=(const message_texts&) = delete;
 
-  /// Appends the message's text at `version` to `out` and answers true; false (and `out`
-  /// unchanged) when there is none.
-  bool append(const store::message_version& version, std::string& out);
   /// Appends the message's text kept at `updated_seq` to `out` and returns the version it was
   /// kept at (the caller checks its quote's part), or nullopt (and `out` unchanged). Counts
-  /// neither a hit nor a miss: the caller does (count).
+  /// neither a hit nor a miss: the caller does (count), once it has checked the quote.
   std::optional<store::message_version> append_at(store::id message, store::id updated_seq,
                                                   std::string& out);
-  /// Counts `hits` messages found by append_at.
-  void count(std::size_t hits);
+  /// Counts what a page found by append_at (`hits`) and read instead (`misses`).
+  void count(std::size_t hits, std::size_t misses);
   /// Keeps `text` as the message's text at `version` (in place of any other), then lets the
   /// shard's oldest texts not used since the queue last passed them go until it is within its
   /// share of the budget (never the text just kept). A text longer than that share is not kept.

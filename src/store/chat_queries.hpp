@@ -103,14 +103,6 @@ inline constexpr const char* message_by_client_id =
     "SELECT id, conversation_id, sender_id, body, sent_at, client_id, seq, updated_seq, edited_at, "
     "deleted_at, reply_to, attachments FROM messages WHERE sender_id = ?1 AND client_id = ?2";
 
-// A page of messages, each with the quoted message's updated_seq (column 12): what its version
-// needs besides its own columns (message_version).
-inline constexpr const char* messages_before =
-    "SELECT m.id, m.conversation_id, m.sender_id, m.body, m.sent_at, m.client_id, m.seq, "
-    "m.updated_seq, m.edited_at, m.deleted_at, m.reply_to, m.attachments, q.updated_seq "
-    "FROM messages AS m LEFT JOIN messages AS q ON q.id = m.reply_to "
-    "WHERE m.conversation_id = ?1 AND m.seq < ?2 AND m.seq > ?3 ORDER BY m.seq DESC LIMIT ?4";
-
 // A page's messages from messages_by_seq alone (id is the row id on SQLite), and the changed
 // ones of a seq range from messages_changed_by_seq: their versions without their rows.
 inline constexpr const char* page_ids =
@@ -291,7 +283,6 @@ inline constexpr std::array all{
     nickname,
     message_by_id,
     message_by_client_id,
-    messages_before,
     page_ids,
     page_changes,
     updated_seq_of,

@@ -122,12 +122,6 @@ struct message_position {
   id updated_seq = 0;
 };
 
-/// One message of a page: its version, and its row unless the reader said it had it already.
-struct page_message {
-  message_version version;
-  std::optional<message_row> row;
-};
-
 /// A message append_message stored, and the conversation's members then (ascending).
 struct appended_message {
   message_row message;

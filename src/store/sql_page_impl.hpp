@@ -1,11 +1,10 @@
 #pragma once
-// The pages of history in sql_transaction: the messages of a page with their versions
-// (page_before), and where a page's messages are without reading them (page_positions), for
-// the reader that keeps messages as text (chat::message_texts). Included by each engine's
-// transaction translation unit, after sql_chat_impl.hpp. Internal to the store.
+// The pages of history in sql_transaction: where a page's messages are and their versions,
+// without reading them (page_positions), for the reader that keeps messages as text
+// (chat::message_texts), and the quoted part of a reply's version (updated_seq_of). Included by
+// each engine's transaction translation unit, after sql_chat_impl.hpp. Internal to the store.
 
 #include "store/chat_queries.hpp"
-#include "store/sql_chat_impl.hpp"
 #include "store/sql_rows.hpp"
 #include "store/sql_transaction.hpp"
 
@@ -14,35 +13,6 @@
 #include <utility>
 
 namespace parley::store {
-
-template <class Connection>
-std::vector<page_message>
-sql_transaction<Connection>::page_before(id conversation_id, std::optional<id> before, id from_seq,
-                                         int limit,
-                                         const std::function<bool(const message_version&)>& known) {
-  // seq_bound runs a statement of its own: before this one starts.
-  const auto below = before ? seq_bound(conversation_id, *before) : std::numeric_limits<id>::max();
-  auto& statement = db_.cached(chat_sql::messages_before);
-  statement.bind(1, conversation_id).bind(2, below).bind(3, from_seq).bind(4, std::int64_t{limit});
-  std::vector<page_message> page;
-  while (statement.step()) {
-    auto& message = page.emplace_back();
-    message.version =
-        message_version{statement.integer(0), statement.integer(7), statement.optional_integer(10),
-                        statement.optional_integer(12)};
-    if (!known || !known(message.version)) {
-      message.row = read_message(statement);
-    }
-  }
-  statement.reset();
-  // complete() runs other cached statements: after this one is done.
-  for (auto& message : page) {
-    if (message.row) {
-      complete(*message.row);
-    }
-  }
-  return page;
-}
 
 template <class Connection>
 std::vector<message_position> sql_transaction<Connection>::page_positions(id conversation_id,

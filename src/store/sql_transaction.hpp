@@ -53,9 +53,6 @@ public:
   std::optional<conversation_summary> summary(id conversation_id, id viewer) override;
   std::vector<conversation_summary> conversations_of(id viewer) override;
   std::optional<message_row> message_by_client_id(id sender, std::string_view client_id) override;
-  std::vector<page_message>
-  page_before(id conversation_id, std::optional<id> before, id from_seq, int limit,
-              const std::function<bool(const message_version&)>& known) override;
   std::vector<message_position> page_positions(id conversation_id, std::optional<id> before,
                                                id from_seq, int limit) override;
   std::optional<id> updated_seq_of(id message_id) override;

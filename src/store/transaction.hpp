@@ -6,7 +6,6 @@
 
 #include "store/rows.hpp"
 
-#include <functional>
 #include <optional>
 #include <span>
 #include <string>
@@ -59,15 +58,9 @@ public:
   [[nodiscard]] virtual std::optional<message_row> message(id message_id) = 0;
   [[nodiscard]] virtual std::optional<message_row> message_by_client_id(id sender,
                                                                         std::string_view client_id) = 0;
-  /// Up to `limit` messages of a conversation with ids below `before` (all when nullopt) and
-  /// seq above `from_seq`, newest first. For a reader that keeps messages it has read, `known`
-  /// (when set) is asked about each message's version, in order, and the message's row is read
-  /// only when it answers false.
-  [[nodiscard]] virtual std::vector<page_message>
-  page_before(id conversation_id, std::optional<id> before, id from_seq, int limit,
-              const std::function<bool(const message_version&)>& known) = 0;
-  /// The messages page_before would read, without reading them: each one's id and updated_seq,
-  /// newest first (from two indexes; no row is read).
+  /// Where a page of history is: up to `limit` messages of a conversation with ids below
+  /// `before` (all when nullopt) and seq above `from_seq`, newest first, each one's id and
+  /// updated_seq, from two indexes (no row is read; message() reads one).
   [[nodiscard]] virtual std::vector<message_position>
   page_positions(id conversation_id, std::optional<id> before, id from_seq, int limit) = 0;
   /// The message's updated_seq; nullopt when there is no such message.

@@ -20,13 +20,17 @@ message_version version(store::id message, store::id updated_seq,
   return message_version{message, updated_seq, quoted, quoted_seq};
 }
 
+// As a page does: the text kept at the message's updated_seq, if its quote's part matches too,
+// counted as a hit or a miss.
 std::optional<std::string> found(message_texts& texts, const message_version& wanted) {
   std::string out = "before:";
-  if (!texts.append(wanted, out)) {
+  const auto kept = texts.append_at(wanted.message_id, wanted.updated_seq, out);
+  if (!kept) {
     EXPECT_EQ(out, "before:") << "a miss appends nothing";
-    return std::nullopt;
   }
-  return out.substr(7);
+  const bool hit = kept && *kept == wanted;
+  texts.count(hit ? 1 : 0, hit ? 0 : 1);
+  return hit ? std::optional(out.substr(7)) : std::nullopt;
 }
 
 // Message ids that share a shard (so that one shard's share of the budget is what counts).
@@ -65,8 +69,9 @@ TEST(message_texts, append_at_finds_by_updated_seq_and_returns_the_kept_version)
   EXPECT_EQ(texts.append_at(3, 7, out), version(3, 7, 1, 5));
   EXPECT_EQ(out, "[a reply");
   EXPECT_EQ(texts.statistics().hits + texts.statistics().misses, 0U);
-  texts.count(2);
+  texts.count(2, 3);
   EXPECT_EQ(texts.statistics().hits, 2U);
+  EXPECT_EQ(texts.statistics().misses, 3U);
 }
 
 TEST(message_texts, a_newer_version_replaces_the_older) {

@@ -243,9 +243,11 @@ void store_test::expect_constraint(const std::function<void()>& action) {
 std::vector<message_row> store_test::messages_before(id conversation, std::optional<id> before,
                                                      id from_seq, int limit) {
   std::vector<message_row> rows;
-  for (auto& message : transaction_.page_before(conversation, before, from_seq, limit, {})) {
-    EXPECT_TRUE(message.row);
-    rows.push_back(std::move(*message.row));
+  for (const auto& position : transaction_.page_positions(conversation, before, from_seq, limit)) {
+    auto row = transaction_.message(position.message_id);
+    EXPECT_TRUE(row);
+    EXPECT_EQ(row->updated_seq, position.updated_seq);
+    rows.push_back(std::move(*row));
   }
   return rows;
 }

@@ -79,7 +79,7 @@ protected:
 
   std::int64_t count(std::string_view sql) { return connection_->count(sql); }
 
-  /// page_before's rows, every one read.
+  /// page_positions' messages, each read by id (and its version checked).
   std::vector<message_row> messages_before(id conversation, std::optional<id> before, id from_seq,
                                            int limit);
 
