@@ -10,7 +10,6 @@
 
 #include <algorithm>
 #include <limits>
-#include <utility>
 
 namespace parley::store {
 
@@ -21,31 +20,26 @@ std::vector<message_position> sql_transaction<Connection>::page_positions(id con
   const auto below = before ? seq_bound(conversation_id, *before) : std::numeric_limits<id>::max();
   auto& ids = db_.cached(chat_sql::page_ids);
   ids.bind(1, conversation_id).bind(2, below).bind(3, from_seq).bind(4, std::int64_t{limit});
-  std::vector<std::pair<id, message_position>> page; // by seq, newest first
+  std::vector<message_position> positions; // newest first
+  std::vector<id> seqs;                    // theirs, descending
   while (ids.step()) {
-    page.emplace_back(ids.integer(1), message_position{ids.integer(0), ids.integer(1)});
+    positions.push_back(message_position{ids.integer(0), ids.integer(1)}); // updated_seq = seq
+    seqs.push_back(ids.integer(1));
   }
   ids.reset();
-  if (page.empty()) {
-    return {};
+  if (positions.empty()) {
+    return positions;
   }
   // The changed ones of the same range (few: a new message is never in that index).
   auto& changes = db_.cached(chat_sql::page_changes);
-  changes.bind(1, conversation_id).bind(2, below).bind(3, page.back().first - 1);
+  changes.bind(1, conversation_id).bind(2, below).bind(3, seqs.back() - 1);
   while (changes.step()) {
-    const auto seq = changes.integer(0);
-    const auto at = std::ranges::lower_bound(page, seq, std::ranges::greater(),
-                                             &std::pair<id, message_position>::first);
-    if (at != page.end() && at->first == seq) {
-      at->second.updated_seq = changes.integer(1);
+    const auto at = std::ranges::lower_bound(seqs, changes.integer(0), std::ranges::greater());
+    if (at != seqs.end() && *at == changes.integer(0)) {
+      positions[std::size_t(at - seqs.begin())].updated_seq = changes.integer(1);
     }
   }
   changes.reset();
-  std::vector<message_position> positions;
-  positions.reserve(page.size());
-  for (const auto& [seq, position] : page) {
-    positions.push_back(position);
-  }
   return positions;
 }
 
