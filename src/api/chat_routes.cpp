@@ -237,7 +237,8 @@ awaitable<http::response> history(http::request_context& context, const dependen
     }
     co_return std::move(*refusal);
   }
-  const chat::history_read read{*conversation, before, limit, &with.chat->texts()};
+  const chat::history_read read{*conversation, before, limit, &with.chat->texts(),
+                                with.chat->index()};
   auto found = co_await read_as_caller(
       context, with,
       [read](store::read_transaction& transaction, const auth::identity& who) {

@@ -304,6 +304,15 @@ int serve(const config::config& settings) {
   counters.add_sampled("parley_message_texts_misses_total",
                        "Messages of history pages read and written out (not kept, or changed).",
                        "counter", [&chat] { return double(chat.texts().statistics().misses); });
+  counters.add_sampled("parley_log_index_bytes",
+                       "Memory held by where conversations' messages are, kept for history pages.",
+                       "gauge", [&chat] { return double(chat.index_statistics().bytes); });
+  counters.add_sampled("parley_log_index_hits_total",
+                       "History pages found where conversations' messages are kept.", "counter",
+                       [&chat] { return double(chat.index_statistics().hits); });
+  counters.add_sampled("parley_log_index_misses_total",
+                       "History pages not found there at once (not kept, behind, or too short).",
+                       "counter", [&chat] { return double(chat.index_statistics().misses); });
 
   try {
     server.start();

@@ -366,7 +366,8 @@ chat_service::chat_service(policy rules, store::database& database, socketio::hu
       edit_limits_(rules_.edit_rate, rules_.edit_burst),
       delete_limits_(rules_.delete_rate, rules_.delete_burst),
       reaction_limits_(rules_.reaction_rate, rules_.reaction_burst),
-      texts_(rules_.message_cache_bytes) {}
+      texts_(rules_.message_cache_bytes - rules_.message_cache_bytes / 4),
+      index_(rules_.message_cache_bytes / 4) {}
 
 awaitable<std::vector<store::conversation_summary>> chat_service::conversations(id viewer) {
   list_conversations job{viewer};

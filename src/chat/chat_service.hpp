@@ -11,6 +11,7 @@
 
 #include "auth/auth_service.hpp"
 #include "bus/presence.hpp"
+#include "chat/log_index.hpp"
 #include "chat/message_texts.hpp"
 #include "chat/rate.hpp"
 #include "chat/relay.hpp"
@@ -76,7 +77,9 @@ struct policy {
   std::size_t max_client_id_length = 100;
   std::size_t max_attachments = 10; ///< Uploads per message.
   std::chrono::milliseconds delivery_ack_timeout{60'000};
-  std::size_t message_cache_bytes = 64 << 20; ///< Messages kept as text (message_texts).
+  /// Messages kept as text (message_texts), and a quarter of it for where they are in their
+  /// conversations' logs (log_index).
+  std::size_t message_cache_bytes = 64 << 20;
 };
 
 /// Who is acting in real time: the user and the socket the request came from.
@@ -126,6 +129,7 @@ struct history_read {
   std::optional<store::id> before;
   int limit = 50;
   message_texts* texts = nullptr;
+  log_index* index = nullptr; ///< Where conversations' messages are, kept (log_index.hpp).
   [[nodiscard]] result<page> operator()(store::read_transaction& transaction,
                                         store::id viewer) const;
 };
@@ -255,6 +259,9 @@ public:
   [[nodiscard]] const policy& rules() const { return rules_; }
   /// Messages kept as text for the readers of history (safe on any thread).
   [[nodiscard]] message_texts& texts() { return texts_; }
+  /// Where conversations' messages are, for the same readers; nullptr when nothing is kept.
+  [[nodiscard]] log_index* index() { return rules_.message_cache_bytes > 0 ? &index_ : nullptr; }
+  [[nodiscard]] log_index::counts index_statistics() const { return index_.statistics(); }
 
   /// Called on the writer thread after a message's COMMIT: hands it to every socket of every
   /// member except the sending one, each asked for an ack (which marks it delivered).
@@ -289,6 +296,7 @@ private:
   token_buckets delete_limits_;
   token_buckets reaction_limits_;
   message_texts texts_;
+  log_index index_;
 
   struct mark_key {
     store::id user;

@@ -1,7 +1,7 @@
 // A page of history (history_read, chat_service.hpp): the messages' positions and versions
-// from indexes alone, then each message's text from message_texts when it is kept at that
-// version, else its row read by id (and its text kept). docs/architecture.md, "History pages from
-// messages kept as text".
+// from log_index when it has them as of this read, else from the store's indexes alone; then
+// each message's text from message_texts when it is kept at that version, else its row read by
+// id (and its text kept). docs/architecture.md, "History pages from messages kept as text".
 #include "chat/changes.hpp"
 #include "chat/chat_service.hpp"
 #include "chat/json.hpp"
@@ -24,6 +24,72 @@ constexpr std::string_view k_page_start = R"({"messages":[)";
 constexpr std::string_view k_more = R"(],"has_more":true})";
 constexpr std::string_view k_no_more = R"(],"has_more":false})";
 constexpr std::size_t k_text_guess = 384; // a message's text, for reserving
+// log_index: how far (in seqs) below the kept positions a page may start for the positions
+// down to it to be read and kept; how many more than a page needs are read when they are; how
+// many changes since kept positions were last brought up to date are worth reading (more, and
+// they are started over).
+constexpr id k_reach = 16'384;
+constexpr int k_margin = 128;
+constexpr int k_catch_up = 4'096;
+
+// Where the page's messages are: from `index`, once it is brought up to this read (the
+// changes since, or the positions under what it keeps), else from the store's indexes.
+std::vector<store::message_position> positions_of(store::read_transaction& transaction,
+                                                  log_index& index, id conversation,
+                                                  std::optional<id> before, id from_seq,
+                                                  int count) {
+  std::vector<store::message_position> out;
+  const auto last_seq = transaction.last_seq_of(conversation).value_or(0);
+  auto seen = index.find(conversation, last_seq, before, from_seq, count, out);
+  if (seen.page) {
+    index.count(true);
+    return out;
+  }
+  const auto start = [&] {
+    index.start(conversation, last_seq);
+    seen = log_index::seen{false, last_seq, last_seq, std::nullopt};
+  };
+  if (!seen.as_of) {
+    start();
+  } else if (*seen.as_of < last_seq) {
+    const auto changed = transaction.positions_changed_after(conversation, *seen.as_of, k_catch_up);
+    if (changed.size() >= std::size_t(k_catch_up)) {
+      start();
+    } else {
+      index.advance(conversation, *seen.as_of, last_seq, changed);
+      seen = index.find(conversation, last_seq, before, from_seq, count, out);
+      if (seen.page) {
+        index.count(true);
+        return out;
+      }
+    }
+  }
+  if (seen.as_of != last_seq) { // kept as of another read, later than this one
+    index.count(false);
+    return transaction.page_positions(conversation, before, from_seq, count);
+  }
+  // The page reaches below what is kept.
+  if (!before || (seen.lowest_id && *before > *seen.lowest_id)) { // it starts in what is kept
+    const int wanted = count + k_margin;
+    const auto below = transaction.page_positions(conversation, seen.lowest_id, 0, wanted);
+    index.extend(conversation, last_seq, seen.floor, below, below.size() < std::size_t(wanted));
+    if (index.find(conversation, last_seq, before, from_seq, count, out).page) {
+      index.count(true);
+      return out;
+    }
+    index.count(false);
+    return transaction.page_positions(conversation, before, from_seq, count);
+  }
+  // It starts further down: read it from the store, and what lies between when that is near.
+  auto page = transaction.page_positions(conversation, before, from_seq, count);
+  if (!page.empty() && seen.floor - page.back().seq < k_reach) {
+    const int wanted = static_cast<int>(seen.floor - page.back().seq) + 1 + k_margin;
+    const auto below = transaction.page_positions(conversation, seen.lowest_id, 0, wanted);
+    index.extend(conversation, last_seq, seen.floor, below, below.size() < std::size_t(wanted));
+  }
+  index.count(false);
+  return page;
+}
 
 // Appends the message's kept text if it is kept at `position`'s version (its quote checked
 // too); false, and `out` as it was, when it is not.
@@ -68,7 +134,10 @@ result<page> history_read::operator()(store::read_transaction& transaction, id v
   }
   // Where the page's messages are and their versions, from indexes alone; then each message
   // from its kept text, or else read by its id (and kept).
-  auto positions = transaction.page_positions(conversation, before, member->from_seq, limit + 1);
+  auto positions =
+      index != nullptr
+          ? positions_of(transaction, *index, conversation, before, member->from_seq, limit + 1)
+          : transaction.page_positions(conversation, before, member->from_seq, limit + 1);
   const bool more = positions.size() > std::size_t(limit);
   if (more) {
     positions.pop_back();

@@ -112,6 +112,15 @@ inline constexpr const char* page_changes =
     "SELECT seq, updated_seq FROM messages "
     "WHERE conversation_id = ?1 AND seq < ?2 AND seq > ?3 AND updated_seq > seq";
 inline constexpr const char* updated_seq_of = "SELECT updated_seq FROM messages WHERE id = ?1";
+// The messages changed after a seq: the new ones (messages_by_seq), then those changed since
+// they were sent (messages_changed, partial); each once.
+inline constexpr const char* positions_changed_after =
+    "SELECT * FROM (SELECT id, seq, updated_seq FROM messages "
+    "WHERE conversation_id = ?1 AND seq > ?2 AND updated_seq = seq ORDER BY seq LIMIT ?3) AS sent "
+    "UNION ALL "
+    "SELECT * FROM (SELECT id, seq, updated_seq FROM messages "
+    "WHERE conversation_id = ?1 AND updated_seq > ?2 AND updated_seq > seq "
+    "ORDER BY updated_seq LIMIT ?3) AS changed";
 
 // Where a message of the conversation is in its log; and the message at or below a seq (to
 // find where an id that is not one of its messages falls).
@@ -286,6 +295,7 @@ inline constexpr std::array all{
     page_ids,
     page_changes,
     updated_seq_of,
+    positions_changed_after,
     changes_after,
     quote,
     reactions,

@@ -116,9 +116,10 @@ struct message_version {
   bool operator==(const message_version&) const = default;
 };
 
-/// Where a message of a page is, and its latest change (page_positions).
+/// Where a message is in its conversation's log (its seq), and its latest change.
 struct message_position {
   id message_id = 0;
+  id seq = 0;
   id updated_seq = 0;
 };
 

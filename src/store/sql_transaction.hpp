@@ -56,6 +56,9 @@ public:
   std::vector<message_position> page_positions(id conversation_id, std::optional<id> before,
                                                id from_seq, int limit) override;
   std::optional<id> updated_seq_of(id message_id) override;
+  std::optional<id> last_seq_of(id conversation_id) override;
+  std::vector<message_position> positions_changed_after(id conversation_id, id after,
+                                                        int limit) override;
   std::vector<message_row> changes_after(id conversation_id, id after, id from_seq,
                                          int limit) override;
   std::optional<upload_row> upload(id upload_id) override;

@@ -59,12 +59,18 @@ public:
   [[nodiscard]] virtual std::optional<message_row> message_by_client_id(id sender,
                                                                         std::string_view client_id) = 0;
   /// Where a page of history is: up to `limit` messages of a conversation with ids below
-  /// `before` (all when nullopt) and seq above `from_seq`, newest first, each one's id and
-  /// updated_seq, from two indexes (no row is read; message() reads one).
+  /// `before` (all when nullopt) and seq above `from_seq`, newest first, each one's id, seq
+  /// and updated_seq, from two indexes (no row is read; message() reads one).
   [[nodiscard]] virtual std::vector<message_position>
   page_positions(id conversation_id, std::optional<id> before, id from_seq, int limit) = 0;
   /// The message's updated_seq; nullopt when there is no such message.
   [[nodiscard]] virtual std::optional<id> updated_seq_of(id message_id) = 0;
+  /// The seq of the conversation's latest change; nullopt when there is no such conversation.
+  [[nodiscard]] virtual std::optional<id> last_seq_of(id conversation_id) = 0;
+  /// Where the messages of a conversation whose latest change is after `after` are (new ones
+  /// by seq, then changed ones by updated_seq): up to `limit` of each kind, from two indexes.
+  [[nodiscard]] virtual std::vector<message_position>
+  positions_changed_after(id conversation_id, id after, int limit) = 0;
   /// Up to `limit` messages of a conversation whose latest change is after `after` and that
   /// were sent after `from_seq`, by updated_seq.
   [[nodiscard]] virtual std::vector<message_row> changes_after(id conversation_id, id after,

@@ -10,6 +10,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <thread>
 
 namespace parley::store {
@@ -221,6 +222,7 @@ TEST_P(log_test, page_positions_name_the_page_and_each_message_latest_change) {
     ASSERT_EQ(positions.size(), expected.size());
     for (std::size_t index = 0; index < expected.size(); ++index) {
       EXPECT_EQ(positions[index].message_id, expected[index].message_id) << index;
+      EXPECT_EQ(positions[index].seq, expected[index].seq) << index;
       EXPECT_EQ(positions[index].updated_seq, expected[index].updated_seq) << index;
     }
   };
@@ -240,6 +242,45 @@ TEST_P(log_test, page_positions_name_the_page_and_each_message_latest_change) {
   EXPECT_EQ(transaction_.updated_seq_of(sent[3].message_id), sent[3].seq);
   EXPECT_EQ(transaction_.updated_seq_of(1'000'000), std::nullopt);
   EXPECT_TRUE(transaction_.page_positions(group_, sent[0].message_id, 0, 10).empty());
+}
+
+// What a node that keeps conversations' positions (chat::log_index) relies on to bring them
+// up to date: last_seq_of is the latest change, and positions_changed_after names every
+// message changed after a seq (sent, edited, reacted to, deleted) once, as it is now.
+TEST_P(log_test, positions_changed_after_name_each_message_changed_since_a_seq_once) {
+  std::vector<message_row> sent;
+  for (int index = 0; index < 4; ++index) {
+    sent.push_back(send(bob_.user_id, fmt::format("m{}", index), fmt::format("{}", index)));
+  }
+  const auto mark = transaction_.last_seq_of(group_);
+  ASSERT_TRUE(mark);
+  EXPECT_EQ(*mark, sent[3].seq);
+  EXPECT_TRUE(transaction_.positions_changed_after(group_, *mark, 100).empty());
+  transaction_.edit_message(sent[0].message_id, "m0!", 2000, transaction_.next_seq(group_));
+  sent.push_back(send(alice_.user_id, "m4", "4"));
+  sent.push_back(send(alice_.user_id, "m5", "5"));
+  transaction_.set_reaction(sent[4].message_id, bob_.user_id, "👍", transaction_.next_seq(group_));
+  transaction_.delete_message(sent[2].message_id, 3000, transaction_.next_seq(group_));
+  transaction_.edit_message(sent[0].message_id, "m0!!", 4000, transaction_.next_seq(group_));
+  EXPECT_EQ(transaction_.last_seq_of(group_),
+            transaction_.message(sent[0].message_id)->updated_seq);
+
+  auto changed = transaction_.positions_changed_after(group_, *mark, 100);
+  std::ranges::sort(changed, {}, &message_position::message_id);
+  const std::vector<std::size_t> expected{0, 2, 4, 5};
+  ASSERT_EQ(changed.size(), expected.size());
+  for (std::size_t index = 0; index < expected.size(); ++index) {
+    const auto now = transaction_.message(sent[expected[index]].message_id);
+    EXPECT_EQ(changed[index].message_id, now->message_id) << index;
+    EXPECT_EQ(changed[index].seq, now->seq) << index;
+    EXPECT_EQ(changed[index].updated_seq, now->updated_seq) << index;
+  }
+  // Up to `limit` of each kind: one new message and one changed one.
+  EXPECT_EQ(transaction_.positions_changed_after(group_, *mark, 1).size(), 2U);
+  // After the newest change, nothing; and nothing for a conversation that does not exist.
+  EXPECT_TRUE(
+      transaction_.positions_changed_after(group_, *transaction_.last_seq_of(group_), 100).empty());
+  EXPECT_EQ(transaction_.last_seq_of(1'000'000), std::nullopt);
 }
 
 TEST_P(log_test, reactions_are_listed_by_first_use_and_users_in_the_order_they_reacted) {
