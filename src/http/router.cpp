@@ -21,6 +21,10 @@ std::vector<std::string_view> split(std::string_view path) {
   return segments;
 }
 
+bool is_placeholder(std::string_view segment) {
+  return segment.size() > 2 && segment.front() == '{' && segment.back() == '}';
+}
+
 } // namespace
 
 void router::add(beast_http::verb method, std::string pattern, handler target) {
@@ -46,47 +50,53 @@ router::match router::find(beast_http::verb method, std::string_view path) const
   match result;
   result.route = "unmatched";
   const auto segments = split(path);
-  for (const auto& candidate : entries_) {
+  const auto same_path = [&segments](const entry& candidate) {
     if (candidate.segments.size() != segments.size()) {
-      continue;
+      return false;
     }
-    std::map<std::string, std::string, std::less<>> parameters;
-    bool matches = true;
-    for (std::size_t index = 0; index < segments.size() && matches; ++index) {
+    for (std::size_t index = 0; index < segments.size(); ++index) {
       const auto& expected = candidate.segments[index];
-      if (expected.size() > 2 && expected.front() == '{' && expected.back() == '}') {
-        parameters[expected.substr(1, expected.size() - 2)] = std::string(segments[index]);
-      } else {
-        matches = expected == segments[index];
+      if (!is_placeholder(expected) && expected != segments[index]) {
+        return false;
       }
     }
-    if (!matches) {
-      continue;
-    }
-    // HEAD is answered by the GET handler; the server sends the headers only.
+    return true;
+  };
+  // The first route of this path and method (HEAD is answered by the GET handler; the server
+  // sends the headers only). Its placeholders only are copied out.
+  for (const auto& candidate : entries_) {
     const bool method_matches = candidate.method == method ||
                                 (method == beast_http::verb::head &&
                                  candidate.method == beast_http::verb::get);
-    if (method_matches && result.target == nullptr && result.streaming == nullptr) {
-      if (candidate.streaming) {
-        result.streaming = &candidate.streaming;
-      } else {
-        result.target = &candidate.target;
+    if (!method_matches || !same_path(candidate)) {
+      continue;
+    }
+    if (candidate.streaming) {
+      result.streaming = &candidate.streaming;
+    } else {
+      result.target = &candidate.target;
+    }
+    result.route = candidate.pattern;
+    for (std::size_t index = 0; index < segments.size(); ++index) {
+      const auto& expected = candidate.segments[index];
+      if (is_placeholder(expected)) {
+        result.parameters[expected.substr(1, expected.size() - 2)] = std::string(segments[index]);
       }
-      result.route = candidate.pattern;
-      result.parameters = std::move(parameters);
     }
-    if (!result.allowed.empty()) {
-      result.allowed += ", ";
-    }
-    result.allowed += std::string(beast_http::to_string(candidate.method));
+    return result;
   }
-  const bool matched = result.target != nullptr || result.streaming != nullptr;
-  if (!matched && !result.allowed.empty()) {
+  // None: the methods this path has, for 405 (else 404, or the fallback).
+  for (const auto& candidate : entries_) {
+    if (same_path(candidate)) {
+      if (!result.allowed.empty()) {
+        result.allowed += ", ";
+      }
+      result.allowed += std::string(beast_http::to_string(candidate.method));
+    }
+  }
+  if (!result.allowed.empty()) {
     result.route = "method_not_allowed";
-  }
-  if (!matched && result.allowed.empty() && fallback_ &&
-      (method == beast_http::verb::get || method == beast_http::verb::head)) {
+  } else if (fallback_ && (method == beast_http::verb::get || method == beast_http::verb::head)) {
     result.target = &fallback_;
     result.route = fallback_name_;
   }

@@ -23,6 +23,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -103,8 +104,9 @@ private:
   boost::asio::awaitable<void> accept_loop();
   boost::asio::awaitable<void> serve(boost::asio::ip::tcp::socket socket,
                                      std::shared_ptr<connection_state> state);
+  /// Answers a request by its route (`found`, when already looked up for its headers).
   boost::asio::awaitable<response> dispatch(const request& message, const std::string& address,
-                                            bool secure);
+                                            bool secure, std::optional<router::match> found);
   /// Runs a streaming route's handler (streaming.cpp); false when the connection must close.
   boost::asio::awaitable<bool>
   serve_streaming(boost::beast::tcp_stream& stream, boost::beast::flat_buffer& buffer,

@@ -1,7 +1,8 @@
 // Streaming routes on a real server over loopback: bodies read piece by piece (Content-Length
 // and chunked), a refusal by the headers alone before an `Expect: 100-continue` body is sent,
 // answers written piece by piece (GET and HEAD), and the connection kept or closed as the
-// exchange ended.
+// exchange ended. And plain answers, written by the server itself: byte for byte what Beast's
+// serializer writes.
 
 #include "http/server.hpp"
 
@@ -10,9 +11,11 @@
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
 
+#include <sstream>
 #include <string>
 
 namespace parley::http {
@@ -20,6 +23,26 @@ namespace {
 
 namespace asio = boost::asio;
 using asio::ip::tcp;
+
+// An answer with what a writer could get wrong: a reason of its own, fields in an order that
+// is not alphabetical, one repeated, an empty value, the request's version and keep-alive.
+response wire_answer(const request& message, bool chunked) {
+  response answer{status::accepted, message.version()};
+  answer.reason("Taken In");
+  answer.set("X-Zebra", "1");
+  answer.insert("Set-Cookie", "a=1");
+  answer.insert("Set-Cookie", "b=2; Path=/");
+  answer.set("X-Empty", "");
+  answer.set(beast_http::field::content_type, "text/plain; charset=utf-8");
+  answer.body() = "héllo\r\n\0world";
+  answer.keep_alive(message.keep_alive());
+  if (chunked) {
+    answer.chunked(true);
+  } else {
+    answer.prepare_payload();
+  }
+  return answer;
+}
 
 class streaming_test : public ::testing::Test {
 protected:
@@ -67,6 +90,12 @@ protected:
       plain["plain"] = true;
       co_return json_response(context.message, status::ok, plain);
     });
+    for (const bool chunked : {false, true}) {
+      routes_.add(beast_http::verb::get, chunked ? "/wire-chunked" : "/wire",
+                  [chunked](request_context& context) -> asio::awaitable<response> {
+                    co_return wire_answer(context.message, chunked);
+                  });
+    }
     server_options options;
     options.port = 0;
     server_ = std::make_unique<server>(options, routes_, metrics_);
@@ -160,6 +189,28 @@ TEST_F(streaming_test, an_answer_is_written_in_pieces_and_head_gets_its_length_o
   EXPECT_TRUE(head.body().empty());
   // Still in step: the next request on the connection is answered.
   EXPECT_EQ(exchange_once(request{beast_http::verb::get, "/plain", 11}).result(), status::ok);
+}
+
+TEST_F(streaming_test, plain_answers_are_written_byte_for_byte_as_beast_writes_them) {
+  for (const char* target : {"/wire", "/wire-chunked"}) {
+    for (const unsigned version : {10U, 11U}) {
+      request message{beast_http::verb::get, target, version};
+      message.set(beast_http::field::host, "127.0.0.1");
+      message.keep_alive(false);
+      std::ostringstream expected;
+      expected << wire_answer(message, std::string_view(target) == "/wire-chunked");
+
+      tcp::socket socket(io_);
+      asio::connect(socket,
+                    tcp::resolver(io_).resolve("127.0.0.1", std::to_string(server_->port())));
+      beast_http::write(socket, message);
+      std::string wire;
+      boost::system::error_code error;
+      asio::read(socket, asio::dynamic_buffer(wire), error); // to the end: the server closes
+      EXPECT_EQ(error, asio::error::eof);
+      EXPECT_EQ(wire, expected.str()) << target << " HTTP/" << version / 10 << "." << version % 10;
+    }
+  }
 }
 
 TEST_F(streaming_test, a_handler_that_throws_gets_a_500_and_the_connection_closes) {
