@@ -35,6 +35,7 @@ log_index::seen log_index::find(id conversation, id last_seq, std::optional<id> 
   if (here.as_of != last_seq) {
     return result;
   }
+  out.reserve(std::size_t(limit));
   // Below `before`: ids grow with seq within a conversation, as the store's pages assume.
   auto next = before
                   ? std::ranges::lower_bound(positions, *before, {}, &message_position::message_id)

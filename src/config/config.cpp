@@ -214,8 +214,9 @@ std::vector<setting> make_settings() {
                            &config::change_rate, 0, 1'000'000),
       integer_setting<std::size_t>("message_cache_bytes", "PARLEY_MESSAGE_CACHE_BYTES",
                                    "--message-cache-bytes", "BYTES",
-                                   "Memory for messages kept as text for history pages "
-                                   "(the oldest not read lately go first); 0 = none",
+                                   "Memory for messages kept as text for history pages, "
+                                   "a quarter of it for where they are (the oldest not read "
+                                   "lately go first); 0 = none",
                                    &config::message_cache_bytes, 0, std::size_t{1} << 40),
       milliseconds_setting("ping_interval", "PARLEY_PING_INTERVAL", "--ping-interval",
                            "Engine.IO heartbeat: time between two pings (default 300 with "

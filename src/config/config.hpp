@@ -65,7 +65,7 @@ struct config {
   std::chrono::seconds edit_window{24 * 3600}; ///< How long after sending its sender may edit.
   std::chrono::seconds delete_window{48 * 3600}; ///< … and delete for everyone (admins: always).
   int change_rate = 10; ///< Edits, deletes and reactions per second per user (each); 0 = unlimited.
-  std::size_t message_cache_bytes = 64 << 20; ///< Messages kept as text for history pages.
+  std::size_t message_cache_bytes = 64 << 20; ///< Kept for history pages (texts, positions).
 
   // Uploads (photos, files, profile pictures)
   /// Where their bytes go: a directory, or postgres://… (empty: beside a SQLite database as
