@@ -360,15 +360,15 @@ std::optional<auth_service::lookup_key> auth_service::key_for(std::string_view t
 
 std::optional<auth_service::session_found>
 auth_service::find_session(store::read_transaction& transaction, const lookup_key& key) {
-  auto session = transaction.session_by_token_hash(key.token_hash);
-  if (!session || session->revoked_at || session->last_seen_at + key.idle_ms <= key.now) {
+  auto found = transaction.session_by_token_hash(key.token_hash);
+  if (!found) {
     return std::nullopt;
   }
-  auto user = transaction.user_by_id(session->user_id);
-  if (!user) {
+  const auto& session = found->session;
+  if (session.revoked_at || session.last_seen_at + key.idle_ms <= key.now) {
     return std::nullopt;
   }
-  return session_found{identity{session->session_id, std::move(*user)}, session->last_seen_at};
+  return session_found{identity{session.session_id, std::move(found->user)}, session.last_seen_at};
 }
 
 void auth_service::touch_if_due(const session_found& session, unix_ms now,

@@ -31,6 +31,12 @@ struct session_row {
   std::optional<unix_ms> revoked_at;
 };
 
+/// A session and its user, read together (session_by_token_hash).
+struct session_with_user {
+  session_row session;
+  user_row user;
+};
+
 struct login_code_row {
   std::string phone;              ///< E.164; one live code per phone.
   std::optional<bytes> code_hash; ///< Keyed hash; empty when the SMS provider keeps the code.

@@ -23,7 +23,8 @@ public:
 
   std::optional<user_row> user_by_id(id user_id) override;
   std::optional<user_row> user_by_phone(std::string_view phone) override;
-  std::optional<session_row> session_by_token_hash(std::span<const unsigned char> token_hash) override;
+  std::optional<session_with_user>
+  session_by_token_hash(std::span<const unsigned char> token_hash) override;
   std::optional<login_code_row> login_code(std::string_view phone) override;
   std::optional<bytes> server_secret(std::string_view name) override;
 

@@ -27,14 +27,19 @@ std::optional<user_row> sql_transaction<Connection>::user_by_phone(std::string_v
 }
 
 template <class Connection>
-std::optional<session_row>
+std::optional<session_with_user>
 sql_transaction<Connection>::session_by_token_hash(std::span<const unsigned char> token_hash) {
-  auto& statement = db_.cached("SELECT id, token_hash, user_id, created_at, last_seen_at, "
-                               "revoked_at FROM sessions WHERE token_hash = ?1");
+  auto& statement = db_.cached("SELECT " PARLEY_U_USER_COLUMNS ", s.id, s.token_hash, "
+                               "s.created_at, s.last_seen_at, s.revoked_at FROM sessions s "
+                               "JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?1");
   statement.bind_blob(1, token_hash);
   return single_row(statement, [](const auto& row) {
-    return session_row{row.integer(0), row.blob(1),         row.integer(2),
-                       row.integer(3), row.integer(4), row.optional_integer(5)};
+    constexpr int next = sql_rows::user_columns;
+    auto user = read_user(row);
+    session_row session{row.integer(next),     row.blob(next + 1),
+                        user.user_id,          row.integer(next + 2),
+                        row.integer(next + 3), row.optional_integer(next + 4)};
+    return session_with_user{std::move(session), std::move(user)};
   });
 }
 

@@ -21,7 +21,8 @@ public:
 
   [[nodiscard]] virtual std::optional<user_row> user_by_id(id user_id) = 0;
   [[nodiscard]] virtual std::optional<user_row> user_by_phone(std::string_view phone) = 0;
-  [[nodiscard]] virtual std::optional<session_row>
+  /// The session with this token hash and its user (one read: every request makes it).
+  [[nodiscard]] virtual std::optional<session_with_user>
   session_by_token_hash(std::span<const unsigned char> token_hash) = 0;
   [[nodiscard]] virtual std::optional<login_code_row> login_code(std::string_view phone) = 0;
   /// A named server-wide secret (e.g. the key for hashing codes and tokens).

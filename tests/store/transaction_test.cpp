@@ -36,17 +36,23 @@ TEST_P(transaction_test, sessions_are_found_by_hash_touched_and_revoked) {
   const auto session_id = transaction_.insert_session(hash, alice.user_id, 200);
   auto found = transaction_.session_by_token_hash(hash);
   ASSERT_TRUE(found);
-  EXPECT_EQ(found->session_id, session_id);
-  EXPECT_EQ(found->last_seen_at, 200);
-  EXPECT_FALSE(found->revoked_at);
+  EXPECT_EQ(found->session.session_id, session_id);
+  EXPECT_EQ(found->session.token_hash, hash);
+  EXPECT_EQ(found->session.user_id, alice.user_id);
+  EXPECT_EQ(found->session.created_at, 200);
+  EXPECT_EQ(found->session.last_seen_at, 200);
+  EXPECT_FALSE(found->session.revoked_at);
+  EXPECT_EQ(found->user.user_id, alice.user_id) << "its user, read with it";
+  EXPECT_EQ(found->user.phone, "+14155550123");
+  EXPECT_EQ(found->user.name, "Alice");
 
   transaction_.touch_session(session_id, 500);
   transaction_.touch_session(session_id, 300); // never moves backwards
-  EXPECT_EQ(transaction_.session_by_token_hash(hash)->last_seen_at, 500);
+  EXPECT_EQ(transaction_.session_by_token_hash(hash)->session.last_seen_at, 500);
 
   transaction_.revoke_session(session_id, 600);
   transaction_.revoke_session(session_id, 700); // the first revocation time stays
-  EXPECT_EQ(transaction_.session_by_token_hash(hash)->revoked_at, 600);
+  EXPECT_EQ(transaction_.session_by_token_hash(hash)->session.revoked_at, 600);
   EXPECT_FALSE(transaction_.session_by_token_hash(std::vector<unsigned char>{9}));
 }
 
