@@ -139,15 +139,7 @@ void log_index::extend(id conversation, id as_of, id floor, std::span<const mess
 }
 
 void log_index::count(bool found) {
-  const std::lock_guard lock(mutex_);
-  ++(found ? hits_ : misses_);
-}
-
-void log_index::forget(id conversation) {
-  const std::lock_guard lock(mutex_);
-  if (const auto at = kept_.find(conversation); at != kept_.end()) {
-    erase(at);
-  }
+  (found ? hits_ : misses_).fetch_add(1, std::memory_order_relaxed);
 }
 
 void log_index::shed(id growing) {
@@ -167,7 +159,8 @@ void log_index::shed(id growing) {
 
 log_index::counts log_index::statistics() const {
   const std::lock_guard lock(mutex_);
-  counts total{kept_.size(), 0, bytes_, hits_, misses_};
+  counts total{kept_.size(), 0, bytes_, hits_.load(std::memory_order_relaxed),
+               misses_.load(std::memory_order_relaxed)};
   for (const auto& [conversation, here] : kept_) {
     total.positions += here.positions.size();
   }

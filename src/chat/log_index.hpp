@@ -18,6 +18,7 @@
 
 #include "store/rows.hpp"
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
@@ -63,8 +64,6 @@ public:
   /// under the kept positions. Nothing when they have moved on.
   void extend(store::id conversation, store::id as_of, store::id floor,
               std::span<const store::message_position> below, bool complete);
-  /// Keeps nothing of the conversation.
-  void forget(store::id conversation);
   /// Counts a page whose positions came from here (`found`), or from the store.
   void count(bool found);
 
@@ -77,8 +76,9 @@ public:
   };
   [[nodiscard]] counts statistics() const;
 
-  /// What a conversation costs besides its positions (its node, its place in the use order).
-  static constexpr std::size_t conversation_overhead = 256;
+  /// What a conversation costs besides its positions (its node in the map, the first block
+  /// and the map of its deque, its place in the use order).
+  static constexpr std::size_t conversation_overhead = 768;
   static constexpr std::size_t position_cost = sizeof(store::message_position);
 
 private:
@@ -103,8 +103,8 @@ private:
   std::unordered_map<store::id, kept> kept_;
   std::list<store::id> use_;
   std::size_t bytes_ = 0;
-  std::uint64_t hits_ = 0;
-  std::uint64_t misses_ = 0;
+  std::atomic<std::uint64_t> hits_{0};
+  std::atomic<std::uint64_t> misses_{0};
 };
 
 } // namespace parley::chat
