@@ -259,8 +259,11 @@ public:
   [[nodiscard]] const policy& rules() const { return rules_; }
   /// Messages kept as text for the readers of history (safe on any thread).
   [[nodiscard]] message_texts& texts() { return texts_; }
-  /// Where conversations' messages are, for the same readers; nullptr when nothing is kept.
-  [[nodiscard]] log_index* index() { return rules_.message_cache_bytes > 0 ? &index_ : nullptr; }
+  /// Where conversations' messages are, for the same readers; nullptr when its share of the
+  /// budget could not hold a few pages (every page would read positions only to drop them).
+  [[nodiscard]] log_index* index() {
+    return rules_.message_cache_bytes / 4 >= log_index::least_budget ? &index_ : nullptr;
+  }
   [[nodiscard]] log_index::counts index_statistics() const { return index_.statistics(); }
 
   /// Called on the writer thread after a message's COMMIT: hands it to every socket of every

@@ -80,6 +80,8 @@ public:
   /// and the map of its deque, its place in the use order).
   static constexpr std::size_t conversation_overhead = 768;
   static constexpr std::size_t position_cost = sizeof(store::message_position);
+  /// Below this, a conversation could not keep a few pages of positions: not worth keeping.
+  static constexpr std::size_t least_budget = 64 << 10;
 
 private:
   struct kept {
