@@ -308,11 +308,11 @@ int serve(const config::config& settings) {
                        "Memory held by where conversations' messages are, kept for history pages.",
                        "gauge", [&chat] { return double(chat.index_statistics().bytes); });
   counters.add_sampled("parley_log_index_hits_total",
-                       "History pages found where conversations' messages are kept.", "counter",
+                       "History pages located from the kept places of messages.", "counter",
                        [&chat] { return double(chat.index_statistics().hits); });
   counters.add_sampled("parley_log_index_misses_total",
-                       "History pages not found there at once (not kept, behind, or too short).",
-                       "counter", [&chat] { return double(chat.index_statistics().misses); });
+                       "History pages located from the store's indexes instead.", "counter",
+                       [&chat] { return double(chat.index_statistics().misses); });
 
   try {
     server.start();
