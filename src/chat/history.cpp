@@ -32,18 +32,22 @@ constexpr id k_reach = 16'384;
 constexpr int k_margin = 128;
 constexpr int k_catch_up = 4'096;
 
-// Where the page's messages are: from `index`, once it is brought up to this read (the
-// changes since, or the positions under what it keeps), else from the store's indexes.
-std::vector<store::message_position> positions_of(store::read_transaction& transaction,
-                                                  log_index& index, id conversation,
-                                                  std::optional<id> before, id from_seq,
-                                                  int count) {
-  std::vector<store::message_position> out;
+// Where the page's messages are, and whether they came from `index` (once it is brought up to
+// this read: the changes since, or the positions under what it keeps) or from the store's
+// indexes.
+struct located {
+  std::vector<store::message_position> positions;
+  bool kept = false;
+};
+
+located locate(store::read_transaction& transaction, log_index& index, id conversation,
+               std::optional<id> before, id from_seq, int count) {
+  located found{{}, true};
+  auto& out = found.positions;
   const auto last_seq = transaction.last_seq_of(conversation).value_or(0);
   auto seen = index.find(conversation, last_seq, before, from_seq, count, out);
   if (seen.page) {
-    index.count(true);
-    return out;
+    return found;
   }
   const auto start = [&] {
     index.start(conversation, last_seq);
@@ -59,36 +63,41 @@ std::vector<store::message_position> positions_of(store::read_transaction& trans
       index.advance(conversation, *seen.as_of, last_seq, changed);
       seen = index.find(conversation, last_seq, before, from_seq, count, out);
       if (seen.page) {
-        index.count(true);
-        return out;
+        return found;
       }
     }
   }
+  const auto from_store = [&] {
+    return located{transaction.page_positions(conversation, before, from_seq, count), false};
+  };
   if (seen.as_of != last_seq) { // kept as of another read, later than this one
-    index.count(false);
-    return transaction.page_positions(conversation, before, from_seq, count);
+    return from_store();
   }
   // The page reaches below what is kept.
   if (!before || (seen.lowest_id && *before > *seen.lowest_id)) { // it starts in what is kept
     const int wanted = count + k_margin;
     const auto below = transaction.page_positions(conversation, seen.lowest_id, 0, wanted);
     index.extend(conversation, last_seq, seen.floor, below, below.size() < std::size_t(wanted));
-    if (index.find(conversation, last_seq, before, from_seq, count, out).page) {
-      index.count(true);
-      return out;
-    }
-    index.count(false);
-    return transaction.page_positions(conversation, before, from_seq, count);
+    return index.find(conversation, last_seq, before, from_seq, count, out).page ? found
+                                                                                 : from_store();
   }
   // It starts further down: read it from the store, and what lies between when that is near.
-  auto page = transaction.page_positions(conversation, before, from_seq, count);
-  if (!page.empty() && seen.floor - page.back().seq < k_reach) {
-    const int wanted = static_cast<int>(seen.floor - page.back().seq) + 1 + k_margin;
+  auto page = from_store();
+  if (!page.positions.empty() && seen.floor - page.positions.back().seq < k_reach) {
+    const int wanted = static_cast<int>(seen.floor - page.positions.back().seq) + 1 + k_margin;
     const auto below = transaction.page_positions(conversation, seen.lowest_id, 0, wanted);
     index.extend(conversation, last_seq, seen.floor, below, below.size() < std::size_t(wanted));
   }
-  index.count(false);
   return page;
+}
+
+std::vector<store::message_position> positions_of(store::read_transaction& transaction,
+                                                  log_index& index, id conversation,
+                                                  std::optional<id> before, id from_seq,
+                                                  int count) {
+  auto found = locate(transaction, index, conversation, before, from_seq, count);
+  index.count(found.kept);
+  return std::move(found.positions);
 }
 
 // Appends the message's kept text if it is kept at `position`'s version (its quote checked

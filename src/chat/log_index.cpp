@@ -119,20 +119,24 @@ void log_index::extend(id conversation, id as_of, id floor, std::span<const mess
   if (at == kept_.end() || at->second.as_of != as_of || at->second.floor != floor) {
     return;
   }
+  // Newest first, each below the one before, the first at or below the floor (every kept
+  // position is above it); else keep nothing rather than guess.
+  const bool fits = (below.empty() || below.front().seq <= floor) &&
+                    std::ranges::adjacent_find(below, std::ranges::less_equal(),
+                                               &message_position::seq) == below.end();
+  if (!fits) {
+    erase(at);
+    return;
+  }
   auto& here = at->second;
-  auto& positions = here.positions;
   bytes_ -= cost(here);
-  for (const auto& position : below) { // newest first
-    if (position.seq > floor || (!positions.empty() && position.seq >= positions.front().seq)) {
-      bytes_ += cost(here);
-      erase(at); // not below what is kept: keep nothing rather than guess
-      return;
-    }
-    positions.push_front(position);
-    here.floor = position.seq - 1;
+  for (const auto& position : below) {
+    here.positions.push_front(position);
   }
   if (complete) {
     here.floor = 0;
+  } else if (!below.empty()) {
+    here.floor = below.back().seq - 1;
   }
   bytes_ += cost(here);
   shed(conversation);

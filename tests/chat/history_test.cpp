@@ -80,7 +80,7 @@ protected:
     }
   }
 
-  // The page both ways, compared; true when there is one (the viewer is a member).
+  // A page read both ways, compared (an error, for a viewer who is not a member, as well).
   void read(message_texts& texts, log_index& index) {
     const id conversation =
         std::uniform_int_distribution<int>(0, 3)(random_) == 0 ? other_ : group_;
