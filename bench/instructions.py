@@ -12,7 +12,9 @@ One Parley node (SQLite) runs under `valgrind --tool=callgrind --vgdb=yes`. Then
    with the few messages it stored (m0);
 3. measured: `--zero`, parley-load `throughput` with one message in flight per sender
    (--window 1), so that each message is its own commit, its own frames and its own
-   deliveries, whatever the machine's speed (batching would make the count depend on timing);
+   deliveries, whatever the machine's speed (batching would make the count depend on timing;
+   `--instructions-window 16 --instructions-pairs 100` counts the batched path of
+   `throughput` instead, at the batch sizes the slowed server reaches);
    `--dump`: the instructions of every thread of the server (T), and the messages stored (m,
    counted in the database file);
 4. instructions per message = (T − F) / (m − m0): without the connections' cost, which
@@ -53,13 +55,17 @@ def add_arguments(parser):
                        help="seconds of the measured run under callgrind (default 5)")
     group.add_argument("--instructions-pairs", type=int, default=4,
                        help="sender/receiver pairs, one message in flight each (default 4)")
+    group.add_argument("--instructions-window", type=int, default=1,
+                       help="messages in flight per sender (default 1: each message its own "
+                            "commit, the same count on every run; more gives batched commits, "
+                            "as under `throughput`, whose count then depends on timing)")
 
 
 def plan(options):
     """The workload's entry in bench/run.py's plans."""
     smoke = options.smoke
     pairs = 1 if smoke else options.instructions_pairs
-    sizes = dict(pairs=pairs, seconds=0.5 if smoke else options.instructions_seconds,
+    sizes = dict(pairs=pairs, window=options.instructions_window, seconds=0.5 if smoke else options.instructions_seconds,
                  warmup_seconds=0.5 if smoke else 2,
                  history_messages=60 if smoke else 200,
                  history_seconds=(0.2, 1.5) if smoke else (1, 4))
@@ -111,7 +117,7 @@ def run(start_server, run_load, sizes, label):
 
 
 def measure(server, run_load, sizes, label):
-    base = ["throughput", "--pairs", sizes["pairs"], "--window", 1]
+    base = ["throughput", "--pairs", sizes["pairs"], "--window", sizes["window"]]
     output = os.path.join(server.directory, "warmup.json")
     run_load(server, base + ["--seconds", sizes["warmup_seconds"], "--warmup", 0], output,
              f"{label} (warm-up)")

@@ -14,6 +14,9 @@
 #include <algorithm>
 #include <array>
 #include <exception>
+#include <memory>
+#include <string>
+#include <string_view>
 
 namespace parley::api {
 namespace {
@@ -126,10 +129,17 @@ void spawn(const std::shared_ptr<socketio::socket>& client, Awaitable work,
       });
 }
 
-// {"ok": true, "message": …}, written directly (every send is acked with it).
+// {"ok": true, "message": …}, written directly (every send is acked with it); `text` is the
+// message's JSON (chat::message_text).
+socketio::message message_ack(std::string_view text) {
+  auto arguments = std::make_shared<std::string>();
+  arguments->reserve(text.size() + 25);
+  arguments->append(R"([{"ok":true,"message":)").append(text).append("}]");
+  return socketio::message{{}, {}, false, std::move(arguments)};
+}
+
 socketio::message message_ack(const store::message_row& message) {
-  return socketio::single_serialized_argument(R"({"ok":true,"message":)" +
-                                              chat::message_text(message) + "}");
+  return message_ack(chat::message_text(message));
 }
 
 // Answers an event whose outcome is a message in its current state.
@@ -392,7 +402,8 @@ awaitable<void> realtime_namespace::send(std::shared_ptr<socketio::socket> clien
     co_return;
   }
   if (ack) {
-    ack(message_ack(*sent));
+    // The message's JSON as its members were given it, unless this was a retry.
+    ack(sent->text.empty() ? message_ack(sent->message) : message_ack(sent->text));
   }
 }
 

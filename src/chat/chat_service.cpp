@@ -96,6 +96,7 @@ struct stored_message {
   store::message_row message;
   std::vector<id> members;
   bool duplicate = false;
+  std::string text; ///< Its JSON as delivered, once committed (not for a duplicate).
 };
 
 struct send_job {
@@ -220,7 +221,8 @@ struct send_job {
   // On the writer thread, in commit order: this is what keeps deliveries in id order.
   void committed(result<stored_message>& outcome) const {
     if (outcome && !outcome->duplicate) {
-      service->deliver(outcome->message, outcome->members, except);
+      outcome->text = message_text(outcome->message);
+      service->deliver(outcome->message, outcome->text, outcome->members, except);
     }
   }
 };
@@ -407,7 +409,7 @@ chat_service::open_conversation(id caller, std::vector<id> members,
   co_return co_await database_.write(std::move(job));
 }
 
-awaitable<result<store::message_row>> chat_service::send(actor from, send_request request) {
+awaitable<result<sent_message>> chat_service::send(actor from, send_request request) {
   if (request.conversation_id.has_value() == request.to.has_value()) {
     co_return std::unexpected(
         make_error(error_code::bad_request, "Give either conversation_id or to, not both."));
@@ -460,15 +462,15 @@ awaitable<result<store::message_row>> chat_service::send(actor from, send_reques
   if (!stored) {
     co_return std::unexpected(std::move(stored.error()));
   }
-  co_return std::move(stored->message);
+  co_return sent_message{std::move(stored->message), std::move(stored->text)};
 }
 
-void chat_service::deliver(const store::message_row& message, const std::vector<id>& members,
-                           const socketio::socket* except) {
+void chat_service::deliver(const store::message_row& message, std::string text,
+                           const std::vector<id>& members, const socketio::socket* except) {
   delivery out;
   out.conversation = message.conversation_id;
   out.seq = message.seq;
-  out.created = message_text(message);
+  out.created = std::move(text);
   out.message_id = message.message_id;
   out.sender = message.sender_id;
   out.members = members;
@@ -477,6 +479,5 @@ void chat_service::deliver(const store::message_row& message, const std::vector<
     new_message_observer_(message, members);
   }
 }
-
 
 } // namespace parley::chat

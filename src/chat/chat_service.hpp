@@ -99,6 +99,13 @@ struct send_request {
   std::vector<store::id> attachments;
 };
 
+/// A sent message and its JSON as its members were given it (message_text), which the
+/// sender's answer repeats; `text` is empty when the send was a retry of one stored before.
+struct sent_message {
+  store::message_row message;
+  std::string text;
+};
+
 /// A client's position in one conversation's log.
 struct sync_cursor {
   store::id conversation_id = 0;
@@ -174,7 +181,7 @@ public:
 
   // -- real time ----------------------------------------------------------------------------
   /// Stores the message (or finds the one with the same client_id) and delivers it.
-  boost::asio::awaitable<result<store::message_row>> send(actor from, send_request request);
+  boost::asio::awaitable<result<sent_message>> send(actor from, send_request request);
   /// Brings a client from its cursors to the present (`limit`: messages per answer).
   boost::asio::awaitable<sync_answer> sync(store::id user, std::vector<sync_cursor> cursors,
                                            int limit);
@@ -268,8 +275,9 @@ public:
 
   /// Called on the writer thread after a message's COMMIT: hands it to every socket of every
   /// member except the sending one, each asked for an ack (which marks it delivered).
-  void deliver(const store::message_row& message, const std::vector<store::id>& members,
-               const socketio::socket* except);
+  /// `text` is the message's JSON (message_text).
+  void deliver(const store::message_row& message, std::string text,
+               const std::vector<store::id>& members, const socketio::socket* except);
 
   /// What a committed change to a conversation tells whom (called on the writer thread, in
   /// commit order, so that no socket hears of a conversation after it left it).

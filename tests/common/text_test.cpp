@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+
 namespace parley::text {
 namespace {
 
@@ -18,6 +20,22 @@ TEST(text, rejects_malformed_utf8) {
   EXPECT_FALSE(is_valid_utf8("\xF4\x90\x80\x80")); // above U+10FFFF
   EXPECT_FALSE(is_valid_utf8("\x80"));             // lone continuation
   EXPECT_FALSE(is_valid_utf8("\xFF"));
+}
+
+// ASCII is checked eight bytes at a time: a character, good or bad, at every offset of a long
+// ASCII text (inside a word, across words, in the tail shorter than a word) is seen.
+TEST(text, checks_every_offset_of_long_ascii_text) {
+  for (std::size_t length = 0; length <= 40; ++length) {
+    for (std::size_t at = 0; at <= length; ++at) {
+      const std::string before(at, 'a');
+      const std::string after(length - at, 'b');
+      EXPECT_TRUE(is_valid_utf8(before + "\xC3\xA9" + after)) << length << " " << at;
+      EXPECT_TRUE(is_valid_utf8(before + "\xF0\x9F\x98\x80" + after)) << length << " " << at;
+      EXPECT_FALSE(is_valid_utf8(before + "\x80" + after)) << length << " " << at;
+      EXPECT_FALSE(is_valid_utf8(before + "\xE2\x82" + after)) << length << " " << at;
+      EXPECT_FALSE(is_valid_utf8(before + "\xED\xA0\x80" + after)) << length << " " << at;
+    }
+  }
 }
 
 TEST(text, counts_code_points_not_bytes) {
