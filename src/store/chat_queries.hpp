@@ -204,11 +204,12 @@ inline constexpr const char* append_message_with_members =
     "(SELECT string_agg(CAST(user_id AS TEXT), ',' ORDER BY user_id) FROM conversation_members "
     "WHERE conversation_id = ?1)";
 // The insert of a send in two plain statements, for an engine where RETURNING costs (SQLite):
-// the conversation's last seq if the sender is a member, then the insert at the next one (no
-// row when the client_id was sent before: changes() says 0); the members come from member_ids.
+// the conversation's last seq (and a direct one's pair) if the sender is a member, then the
+// insert at the next one (no row when the client_id was sent before: changes() says 0); a
+// group's members come from member_ids, a direct conversation's are its pair.
 inline constexpr const char* last_seq_if_member =
-    "SELECT last_seq FROM conversations WHERE id = ?1 AND EXISTS (SELECT 1 FROM "
-    "conversation_members WHERE conversation_id = ?1 AND user_id = ?2)";
+    "SELECT last_seq, direct_low, direct_high FROM conversations WHERE id = ?1 AND EXISTS "
+    "(SELECT 1 FROM conversation_members WHERE conversation_id = ?1 AND user_id = ?2)";
 inline constexpr const char* append_message_at =
     "INSERT INTO messages (conversation_id, sender_id, body, sent_at, client_id, seq, "
     "updated_seq, reply_to) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7) "

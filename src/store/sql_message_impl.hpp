@@ -157,16 +157,26 @@ sql_transaction<Connection>::append_message(id conversation_id, id sender_id, st
       return std::pair{row.integer(0), row.integer(1)};
     });
   } else {
+    struct found_conversation {
+      id last_seq;
+      std::optional<id> direct_low, direct_high;
+    };
     auto& last = db_.cached(chat_sql::last_seq_if_member);
     last.bind(1, conversation_id).bind(2, sender_id);
-    const auto last_seq = single_row(last, [](const auto& row) { return row.integer(0); });
-    if (last_seq) {
-      detail::bind_new_message(db_.cached(chat_sql::append_message_at), conversation_id,
-                               sender_id, body, sent_at, client_id, *last_seq + 1, reply_to)
+    const auto found = single_row(last, [](const auto& row) {
+      return found_conversation{row.integer(0), row.optional_integer(1), row.optional_integer(2)};
+    });
+    if (found) {
+      const id seq = found->last_seq + 1;
+      detail::bind_new_message(db_.cached(chat_sql::append_message_at), conversation_id, sender_id,
+                               body, sent_at, client_id, seq, reply_to)
           .post();
       if (db_.changes() > 0) {
-        stored.emplace(db_.last_insert_rowid(), *last_seq + 1);
-        members = member_ids(conversation_id);
+        stored.emplace(db_.last_insert_rowid(), seq);
+        // A direct conversation's members are its pair (low first, as member_ids lists them).
+        members = found->direct_low && found->direct_high
+                      ? std::vector<id>{*found->direct_low, *found->direct_high}
+                      : member_ids(conversation_id);
       }
     }
   }

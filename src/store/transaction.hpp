@@ -153,6 +153,8 @@ public:
   /// (who hears of it), in one call that waits for the engine once (a send's round trips are a
   /// PostgreSQL writer's limit). Nothing is stored, and nullopt comes back, when `sender_id` is
   /// not a member of the conversation or already sent `client_id`: the caller finds out which.
+  /// A direct conversation's members are its pair (both join when it is made and none ever
+  /// leaves), which an engine may answer without reading the member rows.
   virtual std::optional<appended_message>
   append_message(id conversation_id, id sender_id, std::string_view body, unix_ms sent_at,
                  std::string_view client_id, std::optional<id> reply_to = std::nullopt) = 0;

@@ -82,6 +82,30 @@ TEST_P(log_test, writers_on_separate_connections_take_consecutive_seqs_in_commit
   EXPECT_EQ(transaction_.conversation(group_)->last_seq, k_writers * k_each + 1);
 }
 
+// In a direct conversation the members are its pair, ascending, whichever of them sends and in
+// whichever order the pair was given; a stranger's send and a repeated client_id store nothing.
+TEST_P(log_test, append_message_in_a_direct_conversation_answers_its_pair) {
+  const auto direct =
+      transaction_
+          .insert_conversation(conversation_kind::direct, std::nullopt,
+                               std::pair{carol_.user_id, bob_.user_id}, carol_.user_id, 100)
+          .conversation_id;
+  transaction_.insert_member(direct, carol_.user_id, 100);
+  transaction_.insert_member(direct, bob_.user_id, 100);
+  const std::vector<id> pair{bob_.user_id, carol_.user_id};
+  const auto first = transaction_.append_message(direct, carol_.user_id, "one", 5000, "d1");
+  ASSERT_TRUE(first);
+  EXPECT_EQ(first->member_ids, pair);
+  EXPECT_EQ(first->message.seq, 1);
+  const auto second = transaction_.append_message(direct, bob_.user_id, "two", 5001, "d2");
+  ASSERT_TRUE(second);
+  EXPECT_EQ(second->member_ids, pair);
+  EXPECT_EQ(second->message.seq, 2);
+  EXPECT_FALSE(transaction_.append_message(direct, alice_.user_id, "stranger", 5002, "d3"));
+  EXPECT_FALSE(transaction_.append_message(direct, carol_.user_id, "again", 5003, "d1"));
+  EXPECT_EQ(transaction_.conversation(direct)->last_seq, 2);
+}
+
 // append_message stores a member's message at the next seq, raises the conversation's seq and
 // activity, returns who hears of it (the members, ascending), and stores nothing for someone who
 // is not a member or for a client_id sent before.
