@@ -110,6 +110,19 @@ const std::string* string_field(const boost::json::object& body, std::string_vie
   return &storage;
 }
 
+// A storage failure: logged, and answered internal_error.
+void internal_error(const socketio::ack_function& ack, std::string_view event,
+                    const std::exception_ptr& failure) {
+  try {
+    std::rethrow_exception(failure);
+  } catch (const std::exception& caught) {
+    spdlog::error("realtime.event_failed event={} error={}", event, caught.what());
+  } catch (...) {
+    spdlog::error("realtime.event_failed event={} error=unknown", event);
+  }
+  answer_error(ack, "internal_error", "The server could not complete this; try again.");
+}
+
 // Runs an event's coroutine on the socket's executor; a storage failure answers internal_error.
 template <class Awaitable>
 void spawn(const std::shared_ptr<socketio::socket>& client, Awaitable work,
@@ -117,15 +130,9 @@ void spawn(const std::shared_ptr<socketio::socket>& client, Awaitable work,
   boost::asio::co_spawn(
       client->executor(), std::move(work),
       [ack = std::move(ack), event = std::string(event)](std::exception_ptr failure) {
-        if (!failure) {
-          return;
+        if (failure) {
+          internal_error(ack, event, failure);
         }
-        try {
-          std::rethrow_exception(failure);
-        } catch (const std::exception& caught) {
-          spdlog::error("realtime.event_failed event={} error={}", event, caught.what());
-        }
-        answer_error(ack, "internal_error", "The server could not complete this; try again.");
       });
 }
 
@@ -312,7 +319,7 @@ void realtime_namespace::on_event(const std::shared_ptr<socketio::socket>& clien
       return;
     }
     request.attachments = std::move(*attachments);
-    spawn(client, send(client, user, std::move(request), ack), ack, name);
+    send(client, user, std::move(request), std::move(ack));
     return;
   }
 
@@ -393,18 +400,20 @@ void realtime_namespace::on_event(const std::shared_ptr<socketio::socket>& clien
   spawn(client, typing(client, user, **conversation, state->as_bool(), ack), ack, name);
 }
 
-awaitable<void> realtime_namespace::send(std::shared_ptr<socketio::socket> client, store::id user,
-                                         chat::send_request request, socketio::ack_function ack) {
-  chat::actor from{user, std::move(client)};
-  auto sent = co_await chat_->send(std::move(from), std::move(request));
-  if (!sent) {
-    answer_error(ack, sent.error());
-    co_return;
-  }
-  if (ack) {
-    // The message's JSON as its members were given it, unless this was a retry.
-    ack(sent->text.empty() ? message_ack(sent->message) : message_ack(sent->text));
-  }
+void realtime_namespace::send(std::shared_ptr<socketio::socket> client, store::id user,
+                              chat::send_request request, socketio::ack_function ack) {
+  chat_->send(chat::actor{user, std::move(client)}, std::move(request),
+              [ack = std::move(ack)](chat::send_outcome outcome) {
+                if (!outcome) {
+                  internal_error(ack, "message:send", outcome.error());
+                } else if (!*outcome) {
+                  answer_error(ack, outcome->error());
+                } else if (ack) {
+                  // The message's JSON as its members were given it, unless this was a retry.
+                  const auto& sent = **outcome;
+                  ack(sent.text.empty() ? message_ack(sent.message) : message_ack(sent.text));
+                }
+              });
 }
 
 awaitable<void> realtime_namespace::sync(store::id user, std::vector<chat::sync_cursor> cursors,

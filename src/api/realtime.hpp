@@ -35,8 +35,9 @@ public:
                      std::string_view reason) override;
 
 private:
-  boost::asio::awaitable<void> send(std::shared_ptr<socketio::socket> client, store::id user,
-                                    chat::send_request request, socketio::ack_function ack);
+  /// message:send, answered from chat_service::send's callback (no coroutine: the hot path).
+  void send(std::shared_ptr<socketio::socket> client, store::id user, chat::send_request request,
+            socketio::ack_function ack);
   boost::asio::awaitable<void> sync(store::id user, std::vector<chat::sync_cursor> cursors,
                                     int limit, socketio::ack_function ack);
   boost::asio::awaitable<void> read(std::shared_ptr<socketio::socket> client, store::id user,

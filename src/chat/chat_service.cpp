@@ -409,60 +409,79 @@ chat_service::open_conversation(id caller, std::vector<id> members,
   co_return co_await database_.write(std::move(job));
 }
 
-awaitable<result<sent_message>> chat_service::send(actor from, send_request request) {
+void chat_service::send(actor from, send_request request, send_handler done) {
+  const auto refuse = [&done](error refusal) {
+    done(result<sent_message>(std::unexpected(std::move(refusal))));
+  };
   if (request.conversation_id.has_value() == request.to.has_value()) {
-    co_return std::unexpected(
-        make_error(error_code::bad_request, "Give either conversation_id or to, not both."));
+    refuse(make_error(error_code::bad_request, "Give either conversation_id or to, not both."));
+    return;
   }
   if (request.client_id.empty() || !text::is_valid_utf8(request.client_id) ||
       text::code_point_count(request.client_id) > rules_.max_client_id_length ||
       text::has_control_characters(request.client_id)) {
-    co_return std::unexpected(make_error(
-        error_code::bad_request, fmt::format("client_id must be 1 to {} printable characters.",
-                                             rules_.max_client_id_length)));
+    refuse(make_error(error_code::bad_request,
+                      fmt::format("client_id must be 1 to {} printable characters.",
+                                  rules_.max_client_id_length)));
+    return;
   }
   if (request.attachments.size() > rules_.max_attachments) {
-    co_return std::unexpected(make_error(
-        error_code::bad_request,
-        fmt::format("A message carries at most {} attachments.", rules_.max_attachments)));
+    refuse(
+        make_error(error_code::bad_request, fmt::format("A message carries at most {} attachments.",
+                                                        rules_.max_attachments)));
+    return;
   }
   for (std::size_t index = 0; index < request.attachments.size(); ++index) {
     if (request.attachments[index] <= 0) {
-      co_return std::unexpected(
-          make_error(error_code::bad_request, "'attachments' must be a list of upload ids."));
+      refuse(make_error(error_code::bad_request, "'attachments' must be a list of upload ids."));
+      return;
     }
     if (std::ranges::find(request.attachments.begin(), request.attachments.begin() + index,
                           request.attachments[index]) != request.attachments.begin() + index) {
-      co_return std::unexpected(make_error(
+      refuse(make_error(
           error_code::bad_request,
           fmt::format("Upload {} is named twice in 'attachments'.", request.attachments[index])));
+      return;
     }
   }
   if (auto body = detail::validate_body(request.body, rules_.max_message_length,
                                         !request.attachments.empty())) {
     request.body = std::move(*body);
   } else {
-    co_return std::unexpected(std::move(body.error()));
+    refuse(std::move(body.error()));
+    return;
   }
   const unix_ms now = clock_.now_ms();
   if (const auto wait = message_limits_.take(from.user_id, now)) {
-    co_return std::unexpected(detail::too_fast("Too many messages: slow down a little.", *wait));
+    refuse(detail::too_fast("Too many messages: slow down a little.", *wait));
+    return;
   }
+  auto executor = from.socket->executor();
   send_job job{this, from.socket.get(), from.user_id, std::move(request), now};
-  std::optional<result<stored_message>> written;
-  try {
-    written = co_await database_.write(std::move(job));
-  } catch (const upload_taken&) {
-    // written stays empty: answered below like any upload that cannot be attached
-  }
-  if (!written) {
-    co_return std::unexpected(make_error(error_code::bad_request, "That upload cannot be attached."));
-  }
-  auto& stored = *written;
-  if (!stored) {
-    co_return std::unexpected(std::move(stored.error()));
-  }
-  co_return sent_message{std::move(stored->message), std::move(stored->text)};
+  // The sending socket lives until the send is answered (the job names it, to skip it).
+  database_.write_then(
+      std::move(job), executor,
+      [sender = std::move(from.socket), done = std::move(done)](
+          std::exception_ptr failure, std::optional<result<stored_message>> written) mutable {
+        if (failure) {
+          try {
+            std::rethrow_exception(failure);
+          } catch (const upload_taken&) {
+            done(result<sent_message>(std::unexpected(
+                make_error(error_code::bad_request, "That upload cannot be attached."))));
+          } catch (...) {
+            done(std::unexpected(failure));
+          }
+          return;
+        }
+        auto& stored = *written;
+        if (!stored) {
+          done(result<sent_message>(std::unexpected(std::move(stored.error()))));
+          return;
+        }
+        done(result<sent_message>(
+            sent_message{std::move(stored->message), std::move(stored->text)}));
+      });
 }
 
 void chat_service::deliver(const store::message_row& message, std::string text,

@@ -22,6 +22,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <exception>
 #include <expected>
 #include <functional>
 #include <memory>
@@ -106,6 +107,11 @@ struct sent_message {
   std::string text;
 };
 
+/// How a send ended: its result, or (unexpected) the exception the store failed with, which
+/// the API answers as an internal error.
+using send_outcome = std::expected<result<sent_message>, std::exception_ptr>;
+using send_handler = std::move_only_function<void(send_outcome)>;
+
 /// A client's position in one conversation's log.
 struct sync_cursor {
   store::id conversation_id = 0;
@@ -180,8 +186,11 @@ public:
                     std::optional<std::string> title);
 
   // -- real time ----------------------------------------------------------------------------
-  /// Stores the message (or finds the one with the same client_id) and delivers it.
-  boost::asio::awaitable<result<sent_message>> send(actor from, send_request request);
+  /// Stores the message (or finds the one with the same client_id) and delivers it, then
+  /// calls `done` on the sending socket's executor (`from.socket` is required); a request
+  /// refused before the store is answered at once, from within this call. A callback, not a
+  /// coroutine: this is the message path (docs/performance.md, "A message under batching").
+  void send(actor from, send_request request, send_handler done);
   /// Brings a client from its cursors to the present (`limit`: messages per answer).
   boost::asio::awaitable<sync_answer> sync(store::id user, std::vector<sync_cursor> cursors,
                                            int limit);

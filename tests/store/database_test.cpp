@@ -19,8 +19,10 @@
 #include <fmt/format.h>
 #include <future>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 namespace parley::store {
 namespace {
@@ -150,6 +152,54 @@ TEST_P(database_test, committed_hooks_run_in_commit_order_before_callers_resume)
   const auto resumed = testing::run_coroutine(body());
   EXPECT_EQ(resumed, committed_ids);
   EXPECT_TRUE(std::ranges::is_sorted(committed_ids));
+}
+
+// write_then: the same job as write, answered by a callback on the given executor, after the
+// committed() hook; a failing job gives its exception and no result, and stores nothing.
+TEST_P(database_test, write_then_calls_back_on_the_executor_after_the_commit) {
+  const auto opened = store_->open(1);
+  auto& database = *opened;
+  boost::asio::io_context io;
+  std::vector<id> committed_ids; // written on the writer thread only
+  std::vector<id> answered;
+  std::vector<std::thread::id> answered_on;
+  int failures = 0;
+  for (int index = 0; index < 3; ++index) {
+    database.write_then(ordered_insert{phone_number(index), &committed_ids}, io.get_executor(),
+                        [&](std::exception_ptr failure, std::optional<id> inserted) {
+                          EXPECT_EQ(failure, nullptr);
+                          ASSERT_TRUE(inserted);
+                          EXPECT_EQ(committed_ids.at(answered.size()), *inserted);
+                          answered.push_back(*inserted);
+                          answered_on.push_back(std::this_thread::get_id());
+                        });
+  }
+  // The same phone again: the unique index refuses it.
+  database.write_then(ordered_insert{phone_number(0), &committed_ids}, io.get_executor(),
+                      [&](std::exception_ptr failure, std::optional<id> inserted) {
+                        EXPECT_NE(failure, nullptr);
+                        EXPECT_FALSE(inserted);
+                        ++failures;
+                      });
+  // All four are answered by the executor, in order, on this thread.
+  while (answered.size() + static_cast<std::size_t>(failures) < 4) {
+    io.run_one();
+  }
+  EXPECT_EQ(answered, committed_ids);
+  ASSERT_EQ(answered.size(), 3U);
+  EXPECT_TRUE(std::ranges::is_sorted(answered));
+  EXPECT_EQ(failures, 1);
+  for (const auto& thread : answered_on) {
+    EXPECT_EQ(thread, std::this_thread::get_id());
+  }
+  const auto count = blocking_write(database, [](write_transaction& transaction) {
+    int found = 0;
+    for (int index = 0; index < 3; ++index) {
+      found += transaction.user_by_phone(phone_number(index)) ? 1 : 0;
+    }
+    return found;
+  });
+  EXPECT_EQ(count, 3);
 }
 
 TEST_P(database_test, group_commit_puts_every_queued_job_in_one_transaction) {
