@@ -12,6 +12,8 @@ packages=(
   libboost1.81-all-dev libboost-json1.81-dev libboost-url1.81-dev
   libsqlite3-dev libssl-dev libsodium-dev libspdlog-dev libfmt-dev zlib1g-dev libicu-dev
   libcli11-dev libtomlplusplus-dev
+  # the allocator of release builds (src/app/allocator.hpp)
+  libmimalloc-dev
   # media: image decoding/re-encoding (libvips 8.14) and type detection (libmagic)
   libvips-dev libmagic-dev
   # PostgreSQL and Redis clients (the scale-out store and bus)

@@ -2,25 +2,26 @@
 // `parley --help` lists every flag. The flags come from the configuration's settings table,
 // so every setting has exactly one flag, one environment variable and one TOML key.
 
+#include "api/realtime.hpp"
 #include "api/routes.hpp"
-#include "chat/json.hpp"
-#include "auth/auth_service.hpp"
-#include "auth/phone.hpp"
+#include "app/allocator.hpp"
 #include "app/cluster.hpp"
+#include "app/compliance.hpp"
 #include "app/media.hpp"
 #include "app/push.hpp"
+#include "auth/auth_service.hpp"
+#include "auth/phone.hpp"
+#include "chat/json.hpp"
 #include "common/clock.hpp"
 #include "common/log.hpp"
-#include "api/realtime.hpp"
-#include "app/compliance.hpp"
 #include "config/config.hpp"
 #include "engineio/engine.hpp"
-#include "socketio/hub.hpp"
-#include "socketio/server.hpp"
 #include "http/metrics.hpp"
 #include "http/router.hpp"
 #include "http/server.hpp"
 #include "sms/sender.hpp"
+#include "socketio/hub.hpp"
+#include "socketio/server.hpp"
 #include "store/open.hpp"
 
 #include <CLI/CLI.hpp>
@@ -127,6 +128,7 @@ int serve(const config::config& settings) {
     spdlog::info("server.node id={}", settings.node_id); // its sids start with "<id>."
   }
   raise_file_limit();
+  spdlog::info("server.allocator name={}", parley::app::allocator_in_use());
 
   system_clock clock;
   const auto opened = store::open_database(settings.database, settings.database_readers);
@@ -480,7 +482,8 @@ int main(int argc, char** argv) {
   CLI::App app{"Parley: real-time chat server.\n"
                "Configuration: flags over environment over the TOML file over defaults.",
                "parley"};
-  app.set_version_flag("--version", "parley 0.1.0");
+  app.set_version_flag("--version",
+                       "parley 0.1.0 (allocator: " + parley::app::allocator_in_use() + ")");
   app.require_subcommand(1);
   command_line given;
   std::string config_path;
