@@ -65,7 +65,8 @@ def plan(options):
     """The workload's entry in bench/run.py's plans."""
     smoke = options.smoke
     pairs = 1 if smoke else options.instructions_pairs
-    sizes = dict(pairs=pairs, window=options.instructions_window, seconds=0.5 if smoke else options.instructions_seconds,
+    sizes = dict(pairs=pairs, window=options.instructions_window,
+                 seconds=0.5 if smoke else options.instructions_seconds,
                  warmup_seconds=0.5 if smoke else 2,
                  history_messages=60 if smoke else 200,
                  history_seconds=(0.2, 1.5) if smoke else (1, 4))

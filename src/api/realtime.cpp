@@ -409,9 +409,7 @@ void realtime_namespace::send(std::shared_ptr<socketio::socket> client, store::i
                 } else if (!*outcome) {
                   answer_error(ack, outcome->error());
                 } else if (ack) {
-                  // The message's JSON as its members were given it, unless this was a retry.
-                  const auto& sent = **outcome;
-                  ack(sent.text.empty() ? message_ack(sent.message) : message_ack(sent.text));
+                  ack(message_ack((*outcome)->text));
                 }
               });
 }

@@ -479,8 +479,9 @@ void chat_service::send(actor from, send_request request, send_handler done) {
           done(result<sent_message>(std::unexpected(std::move(stored.error()))));
           return;
         }
-        done(result<sent_message>(
-            sent_message{std::move(stored->message), std::move(stored->text)}));
+        // A retry was not delivered, so its JSON was not rendered on the writer.
+        auto text = stored->duplicate ? message_text(stored->message) : std::move(stored->text);
+        done(result<sent_message>(sent_message{std::move(stored->message), std::move(text)}));
       });
 }
 

@@ -100,8 +100,8 @@ struct send_request {
   std::vector<store::id> attachments;
 };
 
-/// A sent message and its JSON as its members were given it (message_text), which the
-/// sender's answer repeats; `text` is empty when the send was a retry of one stored before.
+/// A sent message and its JSON (message_text): as its members were given it, rendered once for
+/// them and the sender's answer; for a retry, the original as it is now.
 struct sent_message {
   store::message_row message;
   std::string text;
