@@ -139,10 +139,7 @@ void spawn(const std::shared_ptr<socketio::socket>& client, Awaitable work,
 // {"ok": true, "message": …}, written directly (every send is acked with it); `text` is the
 // message's JSON (chat::message_text).
 socketio::message message_ack(std::string_view text) {
-  auto arguments = std::make_shared<std::string>();
-  arguments->reserve(text.size() + 25);
-  arguments->append(R"([{"ok":true,"message":)").append(text).append("}]");
-  return socketio::message{{}, {}, false, std::move(arguments)};
+  return socketio::single_serialized_argument({R"({"ok":true,"message":)", text, "}"});
 }
 
 socketio::message message_ack(const store::message_row& message) {

@@ -16,10 +16,12 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <initializer_list>
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 namespace parley::socketio {
 
@@ -45,12 +47,25 @@ using serialized_event = std::shared_ptr<const std::string>;
   return message{boost::json::array{std::move(value)}, {}, false, nullptr};
 }
 
-/// A message with one argument already written as JSON text.
-[[nodiscard]] inline message single_serialized_argument(std::string_view json) {
+/// A message with one argument already written as JSON text, given whole or in pieces that
+/// are joined as they are (a fixed head, a text rendered elsewhere, a fixed tail).
+[[nodiscard]] inline message
+single_serialized_argument(std::initializer_list<std::string_view> json_pieces) {
+  std::size_t size = 2;
+  for (const auto piece : json_pieces) {
+    size += piece.size();
+  }
   auto text = std::make_shared<std::string>();
-  text->reserve(json.size() + 2);
-  text->append("[").append(json).append("]");
+  text->reserve(size);
+  text->push_back('[');
+  for (const auto piece : json_pieces) {
+    text->append(piece);
+  }
+  text->push_back(']');
   return message{{}, {}, false, std::move(text)};
+}
+[[nodiscard]] inline message single_serialized_argument(std::string_view json) {
+  return single_serialized_argument({json});
 }
 
 class socket;

@@ -114,9 +114,12 @@ template <class Result, class Function> struct prepared_call {
   std::optional<Result> result;
 };
 
-template <class Result, class Function, class Handler> class coroutine_job final : public job {
+// A job whose completion goes to an Asio completion handler on the handler's executor (the
+// coroutine's resumption for write/read, the caller's callback for write_then), after the
+// function's committed() hook when it has one.
+template <class Result, class Function, class Handler> class handler_job final : public job {
 public:
-  coroutine_job(std::unique_ptr<prepared_call<Result, Function>> call, Handler handler)
+  handler_job(std::unique_ptr<prepared_call<Result, Function>> call, Handler handler)
       : call_(std::move(call)), handler_(std::move(handler)),
         work_(boost::asio::get_associated_executor(handler_)) {}
 
@@ -180,7 +183,7 @@ boost::asio::awaitable<Result> submit(database& target,
                                                        void(std::exception_ptr, call_pointer)>(
       [&target, is_write, &call](auto handler) {
         using handler_type = decltype(handler);
-        auto job = std::make_unique<coroutine_job<Result, Function, handler_type>>(
+        auto job = std::make_unique<handler_job<Result, Function, handler_type>>(
             std::move(call), std::move(handler));
         if (is_write) {
           target.submit_write(std::move(job));
@@ -240,7 +243,7 @@ void database::write_then(Function function, const Executor& executor, Done done
       executor, [done = std::move(done)](std::exception_ptr failure, call_pointer call) mutable {
         std::move(done)(failure, failure ? std::nullopt : std::move(call->result));
       });
-  submit_write(std::make_unique<detail::coroutine_job<result_type, Function, decltype(handler)>>(
+  submit_write(std::make_unique<detail::handler_job<result_type, Function, decltype(handler)>>(
       std::make_unique<detail::prepared_call<result_type, Function>>(std::move(function)),
       std::move(handler)));
 }

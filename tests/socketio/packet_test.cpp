@@ -57,6 +57,18 @@ TEST(socketio_packet, writes_data_serialised_once_for_many_sockets_verbatim) {
             R"(["message",{"id":7}])");
 }
 
+TEST(socketio_packet, writes_an_argument_given_as_json_text_whole_or_in_pieces) {
+  const auto whole = single_serialized_argument(R"({"id":7})");
+  ASSERT_NE(whole.serialized_args, nullptr);
+  EXPECT_EQ(*whole.serialized_args, R"([{"id":7}])");
+  const auto pieces = single_serialized_argument({R"({"ok":true,"message":)", R"({"id":7})", "}"});
+  ASSERT_NE(pieces.serialized_args, nullptr);
+  EXPECT_EQ(*pieces.serialized_args, R"([{"ok":true,"message":{"id":7}}])");
+  EXPECT_TRUE(pieces.args.empty());
+  EXPECT_TRUE(pieces.attachments.empty());
+  EXPECT_EQ(*serialize_event("message", pieces), R"(["message",{"ok":true,"message":{"id":7}}])");
+}
+
 TEST(socketio_packet, encodes_binary_types_exactly_when_there_are_attachments) {
   packet event = make_packet(packet_type::event, "/", {},
                              R"(["file",{"_placeholder":true,"num":0}])", {"\x01"});
