@@ -84,56 +84,56 @@ using sql_rows::single_row;
 
 template <class Connection>
 std::vector<contact_row> sql_transaction<Connection>::contacts_of(id owner) {
-  auto& statement = db_.cached(chat_sql::contacts_of);
+  auto& statement = cached(chat_sql::contacts_of);
   statement.bind(1, owner);
   return all_rows(statement, read_contact);
 }
 
 template <class Connection>
 std::optional<contact_row> sql_transaction<Connection>::contact(id owner, id contact_id) {
-  auto& statement = db_.cached(chat_sql::contact);
+  auto& statement = cached(chat_sql::contact);
   statement.bind(1, owner).bind(2, contact_id);
   return single_row(statement, read_contact);
 }
 
 template <class Connection>
 std::vector<id> sql_transaction<Connection>::contact_owners_of(id user) {
-  auto& statement = db_.cached(chat_sql::contact_owners_of);
+  auto& statement = cached(chat_sql::contact_owners_of);
   statement.bind(1, user);
   return all_rows(statement, [](const auto& row) { return row.integer(0); });
 }
 
 template <class Connection>
 std::optional<id> sql_transaction<Connection>::direct_conversation(id first, id second) {
-  auto& statement = db_.cached(chat_sql::direct_conversation);
+  auto& statement = cached(chat_sql::direct_conversation);
   statement.bind(1, std::min(first, second)).bind(2, std::max(first, second));
   return single_row(statement, [](const auto& row) { return row.integer(0); });
 }
 
 template <class Connection>
 std::optional<conversation_row> sql_transaction<Connection>::conversation(id conversation_id) {
-  auto& statement = db_.cached(chat_sql::conversation);
+  auto& statement = cached(chat_sql::conversation);
   statement.bind(1, conversation_id);
   return single_row(statement, read_conversation);
 }
 
 template <class Connection>
 std::optional<member_row> sql_transaction<Connection>::membership(id conversation_id, id user_id) {
-  auto& statement = db_.cached(chat_sql::membership);
+  auto& statement = cached(chat_sql::membership);
   statement.bind(1, conversation_id).bind(2, user_id);
   return single_row(statement, read_member);
 }
 
 template <class Connection>
 std::vector<member_row> sql_transaction<Connection>::members(id conversation_id) {
-  auto& statement = db_.cached(chat_sql::member_rows);
+  auto& statement = cached(chat_sql::member_rows);
   statement.bind(1, conversation_id);
   return all_rows(statement, read_member);
 }
 
 template <class Connection>
 std::vector<log_position> sql_transaction<Connection>::log_positions(id user) {
-  auto& statement = db_.cached(chat_sql::log_positions);
+  auto& statement = cached(chat_sql::log_positions);
   statement.bind(1, user);
   return all_rows(statement, [](const auto& row) {
     return log_position{row.integer(0), row.integer(1), row.integer(2)};
@@ -143,21 +143,21 @@ std::vector<log_position> sql_transaction<Connection>::log_positions(id user) {
 template <class Connection>
 void sql_transaction<Connection>::complete(message_row& message) {
   if (message.reply_to_id) {
-    auto& statement = db_.cached(chat_sql::quote);
+    auto& statement = cached(chat_sql::quote);
     statement.bind(1, *message.reply_to_id);
     message.reply_to = single_row(statement, [](const auto& row) {
       return quote_row{row.integer(0), row.integer(1), row.text(2), row.integer(3) != 0};
     });
   }
   if (message.attachment_count > 0 && !message.deleted()) {
-    auto& statement = db_.cached(upload_sql::attachments);
+    auto& statement = cached(upload_sql::attachments);
     statement.bind(1, message.message_id);
     message.attachments = all_rows(statement, sql_upload::read_upload);
   }
   if (message.deleted() || message.updated_seq == message.seq) {
     return; // a reaction moves updated_seq: a message never changed has none
   }
-  auto& statement = db_.cached(chat_sql::reactions);
+  auto& statement = cached(chat_sql::reactions);
   statement.bind(1, message.message_id);
   while (statement.step()) {
     auto emoji = statement.text(0);
@@ -184,7 +184,7 @@ std::vector<message_row> sql_transaction<Connection>::completed(query_type& quer
 
 template <class Connection>
 std::optional<message_row> sql_transaction<Connection>::message(id message_id) {
-  auto& statement = db_.cached(chat_sql::message_by_id);
+  auto& statement = cached(chat_sql::message_by_id);
   statement.bind(1, message_id);
   auto found = single_row(statement, read_message);
   if (found) {
@@ -195,6 +195,7 @@ std::optional<message_row> sql_transaction<Connection>::message(id message_id) {
 
 template <class Connection>
 std::vector<id> sql_transaction<Connection>::member_ids(id conversation_id) {
+  // Who is a member does not depend on the raises held (hold_raises): they stay held.
   auto& statement = db_.cached(chat_sql::member_ids);
   statement.bind(1, conversation_id);
   return all_rows(statement, [](const auto& row) { return row.integer(0); });
@@ -203,13 +204,13 @@ std::vector<id> sql_transaction<Connection>::member_ids(id conversation_id) {
 template <class Connection>
 std::vector<id> sql_transaction<Connection>::senders_between(id conversation_id, id after, id up_to) {
   const auto sender = [](const auto& row) { return row.integer(0); };
-  auto& messages = db_.cached(chat_sql::senders_between_messages);
+  auto& messages = cached(chat_sql::senders_between_messages);
   messages.bind(1, conversation_id).bind(2, after).bind(3, up_to);
   auto senders = all_rows(messages, sender);
   if (senders.empty() && after < up_to) {
     // A bound that is not one of the conversation's messages (or nothing in between): the
     // bounds' seqs first.
-    auto& statement = db_.cached(chat_sql::senders_between);
+    auto& statement = cached(chat_sql::senders_between);
     statement.bind(1, conversation_id)
         .bind(2, seq_up_to(conversation_id, after))
         .bind(3, seq_up_to(conversation_id, up_to));
@@ -226,7 +227,7 @@ conversation_summary sql_transaction<Connection>::summarise(conversation_row con
                                                          id last_read_id, id from_seq) {
   conversation_summary result;
   {
-    auto& statement = db_.cached(chat_sql::members);
+    auto& statement = cached(chat_sql::members);
     statement.bind(1, conversation.conversation_id);
     result.members = all_rows(statement, [](const auto& row) {
       constexpr int next = sql_rows::user_columns;
@@ -239,7 +240,7 @@ conversation_summary sql_transaction<Connection>::summarise(conversation_row con
     if (result.last_message && result.last_message->seq <= from_seq) {
       result.last_message.reset(); // from before the viewer joined
     }
-    auto& unread = db_.cached(chat_sql::unread_count);
+    auto& unread = cached(chat_sql::unread_count);
     unread.bind(1, conversation.conversation_id)
         .bind(2, std::max(from_seq, seq_up_to(conversation.conversation_id, last_read_id)))
         .bind(3, viewer);
@@ -249,7 +250,7 @@ conversation_summary sql_transaction<Connection>::summarise(conversation_row con
   if (conversation.kind == conversation_kind::direct) {
     for (const auto& member : result.members) {
       if (member.user.user_id != viewer) {
-        auto& statement = db_.cached(chat_sql::nickname);
+        auto& statement = cached(chat_sql::nickname);
         statement.bind(1, viewer).bind(2, member.user.user_id);
         result.nickname =
             single_row(statement, [](const auto& row) { return row.text(0); });
@@ -278,7 +279,7 @@ std::optional<conversation_summary> sql_transaction<Connection>::summary(id conv
 
 template <class Connection>
 std::vector<conversation_summary> sql_transaction<Connection>::conversations_of(id viewer) {
-  auto& statement = db_.cached(chat_sql::conversations_of);
+  auto& statement = cached(chat_sql::conversations_of);
   statement.bind(1, viewer);
   // Collect first: summarise() runs other cached statements.
   auto rows = all_rows(statement, [](const auto& row) {
@@ -297,7 +298,7 @@ std::vector<conversation_summary> sql_transaction<Connection>::conversations_of(
 template <class Connection>
 std::optional<message_row>
 sql_transaction<Connection>::message_by_client_id(id sender, std::string_view client_id) {
-  auto& statement = db_.cached(chat_sql::message_by_client_id);
+  auto& statement = cached(chat_sql::message_by_client_id);
   statement.bind(1, sender).bind(2, client_id);
   auto found = single_row(statement, read_message);
   if (found) {
@@ -308,7 +309,7 @@ sql_transaction<Connection>::message_by_client_id(id sender, std::string_view cl
 
 template <class Connection>
 std::optional<id> sql_transaction<Connection>::seq_of(id conversation_id, id message_id) {
-  auto& lookup = db_.cached(chat_sql::seq_of_message);
+  auto& lookup = cached(chat_sql::seq_of_message);
   lookup.bind(1, conversation_id).bind(2, message_id);
   return single_row(lookup, [](const auto& row) { return row.integer(0); });
 }
@@ -323,7 +324,7 @@ id sql_transaction<Connection>::seq_up_to(id conversation_id, id message_id) {
   }
   // An id that is not one of this conversation's messages: binary search for the last
   // message at or below it (ids grow with seq), a few index seeks.
-  auto& at_or_below = db_.cached(chat_sql::message_at_or_below);
+  auto& at_or_below = cached(chat_sql::message_at_or_below);
   id low = 0;
   id high = conversation(conversation_id).value_or(conversation_row{}).last_seq;
   id found = 0;
@@ -356,7 +357,7 @@ id sql_transaction<Connection>::seq_bound(id conversation_id, id before) {
 template <class Connection>
 std::vector<message_row> sql_transaction<Connection>::changes_after(id conversation_id, id after,
                                                                  id from_seq, int limit) {
-  auto& statement = db_.cached(chat_sql::changes_after);
+  auto& statement = cached(chat_sql::changes_after);
   statement.bind(1, conversation_id).bind(2, after).bind(3, from_seq).bind(4, std::int64_t{limit});
   return completed(statement);
 }
@@ -364,7 +365,7 @@ std::vector<message_row> sql_transaction<Connection>::changes_after(id conversat
 template <class Connection>
 void sql_transaction<Connection>::insert_contact(id owner, id contact_id, std::string_view name,
                                               unix_ms now) {
-  db_.cached(chat_sql::insert_contact)
+  cached(chat_sql::insert_contact)
       .bind(1, owner)
       .bind(2, contact_id)
       .bind(3, name)
@@ -374,13 +375,13 @@ void sql_transaction<Connection>::insert_contact(id owner, id contact_id, std::s
 
 template <class Connection>
 bool sql_transaction<Connection>::update_contact_name(id owner, id contact_id, std::string_view name) {
-  db_.cached(chat_sql::update_contact_name).bind(1, owner).bind(2, contact_id).bind(3, name).run();
+  cached(chat_sql::update_contact_name).bind(1, owner).bind(2, contact_id).bind(3, name).run();
   return db_.changes() > 0;
 }
 
 template <class Connection>
 bool sql_transaction<Connection>::delete_contact(id owner, id contact_id) {
-  db_.cached(chat_sql::delete_contact).bind(1, owner).bind(2, contact_id).run();
+  cached(chat_sql::delete_contact).bind(1, owner).bind(2, contact_id).run();
   return db_.changes() > 0;
 }
 
@@ -388,7 +389,7 @@ template <class Connection>
 conversation_row sql_transaction<Connection>::insert_conversation(
     conversation_kind kind, std::optional<std::string_view> title,
     std::optional<std::pair<id, id>> direct_pair, id created_by, unix_ms now) {
-  auto& statement = db_.cached(chat_sql::insert_conversation);
+  auto& statement = cached(chat_sql::insert_conversation);
   statement.bind(1, kind == conversation_kind::direct ? "direct" : "group");
   statement.bind(2, title);
   if (direct_pair) {
@@ -413,7 +414,7 @@ conversation_row sql_transaction<Connection>::insert_conversation(
 template <class Connection>
 void sql_transaction<Connection>::insert_member(id conversation_id, id user_id, unix_ms now,
                                              id from_seq, bool admin) {
-  db_.cached(chat_sql::insert_member)
+  cached(chat_sql::insert_member)
       .bind(1, conversation_id)
       .bind(2, user_id)
       .bind(3, now)
@@ -424,12 +425,12 @@ void sql_transaction<Connection>::insert_member(id conversation_id, id user_id, 
 
 template <class Connection>
 void sql_transaction<Connection>::delete_member(id conversation_id, id user_id) {
-  db_.cached(chat_sql::delete_member).bind(1, conversation_id).bind(2, user_id).run();
+  cached(chat_sql::delete_member).bind(1, conversation_id).bind(2, user_id).run();
 }
 
 template <class Connection>
 void sql_transaction<Connection>::set_admin(id conversation_id, id user_id, bool admin) {
-  db_.cached(chat_sql::set_admin)
+  cached(chat_sql::set_admin)
       .bind(1, conversation_id)
       .bind(2, user_id)
       .bind(3, std::int64_t{admin ? 1 : 0})
@@ -438,24 +439,28 @@ void sql_transaction<Connection>::set_admin(id conversation_id, id user_id, bool
 
 template <class Connection>
 void sql_transaction<Connection>::set_title(id conversation_id, std::string_view title) {
-  db_.cached(chat_sql::set_title).bind(1, conversation_id).bind(2, title).run();
+  cached(chat_sql::set_title).bind(1, conversation_id).bind(2, title).run();
 }
 
 template <class Connection>
 void sql_transaction<Connection>::delete_messages(id conversation_id) {
-  db_.cached(chat_sql::delete_messages).bind(1, conversation_id).run();
+  cached(chat_sql::delete_messages).bind(1, conversation_id).run();
 }
 
 template <class Connection>
 bool sql_transaction<Connection>::advance_read(id conversation_id, id user_id, id up_to) {
   lock_conversation(conversation_id); // member rows only under their conversation's lock
-  db_.cached(chat_sql::advance_read).bind(1, conversation_id).bind(2, user_id).bind(3, up_to).run();
+  cached(chat_sql::advance_read).bind(1, conversation_id).bind(2, user_id).bind(3, up_to).run();
   return db_.changes() > 0;
 }
 
 template <class Connection>
 void sql_transaction<Connection>::raise_read(id conversation_id, id user_id, id up_to) {
-  db_.cached(chat_sql::advance_read).bind(1, conversation_id).bind(2, user_id).bind(3, up_to).post();
+  if (holding_) {
+    held_reads_.push_back({conversation_id, user_id, up_to});
+    return;
+  }
+  cached(chat_sql::advance_read).bind(1, conversation_id).bind(2, user_id).bind(3, up_to).post();
 }
 
 template <class Connection>
@@ -498,10 +503,10 @@ sql_transaction<Connection>::advance_delivered(std::span<const delivered_mark> m
         }
       }
       if (!to_lock.empty()) {
-        db_.cached(chat_sql::lock_conversations).bind(1, array_of(to_lock)).post();
+        cached(chat_sql::lock_conversations).bind(1, array_of(to_lock)).post();
       }
     }
-    auto& statement = db_.cached(chat_sql::advance_delivered_marks);
+    auto& statement = cached(chat_sql::advance_delivered_marks);
     statement.bind(1, array(&delivered_mark::conversation_id))
         .bind(2, array(&delivered_mark::user_id))
         .bind(3, array(&delivered_mark::up_to))
@@ -540,7 +545,7 @@ sql_transaction<Connection>::advance_delivered(std::span<const delivered_mark> m
       if (!member || member->last_delivered_id >= mark.up_to) {
         continue;
       }
-      db_.cached(chat_sql::advance_delivered)
+      cached(chat_sql::advance_delivered)
           .bind(1, mark.conversation_id)
           .bind(2, mark.user_id)
           .bind(3, mark.up_to)

@@ -9,10 +9,12 @@
 #include "store/sql_transaction.hpp"
 #include "store/upload_queries.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <optional>
 #include <stdexcept>
 #include <string_view>
+#include <tuple>
 #include <utility>
 
 namespace parley::store {
@@ -75,7 +77,7 @@ template <class Connection> void sql_transaction<Connection>::lock_conversation(
   if constexpr (Connection::row_locks) {
     if (note_lock(conversation_id)) {
       // Nobody needs its answer: it only has to come before the statements sent after it.
-      db_.cached("SELECT id FROM conversations WHERE id = ?1 FOR NO KEY UPDATE")
+      cached("SELECT id FROM conversations WHERE id = ?1 FOR NO KEY UPDATE")
           .bind(1, conversation_id)
           .post();
     }
@@ -87,13 +89,13 @@ id sql_transaction<Connection>::next_seq(id conversation_id, std::optional<unix_
   note_lock(conversation_id); // the UPDATE locks the row
   std::optional<id> seq;
   if constexpr (Connection::cheap_returning) {
-    auto& statement = db_.cached(chat_sql::next_seq);
+    auto& statement = cached(chat_sql::next_seq);
     statement.bind(1, conversation_id).bind(2, activity);
     seq = single_row(statement, [](const auto& row) { return row.integer(0); });
   } else {
-    db_.cached(chat_sql::raise_seq_by_one).bind(1, conversation_id).bind(2, activity).post();
+    cached(chat_sql::raise_seq_by_one).bind(1, conversation_id).bind(2, activity).post();
     if (db_.changes() > 0) {
-      auto& read = db_.cached(chat_sql::last_seq);
+      auto& read = cached(chat_sql::last_seq);
       read.bind(1, conversation_id);
       seq = single_row(read, [](const auto& row) { return row.integer(0); });
     }
@@ -104,12 +106,48 @@ id sql_transaction<Connection>::next_seq(id conversation_id, std::optional<unix_
   return *seq;
 }
 
+template <class Connection> void sql_transaction<Connection>::write_held_raises() {
+  holding_ = false;
+  for (const auto& [conversation_id, held] : held_seqs_) {
+    db_.cached(chat_sql::raise_seq)
+        .bind(1, conversation_id)
+        .bind(2, held.seq)
+        .bind(3, held.activity)
+        .post();
+  }
+  held_seqs_.clear();
+  // Each member's highest mark once, in (conversation, member) order.
+  std::ranges::sort(held_reads_, [](const held_read& left, const held_read& right) {
+    return std::tie(left.conversation_id, left.user_id, right.up_to) <
+           std::tie(right.conversation_id, right.user_id, left.up_to);
+  });
+  for (std::size_t index = 0; index < held_reads_.size(); ++index) {
+    const auto& read = held_reads_[index];
+    if (index > 0 && held_reads_[index - 1].conversation_id == read.conversation_id &&
+        held_reads_[index - 1].user_id == read.user_id) {
+      continue; // a lower mark of the same member
+    }
+    db_.cached(chat_sql::advance_read)
+        .bind(1, read.conversation_id)
+        .bind(2, read.user_id)
+        .bind(3, read.up_to)
+        .post();
+  }
+  held_reads_.clear();
+}
+
+template <class Connection> void sql_transaction<Connection>::drop_held_raises() noexcept {
+  holding_ = false;
+  held_seqs_.clear();
+  held_reads_.clear();
+}
+
 template <class Connection>
 message_row sql_transaction<Connection>::insert_message(id conversation_id, id sender_id,
                                                      std::string_view body, unix_ms sent_at,
                                                      std::string_view client_id, id seq,
                                                      std::optional<id> reply_to) {
-  auto& insert = detail::bind_new_message(db_.cached(chat_sql::insert_message), conversation_id,
+  auto& insert = detail::bind_new_message(cached(chat_sql::insert_message), conversation_id,
                                           sender_id, body, sent_at, client_id, seq, reply_to);
   return stored_message(returned_integer(insert), conversation_id, sender_id, body, sent_at,
                         client_id, seq, reply_to);
@@ -145,7 +183,7 @@ sql_transaction<Connection>::append_message(id conversation_id, id sender_id, st
   std::optional<std::pair<id, id>> stored; // id, seq
   std::vector<id> members;
   if constexpr (Connection::cheap_returning) {
-    auto& insert = db_.cached(chat_sql::append_message_with_members);
+    auto& insert = cached(chat_sql::append_message_with_members);
     insert.bind(1, conversation_id)
         .bind(2, sender_id)
         .bind(3, body)
@@ -161,13 +199,16 @@ sql_transaction<Connection>::append_message(id conversation_id, id sender_id, st
       id last_seq;
       std::optional<id> direct_low, direct_high;
     };
+    // A send's own statements leave held raises held (cached() would write them first); the
+    // conversation's last seq is then the held one, when there is one.
     auto& last = db_.cached(chat_sql::last_seq_if_member);
     last.bind(1, conversation_id).bind(2, sender_id);
     const auto found = single_row(last, [](const auto& row) {
       return found_conversation{row.integer(0), row.optional_integer(1), row.optional_integer(2)};
     });
     if (found) {
-      const id seq = found->last_seq + 1;
+      const auto held = held_seqs_.find(conversation_id);
+      const id seq = (held == held_seqs_.end() ? found->last_seq : held->second.seq) + 1;
       detail::bind_new_message(db_.cached(chat_sql::append_message_at), conversation_id, sender_id,
                                body, sent_at, client_id, seq, reply_to)
           .post();
@@ -183,11 +224,18 @@ sql_transaction<Connection>::append_message(id conversation_id, id sender_id, st
   if (!stored) {
     return std::nullopt; // not a member, or a client_id sent before
   }
-  db_.cached(chat_sql::raise_seq)
-      .bind(1, conversation_id)
-      .bind(2, stored->second)
-      .bind(3, sent_at)
-      .post();
+  if (holding_) {
+    auto [held, added] = held_seqs_.try_emplace(conversation_id, held_seq{stored->second, sent_at});
+    if (!added) {
+      held->second = {stored->second, std::max(held->second.activity, sent_at)};
+    }
+  } else {
+    cached(chat_sql::raise_seq)
+        .bind(1, conversation_id)
+        .bind(2, stored->second)
+        .bind(3, sent_at)
+        .post();
+  }
   return appended_message{stored_message(stored->first, conversation_id, sender_id, body, sent_at,
                                          client_id, stored->second, reply_to),
                           std::move(members)};
@@ -196,21 +244,16 @@ sql_transaction<Connection>::append_message(id conversation_id, id sender_id, st
 template <class Connection>
 void sql_transaction<Connection>::edit_message(id message_id, std::string_view body, unix_ms now,
                                             id seq) {
-  db_.cached(chat_sql::save_version).bind(1, message_id).bind(2, seq).run();
-  db_.cached(chat_sql::edit_message)
-      .bind(1, message_id)
-      .bind(2, body)
-      .bind(3, now)
-      .bind(4, seq)
-      .run();
+  cached(chat_sql::save_version).bind(1, message_id).bind(2, seq).run();
+  cached(chat_sql::edit_message).bind(1, message_id).bind(2, body).bind(3, now).bind(4, seq).run();
 }
 
 template <class Connection>
 void sql_transaction<Connection>::delete_message(id message_id, unix_ms now, id seq) {
-  db_.cached(chat_sql::tombstone).bind(1, message_id).bind(2, now).bind(3, seq).run();
-  db_.cached(upload_sql::delete_attachments).bind(1, message_id).run(); // their blobs go later
-  db_.cached(chat_sql::delete_versions).bind(1, message_id).run();
-  db_.cached(chat_sql::delete_reactions).bind(1, message_id).run();
+  cached(chat_sql::tombstone).bind(1, message_id).bind(2, now).bind(3, seq).run();
+  cached(upload_sql::delete_attachments).bind(1, message_id).run(); // their blobs go later
+  cached(chat_sql::delete_versions).bind(1, message_id).run();
+  cached(chat_sql::delete_reactions).bind(1, message_id).run();
 }
 
 template <class Connection>
@@ -218,11 +261,11 @@ void sql_transaction<Connection>::set_reaction(id message_id, id user_id,
                                             std::optional<std::string_view> emoji, id seq) {
   if (emoji) {
     // Joining a run keeps its place; a new run (or one whose users all left) goes last.
-    auto& run = db_.cached(chat_sql::reaction_run);
+    auto& run = cached(chat_sql::reaction_run);
     run.bind(1, message_id).bind(2, *emoji);
     const auto since =
         single_row(run, [](const auto& row) { return row.optional_integer(0); });
-    db_.cached(chat_sql::put_reaction)
+    cached(chat_sql::put_reaction)
         .bind(1, message_id)
         .bind(2, user_id)
         .bind(3, *emoji)
@@ -230,9 +273,9 @@ void sql_transaction<Connection>::set_reaction(id message_id, id user_id,
         .bind(5, seq)
         .run();
   } else {
-    db_.cached(chat_sql::delete_reaction).bind(1, message_id).bind(2, user_id).run();
+    cached(chat_sql::delete_reaction).bind(1, message_id).bind(2, user_id).run();
   }
-  db_.cached(chat_sql::touch_message).bind(1, message_id).bind(2, seq).run();
+  cached(chat_sql::touch_message).bind(1, message_id).bind(2, seq).run();
 }
 
 } // namespace parley::store

@@ -20,7 +20,7 @@ std::vector<message_position> sql_transaction<Connection>::page_positions(id con
                                                                           std::optional<id> before,
                                                                           id from_seq, int limit) {
   const auto below = before ? seq_bound(conversation_id, *before) : std::numeric_limits<id>::max();
-  auto& ids = db_.cached(chat_sql::page_ids);
+  auto& ids = cached(chat_sql::page_ids);
   ids.bind(1, conversation_id).bind(2, below).bind(3, from_seq).bind(4, std::int64_t{limit});
   std::vector<message_position> positions; // newest first
   while (ids.step()) {
@@ -32,7 +32,7 @@ std::vector<message_position> sql_transaction<Connection>::page_positions(id con
     return positions;
   }
   // The changed ones of the same range (few: a new message is never in that index).
-  auto& changes = db_.cached(chat_sql::page_changes);
+  auto& changes = cached(chat_sql::page_changes);
   changes.bind(1, conversation_id).bind(2, below).bind(3, positions.back().seq - 1);
   while (changes.step()) {
     const auto at = std::ranges::lower_bound(positions, changes.integer(0), std::ranges::greater(),
@@ -47,14 +47,14 @@ std::vector<message_position> sql_transaction<Connection>::page_positions(id con
 
 template <class Connection>
 std::optional<id> sql_transaction<Connection>::updated_seq_of(id message_id) {
-  auto& statement = db_.cached(chat_sql::updated_seq_of);
+  auto& statement = cached(chat_sql::updated_seq_of);
   statement.bind(1, message_id);
   return sql_rows::single_row(statement, [](const auto& row) { return row.integer(0); });
 }
 
 template <class Connection>
 std::optional<id> sql_transaction<Connection>::last_seq_of(id conversation_id) {
-  auto& statement = db_.cached(chat_sql::last_seq);
+  auto& statement = cached(chat_sql::last_seq);
   statement.bind(1, conversation_id);
   return sql_rows::single_row(statement, [](const auto& row) { return row.integer(0); });
 }
@@ -62,7 +62,7 @@ std::optional<id> sql_transaction<Connection>::last_seq_of(id conversation_id) {
 template <class Connection>
 std::vector<message_position>
 sql_transaction<Connection>::positions_changed_after(id conversation_id, id after, int limit) {
-  auto& statement = db_.cached(chat_sql::positions_changed_after);
+  auto& statement = cached(chat_sql::positions_changed_after);
   statement.bind(1, conversation_id).bind(2, after).bind(3, std::int64_t{limit});
   return sql_rows::all_rows(statement, [](const auto& row) {
     return message_position{row.integer(0), row.integer(1), row.integer(2)};

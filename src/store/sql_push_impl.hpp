@@ -10,7 +10,7 @@ namespace parley::store {
 
 template <class Connection>
 std::vector<push_target> sql_transaction<Connection>::push_targets(id conversation_id, id sender) {
-  auto& statement = db_.cached(push_sql::targets);
+  auto& statement = cached(push_sql::targets);
   statement.bind(1, conversation_id).bind(2, sender);
   return sql_rows::all_rows(statement, [](const auto& row) {
     push_target target;
@@ -31,17 +31,17 @@ template <class Connection>
 subscription_outcome sql_transaction<Connection>::put_push_subscription(
     id user, id session, std::string_view endpoint, std::span<const unsigned char> p256dh,
     std::span<const unsigned char> auth, unix_ms now, std::size_t limit) {
-  auto& holder = db_.cached(push_sql::holder);
+  auto& holder = cached(push_sql::holder);
   holder.bind(1, endpoint);
   const auto held_by = sql_rows::single_row(holder, [](const auto& row) { return row.integer(0); });
   if (held_by != user) {
-    auto& count = db_.cached(push_sql::count_of_user);
+    auto& count = cached(push_sql::count_of_user);
     count.bind(1, user);
     if (static_cast<std::size_t>(sql_rows::returned_integer(count)) >= limit) {
       return subscription_outcome::too_many;
     }
   }
-  db_.cached(push_sql::upsert)
+  cached(push_sql::upsert)
       .bind(1, user)
       .bind(2, session)
       .bind(3, endpoint)
@@ -54,29 +54,26 @@ subscription_outcome sql_transaction<Connection>::put_push_subscription(
 
 template <class Connection>
 bool sql_transaction<Connection>::delete_push_subscription(id user, std::string_view endpoint) {
-  db_.cached(push_sql::delete_of_user).bind(1, user).bind(2, endpoint).run();
+  cached(push_sql::delete_of_user).bind(1, user).bind(2, endpoint).run();
   return db_.changes() > 0;
 }
 
 template <class Connection>
 void sql_transaction<Connection>::drop_push_subscription(id subscription_id) {
-  db_.cached(push_sql::drop).bind(1, subscription_id).run();
+  cached(push_sql::drop).bind(1, subscription_id).run();
 }
 
 template <class Connection>
 bool sql_transaction<Connection>::set_muted(id conversation_id, id user,
                                             std::optional<unix_ms> until) {
   lock_conversation(conversation_id); // member rows only under their conversation's lock
-  db_.cached(push_sql::set_muted).bind(1, conversation_id).bind(2, user).bind(3, until).run();
+  cached(push_sql::set_muted).bind(1, conversation_id).bind(2, user).bind(3, until).run();
   return db_.changes() > 0;
 }
 
 template <class Connection>
 void sql_transaction<Connection>::set_notification_previews(id user, bool previews) {
-  db_.cached(push_sql::set_previews)
-      .bind(1, user)
-      .bind(2, std::int64_t{previews ? 1 : 0})
-      .run();
+  cached(push_sql::set_previews).bind(1, user).bind(2, std::int64_t{previews ? 1 : 0}).run();
 }
 
 } // namespace parley::store

@@ -8,6 +8,8 @@
 #include "store/transaction.hpp"
 
 #include <optional>
+#include <unordered_map>
+#include <vector>
 
 namespace parley::store {
 
@@ -20,6 +22,19 @@ public:
   /// lock yet, and from now on locks must come in ascending id order (else lock_order_conflict).
   /// Without this call (autocommit, the tests' own transactions) the order is not checked.
   void transaction_started() { highest_locked_ = 0; }
+
+  /// From now on, until write_held_raises() or drop_held_raises(), a send's raises of its
+  /// conversation's last seq and of the sender's read mark are held and then written once per
+  /// conversation and per member (SQLite's writer: a batch of sends writes each conversation's
+  /// row and each sender's member row once instead of once a message). Any other statement of
+  /// this transaction writes the held raises first, so every read sees them. Without this call
+  /// each raise is written at once.
+  void hold_raises() { holding_ = true; }
+  /// Writes the held raises (before a commit or a savepoint's release) and stops holding.
+  void write_held_raises();
+  /// Forgets the held raises (their transaction or savepoint is being rolled back) and stops
+  /// holding.
+  void drop_held_raises() noexcept;
 
   std::optional<user_row> user_by_id(id user_id) override;
   std::optional<user_row> user_by_phone(std::string_view phone) override;
@@ -136,9 +151,32 @@ private:
   /// Returns false when that row is locked already.
   bool note_lock(id conversation_id);
 
+  /// The connection's prepared `sql`, after writing any held raises (every statement but a
+  /// send's own goes through here).
+  query_type& cached(const char* sql) {
+    if (!held_seqs_.empty() || !held_reads_.empty()) {
+      write_held_raises();
+      holding_ = true;
+    }
+    return db_.cached(sql);
+  }
+
   Connection& db_;
   /// The highest conversation whose row this transaction locked; nullopt: not checked.
   std::optional<id> highest_locked_;
+
+  struct held_seq {
+    id seq;
+    unix_ms activity;
+  };
+  struct held_read {
+    id conversation_id, user_id, up_to;
+  };
+  bool holding_ = false;
+  /// Per conversation, its highest seq taken by a held send and that send's time.
+  std::unordered_map<id, held_seq> held_seqs_;
+  /// The read marks to raise, in the order asked (several per member are possible).
+  std::vector<held_read> held_reads_;
 };
 
 } // namespace parley::store

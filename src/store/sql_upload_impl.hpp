@@ -48,39 +48,39 @@ inline constexpr auto read_upload = [](const auto& row) -> upload_row {
 
 template <class Connection>
 std::optional<upload_row> sql_transaction<Connection>::upload(id upload_id) {
-  auto& statement = db_.cached(upload_sql::upload);
+  auto& statement = cached(upload_sql::upload);
   statement.bind(1, upload_id);
   return sql_rows::single_row(statement, sql_upload::read_upload);
 }
 
 template <class Connection>
 std::optional<upload_row> sql_transaction<Connection>::readable_upload(id upload_id, id viewer) {
-  auto& statement = db_.cached(upload_sql::readable_upload);
+  auto& statement = cached(upload_sql::readable_upload);
   statement.bind(1, upload_id).bind(2, viewer);
   return sql_rows::single_row(statement, sql_upload::read_upload);
 }
 
 template <class Connection>
 std::int64_t sql_transaction<Connection>::bytes_uploaded_on(id owner, std::int64_t day) {
-  auto& statement = db_.cached(upload_sql::bytes_uploaded_on);
+  auto& statement = cached(upload_sql::bytes_uploaded_on);
   statement.bind(1, owner).bind(2, day);
   return sql_rows::returned_integer(statement);
 }
 
 template <class Connection> std::int64_t sql_transaction<Connection>::bytes_stored(id owner) {
-  auto& statement = db_.cached(upload_sql::bytes_stored);
+  auto& statement = cached(upload_sql::bytes_stored);
   statement.bind(1, owner);
   return sql_rows::returned_integer(statement);
 }
 
 template <class Connection>
 void sql_transaction<Connection>::keep_blob(std::string_view key, std::int64_t size, unix_ms now) {
-  db_.cached(upload_sql::keep_blob).bind(1, key).bind(2, size).bind(3, now).run();
+  cached(upload_sql::keep_blob).bind(1, key).bind(2, size).bind(3, now).run();
 }
 
 template <class Connection>
 upload_row sql_transaction<Connection>::insert_upload(const upload_row& upload, std::int64_t day) {
-  auto& insert = db_.cached(upload_sql::insert_upload);
+  auto& insert = cached(upload_sql::insert_upload);
   insert.bind(1, upload.owner_id)
       .bind(2, std::string_view(sql_upload::kind_name(upload.kind)))
       .bind(3, upload.mime)
@@ -101,7 +101,7 @@ upload_row sql_transaction<Connection>::insert_upload(const upload_row& upload, 
   upload_row stored = upload;
   stored.upload_id = sql_rows::returned_integer(insert);
   stored.message_id.reset();
-  db_.cached(upload_sql::count_day).bind(1, upload.owner_id).bind(2, day).bind(3, upload.size).post();
+  cached(upload_sql::count_day).bind(1, upload.owner_id).bind(2, day).bind(3, upload.size).post();
   return stored;
 }
 
@@ -109,7 +109,7 @@ template <class Connection>
 bool sql_transaction<Connection>::attach_uploads(id message_id, id owner,
                                                  std::span<const id> upload_ids) {
   for (std::size_t position = 0; position < upload_ids.size(); ++position) {
-    db_.cached(upload_sql::attach)
+    cached(upload_sql::attach)
         .bind(1, message_id)
         .bind(2, upload_ids[position])
         .bind(3, owner)
@@ -119,7 +119,7 @@ bool sql_transaction<Connection>::attach_uploads(id message_id, id owner,
       return false;
     }
   }
-  db_.cached(upload_sql::count_attachments)
+  cached(upload_sql::count_attachments)
       .bind(1, message_id)
       .bind(2, static_cast<std::int64_t>(upload_ids.size()))
       .post();
@@ -127,23 +127,23 @@ bool sql_transaction<Connection>::attach_uploads(id message_id, id owner,
 }
 
 template <class Connection> void sql_transaction<Connection>::delete_upload(id upload_id) {
-  db_.cached(upload_sql::delete_upload).bind(1, upload_id).run();
+  cached(upload_sql::delete_upload).bind(1, upload_id).run();
 }
 
 template <class Connection>
 std::optional<id> sql_transaction<Connection>::set_avatar(id user_id, std::optional<id> upload_id) {
-  auto& current = db_.cached(upload_sql::avatar_of);
+  auto& current = cached(upload_sql::avatar_of);
   current.bind(1, user_id);
   const auto before = sql_rows::single_row(current, [](const auto& row) {
     return row.optional_integer(0);
   });
-  db_.cached(upload_sql::set_avatar).bind(1, user_id).bind(2, upload_id).run();
+  cached(upload_sql::set_avatar).bind(1, user_id).bind(2, upload_id).run();
   return before ? *before : std::nullopt;
 }
 
 template <class Connection>
 std::vector<id> sql_transaction<Connection>::stale_uploads(unix_ms before, int limit) {
-  auto& statement = db_.cached(upload_sql::stale_uploads);
+  auto& statement = cached(upload_sql::stale_uploads);
   statement.bind(1, before).bind(2, std::int64_t{limit});
   return sql_rows::all_rows(statement, [](const auto& row) { return row.integer(0); });
 }
@@ -151,7 +151,7 @@ std::vector<id> sql_transaction<Connection>::stale_uploads(unix_ms before, int l
 template <class Connection>
 std::vector<std::string> sql_transaction<Connection>::take_unreferenced_blobs(unix_ms before,
                                                                              int limit) {
-  auto& statement = db_.cached(upload_sql::take_unreferenced_blobs);
+  auto& statement = cached(upload_sql::take_unreferenced_blobs);
   statement.bind(1, before).bind(2, std::int64_t{limit});
   return sql_rows::all_rows(statement, [](const auto& row) { return row.text(0); });
 }

@@ -77,6 +77,11 @@ void sqlite_database::write_loop() {
     // back and the same jobs run again, each in a savepoint of its own, so that the failing job
     // fails alone (jobs may run twice: store::job::run_write). Each statement is prepared once
     // (sqlite3_exec would parse it again for every job).
+    //
+    // The sends' raises of their conversations' last seq and of their senders' read marks are
+    // held and written once per conversation and member before the commit (or before each
+    // job's release in the second pass), and forgotten when what they belong to is rolled back
+    // (sql_transaction::hold_raises).
     for (const bool savepoints : {false, true}) {
       failures.assign(batch.size(), nullptr);
       try {
@@ -86,13 +91,16 @@ void sqlite_database::write_loop() {
           if (savepoints) {
             db.cached("SAVEPOINT job").post();
           }
+          transaction.hold_raises();
           try {
             batch[index]->run_write(transaction);
             if (savepoints) {
+              transaction.write_held_raises();
               db.cached("RELEASE job").post();
             }
           } catch (...) {
             failures[index] = std::current_exception();
+            transaction.drop_held_raises();
             if (savepoints) {
               db.cached("ROLLBACK TO job").post();
               db.cached("RELEASE job").post();
@@ -101,11 +109,20 @@ void sqlite_database::write_loop() {
             }
           }
         }
+        if (!failed) {
+          try {
+            transaction.write_held_raises();
+          } catch (...) {
+            transaction.drop_held_raises();
+            failed = true; // a job's raise failed: the second pass finds which
+          }
+        }
         if (failed) {
           continue;
         }
         guard.commit();
       } catch (const std::exception& error) {
+        transaction.drop_held_raises();
         spdlog::error("store.commit_failed jobs={} error={}", batch.size(), error.what());
         failures.assign(batch.size(), std::current_exception());
       }

@@ -154,7 +154,8 @@ public:
   /// PostgreSQL writer's limit). Nothing is stored, and nullopt comes back, when `sender_id` is
   /// not a member of the conversation or already sent `client_id`: the caller finds out which.
   /// A direct conversation's members are its pair (both join when it is made and none ever
-  /// leaves), which an engine may answer without reading the member rows.
+  /// leaves), which an engine may answer without reading the member rows. The conversation's
+  /// raised last seq may be written later in the transaction, as raise_read's mark may.
   virtual std::optional<appended_message>
   append_message(id conversation_id, id sender_id, std::string_view body, unix_ms sent_at,
                  std::string_view client_id, std::optional<id> reply_to = std::nullopt) = 0;
@@ -171,7 +172,9 @@ public:
   /// they add no lock order of their own.
   virtual bool advance_read(id conversation_id, id user_id, id up_to) = 0;
   /// advance_read for a caller who need not know whether it moved: the engine is not waited
-  /// for (a failure surfaces later in the transaction, and fails it).
+  /// for (a failure surfaces later in the transaction, and fails it), and it may write the mark
+  /// later in the transaction, before any other statement reads it (SQLite's writer holds a
+  /// batch's raises: sql_transaction::hold_raises).
   virtual void raise_read(id conversation_id, id user_id, id up_to) = 0;
   /// Raises each member's delivered mark to its `up_to` (a mark never goes back; a user who is
   /// not a member has none) and returns the marks that moved, by conversation then user, each

@@ -20,8 +20,10 @@
 #include <future>
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 namespace parley::store {
@@ -317,6 +319,136 @@ TEST_P(database_test, a_batch_runs_again_only_after_a_failure_and_each_write_lan
                       transaction.user_by_phone("+14155550202").has_value()};
   }));
   EXPECT_EQ(present, (std::array{true, true, false}));
+}
+
+// Sends in one batch, as the chat service runs them (append_message, then raise_read of the
+// sender's mark): every later statement of the batch sees the conversation's log length and the
+// marks they raised, seqs follow each other without gaps, and a failing job's raises go with it
+// (on SQLite they are held and written once per conversation and member before the commit).
+TEST_P(database_test,
+       sends_in_one_batch_see_and_keep_each_others_raises_and_a_failure_drops_its_own) {
+  const auto opened = store_->open(1);
+  auto& database = *opened;
+  struct setup {
+    id alice, bob, conversation;
+  };
+  const auto made = blocking_write(database, [](write_transaction& transaction) {
+    const id alice = transaction.insert_user("+14155550301", "alice", 1).user_id;
+    const id bob = transaction.insert_user("+14155550302", "bob", 1).user_id;
+    const id conversation = transaction
+                                .insert_conversation(conversation_kind::direct, std::nullopt,
+                                                     std::pair{alice, bob}, alice, 1)
+                                .conversation_id;
+    transaction.insert_member(conversation, alice, 1);
+    transaction.insert_member(conversation, bob, 1);
+    return setup{alice, bob, conversation};
+  });
+  struct state {
+    id last_seq = 0, alice_read = 0, bob_read = 0, bob_delivered = 0;
+    unix_ms activity = 0;
+  };
+  const auto state_in = [&made](read_transaction& transaction) {
+    const auto conversation = transaction.conversation(made.conversation);
+    return state{conversation->last_seq,
+                 transaction.membership(made.conversation, made.alice)->last_read_id,
+                 transaction.membership(made.conversation, made.bob)->last_read_id,
+                 transaction.membership(made.conversation, made.bob)->last_delivered_id,
+                 conversation->last_activity_at};
+  };
+  // Each send's row in its slot (a job runs twice when its batch has a failure), and what a job
+  // in the middle of the batch read; written on the writer only.
+  auto sent = std::make_shared<std::vector<message_row>>(8);
+  auto seen = std::make_shared<state>();
+  auto runs = std::make_shared<int>(0); // sends run, each run counted
+  const auto send = [&made, sent, runs](std::size_t slot, id sender, std::string client_id,
+                                        unix_ms at, bool fail) {
+    return std::make_unique<recorded_job>([&made, sent, runs, slot, sender, client_id, at,
+                                           fail](write_transaction& transaction) {
+      ++*runs;
+      auto appended = transaction.append_message(made.conversation, sender, "hi", at, client_id);
+      if (!appended) {
+        throw std::runtime_error("not appended");
+      }
+      transaction.raise_read(made.conversation, sender, appended->message.message_id);
+      if (fail) {
+        throw std::runtime_error("fails after its send");
+      }
+      (*sent)[slot] = appended->message;
+    });
+  };
+  const auto look = [&state_in, seen]() {
+    return std::make_unique<recorded_job>(
+        [&state_in, seen](write_transaction& transaction) { *seen = state_in(transaction); });
+  };
+  // Runs `jobs` as one batch; whether each succeeded.
+  const auto batch = [&database](std::vector<std::unique_ptr<recorded_job>> jobs) {
+    std::promise<void> open;
+    auto gate = std::make_unique<gate_job>(open.get_future().share());
+    auto started = gate->started();
+    database.submit_write(std::move(gate));
+    started.wait();
+    std::vector<std::future<std::exception_ptr>> outcomes;
+    for (auto& job : jobs) {
+      outcomes.push_back(job->outcome());
+      database.submit_write(std::move(job));
+    }
+    open.set_value();
+    std::vector<bool> succeeded;
+    for (auto& outcome : outcomes) {
+      succeeded.push_back(outcome.get() == nullptr);
+    }
+    return succeeded;
+  };
+  const auto seqs = [&sent](std::size_t first, std::size_t last) {
+    std::vector<id> out;
+    for (std::size_t slot = first; slot < last; ++slot) {
+      out.push_back((*sent)[slot].seq);
+    }
+    return out;
+  };
+  const auto committed = [&database, &state_in]() {
+    return testing::run_coroutine(database.read(
+        [&state_in](read_transaction& transaction) { return state_in(transaction); }));
+  };
+
+  std::vector<std::unique_ptr<recorded_job>> first;
+  first.push_back(send(0, made.alice, "a1", 5000, false));
+  first.push_back(send(1, made.bob, "b1", 4000, false)); // an earlier clock: activity stays 5000
+  first.push_back(send(2, made.alice, "a2", 5001, false));
+  first.push_back(look());
+  first.push_back(send(3, made.bob, "b2", 5002, false));
+  EXPECT_EQ(batch(std::move(first)), (std::vector<bool>{true, true, true, true, true}));
+  EXPECT_EQ(*runs, 4); // once each: no statement failed (a seq taken twice would have)
+  EXPECT_EQ(seqs(0, 4), (std::vector<id>{1, 2, 3, 4}));
+  EXPECT_EQ(seen->last_seq, 3);
+  EXPECT_EQ(seen->activity, 5001);
+  EXPECT_EQ(seen->alice_read, (*sent)[2].message_id);
+  EXPECT_EQ(seen->bob_read, (*sent)[1].message_id);
+  auto after = committed();
+  EXPECT_EQ(after.last_seq, 4);
+  EXPECT_EQ(after.activity, 5002);
+  EXPECT_EQ(after.alice_read, (*sent)[2].message_id);
+  EXPECT_EQ(after.bob_read, (*sent)[3].message_id);
+
+  std::vector<std::unique_ptr<recorded_job>> second;
+  second.push_back(send(4, made.alice, "a3", 6000, false));
+  second.push_back(send(7, made.alice, "a4", 9000, true)); // fails: its message and raises go
+  second.push_back(send(5, made.bob, "b3", 6001, false));
+  second.push_back(look());
+  second.push_back(send(6, made.bob, "b4", 6002, false));
+  EXPECT_EQ(batch(std::move(second)), (std::vector<bool>{true, false, true, true, true}));
+  EXPECT_EQ(seqs(4, 7), (std::vector<id>{5, 6, 7}));
+  EXPECT_EQ(seen->last_seq, 6);
+  EXPECT_EQ(seen->bob_read, (*sent)[5].message_id);
+  after = committed();
+  EXPECT_EQ(after.last_seq, 7);
+  EXPECT_EQ(after.activity, 6002);
+  EXPECT_EQ(after.alice_read, (*sent)[4].message_id);
+  EXPECT_EQ(after.bob_read, (*sent)[6].message_id);
+  EXPECT_EQ(after.bob_delivered, (*sent)[6].message_id);
+  EXPECT_FALSE(testing::run_coroutine(database.read([&made](read_transaction& transaction) {
+    return transaction.message_by_client_id(made.alice, "a4").has_value();
+  }))); // the failing send stored nothing
 }
 
 TEST_P(database_test, many_concurrent_writers_are_all_on_disk_after_reopening) {
