@@ -460,7 +460,7 @@ void sql_transaction<Connection>::raise_read(id conversation_id, id user_id, id 
     held_reads_.push_back({conversation_id, user_id, up_to});
     return;
   }
-  cached(chat_sql::advance_read).bind(1, conversation_id).bind(2, user_id).bind(3, up_to).post();
+  post_raise_read(conversation_id, user_id, up_to);
 }
 
 template <class Connection>

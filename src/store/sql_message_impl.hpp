@@ -106,14 +106,19 @@ id sql_transaction<Connection>::next_seq(id conversation_id, std::optional<unix_
   return *seq;
 }
 
-template <class Connection> void sql_transaction<Connection>::write_held_raises() {
-  holding_ = false;
+template <class Connection>
+void sql_transaction<Connection>::post_raise_seq(id conversation_id, id seq, unix_ms activity) {
+  db_.cached(chat_sql::raise_seq).bind(1, conversation_id).bind(2, seq).bind(3, activity).post();
+}
+
+template <class Connection>
+void sql_transaction<Connection>::post_raise_read(id conversation_id, id user_id, id up_to) {
+  db_.cached(chat_sql::advance_read).bind(1, conversation_id).bind(2, user_id).bind(3, up_to).post();
+}
+
+template <class Connection> void sql_transaction<Connection>::write_held() {
   for (const auto& [conversation_id, held] : held_seqs_) {
-    db_.cached(chat_sql::raise_seq)
-        .bind(1, conversation_id)
-        .bind(2, held.seq)
-        .bind(3, held.activity)
-        .post();
+    post_raise_seq(conversation_id, held.seq, held.activity);
   }
   held_seqs_.clear();
   // Each member's highest mark once, in (conversation, member) order.
@@ -127,13 +132,14 @@ template <class Connection> void sql_transaction<Connection>::write_held_raises(
         held_reads_[index - 1].user_id == read.user_id) {
       continue; // a lower mark of the same member
     }
-    db_.cached(chat_sql::advance_read)
-        .bind(1, read.conversation_id)
-        .bind(2, read.user_id)
-        .bind(3, read.up_to)
-        .post();
+    post_raise_read(read.conversation_id, read.user_id, read.up_to);
   }
   held_reads_.clear();
+}
+
+template <class Connection> void sql_transaction<Connection>::write_held_raises() {
+  holding_ = false;
+  write_held();
 }
 
 template <class Connection> void sql_transaction<Connection>::drop_held_raises() noexcept {
@@ -230,11 +236,7 @@ sql_transaction<Connection>::append_message(id conversation_id, id sender_id, st
       held->second = {stored->second, std::max(held->second.activity, sent_at)};
     }
   } else {
-    cached(chat_sql::raise_seq)
-        .bind(1, conversation_id)
-        .bind(2, stored->second)
-        .bind(3, sent_at)
-        .post();
+    post_raise_seq(conversation_id, stored->second, sent_at);
   }
   return appended_message{stored_message(stored->first, conversation_id, sender_id, body, sent_at,
                                          client_id, stored->second, reply_to),

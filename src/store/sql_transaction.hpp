@@ -155,11 +155,16 @@ private:
   /// send's own goes through here).
   query_type& cached(const char* sql) {
     if (!held_seqs_.empty() || !held_reads_.empty()) {
-      write_held_raises();
-      holding_ = true;
+      write_held();
     }
     return db_.cached(sql);
   }
+  /// Writes and forgets the held raises, holding on.
+  void write_held();
+  /// The one statement of each raise, written at once: by write_held, or by a send when
+  /// nothing is held (raises are only held while holding_).
+  void post_raise_seq(id conversation_id, id seq, unix_ms activity);
+  void post_raise_read(id conversation_id, id user_id, id up_to);
 
   Connection& db_;
   /// The highest conversation whose row this transaction locked; nullopt: not checked.
