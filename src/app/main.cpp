@@ -178,6 +178,15 @@ int serve(const config::config& settings) {
   counters.add_sampled("parley_store_write_batches_total",
                        "Transactions committed by the store's writer (group commits).", "counter",
                        [&database] { return double(database.stats().write_batches); });
+  counters.add_sampled("parley_store_read_jobs_total", "Reads completed by the store.", "counter",
+                       [&database] { return double(database.stats().read_jobs); });
+  counters.add_sampled("parley_store_reads_here_total",
+                       "Of those, reads run on the I/O thread that asked for them.", "counter",
+                       [&database] { return double(database.stats().reads_here); });
+  counters.add_sampled("parley_store_reads_moved_total",
+                       "Reads started on an I/O thread and moved to a reader thread (over "
+                       "--io-thread-read-budget, or waiting for a lock).",
+                       "counter", [&database] { return double(database.stats().reads_moved); });
 
   http::server_options options;
   options.body_limits.emplace_back("/engine.io/", settings.max_payload);
@@ -192,6 +201,11 @@ int serve(const config::config& settings) {
   options.max_connections_per_address = settings.max_connections_per_address;
   options.drain_timeout = settings.drain_timeout;
   options.trust_proxy = settings.trust_proxy;
+  // SQLite's reads run on the I/O thread that asks for them, within a budget (on PostgreSQL,
+  // and with a zero budget, read_here gives nothing: reads stay on reader threads).
+  options.thread_state = [&database, budget = settings.io_thread_read_budget] {
+    return std::shared_ptr<void>(database.read_here(budget));
+  };
 
   socketio::hub hub;
   chat::policy chat_rules;

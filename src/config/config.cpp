@@ -89,37 +89,34 @@ setting integer_setting(std::string_view key, std::string_view environment, std:
                  [member](const config& source) { return fmt::format("{}", source.*member); }};
 }
 
-setting seconds_setting(std::string_view key, std::string_view environment, std::string_view flag,
-                        std::string_view help, std::chrono::seconds config::*member,
-                        std::int64_t minimum, std::int64_t maximum) {
+template <class Duration>
+setting duration_setting(std::string_view key, std::string_view environment,
+                         std::string_view flag, std::string_view value_name, std::string_view help,
+                         Duration config::*member, std::int64_t minimum, std::int64_t maximum) {
   return setting{key,
                  environment,
                  flag,
-                 "SECONDS",
+                 value_name,
                  help,
                  false,
                  [=](config& target, std::string_view text) {
                    target.*member =
-                       std::chrono::seconds(parse_integer<std::int64_t>(key, text, minimum, maximum));
+                       Duration(parse_integer<std::int64_t>(key, text, minimum, maximum));
                  },
                  [member](const config& source) { return fmt::format("{}", (source.*member).count()); }};
+}
+
+setting seconds_setting(std::string_view key, std::string_view environment, std::string_view flag,
+                        std::string_view help, std::chrono::seconds config::*member,
+                        std::int64_t minimum, std::int64_t maximum) {
+  return duration_setting(key, environment, flag, "SECONDS", help, member, minimum, maximum);
 }
 
 setting milliseconds_setting(std::string_view key, std::string_view environment,
                              std::string_view flag, std::string_view help,
                              std::chrono::milliseconds config::*member, std::int64_t minimum,
                              std::int64_t maximum) {
-  return setting{key,
-                 environment,
-                 flag,
-                 "MS",
-                 help,
-                 false,
-                 [=](config& target, std::string_view text) {
-                   target.*member = std::chrono::milliseconds(
-                       parse_integer<std::int64_t>(key, text, minimum, maximum));
-                 },
-                 [member](const config& source) { return fmt::format("{}", (source.*member).count()); }};
+  return duration_setting(key, environment, flag, "MS", help, member, minimum, maximum);
 }
 
 setting boolean_setting(std::string_view key, std::string_view environment, std::string_view flag,
@@ -269,6 +266,11 @@ std::vector<setting> make_settings() {
                                    "--database-readers", "N",
                                    "Read connections (and threads) for the database",
                                    &config::database_readers, 1, 64),
+      duration_setting("io_thread_read_budget", "PARLEY_IO_THREAD_READ_BUDGET",
+                       "--io-thread-read-budget", "MICROSECONDS",
+                       "SQLite: a read runs on the I/O thread that asks for it if it takes no "
+                       "longer than this, else on a reader thread; 0 = always on a reader thread",
+                       &config::io_thread_read_budget, 0, 1'000'000),
       text_setting("media_store", "PARLEY_MEDIA_STORE", "--media-store", "DIR|URL",
                    "Where uploaded files are kept: a directory (shared by the nodes), or "
                    "postgres://… (default: <the SQLite database's directory>/media, or the "

@@ -39,6 +39,9 @@ struct config {
   std::string bus;
   std::string web_root = "web/dist"; ///< The web client's build; missing = a placeholder page.
   std::size_t database_readers = 4;
+  /// SQLite: the longest a read may run on the I/O thread that asks for it before it is moved
+  /// to a reader thread (store::database::read_here); zero: reads run on reader threads only.
+  std::chrono::microseconds io_thread_read_budget{100};
 
   // Sign-in
   std::string default_region = "US";

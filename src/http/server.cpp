@@ -15,6 +15,7 @@
 #include <spdlog/spdlog.h>
 
 #include <array>
+#include <exception>
 #include <optional>
 
 namespace parley::http {
@@ -67,7 +68,17 @@ void server::start() {
   bound_port_ = acceptor_->local_endpoint().port();
   asio::co_spawn(*contexts_[0], accept_loop(), asio::detached);
   for (auto& context : contexts_) {
-    threads_.emplace_back([&context] { context->run(); });
+    threads_.emplace_back([&context, make_state = options_.thread_state] {
+      std::shared_ptr<void> state;
+      if (make_state) {
+        try {
+          state = make_state();
+        } catch (const std::exception& error) {
+          spdlog::error("http.thread_state_failed error={}", error.what());
+        }
+      }
+      context->run();
+    });
   }
   spdlog::info("http.listening address={}:{} threads={}", options_.host, bound_port_,
                thread_count);

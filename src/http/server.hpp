@@ -21,6 +21,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -65,6 +66,10 @@ struct server_options {
   /// Paths starting with one of these prefixes accept bodies up to the given size instead of
   /// max_body_bytes (the Engine.IO endpoint takes its maxPayload).
   std::vector<std::pair<std::string, std::size_t>> body_limits;
+  /// Called on each I/O thread before it runs: what it returns is kept until the thread is
+  /// done (the store's reads on I/O threads: store::database::read_here). Should it throw, the
+  /// failure is logged and the thread runs without.
+  std::function<std::shared_ptr<void>()> thread_state;
 };
 
 class server {

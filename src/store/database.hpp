@@ -6,9 +6,11 @@
 // rolled back and run again with a savepoint per job, so that the failing job fails alone),
 // commits, and only then completes the jobs. A job whose callers have been
 // answered is therefore on disk. Reads run on separate reader threads, each with its own
-// connection (WAL readers see the last commit). No store call ever runs on an I/O thread:
-// callers on an I/O thread `co_await read(...)` / `co_await write(...)` and are resumed on
-// their own executor (or, on the hottest path, pass a callback to `write_then`).
+// connection (WAL readers see the last commit), or, on SQLite, on the thread that asks for
+// them when it holds a `local_reads` (read_here: an I/O thread, within a time budget; a read
+// over it moves to a reader thread). A write never runs on an I/O thread. Callers on an I/O
+// thread `co_await read(...)` / `co_await write(...)` and are resumed on their own executor,
+// always through a post (or, on the hottest path, pass a callback to `write_then`).
 
 #include "common/post_batch.hpp"
 #include "store/transaction.hpp"
@@ -21,6 +23,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <chrono>
 #include <cstdint>
 #include <exception>
 #include <future>
@@ -35,6 +38,8 @@ namespace parley::store {
 class job {
 public:
   virtual ~job() = default;
+  /// May run twice: a read started on the caller's thread and moved to a reader thread
+  /// (database::read_here) runs again from the start in a new transaction.
   virtual void run_read(read_transaction& transaction) { (void)transaction; }
   /// May run more than once for one job, each time in a new transaction after the last was
   /// rolled back (a writer runs a batch again, a savepoint per job, when one of its jobs
@@ -56,7 +61,16 @@ public:
 struct statistics {
   std::uint64_t write_jobs = 0;    ///< Jobs committed (or failed) by the writer.
   std::uint64_t write_batches = 0; ///< Transactions committed: jobs / batches = batching.
-  std::uint64_t read_jobs = 0;
+  std::uint64_t read_jobs = 0;     ///< Reads completed, wherever they ran.
+  std::uint64_t reads_here = 0;    ///< Of those, completed on the thread that asked (read_here).
+  std::uint64_t reads_moved = 0;   ///< Reads started there and moved to a reader thread.
+};
+
+/// While it lives, reads asked for on the thread that made it run on that thread
+/// (database::read_here). Destroy it on the same thread.
+class local_reads {
+public:
+  virtual ~local_reads() = default;
 };
 
 /// A database: a writer and readers. Thread-safe. stop() (or the destructor) finishes every
@@ -71,6 +85,18 @@ public:
   [[nodiscard]] virtual statistics stats() const = 0;
   /// The schema version after the migrations run at opening.
   [[nodiscard]] virtual int schema_version() const = 0;
+  /// Lets the calling thread run the reads it asks for itself, on a connection of its own,
+  /// while the returned object lives, and so spares each read two thread switches. Each read
+  /// gets `budget`: one that runs longer, fails or would wait for a lock is rolled back and run
+  /// again on a reader thread (its function may so run twice, as a write's may), so a slow
+  /// read holds this thread up for about `budget` at most (plus one disk read, if the
+  /// database's pages are not in memory). A read asked for from inside one running here also
+  /// goes to a reader thread. Null when reads stay on reader threads: a zero budget, or an
+  /// engine whose reads wait on the network (PostgreSQL).
+  [[nodiscard]] virtual std::unique_ptr<local_reads> read_here(std::chrono::microseconds budget) {
+    (void)budget;
+    return nullptr;
+  }
 
   /// Runs `function(write_transaction&)` in the next group commit and resumes the caller with
   /// its result after COMMIT. A thrown exception (storage failure) is rethrown to the caller.
@@ -98,8 +124,8 @@ public:
   template <class Function, class Executor, class Done>
   void write_then(Function function, const Executor& executor, Done done);
 
-  /// Runs `function(read_transaction&)` on a reader thread and resumes the caller with its
-  /// result.
+  /// Runs `function(read_transaction&)` on a reader thread (or on this one: read_here) and
+  /// resumes the caller with its result, through a post to the caller's executor.
   template <class Function> auto read(Function function);
 };
 

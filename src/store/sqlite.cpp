@@ -144,6 +144,14 @@ statement& connection::cached(const char* sql) {
   return found->second;
 }
 
+void connection::set_busy_timeout(std::chrono::milliseconds timeout) {
+  sqlite3_busy_timeout(handle_, static_cast<int>(timeout.count()));
+}
+
+void connection::set_progress_handler(int steps, int (*handler)(void*), void* context) {
+  sqlite3_progress_handler(handle_, steps, handler, context);
+}
+
 std::int64_t connection::last_insert_rowid() const { return sqlite3_last_insert_rowid(handle_); }
 
 int connection::changes() const { return sqlite3_changes(handle_); }

@@ -8,6 +8,7 @@
 
 #include <sqlite3.h>
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -106,6 +107,13 @@ public:
   /// A statement prepared once per connection and kept; `sql` must outlive the connection
   /// (a string literal). The statement comes back reset.
   statement& cached(const char* sql);
+
+  /// How long a statement waits for another connection's lock before failing with
+  /// SQLITE_BUSY (zero: it fails at once). Five seconds from the constructor.
+  void set_busy_timeout(std::chrono::milliseconds timeout);
+  /// Calls `handler(context)` every `steps` virtual-machine steps of a statement; a non-zero
+  /// answer interrupts it (sqlite_error with SQLITE_INTERRUPT). A null handler removes it.
+  void set_progress_handler(int steps, int (*handler)(void*), void* context);
 
   [[nodiscard]] std::int64_t last_insert_rowid() const;
   [[nodiscard]] int changes() const;

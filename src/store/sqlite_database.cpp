@@ -5,8 +5,10 @@
 
 #include <spdlog/spdlog.h>
 
+#include <chrono>
 #include <exception>
 #include <filesystem>
+#include <optional>
 #include <stdexcept>
 
 namespace parley::store {
@@ -37,7 +39,91 @@ void restore_full_sync(sqlite::connection& db) noexcept {
   }
 }
 
+// How many steps of a statement run here between two looks at the read's budget (a step is
+// one SQLite virtual-machine instruction; a thousand are some tens of microseconds).
+constexpr int k_steps_between_budget_checks = 1000;
+
 } // namespace
+
+// A read connection of one thread's own (database::read_here). A read runs in a transaction
+// of its own within the budget; the progress handler interrupts a statement once it is over.
+class sqlite_database::local_reader final : public local_reads {
+public:
+  using clock = std::chrono::steady_clock;
+
+  local_reader(const sqlite_database& owner, std::chrono::microseconds budget)
+      : owner_(owner), budget_(budget),
+        db_(owner.options_.path, sqlite::open_mode::read_write_create), transaction_(db_),
+        outer_(current_) {
+    db_.execute("PRAGMA query_only = ON");
+    // A lock to wait for (a checkpoint, a recovery) fails the read here at once: a reader
+    // thread waits for it instead.
+    db_.set_busy_timeout(std::chrono::milliseconds(0));
+    db_.set_progress_handler(k_steps_between_budget_checks, &local_reader::over_budget, this);
+    current_ = this;
+  }
+  ~local_reader() override { current_ = outer_; }
+  local_reader(const local_reader&) = delete;
+  local_reader& operator=(const local_reader&) = delete;
+
+  /// This thread's reader for `database`, if it has one.
+  static local_reader* of_this_thread(const sqlite_database& database) {
+    return current_ != nullptr && &current_->owner_ == &database ? current_ : nullptr;
+  }
+
+  here run(job& work) {
+    if (running_) {
+      return here::not_here; // asked for by a read running here
+    }
+    running_ = true;
+    over_ = false;
+    deadline_ = clock::now() + budget_;
+    bool done = false;
+    {
+      std::optional<sqlite::transaction_guard> guard;
+      bool failed = false;
+      armed_ = true;
+      try {
+        guard.emplace(db_, sqlite::transaction_guard::kind::deferred);
+        work.run_read(transaction_);
+      } catch (...) {
+        failed = true; // interrupted, busy or failed: a reader runs it and reports its outcome
+      }
+      armed_ = false; // the commit or rollback runs whatever the time
+      if (!failed && !over_) { // a read that caught its own interruption is not done either
+        try {
+          guard->commit();
+          done = true;
+        } catch (...) {
+        }
+      }
+    }
+    running_ = false;
+    return done ? here::done : here::moved;
+  }
+
+private:
+  static int over_budget(void* self) {
+    auto& reader = *static_cast<local_reader*>(self);
+    if (!reader.armed_ || clock::now() < reader.deadline_) {
+      return 0;
+    }
+    reader.over_ = true;
+    return 1;
+  }
+
+  inline static thread_local local_reader* current_ = nullptr;
+
+  const sqlite_database& owner_;
+  const std::chrono::microseconds budget_;
+  sqlite::connection db_;
+  sqlite_read_transaction transaction_;
+  local_reader* const outer_; // this thread's reader made before this one (another database's)
+  clock::time_point deadline_;
+  bool running_ = false;
+  bool armed_ = false; // the progress handler may interrupt
+  bool over_ = false;  // it did
+};
 
 sqlite_database::sqlite_database(sqlite_options options)
     : threaded_database(options.defer_limit), options_(std::move(options)) {
@@ -59,6 +145,18 @@ sqlite_database::sqlite_database(sqlite_options options)
 }
 
 sqlite_database::~sqlite_database() { stop(); }
+
+std::unique_ptr<local_reads> sqlite_database::read_here(std::chrono::microseconds budget) {
+  if (budget <= std::chrono::microseconds::zero()) {
+    return nullptr;
+  }
+  return std::make_unique<local_reader>(*this, budget);
+}
+
+threaded_database::here sqlite_database::run_here(job& work) {
+  auto* reader = local_reader::of_this_thread(*this);
+  return reader != nullptr ? reader->run(work) : here::not_here;
+}
 
 void sqlite_database::write_loop() {
   sqlite::connection db(options_.path, sqlite::open_mode::read_write_create);

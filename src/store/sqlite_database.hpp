@@ -2,13 +2,15 @@
 // The embedded store: SQLite in WAL mode with synchronous=FULL and foreign keys on; a batch of
 // deferrable jobs alone commits with synchronous=NORMAL (the WAL is not flushed for it: the
 // next FULL commit or checkpoint flushes it with everything before it).
-// One writer thread with group commit, `readers` reader threads; see database.hpp.
+// One writer thread with group commit, `readers` reader threads, and reads on the threads that
+// ask for them (read_here); see database.hpp.
 
 #include "store/database.hpp"
 #include "store/threaded_database.hpp"
 
 #include <chrono>
 #include <cstddef>
+#include <memory>
 #include <string>
 
 namespace parley::store {
@@ -29,8 +31,13 @@ public:
   ~sqlite_database() override;
 
   [[nodiscard]] int schema_version() const override { return schema_version_; }
+  /// A connection of the calling thread's own for its reads (database::read_here).
+  [[nodiscard]] std::unique_ptr<local_reads> read_here(std::chrono::microseconds budget) override;
 
 private:
+  class local_reader;
+
+  here run_here(job& work) override;
   void write_loop() override;
   void read_loop() override;
 

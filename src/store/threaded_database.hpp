@@ -8,6 +8,7 @@
 #include "store/database.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
@@ -152,6 +153,15 @@ public:
     std::lock_guard lock(mutex_);
     value_.read_jobs += 1;
   }
+  void add_read_here() {
+    std::lock_guard lock(mutex_);
+    value_.read_jobs += 1;
+    value_.reads_here += 1;
+  }
+  void add_read_moved() {
+    std::lock_guard lock(mutex_);
+    value_.reads_moved += 1;
+  }
   [[nodiscard]] statistics get() const {
     std::lock_guard lock(mutex_);
     return value_;
@@ -171,10 +181,25 @@ public:
   explicit threaded_database(std::chrono::milliseconds defer_limit) : writes_(defer_limit) {}
 
   void submit_write(std::unique_ptr<job> work) final { writes_.push(std::move(work)); }
-  void submit_read(std::unique_ptr<job> work) final { reads_.push(std::move(work)); }
+  /// Runs `work` here when run_here() can, else queues it for a reader thread.
+  void submit_read(std::unique_ptr<job> work) final {
+    switch (stopping_.load(std::memory_order_relaxed) ? here::not_here : run_here(*work)) {
+    case here::done:
+      statistics_.add_read_here();
+      work->complete(nullptr);
+      return;
+    case here::moved:
+      statistics_.add_read_moved();
+      break;
+    case here::not_here:
+      break;
+    }
+    reads_.push(std::move(work));
+  }
   /// Finishes what is queued, then joins the threads.
   void stop() final {
     std::call_once(stopped_, [this] {
+      stopping_ = true; // a read asked for from now on fails, wherever it would have run
       writes_.stop();
       reads_.stop();
       if (writer_.joinable()) {
@@ -196,6 +221,16 @@ protected:
     for (std::size_t index = 0; index < std::max<std::size_t>(1, readers); ++index) {
       readers_.emplace_back([this] { read_loop(); });
     }
+  }
+  enum class here {
+    not_here, ///< Not started: this thread does not read here (database::read_here).
+    done,     ///< Ran and committed here: complete it.
+    moved,    ///< Started here and rolled back (over budget, failed, busy): a reader runs it.
+  };
+  /// Runs a read on the calling thread, when it may (database::read_here).
+  virtual here run_here(job& work) {
+    (void)work;
+    return here::not_here;
   }
   /// Takes batches from writes_ until it is stopped and empty.
   virtual void write_loop() = 0;
@@ -224,6 +259,7 @@ private:
   std::thread writer_;
   std::vector<std::thread> readers_;
   std::once_flag stopped_;
+  std::atomic<bool> stopping_{false};
 };
 
 } // namespace parley::store

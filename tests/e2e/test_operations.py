@@ -63,6 +63,45 @@ class HealthAndMetricsTest(ServerTestCase):
         self.assertEqual(after, before + 2)
 
 
+class ReadsOnTheIoThreadTest(ServerTestCase):
+    """SQLite's reads run on the I/O thread that asks for them (within
+    --io-thread-read-budget), or all on reader threads with a budget of zero."""
+
+    flags = None
+
+    def read_counts(self, server):
+        response = server.get("/metrics")
+        self.assertEqual(response.status, 200)
+        text = response.body.decode()
+        counts = {}
+        for name in ("read_jobs", "reads_here", "reads_moved"):
+            match = re.search(rf"^parley_store_{name}_total (\S+)$", text, re.M)
+            self.assertIsNotNone(match, text)
+            counts[name] = float(match.group(1))
+        return counts
+
+    def read_some(self, server):
+        token = server.sign_in()["token"]
+        for _ in range(3):
+            self.assertEqual(server.get("/api/v1/conversations", token=token).status, 200)
+
+    def test_reads_run_on_the_io_thread_by_default(self):
+        server = self.start_server()
+        self.read_some(server)
+        counts = self.read_counts(server)
+        self.assertGreaterEqual(counts["reads_here"], 4)  # the sessions and the lists
+        self.assertLessEqual(counts["reads_here"], counts["read_jobs"])
+        self.assertEqual(counts["reads_moved"], 0)
+
+    def test_a_zero_budget_keeps_every_read_on_reader_threads(self):
+        server = self.start_server("--io-thread-read-budget", "0")
+        self.read_some(server)
+        counts = self.read_counts(server)
+        self.assertGreaterEqual(counts["read_jobs"], 4)
+        self.assertEqual(counts["reads_here"], 0)
+        self.assertEqual(counts["reads_moved"], 0)
+
+
 class CommandLineTest(unittest.TestCase):
     def test_help_lists_every_flag(self):
         result = run_parley("--help")
@@ -83,6 +122,7 @@ class CommandLineTest(unittest.TestCase):
             ("--codes-per-address-per-hour", None),
             ("--trust-proxy", None),
             ("--sms-timeout", None),
+            ("--io-thread-read-budget", "PARLEY_IO_THREAD_READ_BUDGET"),
         ):
             self.assertRegex(result.stdout, rf"(?m)^\s+(-\w,)?{re.escape(flag)}\b")
             if variable:
