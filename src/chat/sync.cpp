@@ -24,6 +24,10 @@ bool listed(const store::conversation_summary& view, id viewer) {
 }
 
 struct sync_job {
+  // A page holds up to `limit` changes (500 by default): milliseconds of reading when full,
+  // past any budget for reads on the I/O thread (store::database::read_here).
+  static constexpr bool long_read = true;
+
   id user;
   std::vector<sync_cursor> cursors;
   int limit;

@@ -56,6 +56,10 @@ public:
   /// batch of such jobs alone commits without waiting for the disk; with any other job it is
   /// as durable as that one.
   [[nodiscard]] virtual bool deferrable() const { return false; }
+  /// True for a read that is known to take long (a page of hundreds of rows): it goes to a
+  /// reader thread at once instead of being tried on the caller's (database::read_here),
+  /// where it would only be interrupted at the budget and run again.
+  [[nodiscard]] virtual bool long_read() const { return false; }
 };
 
 struct statistics {
@@ -106,6 +110,9 @@ public:
   ///
   /// A function object with `static constexpr bool deferrable = true` is a deferrable job
   /// (job::deferrable).
+  ///
+  /// (`read`: a function object with `static constexpr bool long_read = true` always runs on a
+  /// reader thread: job::long_read.)
   ///
   /// A function object with a member `committed(Result&)` has it called on the writer thread
   /// right after COMMIT, before any later job completes: jobs see their commits in commit
@@ -162,6 +169,13 @@ public:
   [[nodiscard]] bool deferrable() const override {
     if constexpr (requires { Function::deferrable; }) {
       return Function::deferrable;
+    } else {
+      return false;
+    }
+  }
+  [[nodiscard]] bool long_read() const override {
+    if constexpr (requires { Function::long_read; }) {
+      return Function::long_read;
     } else {
       return false;
     }

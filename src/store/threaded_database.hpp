@@ -181,9 +181,11 @@ public:
   explicit threaded_database(std::chrono::milliseconds defer_limit) : writes_(defer_limit) {}
 
   void submit_write(std::unique_ptr<job> work) final { writes_.push(std::move(work)); }
-  /// Runs `work` here when run_here() can, else queues it for a reader thread.
+  /// Runs `work` here when run_here() can (and it is not a long read), else queues it for a
+  /// reader thread.
   void submit_read(std::unique_ptr<job> work) final {
-    switch (stopping_.load(std::memory_order_relaxed) ? here::not_here : run_here(*work)) {
+    const bool try_here = !stopping_.load(std::memory_order_relaxed) && !work->long_read();
+    switch (try_here ? run_here(*work) : here::not_here) {
     case here::done:
       statistics_.add_read_here();
       work->complete(nullptr);

@@ -5,6 +5,8 @@
 #include "store/engines.hpp"
 #include "store/errors.hpp"
 
+#include "support/run_coroutine.hpp"
+
 #include <gtest/gtest.h>
 
 #include <fmt/format.h>
@@ -209,6 +211,31 @@ TEST_P(read_here_test, only_the_thread_and_the_database_that_made_it_read_here_w
   EXPECT_NE(read_traced(*database_, [](read_transaction&, int) {}).threads[0], here_);
   // A zero budget gives nothing to hold.
   EXPECT_EQ(database_->read_here(0us), nullptr);
+}
+
+// A read that says it is long (database::read's `long_read`), recording its thread.
+struct long_thread_read {
+  static constexpr bool long_read = true;
+  std::thread::id operator()(read_transaction&) const { return std::this_thread::get_id(); }
+};
+struct short_thread_read {
+  std::thread::id operator()(read_transaction&) const { return std::this_thread::get_id(); }
+};
+
+TEST_P(read_here_test, a_long_read_goes_to_a_reader_thread_without_being_tried_here) {
+  const auto local = database_->read_here(1s);
+  const auto read_on = [this](auto function) {
+    return testing::run_coroutine(
+        [](database& target, decltype(function) read) -> boost::asio::awaitable<std::thread::id> {
+          co_return co_await target.read(std::move(read));
+        }(*database_, function));
+  };
+  EXPECT_NE(read_on(long_thread_read{}), here_);
+  EXPECT_EQ(read_on(short_thread_read{}) == here_, reads_here());
+  const auto counted = database_->stats();
+  EXPECT_EQ(counted.read_jobs, 2U);
+  EXPECT_EQ(counted.reads_here, reads_here() ? 1U : 0U);
+  EXPECT_EQ(counted.reads_moved, 0U); // never started here
 }
 
 TEST_P(read_here_test, a_read_asked_for_here_after_stop_fails) {
