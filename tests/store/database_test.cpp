@@ -70,9 +70,33 @@ std::unique_ptr<recorded_job> insert_user_job(std::string phone, bool deferrable
       deferrable);
 }
 
+// Runs `jobs` as one batch: a gate holds the writer while they queue behind it, so that it
+// takes them together. Each job's outcome (null: committed), in order.
+std::vector<std::exception_ptr> run_as_one_batch(database& target,
+                                                 std::vector<std::unique_ptr<recorded_job>> jobs) {
+  std::promise<void> open;
+  auto gate = std::make_unique<gate_job>(open.get_future().share());
+  auto started = gate->started();
+  target.submit_write(std::move(gate));
+  started.wait(); // the writer is now busy with the gate's batch
+  std::vector<std::future<std::exception_ptr>> outcomes;
+  for (auto& job : jobs) {
+    outcomes.push_back(job->outcome());
+    target.submit_write(std::move(job));
+  }
+  open.set_value();
+  std::vector<std::exception_ptr> failures;
+  for (auto& outcome : outcomes) {
+    failures.push_back(outcome.get());
+  }
+  return failures;
+}
+
 constexpr std::chrono::hours k_forever{1};
 
-std::string phone_number(int index) { return fmt::format("+1415555{:04d}", index); }
+std::string phone_number(int index) {
+  return fmt::format("+1415555{:04d}", index);
+}
 
 class database_test : public ::testing::TestWithParam<conformance::engine> {
 protected:
@@ -93,8 +117,8 @@ TEST_P(database_test, reopening_keeps_the_schema_and_the_data) {
     });
   }
   const auto reopened = store_->open(1);
-  auto found = testing::run_coroutine(
-      reopened->read([](read_transaction& transaction) { return transaction.user_by_phone("+14155550123"); }));
+  auto found = testing::run_coroutine(reopened->read(
+      [](read_transaction& transaction) { return transaction.user_by_phone("+14155550123"); }));
   ASSERT_TRUE(found);
   EXPECT_EQ(found->name, "Alice");
 }
@@ -207,25 +231,16 @@ TEST_P(database_test, write_then_calls_back_on_the_executor_after_the_commit) {
 TEST_P(database_test, group_commit_puts_every_queued_job_in_one_transaction) {
   const auto opened = store_->open(1);
   auto& database = *opened;
-  std::promise<void> open;
-  auto gate = std::make_unique<gate_job>(open.get_future().share());
-  auto started = gate->started();
-  database.submit_write(std::move(gate));
-  started.wait(); // the writer is now busy with the gate's batch
-
   constexpr int k_jobs = 100;
-  std::vector<std::future<std::exception_ptr>> outcomes;
+  std::vector<std::unique_ptr<recorded_job>> jobs;
   for (int index = 0; index < k_jobs; ++index) {
-    auto work = std::make_unique<recorded_job>([index](write_transaction& transaction) {
+    jobs.push_back(std::make_unique<recorded_job>([index](write_transaction& transaction) {
       transaction.insert_user(phone_number(index), "user", 1);
-    });
-    outcomes.push_back(work->outcome());
-    database.submit_write(std::move(work));
+    }));
   }
   const auto before = database.stats();
-  open.set_value();
-  for (auto& outcome : outcomes) {
-    EXPECT_EQ(outcome.get(), nullptr);
+  for (const auto& failure : run_as_one_batch(database, std::move(jobs))) {
+    EXPECT_EQ(failure, nullptr);
   }
   const auto after = database.stats();
   EXPECT_EQ(after.write_jobs - before.write_jobs, static_cast<std::uint64_t>(k_jobs) + 1);
@@ -235,37 +250,25 @@ TEST_P(database_test, group_commit_puts_every_queued_job_in_one_transaction) {
 TEST_P(database_test, a_failing_job_does_not_undo_the_others_in_its_batch) {
   const auto opened = store_->open(1);
   auto& database = *opened;
-  std::promise<void> open;
-  auto gate = std::make_unique<gate_job>(open.get_future().share());
-  auto started = gate->started();
-  database.submit_write(std::move(gate));
-  started.wait();
-
-  auto first = std::make_unique<recorded_job>(
-      [](write_transaction& transaction) { transaction.insert_user("+14155550001", "a", 1); });
-  auto failing = std::make_unique<recorded_job>([](write_transaction& transaction) {
+  std::vector<std::unique_ptr<recorded_job>> jobs;
+  jobs.push_back(std::make_unique<recorded_job>(
+      [](write_transaction& transaction) { transaction.insert_user("+14155550001", "a", 1); }));
+  jobs.push_back(std::make_unique<recorded_job>([](write_transaction& transaction) {
     transaction.insert_user("+14155550002", "b", 1);
     transaction.insert_user("+14155550001", "duplicate", 1); // unique phone: throws
-  });
-  auto third = std::make_unique<recorded_job>(
-      [](write_transaction& transaction) { transaction.insert_user("+14155550003", "c", 1); });
-  auto first_outcome = first->outcome();
-  auto failing_outcome = failing->outcome();
-  auto third_outcome = third->outcome();
-  database.submit_write(std::move(first));
-  database.submit_write(std::move(failing));
-  database.submit_write(std::move(third));
-  open.set_value();
+  }));
+  jobs.push_back(std::make_unique<recorded_job>(
+      [](write_transaction& transaction) { transaction.insert_user("+14155550003", "c", 1); }));
+  const auto failures = run_as_one_batch(database, std::move(jobs));
 
-  EXPECT_EQ(first_outcome.get(), nullptr);
-  auto failure = failing_outcome.get();
-  ASSERT_NE(failure, nullptr);
+  EXPECT_EQ(failures[0], nullptr);
+  ASSERT_NE(failures[1], nullptr);
   try {
-    std::rethrow_exception(failure);
+    std::rethrow_exception(failures[1]);
   } catch (const database_error& error) {
     EXPECT_TRUE(error.constraint()) << error.what();
   }
-  EXPECT_EQ(third_outcome.get(), nullptr);
+  EXPECT_EQ(failures[2], nullptr);
   const auto present = testing::run_coroutine(database.read([](read_transaction& transaction) {
     return std::array{transaction.user_by_phone("+14155550001").has_value(),
                       transaction.user_by_phone("+14155550002").has_value(),
@@ -283,31 +286,23 @@ TEST_P(database_test, a_batch_runs_again_only_after_a_failure_and_each_write_lan
   const auto opened = store_->open(1);
   auto& database = *opened;
   const auto batch_of = [&](bool with_failure) {
-    std::promise<void> open;
-    auto gate = std::make_unique<gate_job>(open.get_future().share());
-    auto started = gate->started();
-    database.submit_write(std::move(gate));
-    started.wait();
     auto runs = std::make_shared<std::atomic<int>>(0);
     const std::string prefix = with_failure ? "+1415555020" : "+1415555010";
-    auto counted = std::make_unique<recorded_job>([runs, prefix](write_transaction& transaction) {
+    std::vector<std::unique_ptr<recorded_job>> jobs;
+    jobs.push_back(std::make_unique<recorded_job>([runs, prefix](write_transaction& transaction) {
       ++*runs;
       transaction.insert_user(prefix + "1", "counted", 1);
-    });
-    auto failing = std::make_unique<recorded_job>([prefix](write_transaction& transaction) {
-      transaction.insert_user(prefix + "2", "failing", 1);
-      transaction.insert_user(prefix + "1", "duplicate", 1); // unique phone: throws
-    });
-    auto counted_outcome = counted->outcome();
-    auto failing_outcome = failing->outcome();
-    database.submit_write(std::move(counted));
+    }));
     if (with_failure) {
-      database.submit_write(std::move(failing));
+      jobs.push_back(std::make_unique<recorded_job>([prefix](write_transaction& transaction) {
+        transaction.insert_user(prefix + "2", "failing", 1);
+        transaction.insert_user(prefix + "1", "duplicate", 1); // unique phone: throws
+      }));
     }
-    open.set_value();
-    EXPECT_EQ(counted_outcome.get(), nullptr);
+    const auto failures = run_as_one_batch(database, std::move(jobs));
+    EXPECT_EQ(failures[0], nullptr);
     if (with_failure) {
-      EXPECT_NE(failing_outcome.get(), nullptr);
+      EXPECT_NE(failures[1], nullptr);
     }
     return runs->load();
   };
@@ -382,20 +377,9 @@ TEST_P(database_test,
   };
   // Runs `jobs` as one batch; whether each succeeded.
   const auto batch = [&database](std::vector<std::unique_ptr<recorded_job>> jobs) {
-    std::promise<void> open;
-    auto gate = std::make_unique<gate_job>(open.get_future().share());
-    auto started = gate->started();
-    database.submit_write(std::move(gate));
-    started.wait();
-    std::vector<std::future<std::exception_ptr>> outcomes;
-    for (auto& job : jobs) {
-      outcomes.push_back(job->outcome());
-      database.submit_write(std::move(job));
-    }
-    open.set_value();
     std::vector<bool> succeeded;
-    for (auto& outcome : outcomes) {
-      succeeded.push_back(outcome.get() == nullptr);
+    for (const auto& failure : run_as_one_batch(database, std::move(jobs))) {
+      succeeded.push_back(failure == nullptr);
     }
     return succeeded;
   };
