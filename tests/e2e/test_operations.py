@@ -91,7 +91,7 @@ class ReadsOnTheIoThreadTest(ServerTestCase):
         counts = self.read_counts(server)
         self.assertGreaterEqual(counts["reads_here"], 4)  # the sessions and the lists
         self.assertLessEqual(counts["reads_here"], counts["read_jobs"])
-        self.assertEqual(counts["reads_moved"], 0)
+        # (Whether one moves to a reader depends on its time: not asserted here.)
 
     def test_a_zero_budget_keeps_every_read_on_reader_threads(self):
         server = self.start_server("--io-thread-read-budget", "0")

@@ -32,7 +32,9 @@ struct traced {
   std::vector<std::thread::id> threads; // one per run
   std::thread::id completed_on;
   std::exception_ptr failure;
-  bool ready_at_once = false; // completed before submit_read returned
+  // Completed before submit_read returned. Only "true" says something: a reader thread may
+  // also finish before the caller looks.
+  bool ready_at_once = false;
 };
 
 // A read that records on which thread each of its runs ran; `work` gets the run's number (1
@@ -103,7 +105,9 @@ TEST_P(read_here_test, reads_run_on_the_asking_thread_and_each_sees_the_last_com
     EXPECT_EQ(found->user_id, user);
     ASSERT_EQ(run.threads.size(), 1U);
     EXPECT_EQ(run.threads[0] == here_, reads_here());
-    EXPECT_EQ(run.ready_at_once, reads_here());
+    if (reads_here()) {
+      EXPECT_TRUE(run.ready_at_once); // run and completed inside submit_read
+    }
   }
   const auto counted = database_->stats();
   EXPECT_EQ(counted.read_jobs, 3U);
@@ -129,7 +133,6 @@ TEST_P(read_here_test, a_read_over_its_budget_runs_again_from_the_start_on_a_rea
   const auto run = read_traced(*database_, [&](read_transaction& transaction, int) {
     counts.push_back(transaction.contacts_of(owner).size());
   });
-  EXPECT_FALSE(run.ready_at_once);
   EXPECT_NE(run.completed_on, here_);
   EXPECT_EQ(counts, std::vector<std::size_t>{300}); // an interrupted run never got its answer
   if (reads_here()) {
