@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <map>
 #include <ranges>
 #include <stdexcept>
 #include <tuple>
@@ -539,7 +540,10 @@ sql_transaction<Connection>::advance_delivered(std::span<const delivered_mark> m
       mark.senders = senders_between(mark.conversation_id, mark.before, wanted->up_to);
     }
   } else {
-    // A mark at a time: here each statement is a library call, not a round trip.
+    // A mark at a time: here each statement is a library call, not a round trip. Marks that
+    // move over the same range of the same conversation (a group's members acknowledging the
+    // same message) have the same senders, read once.
+    std::map<std::tuple<id, id, id>, std::vector<id>> senders_of_range;
     for (const auto& mark : marks) {
       const auto member = membership(mark.conversation_id, mark.user_id);
       if (!member || member->last_delivered_id >= mark.up_to) {
@@ -555,7 +559,14 @@ sql_transaction<Connection>::advance_delivered(std::span<const delivered_mark> m
       }
       auto& out = moved.emplace_back(mark.conversation_id, mark.user_id, member->last_delivered_id);
       if (mark.up_to - out.before <= scan_limit) {
-        out.senders = senders_between(mark.conversation_id, out.before, mark.up_to);
+        const auto range = std::tuple{mark.conversation_id, out.before, mark.up_to};
+        auto found = senders_of_range.find(range);
+        if (found == senders_of_range.end()) {
+          found = senders_of_range
+                      .emplace(range, senders_between(mark.conversation_id, out.before, mark.up_to))
+                      .first;
+        }
+        out.senders = found->second;
       }
     }
     std::ranges::sort(moved, {}, [](const delivered_mark_moved& mark) {

@@ -220,6 +220,30 @@ TEST_P(chat_test, read_and_delivered_marks_only_move_forward) {
   EXPECT_FALSE(transaction_.advance_read(conversation, carol_.user_id, 9)); // not a member
 }
 
+// Marks that move over the same range share their senders; a mark over another range of the
+// same conversation, given between them, gets its own.
+TEST_P(chat_test, delivered_marks_over_the_same_range_and_over_another_each_get_their_senders) {
+  const auto group = transaction_.insert_conversation(conversation_kind::group, "G", std::nullopt,
+                                                      alice_.user_id, 300);
+  for (const auto& member : {alice_, bob_, carol_}) {
+    transaction_.insert_member(group.conversation_id, member.user_id, 300);
+  }
+  const auto one = send(group.conversation_id, bob_.user_id, "1", 400, "c1");
+  const auto two = send(group.conversation_id, carol_.user_id, "2", 400, "c2");
+  ASSERT_EQ(deliver({{group.conversation_id, alice_.user_id, one.message_id}}).size(), 1U);
+  const auto moved = deliver({{group.conversation_id, bob_.user_id, two.message_id},
+                              {group.conversation_id, alice_.user_id, two.message_id},
+                              {group.conversation_id, carol_.user_id, two.message_id}});
+  ASSERT_EQ(moved.size(), 3U);
+  EXPECT_EQ(moved[0].user_id, alice_.user_id);
+  EXPECT_EQ(moved[0].before, one.message_id);
+  EXPECT_EQ(moved[0].senders, std::vector<id>{carol_.user_id});
+  for (const auto& shared : {moved[1], moved[2]}) {
+    EXPECT_EQ(shared.before, 0);
+    EXPECT_EQ(shared.senders, (std::vector<id>{bob_.user_id, carol_.user_id}));
+  }
+}
+
 TEST_P(chat_test, delivered_marks_move_together_and_name_whose_messages_they_newly_cover) {
   const auto group = transaction_.insert_conversation(conversation_kind::group, "G", std::nullopt,
                                                       alice_.user_id, 300);
