@@ -71,7 +71,7 @@ struct statistics {
 };
 
 /// While it lives, reads asked for on the thread that made it run on that thread
-/// (database::read_here). Destroy it on the same thread.
+/// (database::read_here). Destroy it on the same thread, before the database.
 class local_reads {
 public:
   virtual ~local_reads() = default;
@@ -111,9 +111,6 @@ public:
   /// A function object with `static constexpr bool deferrable = true` is a deferrable job
   /// (job::deferrable).
   ///
-  /// (`read`: a function object with `static constexpr bool long_read = true` always runs on a
-  /// reader thread: job::long_read.)
-  ///
   /// A function object with a member `committed(Result&)` has it called on the writer thread
   /// right after COMMIT, before any later job completes: jobs see their commits in commit
   /// order there (e.g. to hand out messages in id order). It must not block.
@@ -132,7 +129,9 @@ public:
   void write_then(Function function, const Executor& executor, Done done);
 
   /// Runs `function(read_transaction&)` on a reader thread (or on this one: read_here) and
-  /// resumes the caller with its result, through a post to the caller's executor.
+  /// resumes the caller with its result, through a post to the caller's executor. A function
+  /// object with `static constexpr bool long_read = true` always runs on a reader thread
+  /// (job::long_read).
   template <class Function> auto read(Function function);
 };
 
