@@ -8,7 +8,6 @@
 #include <chrono>
 #include <exception>
 #include <filesystem>
-#include <optional>
 #include <stdexcept>
 
 namespace parley::store {
@@ -79,30 +78,33 @@ public:
     over_ = false;
     deadline_ = clock::now() + budget_;
     bool done = false;
-    {
-      std::optional<sqlite::transaction_guard> guard;
-      bool failed = false;
-      armed_ = true;
-      try {
-        guard.emplace(db_, sqlite::transaction_guard::kind::deferred);
+    try {
+      sqlite::transaction_guard guard(db_, sqlite::transaction_guard::kind::deferred);
+      {
+        const armed while_reading(armed_); // the commit or rollback runs whatever the time
         work.run_read(transaction_);
-      } catch (...) {
-        failed = true; // interrupted, busy or failed: a reader runs it and reports its outcome
       }
-      armed_ = false; // the commit or rollback runs whatever the time
-      if (!failed && !over_) { // a read that caught its own interruption is not done either
-        try {
-          guard->commit();
-          done = true;
-        } catch (...) {
-        }
+      if (!over_) { // a read that caught its own interruption is not done either
+        guard.commit();
+        done = true;
       }
+    } catch (...) {
+      // Interrupted, busy or failed: a reader runs it and reports its outcome.
     }
     running_ = false;
     return done ? here::done : here::moved;
   }
 
 private:
+  // Sets a flag for its scope.
+  struct armed {
+    explicit armed(bool& flag) : flag(flag) { flag = true; }
+    ~armed() { flag = false; }
+    armed(const armed&) = delete;
+    armed& operator=(const armed&) = delete;
+    bool& flag;
+  };
+
   static int over_budget(void* self) {
     auto& reader = *static_cast<local_reader*>(self);
     if (!reader.armed_ || clock::now() < reader.deadline_) {
