@@ -32,6 +32,20 @@ DEV_SMS = re.compile(r"\bsms\.development to=(\S+) code=(\d+)")
 SANITIZER_REPORT = re.compile(r"==\d+==ERROR: |runtime error: |terminate called")
 
 
+def parse_metrics(text):
+    """{(name, labels as a sorted tuple of pairs): value} of a Prometheus text page."""
+    samples = {}
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        match = re.match(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$', line)
+        if match is None:
+            raise AssertionError(f"not a Prometheus sample: {line!r}")
+        labels = tuple(sorted(re.findall(r'([a-z_]+)="([^"]*)"', match.group(2) or "")))
+        samples[(match.group(1), labels)] = float(match.group(3))
+    return samples
+
+
 class Response:
     def __init__(self, status, headers, body):
         self.status = status

@@ -21,26 +21,13 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from fake_push import FakePushService, b64url_decode
 from log_support import TIMEOUT, LogCase, new_client_id
+from parley_harness import parse_metrics
 
 SUBJECT = "mailto:push-tests@example.com"
 PUSH_FLAGS = ("--push-allow-insecure-endpoints", "--push-subject", SUBJECT)
 # A user may sign in twice in a row (two sessions of one person).
 SIGN_IN_FLAGS = ("--code-resend-interval", "0")
 DROPPED = r"\bpush\.subscription_dropped\b"
-
-
-def parse_metrics(text):
-    """{(name, labels as a sorted tuple of pairs): value} of a Prometheus text page."""
-    samples = {}
-    for line in text.splitlines():
-        if not line or line.startswith("#"):
-            continue
-        match = re.match(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$', line)
-        if match is None:
-            raise AssertionError(f"not a Prometheus sample: {line!r}")
-        labels = tuple(sorted(re.findall(r'([a-z_]+)="([^"]*)"', match.group(2) or "")))
-        samples[(match.group(1), labels)] = float(match.group(3))
-    return samples
 
 
 class PushCase(LogCase):

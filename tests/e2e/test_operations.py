@@ -9,7 +9,7 @@ import subprocess
 import tempfile
 import unittest
 
-from parley_harness import PHONE, TIMEOUT, ParleyServer, ServerTestCase, run_parley
+from parley_harness import PHONE, TIMEOUT, ParleyServer, ServerTestCase, parse_metrics, run_parley
 
 SAMPLE = re.compile(r'^[a-zA-Z_:][a-zA-Z0-9_:]*(\{[a-z_]+="[^"]*"(,[a-z_]+="[^"]*")*\})? [-+0-9.eE]+(Inf)?$')
 
@@ -72,13 +72,9 @@ class ReadsOnTheIoThreadTest(ServerTestCase):
     def read_counts(self, server):
         response = server.get("/metrics")
         self.assertEqual(response.status, 200)
-        text = response.body.decode()
-        counts = {}
-        for name in ("read_jobs", "reads_here", "reads_moved"):
-            match = re.search(rf"^parley_store_{name}_total (\S+)$", text, re.M)
-            self.assertIsNotNone(match, text)
-            counts[name] = float(match.group(1))
-        return counts
+        samples = parse_metrics(response.body.decode())
+        return {name: samples[(f"parley_store_{name}_total", ())]
+                for name in ("read_jobs", "reads_here", "reads_moved")}
 
     def read_some(self, server):
         token = server.sign_in()["token"]
