@@ -187,6 +187,18 @@ int serve(const config::config& settings) {
                        "Reads started on an I/O thread and moved to a reader thread (over "
                        "--io-thread-read-budget, or waiting for a lock).",
                        "counter", [&database] { return double(database.stats().reads_moved); });
+  counters.add_sampled_family(
+      "parley_store_checkpoints_total",
+      "SQLite's checkpoints of the WAL into the database file, by the thread that ran them (none "
+      "on PostgreSQL).",
+      "counter", "thread", [&database]() -> http::metrics::labelled_values {
+        const auto counted = database.stats();
+        if (counted.checkpoints + counted.writer_checkpoints == 0) {
+          return {};
+        }
+        return {{"checkpointer", double(counted.checkpoints)},
+                {"writer", double(counted.writer_checkpoints)}};
+      });
 
   http::server_options options;
   options.body_limits.emplace_back("/engine.io/", settings.max_payload);

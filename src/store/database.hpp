@@ -68,6 +68,10 @@ struct statistics {
   std::uint64_t read_jobs = 0;     ///< Reads completed, wherever they ran.
   std::uint64_t reads_here = 0;    ///< Of those, completed on the thread that asked (read_here).
   std::uint64_t reads_moved = 0;   ///< Reads started there and moved to a reader thread.
+  /// SQLite's checkpoints of the WAL into the database file: by a thread of their own, and by
+  /// the writer between two batches (sqlite_checkpointer.hpp). PostgreSQL: none counted.
+  std::uint64_t checkpoints = 0;
+  std::uint64_t writer_checkpoints = 0;
 };
 
 /// While it lives, reads asked for on the thread that made it run on that thread

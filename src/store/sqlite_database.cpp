@@ -20,10 +20,8 @@ void configure(sqlite::connection& db) {
   // A deleted message's body and versions are overwritten in the pages that held them
   // (FAST: where that costs no extra I/O; the WAL keeps old frames until it is reused).
   db.execute("PRAGMA secure_delete = FAST");
-  // Checkpoint at 4,000 WAL frames (about 16 MB) rather than SQLite's 1,000: a checkpoint copies
-  // each page once however often it changed since the last one, and the pages a commit touches
-  // are mostly the same few (a conversation's row, the indexes' last pages), so fewer
-  // checkpoints write fewer bytes per message (docs/performance.md, "Checkpoints at 4,000 frames").
+  // The writer's checkpoints are the checkpointer's (sqlite_checkpointer.hpp); this is for the
+  // connection that runs the migrations.
   db.execute("PRAGMA wal_autocheckpoint = 4000");
 }
 
@@ -143,6 +141,7 @@ sqlite_database::sqlite_database(sqlite_options options)
       spdlog::info("store.migrated path={} from={} to={}", options_.path, before, schema_version_);
     }
   }
+  checkpointer_.emplace(options_.path, options_.checkpoint_frames, statistics_);
   start(options_.readers);
 }
 
@@ -163,6 +162,7 @@ threaded_database::here sqlite_database::run_here(job& work) {
 void sqlite_database::write_loop() {
   sqlite::connection db(options_.path, sqlite::open_mode::read_write_create);
   configure(db);
+  checkpointer_->attach(db);
   sqlite_write_transaction transaction(db);
   std::vector<std::unique_ptr<job>> batch;
   std::vector<std::exception_ptr> failures;
@@ -232,7 +232,9 @@ void sqlite_database::write_loop() {
       restore_full_sync(db);
     }
     complete_committed(batch, failures, 0, batch.size());
+    checkpointer_->after_batch(db);
   }
+  checkpointer_->stop();
 }
 
 void sqlite_database::read_loop() {

@@ -2,15 +2,18 @@
 // The embedded store: SQLite in WAL mode with synchronous=FULL and foreign keys on; a batch of
 // deferrable jobs alone commits with synchronous=NORMAL (the WAL is not flushed for it: the
 // next FULL commit or checkpoint flushes it with everything before it).
-// One writer thread with group commit, `readers` reader threads, and reads on the threads that
-// ask for them (read_here); see database.hpp.
+// One writer thread with group commit, `readers` reader threads, reads on the threads that
+// ask for them (read_here; see database.hpp), and a thread for the WAL's checkpoints
+// (sqlite_checkpointer.hpp).
 
 #include "store/database.hpp"
+#include "store/sqlite_checkpointer.hpp"
 #include "store/threaded_database.hpp"
 
 #include <chrono>
 #include <cstddef>
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace parley::store {
@@ -21,6 +24,12 @@ struct sqlite_options {
   std::size_t max_batch = 1024;       ///< Most jobs committed in one transaction.
   /// The longest a deferrable write (job::deferrable) waits for other writes to commit with.
   std::chrono::milliseconds defer_limit{20};
+  /// The WAL's size in frames (pages) past which it is checkpointed, off the writer's path
+  /// (sqlite_checkpointer.hpp). About 64 MB of WAL: a checkpoint copies each page once however
+  /// often it changed, and a commit's pages are mostly the same few, so fewer checkpoints copy
+  /// less; and each still holds the writer up for a while (docs/performance.md, "Checkpoints
+  /// off the writer's path").
+  std::size_t checkpoint_frames = 16000;
 };
 
 class sqlite_database final : public threaded_database {
@@ -43,6 +52,7 @@ private:
 
   sqlite_options options_;
   int schema_version_ = 0;
+  std::optional<sqlite_checkpointer> checkpointer_; // made after the migrations, before start()
 };
 
 } // namespace parley::store

@@ -162,6 +162,10 @@ public:
     std::lock_guard lock(mutex_);
     value_.reads_moved += 1;
   }
+  void add_checkpoint(bool on_writer) {
+    std::lock_guard lock(mutex_);
+    (on_writer ? value_.writer_checkpoints : value_.checkpoints) += 1;
+  }
   [[nodiscard]] statistics get() const {
     std::lock_guard lock(mutex_);
     return value_;

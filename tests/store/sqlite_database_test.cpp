@@ -1,4 +1,5 @@
-// What only the SQLite engine has: WAL, synchronous=FULL, foreign keys on its connections.
+// What only the SQLite engine has: WAL, synchronous=FULL, foreign keys on its connections,
+// and the WAL's checkpoints off the writer's path (sqlite_checkpointer.hpp).
 
 #include "store/errors.hpp"
 #include "store/sqlite.hpp"
@@ -6,8 +7,14 @@
 
 #include "support/temporary_directory.hpp"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <thread>
 
 namespace parley::store {
 namespace {
@@ -27,6 +34,99 @@ TEST(sqlite_database, runs_with_wal_full_sync_and_foreign_keys) {
   sqlite::statement mode(check, "PRAGMA journal_mode");
   ASSERT_TRUE(mode.step());
   EXPECT_EQ(mode.text(0), "wal");
+}
+
+// The checkpoints' threshold in these tests: a few commits' worth of frames.
+constexpr std::size_t k_frames = 16;
+// The most frames one commit of a user writes here (the table, its indexes, the sequence),
+// with room to spare.
+constexpr std::size_t k_frames_per_commit = 32;
+
+sqlite_options small_wal(const std::string& path) {
+  sqlite_options options{path, 1};
+  options.checkpoint_frames = k_frames;
+  return options;
+}
+
+void insert_user(database& target, int number) {
+  blocking_write(target, [number](write_transaction& transaction) {
+    return transaction.insert_user(fmt::format("+1415555{:04d}", number), "user", 1);
+  });
+}
+
+std::int64_t count_users(sqlite::connection& db) {
+  sqlite::statement count(db, "SELECT count(*) FROM users");
+  EXPECT_TRUE(count.step());
+  return count.integer(0);
+}
+
+// How many frames the WAL holds now (a PASSIVE checkpoint answers it).
+std::int64_t wal_frames(sqlite::connection& db) {
+  sqlite::statement checkpoint(db, "PRAGMA wal_checkpoint(PASSIVE)");
+  EXPECT_TRUE(checkpoint.step());
+  return checkpoint.integer(1);
+}
+
+TEST(sqlite_checkpoints, the_wal_stays_bounded_and_starts_over_and_every_commit_stays) {
+  testing::temporary_directory directory;
+  const auto path = directory.file("parley.db");
+  sqlite_database database(small_wal(path));
+  constexpr int k_users = 400;
+  for (int number = 0; number < k_users; ++number) {
+    insert_user(database, number);
+  }
+  // Without checkpoints the WAL would hold every commit: over a thousand frames. With them the
+  // writer checkpoints itself at four times the threshold at the latest, and its next commit
+  // starts the WAL over (the file keeps the largest size it reached).
+  const auto frame_bytes = std::uintmax_t{24 + 4096};
+  EXPECT_LE(std::filesystem::file_size(path + "-wal"),
+            32 + (4 * k_frames + k_frames_per_commit) * frame_bytes);
+  sqlite::connection check(path, sqlite::open_mode::read_only);
+  EXPECT_EQ(count_users(check), k_users);
+}
+
+TEST(sqlite_checkpoints, a_reader_keeps_its_snapshot_while_the_wal_grows_and_then_it_starts_over) {
+  testing::temporary_directory directory;
+  const auto path = directory.file("parley.db");
+  sqlite_database database(small_wal(path));
+  for (int number = 0; number < 10; ++number) {
+    insert_user(database, number);
+  }
+  sqlite::connection reader(path, sqlite::open_mode::read_write_create);
+  reader.execute("BEGIN");
+  ASSERT_EQ(count_users(reader), 10); // its snapshot: no checkpoint may copy past it
+  for (int number = 10; number < 200; ++number) {
+    insert_user(database, number);
+  }
+  EXPECT_EQ(count_users(reader), 10);
+  reader.execute("COMMIT");
+  EXPECT_EQ(count_users(reader), 200);
+  // The WAL could not start over while the snapshot was held: it holds more than the bound.
+  EXPECT_GT(wal_frames(reader), std::int64_t{4 * k_frames + k_frames_per_commit});
+  // Released, it starts over by the time the writer has checkpointed at four times the
+  // threshold, and stays within the bound.
+  for (int number = 200; number < 300; ++number) {
+    insert_user(database, number);
+  }
+  EXPECT_LE(wal_frames(reader), std::int64_t{4 * k_frames + k_frames_per_commit});
+  EXPECT_EQ(count_users(reader), 300);
+}
+
+TEST(sqlite_checkpoints, are_counted_by_the_thread_that_ran_them) {
+  testing::temporary_directory directory;
+  const auto path = directory.file("parley.db");
+  sqlite_database database(small_wal(path));
+  EXPECT_EQ(database.stats().checkpoints + database.stats().writer_checkpoints, 0U);
+  for (int number = 0; number < 100; ++number) {
+    insert_user(database, number);
+  }
+  // The checkpointer's passes run on their own thread: wait for one to be counted (the writer
+  // has asked for one at least, its threshold being crossed many times).
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (database.stats().checkpoints == 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::yield();
+  }
+  EXPECT_GE(database.stats().checkpoints, 1U);
 }
 
 } // namespace
