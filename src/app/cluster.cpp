@@ -1,5 +1,7 @@
 #include "app/cluster.hpp"
 
+#include "common/thread_name.hpp"
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
@@ -44,7 +46,10 @@ std::string bus_channel(store::database& database) {
 } // namespace
 
 cluster_link::cluster_link(const config::config& settings, store::database& database)
-    : guard_(context_.get_executor()), thread_([this] { context_.run(); }) {
+    : guard_(context_.get_executor()), thread_([this] {
+        common::name_this_thread("bus");
+        context_.run();
+      }) {
   if (settings.bus.empty()) {
     return;
   }

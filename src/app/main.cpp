@@ -14,6 +14,7 @@
 #include "chat/json.hpp"
 #include "common/clock.hpp"
 #include "common/log.hpp"
+#include "common/thread_name.hpp"
 #include "config/config.hpp"
 #include "engineio/engine.hpp"
 #include "http/metrics.hpp"
@@ -140,7 +141,10 @@ int serve(const config::config& settings) {
   // thread.
   app::io_context outbound(1);
   auto outbound_guard = asio::make_work_guard(outbound);
-  std::thread outbound_thread([&outbound] { outbound.run(); });
+  std::thread outbound_thread([&outbound] {
+    common::name_this_thread("outbound");
+    outbound.run();
+  });
   // Also when start-up fails (say the address is in use): a joinable thread left behind
   // would end the process with std::terminate instead of exit status 1.
   struct outbound_stopper {

@@ -1,6 +1,7 @@
 #include "http/server.hpp"
 
 #include "common/log.hpp"
+#include "common/thread_name.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -12,6 +13,7 @@
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <array>
@@ -67,8 +69,9 @@ void server::start() {
   acceptor_->listen(asio::socket_base::max_listen_connections);
   bound_port_ = acceptor_->local_endpoint().port();
   asio::co_spawn(*contexts_[0], accept_loop(), asio::detached);
-  for (auto& context : contexts_) {
-    threads_.emplace_back([&context, make_state = options_.thread_state] {
+  for (std::size_t index = 0; index < contexts_.size(); ++index) {
+    threads_.emplace_back([&context = contexts_[index], index, make_state = options_.thread_state] {
+      common::name_this_thread(fmt::format("io-{}", index));
       std::shared_ptr<void> state;
       if (make_state) {
         try {

@@ -1,5 +1,7 @@
 #include "media/workers.hpp"
 
+#include "common/thread_name.hpp"
+
 #include <algorithm>
 
 namespace parley::media {
@@ -8,7 +10,10 @@ worker_pool::worker_pool(options settings) : queue_limit_(settings.queue_limit) 
   const std::size_t count = std::max<std::size_t>(1, settings.threads);
   threads_.reserve(count);
   for (std::size_t index = 0; index < count; ++index) {
-    threads_.emplace_back([this] { work_loop(); });
+    threads_.emplace_back([this, name = settings.name] {
+      common::name_this_thread(name);
+      work_loop();
+    });
   }
 }
 

@@ -1,5 +1,7 @@
 #include "store/sqlite_checkpointer.hpp"
 
+#include "common/thread_name.hpp"
+
 #include <spdlog/spdlog.h>
 
 #include <exception>
@@ -93,6 +95,7 @@ bool sqlite_checkpointer::checkpoint(sqlite::connection& db) {
 }
 
 void sqlite_checkpointer::run() {
+  common::name_this_thread("checkpointer");
   std::unique_ptr<sqlite::connection> db;
   try {
     db = std::make_unique<sqlite::connection>(path_, sqlite::open_mode::read_write_create);

@@ -5,6 +5,7 @@
 // Internal to the store.
 
 #include "common/post_batch.hpp"
+#include "common/thread_name.hpp"
 #include "store/database.hpp"
 
 #include <algorithm>
@@ -223,9 +224,15 @@ public:
 protected:
   /// Starts the writer and `readers` reader threads (at least one).
   void start(std::size_t readers) {
-    writer_ = std::thread([this] { write_loop(); });
+    writer_ = std::thread([this] {
+      common::name_this_thread("store-writer");
+      write_loop();
+    });
     for (std::size_t index = 0; index < std::max<std::size_t>(1, readers); ++index) {
-      readers_.emplace_back([this] { read_loop(); });
+      readers_.emplace_back([this] {
+        common::name_this_thread("store-reader");
+        read_loop();
+      });
     }
   }
   enum class here {

@@ -89,8 +89,8 @@ std::string incoming::finish() {
 upload_service::upload_service(store::database& db, blob::blob_store& blobs, options settings)
     : db_(db), blobs_(blobs), options_(std::move(settings)),
       rate_(options_.uploads_per_second, options_.upload_burst),
-      images_(media::worker_pool::options{options_.image_workers, 8}),
-      io_(media::worker_pool::options{options_.io_workers, 256}) {
+      images_(media::worker_pool::options{options_.image_workers, 8, "media-images"}),
+      io_(media::worker_pool::options{options_.io_workers, 256, "media-files"}) {
   std::filesystem::create_directories(options_.staging);
   media::initialise_image_library();
 }

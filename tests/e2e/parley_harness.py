@@ -33,12 +33,14 @@ SANITIZER_REPORT = re.compile(r"==\d+==ERROR: |runtime error: |terminate called"
 
 
 def parse_metrics(text):
-    """{(name, labels as a sorted tuple of pairs): value} of a Prometheus text page."""
+    """{(name, labels as a sorted tuple of pairs): value} of a Prometheus text page; a line
+    that is not a well-formed sample fails the test."""
     samples = {}
     for line in text.splitlines():
         if not line or line.startswith("#"):
             continue
-        match = re.match(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$', line)
+        match = re.match(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{([a-z_]+="[^"]*"(?:,[a-z_]+="[^"]*")*)\})?'
+                         r' ([-+0-9.eE]+|[-+]Inf)$', line)
         if match is None:
             raise AssertionError(f"not a Prometheus sample: {line!r}")
         labels = tuple(sorted(re.findall(r'([a-z_]+)="([^"]*)"', match.group(2) or "")))
