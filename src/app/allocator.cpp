@@ -10,6 +10,15 @@
 
 namespace parley::app {
 
+void configure_allocator() {
+#ifdef PARLEY_WITH_MIMALLOC
+  if (std::getenv("MIMALLOC_DECOMMIT_DELAY") == nullptr &&
+      std::getenv("MIMALLOC_RESET_DELAY") == nullptr) { // the option's older name
+    mi_option_set(mi_option_decommit_delay, 0);
+  }
+#endif
+}
+
 std::string allocator_in_use() {
 #ifdef PARLEY_WITH_MIMALLOC
   // Linked is not enough: malloc must resolve to mimalloc's (a link order that put libc first
@@ -19,7 +28,8 @@ std::string allocator_in_use() {
   std::free(probe);
   if (from_mimalloc) {
     const int version = mi_version(); // e.g. 209
-    return fmt::format("mimalloc {}.{}.{}", version / 100, version / 10 % 10, version % 10);
+    return fmt::format("mimalloc {}.{}.{} (freed pages returned after {} ms)", version / 100,
+                       version / 10 % 10, version % 10, mi_option_get(mi_option_decommit_delay));
   }
 #endif
   return "system";

@@ -129,7 +129,7 @@ int serve(const config::config& settings) {
     spdlog::info("server.node id={}", settings.node_id); // its sids start with "<id>."
   }
   raise_file_limit();
-  spdlog::info("server.allocator name={}", parley::app::allocator_in_use());
+  spdlog::info("server.allocator name={}", log::quoted(parley::app::allocator_in_use()));
 
   system_clock clock;
   const auto opened = store::open_database(settings.database, settings.database_readers);
@@ -509,6 +509,7 @@ int issue_token(const config::config& settings, const std::string& phone) {
 } // namespace
 
 int main(int argc, char** argv) {
+  parley::app::configure_allocator();
   CLI::App app{"Parley: real-time chat server.\n"
                "Configuration: flags over environment over the TOML file over defaults.",
                "parley"};
