@@ -8,6 +8,7 @@
 #include "app/cluster.hpp"
 #include "app/compliance.hpp"
 #include "app/media.hpp"
+#include "app/metrics.hpp"
 #include "app/push.hpp"
 #include "auth/auth_service.hpp"
 #include "auth/phone.hpp"
@@ -177,32 +178,7 @@ int serve(const config::config& settings) {
   auth::auth_service auth(auth_rules(settings), database, *sender, clock);
 
   http::metrics counters;
-  counters.add_sampled("parley_store_write_jobs_total", "Jobs completed by the store's writer.",
-                       "counter", [&database] { return double(database.stats().write_jobs); });
-  counters.add_sampled("parley_store_write_batches_total",
-                       "Transactions committed by the store's writer (group commits).", "counter",
-                       [&database] { return double(database.stats().write_batches); });
-  counters.add_sampled("parley_store_read_jobs_total", "Reads completed by the store.", "counter",
-                       [&database] { return double(database.stats().read_jobs); });
-  counters.add_sampled("parley_store_reads_here_total",
-                       "Of those, reads run on the I/O thread that asked for them.", "counter",
-                       [&database] { return double(database.stats().reads_here); });
-  counters.add_sampled("parley_store_reads_moved_total",
-                       "Reads started on an I/O thread and moved to a reader thread (over "
-                       "--io-thread-read-budget, or waiting for a lock).",
-                       "counter", [&database] { return double(database.stats().reads_moved); });
-  counters.add_sampled_family(
-      "parley_store_checkpoints_total",
-      "SQLite's checkpoints of the WAL into the database file, by the thread that ran them (none "
-      "on PostgreSQL).",
-      "counter", "thread", [&database]() -> http::metrics::labelled_values {
-        const auto counted = database.stats();
-        if (counted.checkpoints + counted.writer_checkpoints == 0) {
-          return {};
-        }
-        return {{"checkpointer", double(counted.checkpoints)},
-                {"writer", double(counted.writer_checkpoints)}};
-      });
+  app::add_store_metrics(counters, database);
 
   http::server_options options;
   options.body_limits.emplace_back("/engine.io/", settings.max_payload);

@@ -8,10 +8,11 @@
 // `frames`, a thread of this object's own runs a PASSIVE checkpoint on a connection of its own
 // while the writer goes on committing. Such a pass never catches up with a busy writer, so the
 // WAL could not start again from its beginning: when a pass is done, the writer checkpoints
-// what was appended meanwhile itself, between two batches (a few pages and a flush), and its
-// next commit starts the WAL over. When that remainder is large (more than an eighth of
-// `frames`), the thread makes another pass first; past four times `frames` (the thread cannot
-// keep up, or cannot run) the writer checkpoints at once, whatever it costs, as SQLite would.
+// what was appended meanwhile itself, between two batches (what the commits during the pass
+// wrote, and a flush: shorter than a whole checkpoint, not free), and its next commit starts
+// the WAL over. When that remainder is large (more than an eighth of `frames`), the thread
+// makes another pass first; past four times `frames` (the thread cannot keep up, or cannot
+// run) the writer checkpoints at once, after a pass under way, as SQLite would.
 // A checkpoint cannot copy what a reader's snapshot still needs; that is SQLite's rule
 // whoever runs it.
 //
