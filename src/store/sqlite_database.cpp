@@ -36,6 +36,9 @@ void restore_full_sync(sqlite::connection& db) noexcept {
   }
 }
 
+// A connection that only reads: a write through it fails instead of taking the write lock.
+void configure_reader(sqlite::connection& db) { db.execute("PRAGMA query_only = ON"); }
+
 // How many steps of a statement run here between two looks at the read's budget (a step is
 // one SQLite virtual-machine instruction; a thousand are some tens of microseconds).
 constexpr int k_steps_between_budget_checks = 1000;
@@ -52,7 +55,7 @@ public:
       : owner_(owner), budget_(budget),
         db_(owner.options_.path, sqlite::open_mode::read_write_create), transaction_(db_),
         outer_(current_) {
-    db_.execute("PRAGMA query_only = ON");
+    configure_reader(db_);
     // A lock to wait for (a checkpoint, a recovery) fails the read here at once: a reader
     // thread waits for it instead.
     db_.set_busy_timeout(std::chrono::milliseconds(0));
@@ -239,7 +242,7 @@ void sqlite_database::write_loop() {
 
 void sqlite_database::read_loop() {
   sqlite::connection db(options_.path, sqlite::open_mode::read_write_create);
-  db.execute("PRAGMA query_only = ON");
+  configure_reader(db);
   sqlite_read_transaction transaction(db);
   std::vector<std::unique_ptr<job>> taken;
   while (reads_.take(taken, 1)) {
