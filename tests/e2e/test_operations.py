@@ -11,6 +11,7 @@ import unittest
 
 from parley_harness import PHONE, TIMEOUT, ParleyServer, ServerTestCase, parse_metrics, run_parley
 
+
 class HealthAndMetricsTest(ServerTestCase):
     def test_healthz(self):
         response = self.server.get("/healthz")
