@@ -299,7 +299,8 @@ def workloads(options):
             arguments=throughput,
             shown=["delivered_per_s", "server_cpu_us_per_message", *cluster, "delivery_p50_ms",
                    "delivery_p99_ms", "ack_p99_ms", "server_rss_mib", "commits_per_s",
-                   "server_disk_bytes_per_message", "server_write_syscalls_per_message"]),
+                   "server_disk_bytes_per_message", "server_write_syscalls_per_message",
+                   "server_read_syscalls_per_message"]),
         "throughput-half": dict(
             users=2 * pairs,
             pairs=True,

@@ -58,6 +58,8 @@ std::optional<process_sample> sample_process(int pid) {
       sample.disk_write_bytes = std::stoull(line.substr(13));
     } else if (line.starts_with("syscw: ")) {
       sample.write_syscalls = std::stoull(line.substr(7));
+    } else if (line.starts_with("syscr: ")) {
+      sample.read_syscalls = std::stoull(line.substr(7));
     }
   }
   return sample;

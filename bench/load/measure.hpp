@@ -13,12 +13,15 @@
 namespace parley::load {
 
 /// One reading of a process: CPU time (user + system), resident memory, and from
-/// /proc/PID/io what it had written to storage and how many write system calls it made.
+/// /proc/PID/io what it had written to storage and how many read and write system calls of the
+/// file layer it made (read, pread, readv; write, pwrite, writev: files, pipes, eventfds, and
+/// sockets only when written with write(); send and recv on a socket are not counted).
 struct process_sample {
   double cpu_seconds = 0;
   std::uint64_t rss_bytes = 0;
   std::optional<std::uint64_t> disk_write_bytes; // write_bytes: what reached the block layer
-  std::optional<std::uint64_t> write_syscalls;   // syscw: write, pwrite, writev, send...
+  std::optional<std::uint64_t> write_syscalls;   // syscw: write, pwrite, writev
+  std::optional<std::uint64_t> read_syscalls;    // syscr: read, pread, readv
 };
 
 /// The process's reading, or nullopt when it cannot be read (no such pid). pid 0 = none.

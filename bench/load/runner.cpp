@@ -266,6 +266,10 @@ std::optional<double> server_meter::write_syscalls() const {
   return growth(before_, after_, &process_sample::write_syscalls);
 }
 
+std::optional<double> server_meter::read_syscalls() const {
+  return growth(before_, after_, &process_sample::read_syscalls);
+}
+
 std::optional<std::uint64_t> server_meter::rss_bytes() const {
   if (after_.empty()) {
     return std::nullopt;
@@ -324,12 +328,16 @@ void add_server_figures(report& out, const server_meter& meter, double units,
     figures["commits_per_s"] = rounded(*commits / meter.wall_seconds(), 0);
   }
   // What a unit costs outside the CPU: bytes the server wrote to storage (the database, its
-  // journal or WAL, checkpoints) and its write system calls (sockets and files).
+  // journal or WAL, checkpoints), and its read and write system calls of the file layer (the
+  // store's files, eventfd wake-ups; not a socket's send and recv).
   if (const auto bytes = meter.disk_write_bytes(); bytes && units > 0) {
     figures["server_disk_bytes_per_" + unit] = rounded(*bytes / units, 0);
   }
   if (const auto calls = meter.write_syscalls(); calls && units > 0) {
     figures["server_write_syscalls_per_" + unit] = rounded(*calls / units, 2);
+  }
+  if (const auto calls = meter.read_syscalls(); calls && units > 0) {
+    figures["server_read_syscalls_per_" + unit] = rounded(*calls / units, 2);
   }
   if (const auto jobs = meter.write_jobs(); jobs && units > 0) {
     figures["store_writes_per_" + unit] = rounded(*jobs / units, 2);

@@ -114,8 +114,10 @@ public:
   [[nodiscard]] std::vector<double> cpu_seconds_by_node() const;
   /// Bytes written to storage in the window, summed over the nodes (/proc/PID/io write_bytes).
   [[nodiscard]] std::optional<double> disk_write_bytes() const;
-  /// Write system calls in the window (sockets and files alike), summed over the nodes.
+  /// Write and read system calls of the file layer in the window (process_sample), summed over
+  /// the nodes.
   [[nodiscard]] std::optional<double> write_syscalls() const;
+  [[nodiscard]] std::optional<double> read_syscalls() const;
   /// RSS summed over the nodes at the end.
   [[nodiscard]] std::optional<std::uint64_t> rss_bytes() const;
   /// Store commits in the window (Parley's parley_store_write_batches_total, all nodes).
