@@ -129,6 +129,10 @@ void cluster_link::add_metrics(http::metrics& counters, chat::chat_service& chat
                        "Checks of every conversation here against the database: after the bus "
                        "reconnected, or another node left the cluster.",
                        "counter", [&chat] { return double(chat.relay().stats().resynchronisations); });
+  counters.add_sampled("parley_bus_tracked_conversations",
+                       "Conversations whose last delivered seq this node keeps: those whose last "
+                       "change concerned someone here.",
+                       "gauge", [&chat] { return double(chat.relay().stats().tracked); });
 }
 
 void cluster_link::stop() {

@@ -251,20 +251,20 @@ void relay::received(std::string_view payload) {
 }
 
 bool relay::concerns_this_node(const delivery& change) const {
-  const auto here = [this](id user) { return hub_.is_online(user); };
-  return std::ranges::any_of(change.members, here) || std::ranges::any_of(change.removed, here) ||
-         std::ranges::any_of(change.views, [&](const auto& view) { return here(view.first); });
+  return hub_.any_online(change.members) || hub_.any_online(change.removed) ||
+         std::ranges::any_of(change.views,
+                             [this](const auto& view) { return hub_.is_online(view.first); });
 }
 
 void relay::accept(delivery change, const socketio::socket* except) {
-  auto& state = tracks_[change.conversation];
+  const id conversation = change.conversation;
+  auto& state = tracks_[conversation];
   const id seq = change.seq;
   if (seq <= state.delivered && state.from_arrival && !state.reading) {
     // Committed before a user's arrival here read the database, published after: the arriving
     // client's sync brings it, but the members already here (a group just made elsewhere)
     // have had nothing of it. Nothing of the conversation was applied here since, so it can
     // still go out in order: read it all again from just before it.
-    const id conversation = change.conversation;
     state.from_arrival = false;
     state.delivered = seq - 1;
     state.waiting.emplace(seq, pending{std::move(change), except}); // the read keeps `except`
@@ -279,19 +279,21 @@ void relay::accept(delivery change, const socketio::socket* except) {
     state.waiting.emplace(seq, pending{std::move(change), except});
     if (!state.reading) {
       if (concerns_this_node(state.waiting.begin()->second.change)) {
-        read_missed(state.waiting.begin()->second.change.conversation, state.delivered);
+        read_missed(conversation, state.delivered);
       } else {
         // Nobody here to deliver the missing changes to: skip ahead.
         state.delivered = state.waiting.begin()->first - 1;
         release(state);
+        forget_if_nobody_here(conversation);
       }
     }
     return;
   }
   state.delivered = seq; // the next one, or the first this node sees of the conversation
   state.from_arrival = false;
-  apply(change, except);
+  apply_tracked(state, change, except);
   release(state);
+  forget_if_nobody_here(conversation);
 }
 
 void relay::release(track& state) {
@@ -308,8 +310,24 @@ void relay::release(track& state) {
     }
     state.delivered = first->first;
     state.from_arrival = false;
-    apply(first->second.change, first->second.except);
+    apply_tracked(state, first->second.change, first->second.except);
     state.waiting.erase(first);
+  }
+}
+
+void relay::apply_tracked(track& state, const delivery& change, const socketio::socket* except) {
+  state.here = concerns_this_node(change);
+  apply(change, except);
+}
+
+void relay::forget_if_nobody_here(id conversation) {
+  const auto found = tracks_.find(conversation);
+  if (found == tracks_.end()) {
+    return;
+  }
+  const auto& state = found->second;
+  if (!state.here && !state.reading && !state.from_arrival && state.waiting.empty()) {
+    tracks_.erase(found);
   }
 }
 
@@ -338,7 +356,8 @@ boost::asio::awaitable<void> relay::fill(id conversation, id after) {
       // A change of this node's that waited keeps its exception (the socket that made it
       // gets an ack, not the event).
       const auto waiting = change.seq != 0 ? state.waiting.find(change.seq) : state.waiting.end();
-      apply(change, waiting != state.waiting.end() ? waiting->second.except : nullptr);
+      apply_tracked(state, change,
+                    waiting != state.waiting.end() ? waiting->second.except : nullptr);
     }
     state.delivered = found.last_seq;
   } else if (found.last_seq < 0 || found.last_seq <= after) {
@@ -348,6 +367,7 @@ boost::asio::awaitable<void> relay::fill(id conversation, id after) {
     }
   }
   release(state);
+  forget_if_nobody_here(conversation);
 }
 
 boost::asio::awaitable<void> relay::user_arriving(id user) {
@@ -465,7 +485,9 @@ void relay::apply(const delivery& change, const socketio::socket* except) {
 
 relay::counters relay::stats() const {
   std::lock_guard lock(mutex_);
-  return counters_;
+  auto now = counters_;
+  now.tracked = tracks_.size();
+  return now;
 }
 
 } // namespace parley::chat

@@ -8,15 +8,17 @@
 // other nodes, which apply it to theirs.
 //
 // With a bus, log changes reach each node's sockets in seq order, with no seq skipped: every
-// node keeps, per conversation, the last seq it delivered. A change that arrives after a gap
-// (a publish lost while Redis was away, or overtaken by a later one from another node) waits
-// while the node reads the conversation's current state after that seq from the database and
-// delivers it (new messages as `message`, changed ones as `message:updated`, each local
-// member's view as `conversation`); what then arrives late is dropped. Live events and `sync`
-// carry the same current state, so a client that gets something twice converges (a read of
-// what was missed may see this node's own commit before the writer hands it over, and then
-// the socket that sent a message also gets it as an event, besides its ack). Without a bus
-// (one node), the writer's commit order already is seq order and changes go straight out.
+// node keeps, per conversation, the last seq it delivered (for the conversations whose last
+// change concerned someone here: a node forgets the others, which it would otherwise keep for
+// every conversation of the cluster). A change that arrives after a gap (a publish lost while
+// Redis was away, or overtaken by a later one from another node) waits while the node reads the
+// conversation's current state after that seq from the database and delivers it (new messages
+// as `message`, changed ones as `message:updated`, each local member's view as `conversation`);
+// what then arrives late is dropped. Live events and `sync` carry the same current state, so a
+// client that gets something twice converges (a read of what was missed may see this node's own
+// commit before the writer hands it over, and then the socket that sent a message also gets it
+// as an event, besides its ack). Without a bus (one node), the writer's commit order already is
+// seq order and changes go straight out.
 //
 // Thread-safety: every member may be called from any thread.
 
@@ -79,6 +81,7 @@ public:
     std::uint64_t late = 0;      ///< Log changes dropped: already delivered.
     std::uint64_t gaps = 0;      ///< Reads of what was missed from the database.
     std::uint64_t resynchronisations = 0; ///< Checks of every conversation here (resynchronise).
+    std::uint64_t tracked = 0; ///< Conversations whose last delivered seq is kept, now.
   };
 
   /// `bus` may be null (one node). `executor` runs the reads of what was missed and, with a bus,
@@ -124,6 +127,8 @@ private:
     /// `delivered` is where the database was when a user arrived, and nothing has been applied
     /// here since: a change at or below it may be one that the members already here never got.
     bool from_arrival = false;
+    /// Whether the last change applied here concerned someone with a socket here.
+    bool here = true;
     std::map<store::id, pending> waiting; ///< Arrived after a gap, by seq.
   };
 
@@ -133,6 +138,15 @@ private:
   void accept(delivery change, const socketio::socket* except);
   /// Delivers what waits and follows on (mutex_ held).
   void release(track& state);
+  /// Applies a log change of the conversation `state` tracks, noting whether it concerned
+  /// anyone here (mutex_ held).
+  void apply_tracked(track& state, const delivery& change, const socketio::socket* except);
+  /// Forgets the conversation's track when nobody here was concerned by its last change and
+  /// nothing of it waits or is being read (mutex_ held). Without this every node would keep a
+  /// track for every conversation of the cluster. Forgotten is the same as never seen: the
+  /// next change is applied as the first one here (nobody here can have missed one before
+  /// it), and a user who arrives starts from where the database is (user_arriving).
+  void forget_if_nobody_here(store::id conversation);
   /// Hands a delivery to this node's sockets (mutex_ held for log changes).
   void apply(const delivery& change, const socketio::socket* except);
   /// Starts reading the conversation's changes after `after` (mutex_ held).

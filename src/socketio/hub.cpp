@@ -197,6 +197,11 @@ bool hub::is_online(user_id user) const {
   return sockets_.contains(user);
 }
 
+bool hub::any_online(const std::vector<user_id>& users) const {
+  std::lock_guard lock(mutex_);
+  return std::ranges::any_of(users, [&](user_id user) { return sockets_.contains(user); });
+}
+
 bool hub::all_online(const std::vector<user_id>& users, user_id except) const {
   std::lock_guard lock(mutex_);
   return std::ranges::all_of(

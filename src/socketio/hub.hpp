@@ -58,6 +58,8 @@ public:
   [[nodiscard]] bool is_online(user_id user) const;
   /// Whether every user of `users` but `except` has a socket here (one lock for all).
   [[nodiscard]] bool all_online(const std::vector<user_id>& users, user_id except) const;
+  /// Whether any user of `users` has a socket here (one lock for all).
+  [[nodiscard]] bool any_online(const std::vector<user_id>& users) const;
   /// The users with a socket here.
   [[nodiscard]] std::vector<user_id> users() const;
 

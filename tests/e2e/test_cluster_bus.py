@@ -139,6 +139,38 @@ class CrossNodeChatTest(ClusterCase):
         self.assertTrue(on_n2.disconnected.wait(60), "node 2 kept the logged-out session's socket")
 
 
+class ForgottenConversationTest(ClusterCase):
+    """A node keeps the last delivered seq of a conversation only while its changes concern
+    someone there (else every node would keep one for every conversation of the cluster); a
+    member who arrives later still gets every change, in order."""
+
+    def setUp(self):
+        super().setUp()
+        self.start_cluster()
+
+    def test_a_node_forgets_conversations_nobody_there_is_in(self):
+        alice = self.user("Alice", server=self.n1)
+        bob = self.user("Bob", server=self.n1)
+        carol = self.user("Carol", server=self.n2)
+        a = self.chat(alice, server=self.n1)
+        c = self.chat(carol, server=self.n2)
+        # Alice and Bob's conversation: nobody of it is on node 2.
+        quiet = self.assertSent(a.send("one", to=bob.id))["conversation_id"]
+        self.assertSent(a.send("two", conversation_id=quiet))
+        # Alice and Carol's. Node 2 applies what comes over the bus in the order node 1
+        # published it: once Carol has this, node 2 has had the two above.
+        witness = self.assertSent(a.send("hello", to=carol.id))
+        self.assertEqual(c.next_payload("message")["id"], witness["id"])
+        self.assertEqual(self.metric(self.n2, "parley_bus_tracked_conversations"), 1)
+        self.assertEqual(self.metric(self.n1, "parley_bus_tracked_conversations"), 2)
+        # Bob arrives on node 2: what follows reaches him live, every message in order.
+        b = self.chat(bob, server=self.n2)
+        later = [self.assertSent(a.send(f"m{index}", conversation_id=quiet)) for index in range(3)]
+        self.assertEqual([b.next_payload("message")["id"] for _ in later],
+                         [message["id"] for message in later])
+        self.assertEqual(self.metric(self.n2, "parley_bus_tracked_conversations"), 2)
+
+
 class ClusterPresenceTest(ClusterCase):
     def setUp(self):
         super().setUp()
