@@ -117,7 +117,8 @@ bool append_kept(store::read_transaction& transaction, message_texts& texts,
   return true;
 }
 
-// Reads the message by its id, appends its text and keeps it (with `texts`).
+// Reads the message by its id, appends its text and keeps it (with `texts`), at the version
+// read: its quote came in the same read.
 void append_read(store::read_transaction& transaction, message_texts* texts,
                  const store::message_position& position, std::string& out) {
   const auto row = transaction.message(position.message_id);
@@ -129,7 +130,7 @@ void append_read(store::read_transaction& transaction, message_texts* texts,
   if (texts != nullptr) {
     const store::message_version version{
         row->message_id, row->updated_seq, row->reply_to_id,
-        row->reply_to_id ? transaction.updated_seq_of(*row->reply_to_id) : std::nullopt};
+        row->reply_to ? std::optional<store::id>(row->reply_to->updated_seq) : std::nullopt};
     texts->keep(version, std::string_view(out).substr(written));
   }
 }

@@ -144,8 +144,8 @@ inline constexpr const char* changes_after =
 
 // The quote of a reply: 100 characters (code points) of the quoted message's current body.
 inline constexpr const char* quote =
-    "SELECT id, sender_id, substr(body, 1, 100), deleted_at IS NOT NULL FROM messages "
-    "WHERE id = ?1";
+    "SELECT id, sender_id, substr(body, 1, 100), deleted_at IS NOT NULL, updated_seq "
+    "FROM messages WHERE id = ?1";
 
 // Emoji by the start of their current run on the message, users in the order they reacted.
 inline constexpr const char* reactions =

@@ -81,6 +81,7 @@ struct quote_row {
   id sender_id = 0;
   std::string body; ///< The first 100 characters of its current body; empty once deleted.
   bool deleted = false;
+  id updated_seq = 0; ///< Its latest change: the quoted part of the reply's version.
 };
 
 /// One emoji on a message and who chose it, in the order they did.

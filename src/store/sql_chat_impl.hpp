@@ -147,7 +147,8 @@ void sql_transaction<Connection>::complete(message_row& message) {
     auto& statement = cached(chat_sql::quote);
     statement.bind(1, *message.reply_to_id);
     message.reply_to = single_row(statement, [](const auto& row) {
-      return quote_row{row.integer(0), row.integer(1), row.text(2), row.integer(3) != 0};
+      return quote_row{row.integer(0), row.integer(1), row.text(2), row.integer(3) != 0,
+                       row.integer(4)};
     });
   }
   if (message.attachment_count > 0 && !message.deleted()) {

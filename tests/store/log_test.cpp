@@ -205,7 +205,7 @@ TEST_P(log_test, a_tombstone_keeps_its_place_and_loses_body_versions_and_reactio
   EXPECT_EQ(quoted->sender_id, bob_.user_id);
 }
 
-TEST_P(log_test, a_quote_is_the_first_hundred_characters_of_the_current_body) {
+TEST_P(log_test, a_quote_is_the_first_hundred_characters_of_the_current_body_and_its_latest_change) {
   std::string long_body;
   for (int index = 0; index < 120; ++index) {
     long_body += "é";
@@ -216,6 +216,12 @@ TEST_P(log_test, a_quote_is_the_first_hundred_characters_of_the_current_body) {
   ASSERT_TRUE(quote);
   EXPECT_EQ(quote->message_id, sent.message_id);
   EXPECT_EQ(quote->body, long_body.substr(0, 200)); // 100 two-byte characters
+  EXPECT_EQ(quote->updated_seq, sent.updated_seq);
+  transaction_.edit_message(sent.message_id, "changed", 2000, transaction_.next_seq(group_));
+  const auto edited = transaction_.message(reply.message_id)->reply_to;
+  ASSERT_TRUE(edited);
+  EXPECT_EQ(edited->updated_seq, transaction_.message(sent.message_id)->updated_seq);
+  EXPECT_GT(edited->updated_seq, sent.updated_seq);
 }
 
 // What a reader that keeps messages (chat::message_texts) relies on: page_positions names a
