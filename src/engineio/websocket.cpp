@@ -16,6 +16,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <utility>
 
 namespace parley::engineio {
 
@@ -173,6 +174,14 @@ void websocket::advance(int direct) {
       }
     }
     if (outcome == parsed::need_more) {
+      // After a short read the kernel had nothing more: wait at once. Starting a wait
+      // re-registers the socket with epoll (Asio's EPOLL_CTL_MOD, edge-triggered), which
+      // reports bytes that came in since at once, so none are missed; and a read that would
+      // find the socket empty is one system call a message saved (recvfrom's EAGAIN).
+      if (std::exchange(drained_, false)) {
+        wait_readable();
+        return;
+      }
       auto& buffer = read_buffer();
       boost::system::error_code error;
       const auto got = socket_.next_layer().read_some(asio::buffer(buffer), error);
@@ -185,6 +194,7 @@ void websocket::advance(int direct) {
         finish_read(error);
         return;
       }
+      drained_ = got < buffer.size();
       if (!in_.empty()) { // the rest of a partial frame: parsed from in_ on the next turn
         in_.append(buffer.data(), got);
         continue;

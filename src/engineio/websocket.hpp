@@ -167,6 +167,9 @@ private:
   boost::system::error_code ended_; // set once the connection is over
   bool close_sent_ = false;
   bool delivering_ = false; // advance() is calling a read's handler
+  // The last read took less than it asked for: the kernel held nothing more then, so the next
+  // read waits for readiness at once instead of first finding the socket empty (advance()).
+  bool drained_ = false;
 };
 
 } // namespace parley::engineio
