@@ -476,6 +476,10 @@ def main():
                         help="parley-load's threads in the parley-load workloads (default 1, "
                              "fanout-1000 2): to see whether the generator is what limits a "
                              "figure")
+    parser.add_argument("--load-gather-writes", action="store_true",
+                        help="parley-load writes a connection's frames sent while one handler "
+                             "runs at once (default: each frame when it is sent, as Node's ws "
+                             "client does)")
     parser.add_argument("--parley-flag", action="append", default=[],
                         help="extra flag for parley serve (repeatable; every node)")
     media.add_arguments(parser)
@@ -572,8 +576,9 @@ def main():
                         results[kind] = media.run(server, plan["media"], kind)
                     else:
                         threads = options.load_threads or plan.get("load_threads", 1)
+                        load_extra = ["--gather-writes"] if options.load_gather_writes else []
                         results[kind] = run_load(options.load, server, arguments, output, kind,
-                                                 threads=threads)
+                                                 extra=load_extra, threads=threads)
                 except (Failure, media.Failure) as error:
                     log(f"bench: {name} on {kind} FAILED: {error}")
                     failed = True

@@ -74,6 +74,9 @@ int main(int argc, char** argv) {
   app.add_flag("--metrics", common.metrics,
                "Read the servers' /metrics (Parley's store commits, bus counters)");
   app.add_option("--threads", common.threads, "Generator threads")->capture_default_str();
+  app.add_flag("--gather-writes", common.gather_writes,
+               "A connection's frames sent while one handler runs leave in one write (default: "
+               "each frame is written when it is sent, as Node's ws client does)");
   app.add_option("--connect-concurrency", common.connect_concurrency,
                  "Handshakes in flight while connecting")
       ->capture_default_str();

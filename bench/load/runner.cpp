@@ -92,7 +92,7 @@ std::vector<connection_ptr> connect_all(thread_pool& pool, const common_options&
     std::vector<std::future<std::string>> opened;
     for (std::size_t index = start; index < std::min(users.size(), start + wave); ++index) {
       auto& context = pool.context(index);
-      auto connection = std::make_shared<sio_connection>(context);
+      auto connection = std::make_shared<sio_connection>(context, options.gather_writes);
       connections.push_back(connection);
       opened.push_back(
           asio::co_spawn(context,

@@ -49,6 +49,9 @@ struct common_options {
   std::vector<watched_process> watched;
   bool metrics = false; ///< Read the server's /metrics (Parley's store counters).
   unsigned threads = 1; ///< Generator threads, each with its own io_context.
+  /// A connection's frames sent while one handler runs leave in one write (sio_connection);
+  /// default: each frame is written when it is sent, as the official client does.
+  bool gather_writes = false;
   unsigned connect_concurrency = 200;
   unsigned source_addresses = 1; ///< >1: connect from 127.0.0.1 … 127.0.0.N in turn.
   std::string label = "server";

@@ -3,33 +3,41 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/beast/core/buffers_to_string.hpp>
-#include <boost/beast/websocket/stream_base.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/write.hpp>
 #include <boost/json/monotonic_resource.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/string.hpp>
 
 #include <netinet/in.h>
+#include <openssl/evp.h>
 
+#include <array>
 #include <charconv>
+#include <cstring>
+#include <random>
 
 namespace parley::load {
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
-namespace websocket = beast::websocket;
+namespace http = beast::http;
 using asio::ip::tcp;
 
 namespace {
 
 constexpr auto k_use = asio::as_tuple(asio::use_awaitable);
 
-std::string_view frame_text(const beast::flat_buffer& buffer) {
-  const auto data = buffer.data();
-  return {static_cast<const char*>(data.data()), data.size()};
-}
+// The largest message read; more ends the connection.
+constexpr std::size_t k_message_max = 16 * 1024 * 1024;
+// Room asked for before each read (more when a message does not fit; back to this once read).
+constexpr std::size_t k_read_room = 4096;
 
 // Reads the decimal ack id at the front of `text` (advancing it), or -1 when there is none.
 std::int64_t take_id(std::string_view& text) {
@@ -46,17 +54,50 @@ std::int64_t take_id(std::string_view& text) {
   return id;
 }
 
+std::string base64(const unsigned char* data, std::size_t size) {
+  std::string out(4 * ((size + 2) / 3), '\0');
+  const int written = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), data,
+                                      static_cast<int>(size));
+  out.resize(static_cast<std::size_t>(written));
+  return out;
+}
+
+// What the server must answer in Sec-WebSocket-Accept for `key` (RFC 6455 4.2.2).
+std::string expected_accept(const std::string& key) {
+  const std::string input = key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+  std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
+  unsigned int size = 0;
+  EVP_Digest(input.data(), input.size(), digest.data(), &size, EVP_sha1(), nullptr);
+  return base64(digest.data(), size);
+}
+
+std::uint64_t next_random(std::uint64_t& state) {
+  state ^= state << 13;
+  state ^= state >> 7;
+  state ^= state << 17;
+  return state;
+}
+
+std::uint64_t big_endian(const char* data, std::size_t bytes) {
+  std::uint64_t value = 0;
+  for (std::size_t index = 0; index < bytes; ++index) {
+    value = (value << 8) | static_cast<unsigned char>(data[index]);
+  }
+  return value;
+}
+
 } // namespace
 
-sio_connection::sio_connection(asio::io_context& context) : context_(context), socket_(context) {}
+sio_connection::sio_connection(asio::io_context& context, bool gather_writes)
+    : context_(context), socket_(context), mask_state_(std::random_device{}() | 1U),
+      gather_writes_(gather_writes) {}
 
 asio::awaitable<std::string> sio_connection::open(const server_address& server,
                                                   const std::string& token,
                                                   std::optional<asio::ip::address> source) {
-  auto& stream = socket_.next_layer();
   const tcp::endpoint endpoint(asio::ip::make_address(server.host), server.port);
   boost::system::error_code error;
-  stream.open(endpoint.protocol(), error);
+  socket_.open(endpoint.protocol(), error);
   if (error) {
     co_return "socket: " + error.message();
   }
@@ -64,50 +105,78 @@ asio::awaitable<std::string> sio_connection::open(const server_address& server,
     // Pick the port at connect time, per destination: many source addresses then each get
     // the whole ephemeral port range.
     const int on = 1;
-    ::setsockopt(stream.native_handle(), IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &on, sizeof on);
-    stream.bind(tcp::endpoint(*source, 0), error);
+    ::setsockopt(socket_.native_handle(), IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &on, sizeof on);
+    socket_.bind(tcp::endpoint(*source, 0), error);
     if (error) {
       co_return "bind: " + error.message();
     }
   }
-  auto [connect_error] = co_await stream.async_connect(endpoint, k_use);
+  auto [connect_error] = co_await socket_.async_connect(endpoint, k_use);
   if (connect_error) {
     co_return "connect: " + connect_error.message();
   }
-  stream.set_option(tcp::no_delay(true), error);
-  socket_.set_option(websocket::stream_base::timeout::suggested(beast::role_type::client));
-  socket_.read_message_max(16 * 1024 * 1024);
-  const std::string host = server.host + ":" + std::to_string(server.port);
-  auto [handshake_error] =
-      co_await socket_.async_handshake(host, "/socket.io/?EIO=4&transport=websocket", k_use);
-  if (handshake_error) {
-    co_return "websocket handshake: " + handshake_error.message();
+  socket_.set_option(tcp::no_delay(true), error);
+  socket_.non_blocking(true, error); // for send()'s immediate writes
+  if (error) {
+    co_return "non-blocking: " + error.message();
   }
-  socket_.text(true);
+
+  // The opening handshake (RFC 6455 4.1).
+  std::array<unsigned char, 16> nonce{};
+  for (std::size_t index = 0; index < nonce.size(); index += 8) {
+    const auto word = next_random(mask_state_);
+    std::memcpy(nonce.data() + index, &word, 8);
+  }
+  const std::string key = base64(nonce.data(), nonce.size());
+  http::request<http::empty_body> request{http::verb::get,
+                                          "/socket.io/?EIO=4&transport=websocket", 11};
+  request.set(http::field::host, server.host + ":" + std::to_string(server.port));
+  request.set(http::field::upgrade, "websocket");
+  request.set(http::field::connection, "Upgrade");
+  request.set(http::field::sec_websocket_key, key);
+  request.set(http::field::sec_websocket_version, "13");
+  auto [request_error, request_bytes] = co_await http::async_write(socket_, request, k_use);
+  (void)request_bytes;
+  if (request_error) {
+    co_return "websocket handshake: " + request_error.message();
+  }
+  beast::flat_buffer received;
+  http::response<http::empty_body> response;
+  auto [response_error, response_bytes] =
+      co_await http::async_read(socket_, received, response, k_use);
+  (void)response_bytes;
+  if (response_error) {
+    co_return "websocket handshake: " + response_error.message();
+  }
+  if (response.result() != http::status::switching_protocols ||
+      response[http::field::sec_websocket_accept] != expected_accept(key)) {
+    co_return "websocket handshake: answered " + std::to_string(response.result_int());
+  }
+  // What came after the response is the first frames.
+  in_.assign(static_cast<const char*>(received.data().data()), received.size());
+  in_end_ = in_.size();
+
   // Engine.IO open, then Socket.IO CONNECT with the token.
   for (bool connect_sent = false;;) {
-    auto [read_error, bytes] = co_await socket_.async_read(buffer_, k_use);
-    (void)bytes;
-    if (read_error) {
-      co_return "read: " + read_error.message();
+    std::string_view message;
+    const auto found = next_message(message);
+    if (found == frames::bad || found == frames::closed) {
+      co_return found == frames::bad ? "bad websocket frame" : "closed while connecting";
     }
-    const std::string frame(frame_text(buffer_));
-    buffer_.consume(buffer_.size());
-    if (frame.starts_with("0{") && !connect_sent) {
-      const std::string connect =
-          "40{\"token\":" + boost::json::serialize(boost::json::string(token)) + "}";
-      auto [write_error, written] = co_await socket_.async_write(asio::buffer(connect), k_use);
-      (void)written;
-      if (write_error) {
-        co_return "write: " + write_error.message();
+    if (found == frames::more) {
+      auto [read_error, bytes] = co_await read_some();
+      (void)bytes;
+      if (read_error) {
+        co_return "read: " + read_error.message();
       }
+      continue;
+    }
+    const std::string frame(message);
+    if (frame.starts_with("0{") && !connect_sent) {
+      send("40{\"token\":" + boost::json::serialize(boost::json::string(token)) + "}");
       connect_sent = true;
     } else if (frame == "2") {
-      auto [write_error, written] = co_await socket_.async_write(asio::buffer("3", 1), k_use);
-      (void)written;
-      if (write_error) {
-        co_return "write: " + write_error.message();
-      }
+      send("3");
     } else if (frame.starts_with("40")) {
       open_ = true;
       co_return "";
@@ -123,20 +192,127 @@ void sio_connection::start(event_handler on_event,
                            std::function<void(std::string_view)> on_closed) {
   on_event_ = std::move(on_event);
   on_closed_ = std::move(on_closed);
+  reading_ = true;
   asio::co_spawn(context_, read_loop(), asio::detached);
+}
+
+asio::awaitable<std::pair<boost::system::error_code, std::size_t>> sio_connection::read_some() {
+  if (in_begin_ == in_end_) {
+    in_begin_ = in_end_ = 0;
+    if (in_.size() > k_read_room) {
+      in_.resize(k_read_room);
+      in_.shrink_to_fit();
+    }
+  } else if (in_.size() - in_end_ < k_read_room && in_begin_ > 0) {
+    std::memmove(in_.data(), in_.data() + in_begin_, in_end_ - in_begin_);
+    in_end_ -= in_begin_;
+    in_begin_ = 0;
+  }
+  if (in_.size() - in_end_ < k_read_room) {
+    in_.resize(std::max(in_end_ + k_read_room, 2 * in_.size()));
+  }
+  auto [error, bytes] = co_await socket_.async_read_some(
+      asio::buffer(in_.data() + in_end_, in_.size() - in_end_), k_use);
+  in_end_ += bytes;
+  co_return std::pair{error, bytes};
+}
+
+sio_connection::frames sio_connection::next_message(std::string_view& message) {
+  if (std::exchange(joined_ready_, false)) {
+    joined_.clear(); // the caller is done with the joined message returned last
+  }
+  for (;;) {
+    const char* at = in_.data() + in_begin_;
+    const std::size_t available = in_end_ - in_begin_;
+    if (available < 2) {
+      return frames::more;
+    }
+    const bool fin = (at[0] & 0x80) != 0;
+    const unsigned opcode = static_cast<unsigned>(at[0]) & 0x0FU;
+    if ((at[1] & 0x80) != 0 || (at[0] & 0x70) != 0) {
+      return frames::bad; // a server does not mask, and no extension was agreed
+    }
+    std::size_t header = 2;
+    std::uint64_t length = static_cast<unsigned>(at[1]) & 0x7FU;
+    if (length == 126 || length == 127) {
+      const std::size_t bytes = length == 126 ? 2 : 8;
+      if (available < 2 + bytes) {
+        return frames::more;
+      }
+      length = big_endian(at + 2, bytes);
+      header += bytes;
+    }
+    if (length > k_message_max) {
+      return frames::bad;
+    }
+    if (available < header + length) {
+      return frames::more;
+    }
+    const std::string_view payload(at + header, static_cast<std::size_t>(length));
+    in_begin_ += header + static_cast<std::size_t>(length);
+    switch (opcode) {
+    case 0x0: // continuation
+    case 0x1: // text
+    case 0x2: // binary
+      if ((opcode == 0x0) != joining_) {
+        return frames::bad; // a continuation of nothing, or a new message inside one
+      }
+      if (fin && !joining_) {
+        message = payload;
+        return frames::message;
+      }
+      joining_ = !fin;
+      joined_.append(payload);
+      if (joined_.size() > k_message_max) {
+        return frames::bad;
+      }
+      if (fin) {
+        joined_ready_ = true;
+        message = joined_;
+        return frames::message;
+      }
+      break;
+    case 0x8: // close: answered once, then the server closes the connection
+      if (!close_sent_) {
+        close_sent_ = true;
+        send(payload.substr(0, std::min<std::size_t>(payload.size(), 2)), 0x8);
+      }
+      return frames::closed;
+    case 0x9: // ping
+      send(payload, 0xA);
+      break;
+    case 0xA: // pong
+      break;
+    default:
+      return frames::bad;
+    }
+  }
 }
 
 asio::awaitable<void> sio_connection::read_loop() {
   const auto self = shared_from_this();
   while (open_) {
-    auto [error, bytes] = co_await socket_.async_read(buffer_, k_use);
+    std::string_view message;
+    switch (next_message(message)) {
+    case frames::message:
+      dispatch(message);
+      continue;
+    case frames::bad:
+      finish("bad websocket frame");
+      abort();
+      co_return;
+    case frames::closed:
+      finish("websocket close");
+      co_return;
+    case frames::more:
+      break;
+    }
+    auto [error, bytes] = co_await read_some();
     (void)bytes;
     if (error) {
       finish(error.message());
       co_return;
     }
-    dispatch(frame_text(buffer_));
-    buffer_.consume(buffer_.size());
   }
 }
 
@@ -195,64 +371,132 @@ void sio_connection::emit_with_ack(std::string_view arguments_json, ack_handler 
   acks_.emplace(id, std::move(on_ack));
   std::string frame = "42" + std::to_string(id);
   frame.append(arguments_json);
-  send(std::move(frame));
+  send(frame);
 }
 
 void sio_connection::emit(std::string_view arguments_json) {
   std::string frame = "42";
   frame.append(arguments_json);
-  send(std::move(frame));
+  send(frame);
 }
 
 void sio_connection::ack(std::int64_t id, std::string_view arguments_json) {
   std::string frame = "43" + std::to_string(id);
   frame.append(arguments_json);
-  send(std::move(frame));
+  send(frame);
 }
 
-void sio_connection::send(std::string frame) {
-  if (!open_) {
+void sio_connection::send(std::string_view payload, unsigned opcode) {
+  if (!socket_.is_open() || (close_sent_ && opcode != 0x8)) {
     return;
   }
-  outbox_.push_back(std::move(frame));
-  if (!writing_) {
-    writing_ = true;
-    asio::co_spawn(context_, write_loop(), asio::detached);
+  // FIN, the opcode; the mask bit and the length; the masking key; the masked payload.
+  const std::size_t size = payload.size();
+  pending_.push_back(static_cast<char>(0x80U | opcode));
+  if (size < 126) {
+    pending_.push_back(static_cast<char>(0x80U | size));
+  } else {
+    const std::size_t bytes = size <= 0xFFFF ? 2 : 8;
+    pending_.push_back(static_cast<char>(0x80U | (bytes == 2 ? 126U : 127U)));
+    for (std::size_t index = bytes; index-- > 0;) {
+      pending_.push_back(static_cast<char>((size >> (8 * index)) & 0xFFU));
+    }
+  }
+  const auto key = static_cast<std::uint32_t>(next_random(mask_state_));
+  char mask[4];
+  std::memcpy(mask, &key, 4);
+  pending_.append(mask, 4);
+  const std::size_t start = pending_.size();
+  pending_.append(payload);
+  char* data = pending_.data() + start;
+  std::size_t index = 0;
+  const std::uint64_t mask64 = (std::uint64_t{key} << 32) | key;
+  for (; index + 8 <= size; index += 8) {
+    std::uint64_t word = 0;
+    std::memcpy(&word, data + index, 8);
+    word ^= mask64;
+    std::memcpy(data + index, &word, 8);
+  }
+  for (; index < size; ++index) {
+    data[index] = static_cast<char>(data[index] ^ mask[index % 4]);
+  }
+  if (!gather_writes_ && !writing_) {
+    // One send(2) now (the socket does not block: open()), what does not fit later.
+    boost::system::error_code error;
+    const auto written = socket_.write_some(asio::buffer(pending_), error);
+    pending_.erase(0, written);
+    if (error && error != asio::error::would_block) {
+      pending_.clear(); // the read loop sees the connection's end
+      return;
+    }
+    if (pending_.empty()) {
+      return;
+    }
+    flush();
+    return;
+  }
+  if (!writing_ && !std::exchange(flush_posted_, true)) {
+    asio::post(context_, [self = shared_from_this()] {
+      self->flush_posted_ = false;
+      self->flush();
+    });
   }
 }
 
-asio::awaitable<void> sio_connection::write_loop() {
-  const auto self = shared_from_this();
-  while (!outbox_.empty() && open_) {
-    auto [error, bytes] = co_await socket_.async_write(asio::buffer(outbox_.front()), k_use);
-    (void)bytes;
-    if (error) {
-      writing_ = false;
-      outbox_.clear();
-      finish(error.message());
-      co_return;
-    }
-    outbox_.pop_front();
+void sio_connection::flush() {
+  if (writing_ || pending_.empty() || !socket_.is_open()) {
+    return;
   }
-  writing_ = false;
+  writing_ = true;
+  in_flight_.swap(pending_);
+  asio::async_write(socket_, asio::buffer(in_flight_),
+                    [self = shared_from_this()](boost::system::error_code error, std::size_t) {
+                      self->writing_ = false;
+                      self->in_flight_.clear();
+                      if (error) {
+                        self->pending_.clear();
+                        self->finish(error.message());
+                        return;
+                      }
+                      self->flush();
+                    });
 }
 
 asio::awaitable<void> sio_connection::close() {
   const auto self = shared_from_this();
-  if (!socket_.is_open()) {
+  if (!socket_.is_open() || close_sent_) {
     co_return;
   }
   open_ = false;
-  auto [error] = co_await socket_.async_close(websocket::close_code::normal, k_use);
-  (void)error;
+  close_sent_ = true;
+  send("\x03\xE8", 0x8); // 1000: normal closure
+  if (reading_) {
+    co_return; // the read loop sees the server's close
+  }
+  // Until the server's close (or the end of the connection), then the socket closes.
+  for (;;) {
+    std::string_view message;
+    const auto found = next_message(message);
+    if (found == frames::bad || found == frames::closed) {
+      break;
+    }
+    if (found == frames::message) {
+      continue;
+    }
+    auto [error, bytes] = co_await read_some();
+    (void)bytes;
+    if (error) {
+      break;
+    }
+  }
   boost::system::error_code ignored;
-  socket_.next_layer().close(ignored);
+  socket_.close(ignored);
 }
 
 void sio_connection::abort() {
   open_ = false;
   boost::system::error_code ignored;
-  socket_.next_layer().close(ignored);
+  socket_.close(ignored);
 }
 
 void sio_connection::finish(std::string_view why) {

@@ -2,23 +2,28 @@
 // A Socket.IO v5 client over Engine.IO v4, WebSocket transport only, for load generation:
 // many connections per thread, each driven by its thread's io_context (no locks). It answers
 // pings, matches acks to their callbacks and hands every event to one handler.
+//
+// The WebSocket (RFC 6455, client side, no extensions) is its own, kept small so that the
+// generator takes as little as it can of the machine it shares with the server: one read takes
+// every frame the socket holds, and no coroutine or allocation per frame. Each frame is written
+// when it is sent, as Node's `ws` client (the official socket.io-client's) does; with
+// `gather_writes` the frames sent while one handler runs leave in one write after it, as the
+// server gathers its own.
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/websocket/stream.hpp>
 #include <boost/json/value.hpp>
 
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 
 namespace parley::load {
 
@@ -36,7 +41,7 @@ public:
   /// The arguments array of an ack.
   using ack_handler = std::function<void(boost::json::value& arguments)>;
 
-  explicit sio_connection(boost::asio::io_context& context);
+  explicit sio_connection(boost::asio::io_context& context, bool gather_writes = false);
 
   /// TCP connect (from `source` when given), WebSocket handshake, Engine.IO open, Socket.IO
   /// CONNECT with `{"token"}`. Returns an empty string once connected, else why not. Must
@@ -62,17 +67,38 @@ public:
   [[nodiscard]] boost::asio::io_context& context() { return context_; }
 
 private:
-  void send(std::string frame);
-  boost::asio::awaitable<void> write_loop();
+  enum class frames { message, more, bad, closed };
+
+  /// Masks `payload` into a frame of `opcode` at the end of pending_, and writes pending_ once
+  /// the running handler returns.
+  void send(std::string_view payload, unsigned opcode = 1);
+  void flush();
+  /// Reads into in_ (error or bytes read).
+  boost::asio::awaitable<std::pair<boost::system::error_code, std::size_t>> read_some();
+  /// The next whole message in in_ (`message` points into this object until the next call), or
+  /// why there is none: more to read, a protocol error, or the server's close (answered). Pings
+  /// are answered on the way.
+  frames next_message(std::string_view& message);
   boost::asio::awaitable<void> read_loop();
   void dispatch(std::string_view frame);
   void finish(std::string_view why);
 
   boost::asio::io_context& context_;
-  boost::beast::websocket::stream<boost::asio::ip::tcp::socket> socket_;
-  boost::beast::flat_buffer buffer_;
-  std::deque<std::string> outbox_;
+  boost::asio::ip::tcp::socket socket_;
+  std::string in_;           // bytes read: [in_begin_, in_end_) not parsed yet
+  std::size_t in_begin_ = 0;
+  std::size_t in_end_ = 0;
+  std::string joined_;       // a fragmented message's parts so far
+  bool joining_ = false;     // joined_ waits for more parts
+  bool joined_ready_ = false; // joined_ was returned whole: clear it before the next frame
+  std::string pending_;      // frames to write
+  std::string in_flight_;    // frames being written
+  std::uint64_t mask_state_; // xorshift64 state for the frames' masking keys
+  const bool gather_writes_;
   bool writing_ = false;
+  bool flush_posted_ = false;
+  bool reading_ = false;
+  bool close_sent_ = false;
   bool open_ = false;
   std::uint64_t next_ack_ = 0;
   std::unordered_map<std::uint64_t, ack_handler> acks_;

@@ -541,7 +541,7 @@ struct churn_run {
 asio::awaitable<void> churn_loop(churn_run* run, const common_options* options, const user* who,
                                  asio::io_context* context) {
   while (!run->stopping.load(std::memory_order_relaxed)) {
-    auto connection = std::make_shared<sio_connection>(*context);
+    auto connection = std::make_shared<sio_connection>(*context, options->gather_writes);
     auto why = co_await connection->open(options->server, who->token, std::nullopt);
     if (!why.empty()) {
       run->errors.add(why);
