@@ -17,6 +17,11 @@ void add_store_metrics(http::metrics& counters, store::database& database) {
                        "Reads started on an I/O thread and moved to a reader thread (over "
                        "--io-thread-read-budget, or waiting for a lock).",
                        "counter", [&database] { return double(database.stats().reads_moved); });
+  counters.add_sampled_histogram(
+      "parley_store_commit_seconds",
+      "How long each transaction of the store's writer took, from taking its jobs to its "
+      "commit's return (the flush to disk included), before they complete.",
+      [&database] { return database.stats().commits; });
   counters.add_sampled_family(
       "parley_store_checkpoints_total",
       "SQLite's checkpoints of the WAL into the database file, by the thread that ran them (none "

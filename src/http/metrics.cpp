@@ -21,31 +21,47 @@ std::string label(std::string_view value) {
   return result;
 }
 
+// The lines of one histogram: `labels` is empty or `name="value",` (with its comma).
+void append_histogram(std::string& out, std::string_view name, std::string_view labels,
+                      const common::latency_histogram& values) {
+  const auto& bounds = common::latency_histogram::k_bounds;
+  for (std::size_t index = 0; index < bounds.size(); ++index) {
+    out += fmt::format("{}_bucket{{{}le=\"{}\"}} {}\n", name, labels, bounds[index],
+                       values.buckets[index]);
+  }
+  out += fmt::format("{}_bucket{{{}le=\"+Inf\"}} {}\n", name, labels, values.count);
+  std::string_view bare = labels;
+  if (bare.ends_with(',')) {
+    bare.remove_suffix(1);
+  }
+  const auto braces = bare.empty() ? std::string() : fmt::format("{{{}}}", bare);
+  out += fmt::format("{}_sum{} {}\n", name, braces, values.sum);
+  out += fmt::format("{}_count{} {}\n", name, braces, values.count);
+}
+
 } // namespace
 
 void metrics::record_request(std::string_view route, std::string_view method, unsigned status,
                              std::chrono::nanoseconds latency) {
-  const double seconds = std::chrono::duration<double>(latency).count();
   std::lock_guard lock(mutex_);
   ++requests_[{std::string(route), std::string(method), status}];
   auto found = latency_.find(route);
   if (found == latency_.end()) {
     found = latency_.emplace(std::string(route), histogram{}).first;
   }
-  auto& target = found->second;
-  for (std::size_t index = 0; index < k_buckets.size(); ++index) {
-    if (seconds <= k_buckets[index]) {
-      ++target.buckets[index];
-    }
-  }
-  ++target.count;
-  target.sum += seconds;
+  found->second.record(latency);
 }
 
 void metrics::add_sampled(std::string name, std::string help, std::string kind,
                           std::function<double()> sample) {
   std::lock_guard lock(mutex_);
   sampled_.push_back({std::move(name), std::move(help), std::move(kind), std::move(sample)});
+}
+
+void metrics::add_sampled_histogram(std::string name, std::string help,
+                                    std::function<histogram()> sample) {
+  std::lock_guard lock(mutex_);
+  histograms_.push_back({std::move(name), std::move(help), std::move(sample)});
 }
 
 void metrics::add_sampled_family(std::string name, std::string help, std::string kind,
@@ -70,16 +86,8 @@ std::string metrics::render() const {
          "response, by route.\n"
          "# TYPE parley_http_request_duration_seconds histogram\n");
   for (const auto& [route, values] : latency_) {
-    for (std::size_t index = 0; index < k_buckets.size(); ++index) {
-      append(fmt::format("parley_http_request_duration_seconds_bucket{{route=\"{}\",le=\"{}\"}} {}\n",
-                         label(route), k_buckets[index], values.buckets[index]));
-    }
-    append(fmt::format("parley_http_request_duration_seconds_bucket{{route=\"{}\",le=\"+Inf\"}} {}\n",
-                       label(route), values.count));
-    append(fmt::format("parley_http_request_duration_seconds_sum{{route=\"{}\"}} {}\n", label(route),
-                       values.sum));
-    append(fmt::format("parley_http_request_duration_seconds_count{{route=\"{}\"}} {}\n",
-                       label(route), values.count));
+    append_histogram(out, "parley_http_request_duration_seconds",
+                     fmt::format("route=\"{}\",", label(route)), values);
   }
   append("# HELP parley_http_open_connections HTTP connections open now.\n"
          "# TYPE parley_http_open_connections gauge\n");
@@ -95,6 +103,10 @@ std::string metrics::render() const {
       append(fmt::format("{}{{{}=\"{}\"}} {}\n", family.name, family.label_name, label(value),
                          count));
     }
+  }
+  for (const auto& entry : histograms_) {
+    append(fmt::format("# HELP {} {}\n# TYPE {} histogram\n", entry.name, entry.help, entry.name));
+    append_histogram(out, entry.name, "", entry.sample());
   }
   return out;
 }

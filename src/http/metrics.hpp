@@ -1,7 +1,9 @@
 #pragma once
 // Server metrics in the Prometheus text format (version 0.0.4): requests by route and
-// status, a request latency histogram by route, open connections, and gauges that other
-// layers register (store batches, …). Thread-safe.
+// status, a request latency histogram by route, open connections, and values and histograms
+// that other layers register (store batches and commits, …). Thread-safe.
+
+#include "common/histogram.hpp"
 
 #include <array>
 #include <atomic>
@@ -19,10 +21,6 @@ namespace parley::http {
 
 class metrics {
 public:
-  /// Upper bounds of the latency buckets, in seconds.
-  static constexpr std::array<double, 12> k_buckets{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
-                                                    0.05,   0.1,   0.25,   0.5,   1.0,  2.5};
-
   /// `route` is the route's pattern ("/api/v1/me"), never the raw path: labels stay bounded.
   void record_request(std::string_view route, std::string_view method, unsigned status,
                       std::chrono::nanoseconds latency);
@@ -42,14 +40,14 @@ public:
   void add_sampled_family(std::string name, std::string help, std::string kind,
                           std::string label_name, std::function<labelled_values()> sample);
 
+  /// A histogram read at each scrape (its buckets: common::latency_histogram::k_bounds).
+  void add_sampled_histogram(std::string name, std::string help,
+                             std::function<common::latency_histogram()> sample);
+
   [[nodiscard]] std::string render() const;
 
 private:
-  struct histogram {
-    std::array<std::uint64_t, k_buckets.size()> buckets{};
-    std::uint64_t count = 0;
-    double sum = 0;
-  };
+  using histogram = common::latency_histogram;
   struct sampled {
     std::string name;
     std::string help;
@@ -70,6 +68,12 @@ private:
     std::function<labelled_values()> sample;
   };
   std::vector<sampled_family> families_; // guarded by mutex_
+  struct sampled_histogram {
+    std::string name;
+    std::string help;
+    std::function<histogram()> sample;
+  };
+  std::vector<sampled_histogram> histograms_; // guarded by mutex_
 };
 
 } // namespace parley::http

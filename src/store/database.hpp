@@ -12,6 +12,7 @@
 // thread `co_await read(...)` / `co_await write(...)` and are resumed on their own executor,
 // always through a post (or, on the hottest path, pass a callback to `write_then`).
 
+#include "common/histogram.hpp"
 #include "common/post_batch.hpp"
 #include "store/transaction.hpp"
 
@@ -72,6 +73,9 @@ struct statistics {
   /// the writer between two batches (sqlite_checkpointer.hpp). PostgreSQL: none counted.
   std::uint64_t checkpoints = 0;
   std::uint64_t writer_checkpoints = 0;
+  /// How long each transaction of the writer took, from taking its jobs to its commit's return
+  /// (the flush included), before its jobs complete; a failed one counts too.
+  common::latency_histogram commits;
 };
 
 /// While it lives, reads asked for on the thread that made it run on that thread

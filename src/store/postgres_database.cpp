@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <chrono>
 #include <memory>
 #include <optional>
 #include <span>
@@ -98,6 +99,7 @@ void postgres_database::write_loop() {
     // with a savepoint per job, so that the failing job fails alone (jobs may run twice:
     // store::job::run_write).
     bool savepoints = false;
+    auto started = std::chrono::steady_clock::now(); // of the transaction (its retries included)
     while (next < batch.size()) {
       std::size_t end = batch.size();
       // Deferrable jobs alone need no flush of their own (database.hpp): so a transaction of
@@ -175,8 +177,9 @@ void postgres_database::write_loop() {
         savepoints = true;
         continue;
       }
-      complete_committed(batch, failures, next, end);
+      complete_committed(batch, failures, next, end, started);
       next = end;
+      started = std::chrono::steady_clock::now();
     }
   }
 }

@@ -170,6 +170,7 @@ void sqlite_database::write_loop() {
   std::vector<std::unique_ptr<job>> batch;
   std::vector<std::exception_ptr> failures;
   while (writes_.take(batch, options_.max_batch)) {
+    const auto started = std::chrono::steady_clock::now();
     // Deferrable jobs alone need no flush of their own (database.hpp).
     const bool flush = needs_flush(batch);
     if (!flush) {
@@ -234,7 +235,7 @@ void sqlite_database::write_loop() {
     if (!flush) {
       restore_full_sync(db);
     }
-    complete_committed(batch, failures, 0, batch.size());
+    complete_committed(batch, failures, 0, batch.size(), started);
     checkpointer_->after_batch(db);
   }
   checkpointer_->stop();

@@ -145,10 +145,11 @@ inline bool needs_flush(std::span<const std::unique_ptr<job>> batch) {
 /// Counters a database's threads add to.
 class statistics_counter {
 public:
-  void add_writes(std::size_t jobs) {
+  void add_writes(std::size_t jobs, std::chrono::nanoseconds took) {
     std::lock_guard lock(mutex_);
     value_.write_jobs += jobs;
     value_.write_batches += 1;
+    value_.commits.record(took);
   }
   void add_read() {
     std::lock_guard lock(mutex_);
@@ -250,14 +251,14 @@ protected:
   /// Takes jobs from reads_ until it is stopped and empty.
   virtual void read_loop() = 0;
 
-  /// After a commit (or its failure): counts jobs [first, last) of `batch` and completes each
-  /// with its failure (null: committed), in order. What they post (their callers' resumptions,
-  /// the deliveries of their committed() hooks) reaches each I/O thread as one hand-off
-  /// (common::post_batch).
+  /// After a commit (or its failure): counts jobs [first, last) of `batch` and the time since
+  /// `started` (when the writer took them), and completes each with its failure (null:
+  /// committed), in order. What they post (their callers' resumptions, the deliveries of their
+  /// committed() hooks) reaches each I/O thread as one hand-off (common::post_batch).
   void complete_committed(const std::vector<std::unique_ptr<job>>& batch,
                           const std::vector<std::exception_ptr>& failures, std::size_t first,
-                          std::size_t last) {
-    statistics_.add_writes(last - first);
+                          std::size_t last, std::chrono::steady_clock::time_point started) {
+    statistics_.add_writes(last - first, std::chrono::steady_clock::now() - started);
     const common::post_batch handoff;
     for (std::size_t index = first; index < last; ++index) {
       batch[index]->complete(failures[index]);

@@ -45,6 +45,17 @@ class HealthAndMetricsTest(ServerTestCase):
         # The connection asking is open.
         self.assertGreaterEqual(self.sample(text, "parley_http_open_connections"), 1)
 
+    def test_every_commit_of_the_store_is_timed(self):
+        self.server.sign_in()  # a code, a user, a session: writes
+        text = self.metrics()
+        self.assertIn("# TYPE parley_store_commit_seconds histogram", text)
+        commits = self.sample(text, "parley_store_commit_seconds_count")
+        self.assertGreaterEqual(commits, 1)
+        # Read before the histogram on the same page: a write in between would add to it.
+        self.assertGreaterEqual(commits, self.sample(text, "parley_store_write_batches_total"))
+        self.assertEqual(self.sample(text, "parley_store_commit_seconds_bucket", le="+Inf"), commits)
+        self.assertGreater(self.sample(text, "parley_store_commit_seconds_sum"), 0)
+
     def test_metrics_count_grows(self):
         before = self.sample(self.metrics(), "parley_http_requests_total", route="/healthz", method="GET", status="200") or 0
         self.assertTrue(self.server.healthy())

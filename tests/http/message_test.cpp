@@ -4,6 +4,9 @@
 #include <boost/json/parse.hpp>
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <string>
+
 namespace parley::http {
 namespace {
 
@@ -61,6 +64,29 @@ TEST(metrics, counts_requests_by_route_method_and_status) {
   EXPECT_NE(text.find(R"(parley_http_request_duration_seconds_count{route="/api/v1/me"} 3)"),
             std::string::npos);
   EXPECT_NE(text.find("parley_http_open_connections 1\n"), std::string::npos);
+}
+
+TEST(metrics, sampled_histograms_show_cumulative_buckets_their_sum_and_count) {
+  metrics counters;
+  common::latency_histogram values;
+  counters.add_sampled_histogram("parley_test_seconds", "A test histogram.",
+                                 [&values] { return values; });
+  values.record(std::chrono::microseconds(300));
+  values.record(std::chrono::milliseconds(3));
+  values.record(std::chrono::seconds(3));
+  const auto text = counters.render();
+  for (const auto* line : {"# TYPE parley_test_seconds histogram\n",
+                           "parley_test_seconds_bucket{le=\"0.0005\"} 1\n",
+                           "parley_test_seconds_bucket{le=\"0.0025\"} 1\n",
+                           "parley_test_seconds_bucket{le=\"0.005\"} 2\n",
+                           "parley_test_seconds_bucket{le=\"2.5\"} 2\n",
+                           "parley_test_seconds_bucket{le=\"+Inf\"} 3\n",
+                           "parley_test_seconds_count 3\n"}) {
+    EXPECT_NE(text.find(line), std::string::npos) << line << text;
+  }
+  const auto sum = text.find("parley_test_seconds_sum ");
+  ASSERT_NE(sum, std::string::npos) << text;
+  EXPECT_NEAR(std::stod(text.substr(sum + 24)), 3.0033, 1e-9);
 }
 
 TEST(metrics, sampled_values_are_read_at_each_render) {

@@ -245,6 +245,34 @@ TEST_P(database_test, group_commit_puts_every_queued_job_in_one_transaction) {
   const auto after = database.stats();
   EXPECT_EQ(after.write_jobs - before.write_jobs, static_cast<std::uint64_t>(k_jobs) + 1);
   EXPECT_EQ(after.write_batches - before.write_batches, 2U); // the gate's batch, then all 100
+  EXPECT_EQ(after.commits.count - before.commits.count, 2U);
+}
+
+TEST_P(database_test, each_commit_is_timed_from_taking_its_jobs_to_its_return) {
+  const auto opened = store_->open(1);
+  auto& database = *opened;
+  const auto before = database.stats();
+  auto slow = std::make_unique<recorded_job>([](write_transaction& transaction) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(30)); // a job that takes 30 ms
+    transaction.insert_user(phone_number(1), "slow", 1);
+  });
+  auto outcome = slow->outcome();
+  database.submit_write(std::move(slow));
+  EXPECT_EQ(outcome.get(), nullptr);
+  const auto after = database.stats();
+  EXPECT_EQ(after.write_batches - before.write_batches, 1U);
+  EXPECT_EQ(after.commits.count - before.commits.count, 1U);
+  EXPECT_GE(after.commits.sum - before.commits.sum, 0.030);
+  // Not in the buckets up to 25 ms; in every bucket from 50 ms up when it took less.
+  const auto& bounds = common::latency_histogram::k_bounds;
+  for (std::size_t index = 0; index < bounds.size(); ++index) {
+    const auto counted = after.commits.buckets[index] - before.commits.buckets[index];
+    if (bounds[index] < 0.030) {
+      EXPECT_EQ(counted, 0U) << "le=" << bounds[index];
+    } else if (after.commits.sum - before.commits.sum <= bounds[index]) {
+      EXPECT_EQ(counted, 1U) << "le=" << bounds[index];
+    }
+  }
 }
 
 TEST_P(database_test, a_failing_job_does_not_undo_the_others_in_its_batch) {
