@@ -1,5 +1,7 @@
 #include "sio_client.hpp"
 
+#include "engineio/websocket_mask.hpp"
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -402,24 +404,13 @@ void sio_connection::send(std::string_view payload, unsigned opcode) {
       pending_.push_back(static_cast<char>((size >> (8 * index)) & 0xFFU));
     }
   }
-  const auto key = static_cast<std::uint32_t>(next_random(mask_state_));
-  char mask[4];
-  std::memcpy(mask, &key, 4);
-  pending_.append(mask, 4);
+  const auto random = static_cast<std::uint32_t>(next_random(mask_state_));
+  std::uint8_t key[4];
+  std::memcpy(key, &random, 4);
+  pending_.append(reinterpret_cast<const char*>(key), 4);
   const std::size_t start = pending_.size();
   pending_.append(payload);
-  char* data = pending_.data() + start;
-  std::size_t index = 0;
-  const std::uint64_t mask64 = (std::uint64_t{key} << 32) | key;
-  for (; index + 8 <= size; index += 8) {
-    std::uint64_t word = 0;
-    std::memcpy(&word, data + index, 8);
-    word ^= mask64;
-    std::memcpy(data + index, &word, 8);
-  }
-  for (; index < size; ++index) {
-    data[index] = static_cast<char>(data[index] ^ mask[index % 4]);
-  }
+  engineio::mask_in_place(pending_.data() + start, size, key);
   if (!gather_writes_ && !writing_) {
     // One send(2) now (the socket does not block: open()), what does not fit later.
     boost::system::error_code error;

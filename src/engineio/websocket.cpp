@@ -3,6 +3,7 @@
 #include "common/text.hpp"
 #include "engineio/exact_allocator.hpp"
 #include "engineio/packet.hpp"
+#include "engineio/websocket_mask.hpp"
 
 #include <boost/asio/append.hpp>
 #include <boost/asio/bind_allocator.hpp>
@@ -42,23 +43,6 @@ bool valid_close_code(std::uint16_t code) {
   // RFC 6455 7.4: the codes an endpoint may send (1004-1006 and 1015 are reserved).
   return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) ||
          (code >= 3000 && code <= 4999);
-}
-
-/// XORs `size` bytes at `data` with the frame's 4-byte `mask`, eight bytes at a time.
-void unmask(char* data, std::size_t size, const std::uint8_t* mask) {
-  std::uint32_t mask32 = 0;
-  std::memcpy(&mask32, mask, 4);
-  const std::uint64_t mask64 = (std::uint64_t{mask32} << 32) | mask32;
-  std::size_t index = 0;
-  for (; index + 8 <= size; index += 8) {
-    std::uint64_t word = 0;
-    std::memcpy(&word, data + index, 8);
-    word ^= mask64;
-    std::memcpy(data + index, &word, 8);
-  }
-  for (; index < size; ++index) {
-    data[index] = static_cast<char>(data[index] ^ mask[index % 4]);
-  }
 }
 
 std::string close_payload(std::uint16_t code) {
@@ -317,7 +301,7 @@ websocket::parsed websocket::parse_frame(std::string_view& bytes) {
   std::string& into = control ? control_payload : message_;
   const auto start = into.size();
   into.append(bytes.data() + header, static_cast<std::size_t>(length));
-  unmask(into.data() + start, static_cast<std::size_t>(length), frame + header - 4);
+  mask_in_place(into.data() + start, static_cast<std::size_t>(length), frame + header - 4);
   bytes.remove_prefix(header + static_cast<std::size_t>(length));
 
   if (opcode == k_ping) {
