@@ -69,8 +69,9 @@ public:
 private:
   enum class frames { message, more, bad, closed };
 
-  /// Masks `payload` into a frame of `opcode` at the end of pending_, and writes pending_ once
-  /// the running handler returns.
+  /// Masks `payload` into a frame of `opcode` at the end of pending_ and writes it: at once
+  /// (what the socket takes; the rest when it can), or with gather_writes_ once the running
+  /// handler returns, with every frame sent meanwhile.
   void send(std::string_view payload, unsigned opcode = 1);
   void flush();
   /// Reads into in_ (error or bytes read).
