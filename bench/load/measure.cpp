@@ -149,19 +149,27 @@ double own_cpu_seconds() {
   return seconds(usage.ru_utime) + seconds(usage.ru_stime);
 }
 
-std::optional<double> scrape_metric(const server_address& server, const std::string& name) {
+std::vector<std::optional<double>> scrape_metrics(const server_address& server,
+                                                  const std::vector<std::string>& names) {
+  std::vector<std::optional<double>> values(names.size());
   const auto answer = http_request(server, boost::beast::http::verb::get, "/metrics");
   if (answer.status != 200) {
-    return std::nullopt;
+    return values;
   }
   std::istringstream lines(answer.body);
   std::string line;
   while (std::getline(lines, line)) {
-    if (line.starts_with(name + " ")) {
-      return std::stod(line.substr(name.size() + 1));
+    for (std::size_t index = 0; index < names.size(); ++index) {
+      if (line.starts_with(names[index] + " ")) {
+        values[index] = std::stod(line.substr(names[index].size() + 1));
+      }
     }
   }
-  return std::nullopt;
+  return values;
+}
+
+std::optional<double> scrape_metric(const server_address& server, const std::string& name) {
+  return scrape_metrics(server, {name}).front();
 }
 
 void latencies::merge(const latencies& other) {

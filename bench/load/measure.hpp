@@ -35,7 +35,11 @@ std::optional<double> process_tree_cpu_seconds(int pid);
 /// This process's own CPU time (all threads).
 double own_cpu_seconds();
 
-/// The value of an unlabelled sample `name` in the server's /metrics, if there is one.
+/// The values of the samples `names` (a name with its labels as the page writes them, say
+/// `x_bucket{le="0.005"}`) in one read of the server's /metrics; nullopt for those not there.
+std::vector<std::optional<double>> scrape_metrics(const server_address& server,
+                                                  const std::vector<std::string>& names);
+/// One sample's value (scrape_metrics).
 std::optional<double> scrape_metric(const server_address& server, const std::string& name);
 
 /// Latency samples in microseconds.

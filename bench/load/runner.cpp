@@ -177,14 +177,18 @@ server_meter::counters server_meter::read_counters() const {
   }
   nodes.insert(nodes.end(), options_.more_metrics_servers.begin(),
                options_.more_metrics_servers.end());
-  for (const auto& name : k_counters) {
-    std::optional<double> sum;
-    for (const auto& node : nodes) {
-      if (const auto value = scrape_metric(node, name)) {
-        sum = sum.value_or(0) + *value;
+  // One read of each node's page for all of them: a histogram's count and buckets then agree.
+  std::vector<std::optional<double>> sums(k_counters.size());
+  for (const auto& node : nodes) {
+    const auto values = scrape_metrics(node, k_counters);
+    for (std::size_t index = 0; index < values.size(); ++index) {
+      if (values[index]) {
+        sums[index] = sums[index].value_or(0) + *values[index];
       }
     }
-    out[name] = sum;
+  }
+  for (std::size_t index = 0; index < k_counters.size(); ++index) {
+    out[k_counters[index]] = sums[index];
   }
   return out;
 }
