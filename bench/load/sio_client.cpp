@@ -6,6 +6,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -22,6 +23,7 @@
 
 #include <array>
 #include <charconv>
+#include <chrono>
 #include <cstring>
 #include <random>
 
@@ -38,6 +40,8 @@ constexpr auto k_use = asio::as_tuple(asio::use_awaitable);
 
 // The largest message read; more ends the connection.
 constexpr std::size_t k_message_max = 16 * 1024 * 1024;
+// Connecting, the WebSocket handshake and Socket.IO's CONNECT, at most.
+constexpr std::chrono::seconds k_open_timeout{30};
 // Room asked for before each read (more when a message does not fit; back to this once read).
 constexpr std::size_t k_read_room = 4096;
 
@@ -57,7 +61,7 @@ std::int64_t take_id(std::string_view& text) {
 }
 
 std::string base64(const unsigned char* data, std::size_t size) {
-  std::string out(4 * ((size + 2) / 3), '\0');
+  std::string out(4 * ((size + 2) / 3) + 1, '\0'); // and the NUL it writes after
   const int written = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), data,
                                       static_cast<int>(size));
   out.resize(static_cast<std::size_t>(written));
@@ -98,6 +102,14 @@ asio::awaitable<std::string> sio_connection::open(const server_address& server,
                                                   const std::string& token,
                                                   std::optional<asio::ip::address> source) {
   const tcp::endpoint endpoint(asio::ip::make_address(server.host), server.port);
+  // A server that accepts and never answers ends the connection after this (the timer goes
+  // with this coroutine's frame: its destruction cancels the wait).
+  asio::steady_timer deadline(context_, k_open_timeout);
+  deadline.async_wait([self = shared_from_this()](boost::system::error_code expired) {
+    if (!expired && !self->open_) {
+      self->abort();
+    }
+  });
   boost::system::error_code error;
   socket_.open(endpoint.protocol(), error);
   if (error) {
