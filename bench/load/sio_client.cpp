@@ -1,6 +1,7 @@
 #include "sio_client.hpp"
 
-#include "engineio/websocket_mask.hpp"
+#include "engineio/packet.hpp"
+#include "engineio/websocket_protocol.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -19,7 +20,6 @@
 #include <boost/json/string.hpp>
 
 #include <netinet/in.h>
-#include <openssl/evp.h>
 
 #include <array>
 #include <charconv>
@@ -58,23 +58,6 @@ std::int64_t take_id(std::string_view& text) {
   std::from_chars(text.data(), text.data() + digits, id);
   text.remove_prefix(digits);
   return id;
-}
-
-std::string base64(const unsigned char* data, std::size_t size) {
-  std::string out(4 * ((size + 2) / 3) + 1, '\0'); // and the NUL it writes after
-  const int written = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), data,
-                                      static_cast<int>(size));
-  out.resize(static_cast<std::size_t>(written));
-  return out;
-}
-
-// What the server must answer in Sec-WebSocket-Accept for `key` (RFC 6455 4.2.2).
-std::string expected_accept(const std::string& key) {
-  const std::string input = key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
-  std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
-  unsigned int size = 0;
-  EVP_Digest(input.data(), input.size(), digest.data(), &size, EVP_sha1(), nullptr);
-  return base64(digest.data(), size);
 }
 
 std::uint64_t next_random(std::uint64_t& state) {
@@ -136,12 +119,12 @@ asio::awaitable<std::string> sio_connection::open(const server_address& server,
   }
 
   // The opening handshake (RFC 6455 4.1).
-  std::array<unsigned char, 16> nonce{};
+  std::array<char, 16> nonce{};
   for (std::size_t index = 0; index < nonce.size(); index += 8) {
     const auto word = next_random(mask_state_);
     std::memcpy(nonce.data() + index, &word, 8);
   }
-  const std::string key = base64(nonce.data(), nonce.size());
+  const std::string key = engineio::base64_encode(std::string_view(nonce.data(), nonce.size()));
   http::request<http::empty_body> request{http::verb::get,
                                           "/socket.io/?EIO=4&transport=websocket", 11};
   request.set(http::field::host, server.host + ":" + std::to_string(server.port));
@@ -163,7 +146,7 @@ asio::awaitable<std::string> sio_connection::open(const server_address& server,
     co_return "websocket handshake: " + response_error.message();
   }
   if (response.result() != http::status::switching_protocols ||
-      response[http::field::sec_websocket_accept] != expected_accept(key)) {
+      response[http::field::sec_websocket_accept] != engineio::websocket_accept(key)) {
     co_return "websocket handshake: answered " + std::to_string(response.result_int());
   }
   // What came after the response is the first frames.

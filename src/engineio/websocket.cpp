@@ -3,7 +3,7 @@
 #include "common/text.hpp"
 #include "engineio/exact_allocator.hpp"
 #include "engineio/packet.hpp"
-#include "engineio/websocket_mask.hpp"
+#include "engineio/websocket_protocol.hpp"
 
 #include <boost/asio/append.hpp>
 #include <boost/asio/bind_allocator.hpp>
@@ -12,7 +12,6 @@
 #include <boost/beast/http/field.hpp>
 #include <boost/beast/http/rfc7230.hpp>
 
-#include <openssl/evp.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -26,18 +25,6 @@ namespace beast = boost::beast;
 namespace ws = boost::beast::websocket;
 
 namespace {
-
-/// Sec-WebSocket-Accept for `key`: base64(SHA-1(key + the RFC's GUID)).
-std::string accept_value(std::string_view key) {
-  std::string input(key);
-  input += "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int size = 0;
-  if (EVP_Digest(input.data(), input.size(), digest, &size, EVP_sha1(), nullptr) != 1) {
-    return {};
-  }
-  return base64_encode(std::string_view(reinterpret_cast<const char*>(digest), size));
-}
 
 bool valid_close_code(std::uint16_t code) {
   // RFC 6455 7.4: the codes an endpoint may send (1004-1006 and 1015 are reserved).
@@ -100,7 +87,7 @@ void websocket::accept(const beast::http::request<beast::http::string_body>& req
   if (!refused) {
     answer = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
              "Sec-WebSocket-Accept: " +
-             accept_value(key) + "\r\n";
+             websocket_accept(key) + "\r\n";
   } else {
     const std::string reason = refused.message();
     answer = refused == ws::error::bad_sec_version
