@@ -67,14 +67,6 @@ std::uint64_t next_random(std::uint64_t& state) {
   return state;
 }
 
-std::uint64_t big_endian(const char* data, std::size_t bytes) {
-  std::uint64_t value = 0;
-  for (std::size_t index = 0; index < bytes; ++index) {
-    value = (value << 8) | static_cast<unsigned char>(data[index]);
-  }
-  return value;
-}
-
 } // namespace
 
 sio_connection::sio_connection(asio::io_context& context, bool gather_writes)
@@ -219,69 +211,48 @@ sio_connection::frames sio_connection::next_message(std::string_view& message) {
     joined_.clear(); // the caller is done with the joined message returned last
   }
   for (;;) {
-    const char* at = in_.data() + in_begin_;
-    const std::size_t available = in_end_ - in_begin_;
-    if (available < 2) {
+    const std::string_view bytes(in_.data() + in_begin_, in_end_ - in_begin_);
+    engineio::frame_head head;
+    const auto room = k_message_max - std::min(joined_.size(), k_message_max);
+    switch (engineio::read_frame_head(bytes, false, joining_, room, head)) {
+    case engineio::frame_status::whole:
+      break;
+    case engineio::frame_status::need_more:
       return frames::more;
+    default:
+      return frames::bad; // RFC 6455's rules for what a server sends, and the size limit
     }
-    const bool fin = (at[0] & 0x80) != 0;
-    const unsigned opcode = static_cast<unsigned>(at[0]) & 0x0FU;
-    if ((at[1] & 0x80) != 0 || (at[0] & 0x70) != 0) {
-      return frames::bad; // a server does not mask, and no extension was agreed
-    }
-    std::size_t header = 2;
-    std::uint64_t length = static_cast<unsigned>(at[1]) & 0x7FU;
-    if (length == 126 || length == 127) {
-      const std::size_t bytes = length == 126 ? 2 : 8;
-      if (available < 2 + bytes) {
-        return frames::more;
-      }
-      length = big_endian(at + 2, bytes);
-      header += bytes;
-    }
-    if (length > k_message_max) {
-      return frames::bad;
-    }
-    if (available < header + length) {
-      return frames::more;
-    }
-    const std::string_view payload(at + header, static_cast<std::size_t>(length));
-    in_begin_ += header + static_cast<std::size_t>(length);
-    switch (opcode) {
-    case 0x0: // continuation
-    case 0x1: // text
-    case 0x2: // binary
-      if ((opcode == 0x0) != joining_) {
-        return frames::bad; // a continuation of nothing, or a new message inside one
-      }
+    const auto length = static_cast<std::size_t>(head.length);
+    const std::string_view payload = bytes.substr(head.size, length);
+    const bool fin = head.fin;
+    in_begin_ += head.size + length;
+    switch (head.opcode) {
+    case engineio::opcode::continuation:
+    case engineio::opcode::text:
+    case engineio::opcode::binary:
       if (fin && !joining_) {
         message = payload;
         return frames::message;
       }
       joining_ = !fin;
       joined_.append(payload);
-      if (joined_.size() > k_message_max) {
-        return frames::bad;
-      }
       if (fin) {
         joined_ready_ = true;
         message = joined_;
         return frames::message;
       }
       break;
-    case 0x8: // close: answered once, then the server closes the connection
+    case engineio::opcode::close: // answered once, then the server closes the connection
       if (!close_sent_) {
         close_sent_ = true;
-        send(payload.substr(0, std::min<std::size_t>(payload.size(), 2)), 0x8);
+        send(payload.substr(0, std::min<std::size_t>(payload.size(), 2)), engineio::opcode::close);
       }
       return frames::closed;
-    case 0x9: // ping
-      send(payload, 0xA);
+    case engineio::opcode::ping:
+      send(payload, engineio::opcode::pong);
       break;
-    case 0xA: // pong
+    default: // a pong
       break;
-    default:
-      return frames::bad;
     }
   }
 }
@@ -384,7 +355,7 @@ void sio_connection::ack(std::int64_t id, std::string_view arguments_json) {
 }
 
 void sio_connection::send(std::string_view payload, unsigned opcode) {
-  if (!socket_.is_open() || (close_sent_ && opcode != 0x8)) {
+  if (!socket_.is_open() || (close_sent_ && opcode != engineio::opcode::close)) {
     return;
   }
   // FIN, the opcode; the mask bit and the length; the masking key; the masked payload.
@@ -455,7 +426,7 @@ asio::awaitable<void> sio_connection::close() {
   }
   open_ = false;
   close_sent_ = true;
-  send("\x03\xE8", 0x8); // 1000: normal closure
+  send("\x03\xE8", engineio::opcode::close); // 1000: normal closure
   if (reading_) {
     co_return; // the read loop sees the server's close
   }

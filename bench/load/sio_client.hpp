@@ -9,6 +9,9 @@
 // when it is sent, as Node's `ws` client (the official socket.io-client's) does; with
 // `gather_writes` the frames sent while one handler runs leave in one write after it, as the
 // server gathers its own.
+// A frame's header is read and checked by the server's own `engineio::read_frame_head`: one
+// that breaks RFC 6455's rules (masked, reserved bits or opcode, a control frame fragmented or
+// over 125 bytes, a continuation out of place) ends the connection.
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>

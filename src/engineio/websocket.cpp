@@ -220,87 +220,58 @@ void websocket::wait_readable() {
 }
 
 websocket::parsed websocket::parse_frame(std::string_view& bytes) {
-  const auto available = bytes.size();
-  const auto* frame = reinterpret_cast<const std::uint8_t*>(bytes.data());
-  if (available < 2) {
+  frame_head head;
+  const auto room = max_message_ > message_.size() ? max_message_ - message_.size() : 0;
+  switch (read_frame_head(bytes, true, in_message_, room, head)) {
+  case frame_status::whole:
+    break;
+  case frame_status::need_more:
     return parsed::need_more;
-  }
-  const bool fin = (frame[0] & 0x80) != 0;
-  const std::uint8_t opcode = frame[0] & 0x0F;
-  const std::uint8_t length7 = frame[1] & 0x7F;
-  const std::size_t header = 2 + (length7 == 126 ? 2 : length7 == 127 ? 8 : 0) + 4;
-  if ((frame[0] & 0x70) != 0) {
+  case frame_status::bad_reserved_bits:
     fail(ws::error::bad_reserved_bits, 1002);
     return parsed::failed;
-  }
-  if ((frame[1] & 0x80) == 0) {
+  case frame_status::bad_masking:
     fail(ws::error::bad_unmasked_frame, 1002); // a client masks every frame (RFC 6455 5.1)
     return parsed::failed;
+  case frame_status::bad_opcode:
+    fail(ws::error::bad_opcode, 1002);
+    return parsed::failed;
+  case frame_status::control_fragmented:
+    fail(ws::error::bad_control_fragment, 1002);
+    return parsed::failed;
+  case frame_status::control_too_big:
+    fail(ws::error::bad_control_size, 1002);
+    return parsed::failed;
+  case frame_status::continuation_of_nothing:
+    fail(ws::error::bad_continuation, 1002);
+    return parsed::failed;
+  case frame_status::data_inside_message:
+    fail(ws::error::bad_data_frame, 1002);
+    return parsed::failed;
+  case frame_status::too_big:
+    fail(ws::error::message_too_big, 1009);
+    return parsed::failed;
   }
-  if (available < header) {
-    return parsed::need_more;
-  }
-  std::uint64_t length = length7;
-  if (length7 == 126) {
-    length = (std::uint64_t{frame[2]} << 8) | frame[3];
-  } else if (length7 == 127) {
-    length = 0;
-    for (int index = 0; index < 8; ++index) {
-      length = (length << 8) | frame[2 + index];
-    }
-  }
-  const bool control = (opcode & 0x8) != 0;
-  if (control) {
-    if (opcode != k_close && opcode != k_ping && opcode != k_pong) {
-      fail(ws::error::bad_opcode, 1002);
-      return parsed::failed;
-    }
-    if (!fin) {
-      fail(ws::error::bad_control_fragment, 1002);
-      return parsed::failed;
-    }
-    if (length > 125) {
-      fail(ws::error::bad_control_size, 1002);
-      return parsed::failed;
-    }
-  } else {
-    if (opcode != k_continuation && opcode != k_text && opcode != k_binary) {
-      fail(ws::error::bad_opcode, 1002);
-      return parsed::failed;
-    }
-    if (opcode == k_continuation && !in_message_) {
-      fail(ws::error::bad_continuation, 1002);
-      return parsed::failed;
-    }
-    if (opcode != k_continuation && in_message_) {
-      fail(ws::error::bad_data_frame, 1002);
-      return parsed::failed;
-    }
-    if (length > max_message_ || message_.size() + length > max_message_) {
-      fail(ws::error::message_too_big, 1009);
-      return parsed::failed;
-    }
-  }
-  if (available - header < length) {
-    return parsed::need_more;
-  }
+  const std::uint8_t kind = head.opcode;
+  const bool control = (kind & 0x8) != 0;
+  const auto length = static_cast<std::size_t>(head.length);
   std::string control_payload;
   std::string& into = control ? control_payload : message_;
   const auto start = into.size();
-  into.append(bytes.data() + header, static_cast<std::size_t>(length));
-  mask_in_place(into.data() + start, static_cast<std::size_t>(length), frame + header - 4);
-  bytes.remove_prefix(header + static_cast<std::size_t>(length));
+  into.append(bytes.data() + head.size, length);
+  mask_in_place(into.data() + start, length, head.mask);
+  bytes.remove_prefix(head.size + length);
 
-  if (opcode == k_ping) {
+  if (kind == opcode::ping) {
     if (!close_sent_) {
-      write_control(k_pong, control_payload);
+      write_control(opcode::pong, control_payload);
     }
     return parsed::control;
   }
-  if (opcode == k_pong) {
+  if (kind == opcode::pong) {
     return parsed::control;
   }
-  if (opcode == k_close) {
+  if (kind == opcode::close) {
     if (control_payload.size() == 1) {
       fail(ws::error::bad_close_size, 1002);
       return parsed::failed;
@@ -322,17 +293,17 @@ websocket::parsed websocket::parse_frame(std::string_view& bytes) {
     }
     if (!close_sent_) { // the client's close: answer it with its code
       close_sent_ = true;
-      write_control(k_close, answer);
+      write_control(opcode::close, answer);
     }
     end(ws::error::closed, true);
     finish_read(ws::error::closed);
     return parsed::failed;
   }
-  if (opcode != k_continuation) {
+  if (kind != opcode::continuation) {
     in_message_ = true;
-    message_text_ = opcode == k_text;
+    message_text_ = kind == opcode::text;
   }
-  if (!fin) {
+  if (!head.fin) {
     return parsed::control;
   }
   in_message_ = false;
@@ -350,7 +321,7 @@ websocket::parsed websocket::parse_frame(std::string_view& bytes) {
 void websocket::fail(boost::system::error_code error, std::uint16_t close_code) {
   if (!close_sent_ && !ended_) {
     close_sent_ = true;
-    write_control(k_close, close_payload(close_code));
+    write_control(opcode::close, close_payload(close_code));
   }
   end(error, true);
   finish_read(error);
@@ -381,7 +352,7 @@ void websocket::finish_read(boost::system::error_code error, bool now) {
 
 coalescing_socket::gather_outcome websocket::gather(std::string_view prefix,
                                                     std::string_view payload, bool text) {
-  const frame_header header(text ? k_text : k_binary, prefix.size() + payload.size());
+  const frame_header header(text ? opcode::text : opcode::binary, prefix.size() + payload.size());
   const auto bytes = header.bytes();
   return socket_.gather(
       {std::string_view(static_cast<const char*>(bytes.data()), bytes.size()), prefix, payload});
@@ -402,7 +373,7 @@ void websocket::close(std::uint16_t code, std::chrono::milliseconds limit, done_
   closing_.emplace(std::move(handler));
   if (!close_sent_) {
     close_sent_ = true;
-    write_control(k_close, close_payload(code));
+    write_control(opcode::close, close_payload(code));
   }
   // The pending read takes the client's answer and ends the connection; without one within
   // `limit`, the connection is dropped.

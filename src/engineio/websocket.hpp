@@ -19,6 +19,7 @@
 // Thread-safety: one executor (the socket's); at most one read and one write at a time.
 
 #include "engineio/coalescing_socket.hpp"
+#include "engineio/websocket_protocol.hpp"
 
 #include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/async_result.hpp>
@@ -79,7 +80,7 @@ public:
   template <class Token> auto async_write(std::string_view payload, bool text, Token&& token) {
     return boost::asio::async_initiate<Token, void(boost::system::error_code, std::size_t)>(
         [this](auto handler, std::string_view data, bool is_text) {
-          frame_header header(is_text ? k_text : k_binary, data.size());
+          frame_header header(is_text ? opcode::text : opcode::binary, data.size());
           const std::array<boost::asio::const_buffer, 2> buffers{header.bytes(),
                                                                  boost::asio::buffer(data)};
           socket_.async_write_some(buffers, std::move(handler));
@@ -112,13 +113,6 @@ public:
   void hold_open(std::shared_ptr<void> token) { open_ = std::move(token); }
 
 private:
-  static constexpr std::uint8_t k_continuation = 0x0;
-  static constexpr std::uint8_t k_text = 0x1;
-  static constexpr std::uint8_t k_binary = 0x2;
-  static constexpr std::uint8_t k_close = 0x8;
-  static constexpr std::uint8_t k_ping = 0x9;
-  static constexpr std::uint8_t k_pong = 0xA;
-
   enum class parsed { need_more, message, control, failed };
 
   struct frame_header {

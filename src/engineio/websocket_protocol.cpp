@@ -17,4 +17,61 @@ std::string websocket_accept(std::string_view key) {
   return base64_encode(std::string_view(reinterpret_cast<const char*>(digest), size));
 }
 
+frame_status read_frame_head(std::string_view bytes, bool from_client, bool in_message,
+                             std::uint64_t room, frame_head& head) {
+  if (bytes.size() < 2) {
+    return frame_status::need_more;
+  }
+  const auto* frame = reinterpret_cast<const std::uint8_t*>(bytes.data());
+  if ((frame[0] & 0x70) != 0) {
+    return frame_status::bad_reserved_bits;
+  }
+  const bool masked = (frame[1] & 0x80) != 0;
+  if (masked != from_client) {
+    return frame_status::bad_masking;
+  }
+  const std::uint8_t length7 = frame[1] & 0x7F;
+  const std::size_t extended = length7 == 126 ? 2 : length7 == 127 ? 8 : 0;
+  const std::size_t size = 2 + extended + (masked ? 4 : 0);
+  if (bytes.size() < size) {
+    return frame_status::need_more;
+  }
+  std::uint64_t length = extended == 0 ? length7 : 0;
+  for (std::size_t index = 0; index < extended; ++index) {
+    length = (length << 8) | frame[2 + index];
+  }
+  head.fin = (frame[0] & 0x80) != 0;
+  head.opcode = frame[0] & 0x0F;
+  head.length = length;
+  head.size = size;
+  head.mask = masked ? frame + size - 4 : nullptr;
+  if ((head.opcode & 0x8) != 0) {
+    if (head.opcode != opcode::close && head.opcode != opcode::ping &&
+        head.opcode != opcode::pong) {
+      return frame_status::bad_opcode;
+    }
+    if (!head.fin) {
+      return frame_status::control_fragmented;
+    }
+    if (length > 125) {
+      return frame_status::control_too_big;
+    }
+  } else {
+    if (head.opcode != opcode::continuation && head.opcode != opcode::text &&
+        head.opcode != opcode::binary) {
+      return frame_status::bad_opcode;
+    }
+    if (head.opcode == opcode::continuation && !in_message) {
+      return frame_status::continuation_of_nothing;
+    }
+    if (head.opcode != opcode::continuation && in_message) {
+      return frame_status::data_inside_message;
+    }
+    if (length > room) {
+      return frame_status::too_big;
+    }
+  }
+  return bytes.size() - size < length ? frame_status::need_more : frame_status::whole;
+}
+
 } // namespace parley::engineio
