@@ -290,9 +290,12 @@ def workloads(options):
     # The cost of a message outside Parley (PostgreSQL's and Redis's own CPU) and the group
     # commit's batching: shown only when some setup has them (the PostgreSQL ones).
     cluster = ["postgres_cpu_us_per_message", "redis_cpu_us_per_message", "store_jobs_per_commit"]
-    # Commits over 25 ms: whether a latency tail came with slow commits (Parley only).
+    # Commits over 25 ms: whether a latency tail came with slow commits; the share of sends
+    # over 5 ms from arrival to ack inside the server: whether it came from the server at all
+    # (Parley only).
     latencies = ["delivered_per_s", "delivery_p50_ms", "delivery_p99_ms", "delivery_p999_ms",
-                 "server_cpu_us_per_message", *cluster, "store_commits_over_25ms"]
+                 "server_cpu_us_per_message", *cluster, "store_commits_over_25ms",
+                 "server_sends_over_5ms_pct"]
     plans = {
         "throughput": dict(
             users=2 * pairs,

@@ -162,6 +162,10 @@ const std::vector<std::string> k_counters = {
     "parley_store_commit_seconds_count", "parley_store_commit_seconds_sum",
     R"(parley_store_commit_seconds_bucket{le="0.005"})",
     R"(parley_store_commit_seconds_bucket{le="0.025"})",
+    // The stored sends, timed in the server (the same).
+    "parley_message_send_seconds_count", "parley_message_send_seconds_sum",
+    R"(parley_message_send_seconds_bucket{le="0.001"})",
+    R"(parley_message_send_seconds_bucket{le="0.005"})",
 };
 
 } // namespace
@@ -359,6 +363,22 @@ void add_server_figures(report& out, const server_meter& meter, double units,
                     "store_commits_over_25ms"}}) {
       if (const auto within = meter.counter(bucket)) {
         figures[figure] = *count - *within;
+      }
+    }
+  }
+  // How long the stored sends took inside the server, arrival to acknowledgement (the commit
+  // included): the mean, and the share (in %) over 1 ms and over 5 ms, to set beside the
+  // client's percentiles (what lies beyond is the kernel's, the scheduler's or the client's).
+  if (const auto count = meter.counter("parley_message_send_seconds_count"); count && *count > 0) {
+    if (const auto sum = meter.counter("parley_message_send_seconds_sum")) {
+      figures["server_send_mean_ms"] = rounded(*sum * 1e3 / *count, 3);
+    }
+    for (const auto& [bucket, figure] :
+         {std::pair{R"(parley_message_send_seconds_bucket{le="0.001"})", "server_sends_over_1ms_pct"},
+          std::pair{R"(parley_message_send_seconds_bucket{le="0.005"})",
+                    "server_sends_over_5ms_pct"}}) {
+      if (const auto within = meter.counter(bucket)) {
+        figures[figure] = rounded((*count - *within) * 100 / *count, 3);
       }
     }
   }

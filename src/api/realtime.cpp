@@ -283,6 +283,7 @@ void realtime_namespace::on_event(const std::shared_ptr<socketio::socket>& clien
   }
 
   if (name == "message:send") {
+    const auto arrived = std::chrono::steady_clock::now();
     chat::send_request request;
     auto conversation = optional_id(*body, "conversation_id");
     if (!conversation) {
@@ -316,7 +317,7 @@ void realtime_namespace::on_event(const std::shared_ptr<socketio::socket>& clien
       return;
     }
     request.attachments = std::move(*attachments);
-    send(client, user, std::move(request), std::move(ack));
+    send(client, user, std::move(request), std::move(ack), arrived);
     return;
   }
 
@@ -398,17 +399,30 @@ void realtime_namespace::on_event(const std::shared_ptr<socketio::socket>& clien
 }
 
 void realtime_namespace::send(std::shared_ptr<socketio::socket> client, store::id user,
-                              chat::send_request request, socketio::ack_function ack) {
+                              chat::send_request request, socketio::ack_function ack,
+                              std::chrono::steady_clock::time_point arrived) {
   chat_->send(chat::actor{user, std::move(client)}, std::move(request),
-              [ack = std::move(ack)](chat::send_outcome outcome) {
+              [this, ack = std::move(ack), arrived](chat::send_outcome outcome) {
                 if (!outcome) {
                   internal_error(ack, "message:send", outcome.error());
-                } else if (!*outcome) {
+                  return;
+                }
+                if (!*outcome) {
                   answer_error(ack, outcome->error());
-                } else if (ack) {
+                  return;
+                }
+                if (ack) {
                   ack(message_ack((*outcome)->text));
                 }
+                const auto took = std::chrono::steady_clock::now() - arrived;
+                const std::lock_guard lock(sends_mutex_);
+                sends_.record(took);
               });
+}
+
+common::latency_histogram realtime_namespace::send_latencies() const {
+  const std::lock_guard lock(sends_mutex_);
+  return sends_;
 }
 
 awaitable<void> realtime_namespace::sync(store::id user, std::vector<chat::sync_cursor> cursors,

@@ -7,8 +7,12 @@
 
 #include "auth/auth_service.hpp"
 #include "chat/chat_service.hpp"
+#include "common/histogram.hpp"
 #include "socketio/hub.hpp"
 #include "socketio/server.hpp"
+
+#include <chrono>
+#include <mutex>
 
 namespace parley::api {
 
@@ -34,10 +38,15 @@ public:
   void on_disconnect(const std::shared_ptr<socketio::socket>& client,
                      std::string_view reason) override;
 
+  /// How long each message:send that was stored took here: from the event's arrival in this
+  /// namespace to its acknowledgement handed to the socket (the store's durable commit
+  /// included; refused sends are not counted). Any thread.
+  [[nodiscard]] common::latency_histogram send_latencies() const;
+
 private:
   /// message:send, answered from chat_service::send's callback (no coroutine: the hot path).
   void send(std::shared_ptr<socketio::socket> client, store::id user, chat::send_request request,
-            socketio::ack_function ack);
+            socketio::ack_function ack, std::chrono::steady_clock::time_point arrived);
   boost::asio::awaitable<void> sync(store::id user, std::vector<chat::sync_cursor> cursors,
                                     int limit, socketio::ack_function ack);
   boost::asio::awaitable<void> read(std::shared_ptr<socketio::socket> client, store::id user,
@@ -51,6 +60,8 @@ private:
   auth::auth_service& auth_;
   socketio::hub& hub_;
   chat::chat_service* chat_;
+  mutable std::mutex sends_mutex_;
+  common::latency_histogram sends_; // guarded by sends_mutex_
 };
 
 } // namespace parley::api

@@ -302,6 +302,12 @@ int serve(const config::config& settings) {
                        [&engines] { return double(engines.front()->session_count()); });
   counters.add_sampled("parley_realtime_sockets", "Authenticated Socket.IO sockets now.", "gauge",
                        [&hub] { return double(hub.socket_count()); });
+  counters.add_sampled_histogram(
+      "parley_message_send_seconds",
+      "How long each stored message:send took in the server, from the event's arrival to its "
+      "acknowledgement handed to the socket (the durable commit included; refused sends are not "
+      "counted).",
+      [&parley_namespace] { return parley_namespace.send_latencies(); });
   cluster.add_metrics(counters, chat);
   counters.add_sampled("parley_message_texts_bytes",
                        "Memory held by messages kept as text for history pages.", "gauge",

@@ -21,6 +21,7 @@ from chat_support import (
     new_client_id,
     now_ms,
 )
+from parley_harness import parse_metrics
 from realtime_support import TRICKY, Polling, RealtimeCase, WebSocket
 
 
@@ -53,6 +54,37 @@ class Basics:
         self.assertEqual(again["conversation_id"], message["conversation_id"])
         self.assertEqual(b.next_payload("message"), again)
         self.assertEqual(self.full_history(bob, message["conversation_id"]), [message, reply, again])
+
+    def send_latencies(self):
+        """parley_message_send_seconds: {bound: cumulative count}, the count and the sum."""
+        response = self.server.get("/metrics")
+        self.assertEqual(response.status, 200)
+        text = response.body.decode()
+        self.assertIn("# TYPE parley_message_send_seconds histogram", text)
+        samples = parse_metrics(text)
+        buckets = {labels[0][1]: value for (name, labels), value in samples.items()
+                   if name == "parley_message_send_seconds_bucket"}
+        return (buckets, samples[("parley_message_send_seconds_count", ())],
+                samples[("parley_message_send_seconds_sum", ())])
+
+    def test_each_stored_send_is_timed_and_a_refused_one_is_not(self):
+        alice, bob = self.users("Alice", "Bob")
+        a = self.chat(alice)
+        _, count_before, sum_before = self.send_latencies()
+        retry = new_client_id()
+        for index in range(3):
+            client_id = retry if index == 0 else None
+            self.assertSent(a.send(f"timed {index}", to=bob.id, client_id=client_id), sender=alice)
+        self.assertEqual(a.send("refused", conversation_id=999999)["error"]["code"], "not_found")
+        self.assertIs(a.send("timed 0", to=bob.id, client_id=retry)["ok"], True)  # a retry
+        buckets, count, total = self.send_latencies()
+        self.assertEqual(count, count_before + 4, "three sends and the retry, not the refusal")
+        self.assertGreater(total, sum_before)
+        self.assertEqual(buckets["+Inf"], count)
+        bounds = sorted((float(bound), value) for bound, value in buckets.items() if bound != "+Inf")
+        self.assertEqual(len(bounds), 12)
+        self.assertEqual([value for _, value in bounds], sorted(value for _, value in bounds),
+                         "cumulative buckets")
 
     def test_group_of_three(self):
         alice, bob, carol = self.users("Alice", "Bob", "Carol")
