@@ -475,7 +475,18 @@ awaitable<void> realtime_namespace::typing(std::shared_ptr<socketio::socket> cli
 }
 
 awaitable<void> realtime_namespace::presence(store::id user, bool online) {
-  co_await chat_->presence_changed(user, online);
+  std::exception_ptr failure; // the news lost (Redis or the database away): still forget below
+  try {
+    co_await chat_->presence_changed(user, online);
+  } catch (...) {
+    failure = std::current_exception();
+  }
+  if (!online) {
+    co_await chat_->user_departed(user);
+  }
+  if (failure) {
+    std::rethrow_exception(failure);
+  }
 }
 
 } // namespace parley::api

@@ -55,6 +55,8 @@ private:
   boost::asio::awaitable<void> typing(std::shared_ptr<socketio::socket> client, store::id user,
                                       store::id conversation, bool typing,
                                       socketio::ack_function ack);
+  /// Presence news on a user's first connect and last disconnect; after the last, what the
+  /// relay kept only for them is dropped.
   boost::asio::awaitable<void> presence(store::id user, bool online);
 
   auth::auth_service& auth_;

@@ -227,6 +227,9 @@ public:
   /// A user's first socket on this node is about to join (before it is told it has connected):
   /// every change committed from now on reaches it live. Its own `sync` brings it up to now.
   boost::asio::awaitable<void> user_arriving(store::id user);
+  /// A user's last socket on this node left: what this node kept of their conversations only
+  /// for them is dropped (relay::user_departed). Never throws.
+  boost::asio::awaitable<void> user_departed(store::id user);
   /// A user's first socket on this node connected / their last one left.
   boost::asio::awaitable<void> presence_changed(store::id user, bool online);
   /// A session was logged out: its sockets are disconnected, on every node.

@@ -119,6 +119,23 @@ struct positions_job {
   }
 };
 
+// The conversations of a user that `keep` accepts, each with its members.
+struct members_job {
+  id user;
+  std::function<bool(id)> keep;
+  std::vector<std::pair<id, std::vector<id>>>
+  operator()(store::read_transaction& transaction) const {
+    std::vector<std::pair<id, std::vector<id>>> found;
+    for (const auto& position : transaction.log_positions(user)) {
+      if (keep(position.conversation_id)) {
+        found.emplace_back(position.conversation_id,
+                           transaction.member_ids(position.conversation_id));
+      }
+    }
+    return found;
+  }
+};
+
 } // namespace
 
 std::string encode(const delivery& change) {
@@ -376,6 +393,41 @@ boost::asio::awaitable<void> relay::user_arriving(id user) {
   }
   std::vector<id> users(1, user); // (g++ 12 rejects an initializer list in a co_await)
   co_await catch_up(std::move(users), true);
+}
+
+boost::asio::awaitable<void> relay::user_departed(id user) {
+  if (bus_ == nullptr) {
+    co_return;
+  }
+  std::vector<std::pair<id, std::vector<id>>> conversations;
+  try {
+    members_job job{user, [this](id conversation) { return tracks(conversation); }};
+    conversations = co_await database_.read(std::move(job));
+  } catch (const std::exception& error) {
+    // Kept, then, until each one's next change concerns nobody here.
+    spdlog::warn("relay.departure_read_failed user={} error={}", user, error.what());
+    co_return;
+  }
+  std::size_t forgotten = 0;
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto& [conversation, members] : conversations) {
+      const auto found = tracks_.find(conversation);
+      if (found == tracks_.end() || found->second.reading || !found->second.waiting.empty() ||
+          hub_.any_online(members)) {
+        continue;
+      }
+      // Nobody here now, so nobody here can miss what comes next: the same as never seen.
+      tracks_.erase(found);
+      ++forgotten;
+    }
+  }
+  spdlog::debug("relay.departed user={} forgot={}", user, forgotten);
+}
+
+bool relay::tracks(id conversation) const {
+  std::lock_guard lock(mutex_);
+  return tracks_.contains(conversation);
 }
 
 boost::asio::awaitable<void> relay::catch_up(std::vector<id> users, bool arriving) {

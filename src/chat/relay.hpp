@@ -9,8 +9,8 @@
 //
 // With a bus, log changes reach each node's sockets in seq order, with no seq skipped: every
 // node keeps, per conversation, the last seq it delivered (for the conversations whose last
-// change concerned someone here: a node forgets the others, which it would otherwise keep for
-// every conversation of the cluster). A change that arrives after a gap (a publish lost while
+// change concerned someone here and that someone here is still in: a node forgets the others,
+// which it would otherwise keep for every conversation of the cluster). A change that arrives after a gap (a publish lost while
 // Redis was away, or overtaken by a later one from another node) waits while the node reads the
 // conversation's current state after that seq from the database and delivers it (new messages
 // as `message`, changed ones as `message:updated`, each local member's view as `conversation`);
@@ -104,6 +104,10 @@ public:
   /// before this read but published after it (a group just made on another node) is read
   /// again for the members already here, if nothing of its conversation went out here since.
   boost::asio::awaitable<void> user_arriving(store::id user);
+  /// A user's last socket here is gone: the conversations of theirs that nobody here is in any
+  /// more are forgotten now (else their marks stayed until each one's next change, which may
+  /// never come), unless something of them waits or is being read. Logs `relay.departed`.
+  boost::asio::awaitable<void> user_departed(store::id user);
   /// Told of each `push_subscriber` (from any node, this one included), and with nullopt
   /// whenever the bus may have lost words (resynchronise). May be set while the bus runs.
   void on_push_subscriber(std::function<void(std::optional<store::id>)> hook);
@@ -159,6 +163,8 @@ private:
   boost::asio::awaitable<void> catch_up(std::vector<store::id> users, bool arriving);
   /// Calls the on_push_subscriber hook, if one is set.
   void tell_push_subscriber(std::optional<store::id> user);
+  /// Whether the conversation has a track (any thread).
+  [[nodiscard]] bool tracks(store::id conversation) const;
   /// True when a socket here belongs to one of the delivery's people.
   [[nodiscard]] bool concerns_this_node(const delivery& change) const;
 

@@ -275,6 +275,10 @@ awaitable<void> chat_service::user_arriving(id user) {
   co_await relay_.user_arriving(user);
 }
 
+awaitable<void> chat_service::user_departed(id user) {
+  co_await relay_.user_departed(user);
+}
+
 awaitable<void> chat_service::presence_changed(id user, bool online) {
   if (presence_ != nullptr) {
     // Only coming to the cluster or leaving it is news: another node may have them already.

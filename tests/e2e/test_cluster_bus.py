@@ -141,12 +141,13 @@ class CrossNodeChatTest(ClusterCase):
 
 class ForgottenConversationTest(ClusterCase):
     """A node keeps the last delivered seq of a conversation only while its changes concern
-    someone there (else every node would keep one for every conversation of the cluster); a
-    member who arrives later still gets every change, in order."""
+    someone there (else every node would keep one for every conversation of the cluster), and
+    forgets it when the last of its members there leaves; a member who arrives later still
+    gets every change, in order."""
 
     def setUp(self):
         super().setUp()
-        self.start_cluster()
+        self.start_cluster(flags=("--log-level", "debug"))  # relay.departed
 
     def test_a_node_forgets_conversations_nobody_there_is_in(self):
         alice = self.user("Alice", server=self.n1)
@@ -169,6 +170,33 @@ class ForgottenConversationTest(ClusterCase):
         self.assertEqual([b.next_payload("message")["id"] for _ in later],
                          [message["id"] for message in later])
         self.assertEqual(self.metric(self.n2, "parley_bus_tracked_conversations"), 2)
+
+    def test_a_node_forgets_a_conversation_when_its_last_member_there_leaves(self):
+        alice = self.user("Alice", server=self.n1)
+        bob = self.user("Bob", server=self.n1)
+        carol = self.user("Carol", server=self.n1)
+        a = self.chat(alice, server=self.n1)
+        b = self.chat(bob, server=self.n2)
+        c = self.chat(carol, server=self.n2)
+        group = self.open_conversation(alice, bob, carol, title="Three", status=201)["id"]
+        first = self.assertSent(a.send("one", conversation_id=group))
+        for chat in (b, c):
+            self.assertEqual(chat.next_payload("message")["id"], first["id"])
+        self.assertEqual(self.metric(self.n2, "parley_bus_tracked_conversations"), 1)
+        # Carol is still there: kept.
+        b.disconnect()
+        self.n2.wait_for_log(rf"\brelay\.departed user={bob.id} forgot=0\b")
+        self.assertEqual(self.metric(self.n2, "parley_bus_tracked_conversations"), 1)
+        # The last of them: forgotten, with no change of the conversation to wait for.
+        c.disconnect()
+        self.n2.wait_for_log(rf"\brelay\.departed user={carol.id} forgot=1\b")
+        self.assertEqual(self.metric(self.n2, "parley_bus_tracked_conversations"), 0)
+        # Bob comes back: what follows reaches him live, in order, from the next seq on.
+        b = self.chat(bob, server=self.n2)
+        later = [self.assertSent(a.send(f"m{index}", conversation_id=group)) for index in range(3)]
+        self.assertEqual([b.next_payload("message")["id"] for _ in later],
+                         [message["id"] for message in later])
+        self.assertEqual(self.metric(self.n2, "parley_bus_tracked_conversations"), 1)
 
 
 class ClusterPresenceTest(ClusterCase):
