@@ -326,6 +326,30 @@ std::vector<std::pair<std::string, double>> server_meter::watched_cpu_seconds() 
   return out;
 }
 
+namespace {
+
+// A histogram of /metrics over the window: its mean in ms as `mean`, and for each (bound, name)
+// the observations over that bound, as a count or (`share`) in % of all.
+void add_histogram_figures(boost::json::object& figures, const server_meter& meter,
+                           const std::string& histogram, const char* mean,
+                           std::initializer_list<std::pair<const char*, const char*>> over,
+                           bool share) {
+  const auto count = meter.counter(histogram + "_count");
+  if (!count || *count <= 0) {
+    return;
+  }
+  if (const auto sum = meter.counter(histogram + "_sum")) {
+    figures[mean] = rounded(*sum * 1e3 / *count, 3);
+  }
+  for (const auto& [bound, figure] : over) {
+    if (const auto within = meter.counter(histogram + "_bucket{le=\"" + bound + "\"}")) {
+      figures[figure] = share ? rounded((*count - *within) * 100 / *count, 3) : *count - *within;
+    }
+  }
+}
+
+} // namespace
+
 void add_server_figures(report& out, const server_meter& meter, double units,
                         const std::string& unit) {
   auto& figures = out.figures();
@@ -353,35 +377,16 @@ void add_server_figures(report& out, const server_meter& meter, double units,
   }
   // How long the writer's transactions took in the window: the mean, and how many took over
   // 5 ms and over 25 ms (a latency tail with none of those did not come from the commits).
-  if (const auto count = meter.counter("parley_store_commit_seconds_count"); count && *count > 0) {
-    if (const auto sum = meter.counter("parley_store_commit_seconds_sum")) {
-      figures["store_commit_mean_ms"] = rounded(*sum * 1e3 / *count, 3);
-    }
-    for (const auto& [bucket, figure] :
-         {std::pair{R"(parley_store_commit_seconds_bucket{le="0.005"})", "store_commits_over_5ms"},
-          std::pair{R"(parley_store_commit_seconds_bucket{le="0.025"})",
-                    "store_commits_over_25ms"}}) {
-      if (const auto within = meter.counter(bucket)) {
-        figures[figure] = *count - *within;
-      }
-    }
-  }
+  add_histogram_figures(figures, meter, "parley_store_commit_seconds", "store_commit_mean_ms",
+                        {{"0.005", "store_commits_over_5ms"}, {"0.025", "store_commits_over_25ms"}},
+                        false);
   // How long the stored sends took inside the server, arrival to acknowledgement (the commit
   // included): the mean, and the share (in %) over 1 ms and over 5 ms, to set beside the
   // client's percentiles (what lies beyond is the kernel's, the scheduler's or the client's).
-  if (const auto count = meter.counter("parley_message_send_seconds_count"); count && *count > 0) {
-    if (const auto sum = meter.counter("parley_message_send_seconds_sum")) {
-      figures["server_send_mean_ms"] = rounded(*sum * 1e3 / *count, 3);
-    }
-    for (const auto& [bucket, figure] :
-         {std::pair{R"(parley_message_send_seconds_bucket{le="0.001"})", "server_sends_over_1ms_pct"},
-          std::pair{R"(parley_message_send_seconds_bucket{le="0.005"})",
-                    "server_sends_over_5ms_pct"}}) {
-      if (const auto within = meter.counter(bucket)) {
-        figures[figure] = rounded((*count - *within) * 100 / *count, 3);
-      }
-    }
-  }
+  add_histogram_figures(figures, meter, "parley_message_send_seconds", "server_send_mean_ms",
+                        {{"0.001", "server_sends_over_1ms_pct"},
+                         {"0.005", "server_sends_over_5ms_pct"}},
+                        true);
   if (const auto jobs = meter.write_jobs(); jobs && units > 0) {
     figures["store_writes_per_" + unit] = rounded(*jobs / units, 2);
     if (const auto commits = meter.commits(); commits && *commits > 0) {
