@@ -26,6 +26,30 @@ namespace ws = boost::beast::websocket;
 
 namespace {
 
+// What a frame that breaks a rule ends the connection with: the read's error and the close
+// code sent (RFC 6455 7.4.1: 1002 a protocol error, 1009 a message too big).
+std::pair<boost::system::error_code, std::uint16_t> refusal(frame_status status) {
+  switch (status) {
+  case frame_status::bad_reserved_bits:
+    return {ws::error::bad_reserved_bits, 1002};
+  case frame_status::bad_masking:
+    return {ws::error::bad_unmasked_frame, 1002}; // a client masks every frame (5.1)
+  case frame_status::control_fragmented:
+    return {ws::error::bad_control_fragment, 1002};
+  case frame_status::control_too_big:
+    return {ws::error::bad_control_size, 1002};
+  case frame_status::continuation_of_nothing:
+    return {ws::error::bad_continuation, 1002};
+  case frame_status::data_inside_message:
+    return {ws::error::bad_data_frame, 1002};
+  case frame_status::too_big:
+    return {ws::error::message_too_big, 1009};
+  case frame_status::bad_opcode:
+  default: // (whole and need_more are not refusals)
+    return {ws::error::bad_opcode, 1002};
+  }
+}
+
 bool valid_close_code(std::uint16_t code) {
   // RFC 6455 7.4: the codes an endpoint may send (1004-1006 and 1015 are reserved).
   return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) ||
@@ -222,34 +246,13 @@ void websocket::wait_readable() {
 websocket::parsed websocket::parse_frame(std::string_view& bytes) {
   frame_head head;
   const auto room = max_message_ > message_.size() ? max_message_ - message_.size() : 0;
-  switch (read_frame_head(bytes, true, in_message_, room, head)) {
-  case frame_status::whole:
-    break;
-  case frame_status::need_more:
+  const auto status = read_frame_head(bytes, true, in_message_, room, head);
+  if (status == frame_status::need_more) {
     return parsed::need_more;
-  case frame_status::bad_reserved_bits:
-    fail(ws::error::bad_reserved_bits, 1002);
-    return parsed::failed;
-  case frame_status::bad_masking:
-    fail(ws::error::bad_unmasked_frame, 1002); // a client masks every frame (RFC 6455 5.1)
-    return parsed::failed;
-  case frame_status::bad_opcode:
-    fail(ws::error::bad_opcode, 1002);
-    return parsed::failed;
-  case frame_status::control_fragmented:
-    fail(ws::error::bad_control_fragment, 1002);
-    return parsed::failed;
-  case frame_status::control_too_big:
-    fail(ws::error::bad_control_size, 1002);
-    return parsed::failed;
-  case frame_status::continuation_of_nothing:
-    fail(ws::error::bad_continuation, 1002);
-    return parsed::failed;
-  case frame_status::data_inside_message:
-    fail(ws::error::bad_data_frame, 1002);
-    return parsed::failed;
-  case frame_status::too_big:
-    fail(ws::error::message_too_big, 1009);
+  }
+  if (status != frame_status::whole) {
+    const auto [error, close_code] = refusal(status);
+    fail(error, close_code);
     return parsed::failed;
   }
   const std::uint8_t kind = head.opcode;
