@@ -18,14 +18,18 @@ One Parley node (SQLite) runs under `valgrind --tool=callgrind --vgdb=yes`. Then
    `--dump`: the instructions of every thread of the server (T), and the messages stored (m,
    counted in the database file);
 4. instructions per message = (T − F) / (m − m0): without the connections' cost, which
-   otherwise would weigh more the fewer messages a run sends.
+   otherwise would weigh more the fewer messages a run sends. Allocations per message the same
+   way, from the calls callgrind recorded into the allocator's entry points (malloc, calloc,
+   realloc, the aligned ones and every `operator new`), whoever made them: Parley, SQLite,
+   OpenSSL, the C++ library. (mimalloc's `operator new` and `operator new[]` are one
+   function, which callgrind names after either.)
 5. history pages: two parley-load `history` runs with one reader, each filling the same
    number of messages into the first pair's conversation and then reading random pages of
    50 over HTTP for a short and for a longer time. Both pay the same filling and connecting,
    so instructions per page = (T_long − T_short) / (pages_long − pages_short), the pages
    counted by the reader (warm-up included, as callgrind counts it). A page covers the HTTP
    request and answer, the session check and the page's read (one read job together) and
-   the JSON.
+   the JSON. Allocations per page the same way.
 
 What the count covers: a message received over WebSocket, checked, written and committed
 (SQLite, fsync), acknowledged, and delivered to the receiver; plus the server's own timers
@@ -40,8 +44,12 @@ import shutil
 import sqlite3
 import subprocess
 
-SHOWN = ["instructions_per_message", "measured_messages", "instructions_total",
-         "connect_instructions", "instructions_per_page", "measured_pages"]
+SHOWN = ["instructions_per_message", "allocations_per_message", "measured_messages",
+         "instructions_total", "connect_instructions", "instructions_per_page",
+         "allocations_per_page", "measured_pages"]
+# The allocator's entry points, as callgrind names them.
+ALLOCATORS = re.compile(r"(?:malloc|calloc|realloc|aligned_alloc|posix_memalign|memalign|valloc"
+                        r"|operator new(?:\[\])?\(.*\))$")
 START_TIMEOUT = 300  # seconds: Valgrind reads the binary's debug information first
 
 
@@ -122,12 +130,12 @@ def measure(server, run_load, sizes, label):
     output = os.path.join(server.directory, "warmup.json")
     run_load(server, base + ["--seconds", sizes["warmup_seconds"], "--warmup", 0], output,
              f"{label} (warm-up)")
-    connect, connect_messages, _ = counted(
+    (connect, connect_allocations), connect_messages, _ = counted(
         server, lambda: run_load(server, base + ["--seconds", 0.001, "--warmup", 0],
                                  os.path.join(server.directory, "connect.json"),
                                  f"{label} (connections only)"))
     output = os.path.join(server.directory, "result.json")
-    total, messages, result = counted(
+    (total, allocations), messages, result = counted(
         server, lambda: run_load(server, base + ["--seconds", sizes["seconds"], "--warmup", 0],
                                  output, label))
     if messages <= connect_messages:
@@ -138,32 +146,36 @@ def measure(server, run_load, sizes, label):
     figures["connect_instructions"] = connect
     figures["measured_messages"] = messages
     figures["instructions_per_message"] = round((total - connect) / (messages - connect_messages))
+    figures["allocations_per_message"] = round(
+        (allocations - connect_allocations) / (messages - connect_messages), 1)
     runs = []
     for seconds in sizes["history_seconds"]:
         output = os.path.join(server.directory, f"history-{seconds}.json")
         history = ["history", "--messages", sizes["history_messages"], "--concurrency", 1,
                    "--seconds", seconds]
-        instructions, _, answer = counted(
+        (instructions, allocated), _, answer = counted(
             server, lambda: run_load(server, history, output, f"{label} (history, {seconds} s)"))
-        runs.append((instructions, answer["figures"]["pages_read"]))
-    (short_total, short_pages), (long_total, long_pages) = runs
+        runs.append((instructions, allocated, answer["figures"]["pages_read"]))
+    (short_total, short_allocations, short_pages), (long_total, long_allocations, long_pages) = runs
     if long_pages <= short_pages:
         raise Failure(f"the longer history run read {long_pages} pages, the shorter {short_pages}")
     figures["measured_pages"] = long_pages - short_pages
     figures["instructions_per_page"] = round((long_total - short_total) / (long_pages - short_pages))
+    figures["allocations_per_page"] = round(
+        (long_allocations - short_allocations) / (long_pages - short_pages), 1)
     result["parameters"]["callgrind"] = " ".join(wrapper(server.directory))
     return result
 
 
 def counted(server, run):
-    """Runs `run()` between callgrind's zero and dump: (instructions, messages stored, what
-    run() returned)."""
+    """Runs `run()` between callgrind's zero and dump: ((instructions, allocations), messages
+    stored, what run() returned)."""
     control(server.pids[0], "--zero")
     before = stored_messages(server.database)
     returned = run()
     control(server.pids[0], "--dump")
     stored = stored_messages(server.database) - before
-    return dumped_instructions(server.directory), stored, returned
+    return dumped_counts(server.directory), stored, returned
 
 
 def control(pid, action):
@@ -183,15 +195,42 @@ def stored_messages(database):
         connection.close()
 
 
-def dumped_instructions(directory):
-    """The instruction count (`totals:`) of the newest dump, callgrind.out.N."""
+def dumped_counts(directory):
+    """(instructions, allocations) of the newest dump, callgrind.out.N: its `totals:` line, and
+    the calls it records into the allocator's entry points (ALLOCATORS) from anywhere but
+    another of them (so an `operator new` over `malloc` counts once)."""
     dumps = [name for name in os.listdir(directory) if re.fullmatch(r"callgrind\.out\.\d+", name)]
     if not dumps:
         raise Failure(f"callgrind wrote no dump into {directory}")
     newest = max(dumps, key=lambda name: int(name.rsplit(".", 1)[1]))
-    with open(os.path.join(directory, newest), errors="replace") as stream:
+    return counts_of(os.path.join(directory, newest))
+
+
+def counts_of(path):
+    """(instructions, allocations) of one callgrind dump (see dumped_counts). Function names are
+    compressed: `fn=(id) name` or `cfn=(id) name` the first time, `(id)` alone after."""
+    names = {}
+    total = None
+    allocations = 0
+    caller = callee = None
+    with open(path, errors="replace") as stream:
         for line in stream:
-            match = re.match(r"(?:totals|summary): (\d+)", line)
+            match = re.match(r"(c?fn)=\((\d+)\)(?: (.*))?$", line.rstrip("\n"))
             if match:
-                return int(match.group(1))
-    raise Failure(f"no instruction total in {newest}")
+                kind, key, name = match.groups()
+                if name is not None:
+                    names[key] = name
+                if kind == "fn":
+                    caller, callee = names.get(key), None
+                else:
+                    callee = names.get(key)
+            elif line.startswith("calls=") and callee is not None and ALLOCATORS.match(callee):
+                if caller is None or not ALLOCATORS.match(caller):
+                    allocations += int(line[len("calls="):].split()[0])
+            elif total is None:
+                match = re.match(r"(?:totals|summary): (\d+)", line)
+                if match:
+                    total = int(match.group(1))
+    if total is None:
+        raise Failure(f"no instruction total in {path}")
+    return total, allocations
