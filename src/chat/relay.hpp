@@ -10,15 +10,15 @@
 // With a bus, log changes reach each node's sockets in seq order, with no seq skipped: every
 // node keeps, per conversation, the last seq it delivered (for the conversations whose last
 // change concerned someone here and that someone here is still in: a node forgets the others,
-// which it would otherwise keep for every conversation of the cluster). A change that arrives after a gap (a publish lost while
-// Redis was away, or overtaken by a later one from another node) waits while the node reads the
-// conversation's current state after that seq from the database and delivers it (new messages
-// as `message`, changed ones as `message:updated`, each local member's view as `conversation`);
-// what then arrives late is dropped. Live events and `sync` carry the same current state, so a
-// client that gets something twice converges (a read of what was missed may see this node's own
-// commit before the writer hands it over, and then the socket that sent a message also gets it
-// as an event, besides its ack). Without a bus (one node), the writer's commit order already is
-// seq order and changes go straight out.
+// which it would otherwise keep for every conversation of the cluster). A change that arrives
+// after a gap (a publish lost while Redis was away, or overtaken by a later one from another
+// node) waits while the node reads the conversation's current state after that seq from the
+// database and delivers it (new messages as `message`, changed ones as `message:updated`, each
+// local member's view as `conversation`); what then arrives late is dropped. Live events and
+// `sync` carry the same current state, so a client that gets something twice converges (a read
+// of what was missed may see this node's own commit before the writer hands it over, and then
+// the socket that sent a message also gets it as an event, besides its ack). Without a bus (one
+// node), the writer's commit order already is seq order and changes go straight out.
 //
 // Thread-safety: every member may be called from any thread.
 
