@@ -245,7 +245,8 @@ sio_connection::frames sio_connection::next_message(std::string_view& message) {
     case engineio::opcode::close: // answered once, then the server closes the connection
       if (!close_sent_) {
         close_sent_ = true;
-        send(payload.substr(0, std::min<std::size_t>(payload.size(), 2)), engineio::opcode::close);
+        send(payload.substr(0, std::min<std::size_t>(payload.size(), 2)),
+             engineio::opcode::close);
       }
       return frames::closed;
     case engineio::opcode::ping:
@@ -358,18 +359,10 @@ void sio_connection::send(std::string_view payload, unsigned opcode) {
   if (!socket_.is_open() || (close_sent_ && opcode != engineio::opcode::close)) {
     return;
   }
-  // FIN, the opcode; the mask bit and the length; the masking key; the masked payload.
+  // The header (FIN, the opcode, the mask bit and the length); the masking key; the masked
+  // payload.
   const std::size_t size = payload.size();
-  pending_.push_back(static_cast<char>(0x80U | opcode));
-  if (size < 126) {
-    pending_.push_back(static_cast<char>(0x80U | size));
-  } else {
-    const std::size_t bytes = size <= 0xFFFF ? 2 : 8;
-    pending_.push_back(static_cast<char>(0x80U | (bytes == 2 ? 126U : 127U)));
-    for (std::size_t index = bytes; index-- > 0;) {
-      pending_.push_back(static_cast<char>((size >> (8 * index)) & 0xFFU));
-    }
-  }
+  pending_.append(engineio::frame_header(static_cast<std::uint8_t>(opcode), size, true).bytes());
   const auto random = static_cast<std::uint32_t>(next_random(mask_state_));
   std::uint8_t key[4];
   std::memcpy(key, &random, 4);

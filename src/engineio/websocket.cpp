@@ -62,25 +62,6 @@ std::string close_payload(std::uint16_t code) {
 
 } // namespace
 
-websocket::frame_header::frame_header(std::uint8_t opcode, std::size_t size) {
-  data[0] = static_cast<std::uint8_t>(0x80 | opcode);
-  if (size < 126) {
-    data[1] = static_cast<std::uint8_t>(size);
-    length = 2;
-  } else if (size <= 0xFFFF) {
-    data[1] = 126;
-    data[2] = static_cast<std::uint8_t>(size >> 8);
-    data[3] = static_cast<std::uint8_t>(size);
-    length = 4;
-  } else {
-    data[1] = 127;
-    for (int index = 0; index < 8; ++index) {
-      data[2 + index] = static_cast<std::uint8_t>(std::uint64_t{size} >> (56 - 8 * index));
-    }
-    length = 10;
-  }
-}
-
 std::size_t websocket::unread_bytes() const {
   boost::system::error_code error;
   const auto pending = socket_.next_layer().available(error);
@@ -356,14 +337,13 @@ void websocket::finish_read(boost::system::error_code error, bool now) {
 coalescing_socket::gather_outcome websocket::gather(std::string_view prefix,
                                                     std::string_view payload, bool text) {
   const frame_header header(text ? opcode::text : opcode::binary, prefix.size() + payload.size());
-  const auto bytes = header.bytes();
-  return socket_.gather(
-      {std::string_view(static_cast<const char*>(bytes.data()), bytes.size()), prefix, payload});
+  return socket_.gather({header.bytes(), prefix, payload});
 }
 
 void websocket::write_control(std::uint8_t opcode, std::string_view payload) {
-  frame_header header(opcode, payload.size());
-  const std::array<asio::const_buffer, 2> buffers{header.bytes(), asio::buffer(payload)};
+  const frame_header header(opcode, payload.size());
+  const std::array<asio::const_buffer, 2> buffers{asio::buffer(header.bytes()),
+                                                  asio::buffer(payload)};
   socket_.async_write_some(buffers, [](boost::system::error_code, std::size_t) {});
 }
 

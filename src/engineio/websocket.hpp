@@ -80,9 +80,9 @@ public:
   template <class Token> auto async_write(std::string_view payload, bool text, Token&& token) {
     return boost::asio::async_initiate<Token, void(boost::system::error_code, std::size_t)>(
         [this](auto handler, std::string_view data, bool is_text) {
-          frame_header header(is_text ? opcode::text : opcode::binary, data.size());
-          const std::array<boost::asio::const_buffer, 2> buffers{header.bytes(),
-                                                                 boost::asio::buffer(data)};
+          const frame_header header(is_text ? opcode::text : opcode::binary, data.size());
+          const std::array<boost::asio::const_buffer, 2> buffers{
+              boost::asio::buffer(header.bytes()), boost::asio::buffer(data)};
           socket_.async_write_some(buffers, std::move(handler));
         },
         token, payload, text);
@@ -114,13 +114,6 @@ public:
 
 private:
   enum class parsed { need_more, message, control, failed };
-
-  struct frame_header {
-    frame_header(std::uint8_t opcode, std::size_t size);
-    [[nodiscard]] boost::asio::const_buffer bytes() const { return {data.data(), length}; }
-    std::array<std::uint8_t, 10> data{};
-    std::size_t length = 0;
-  };
 
   void accept(const boost::beast::http::request<boost::beast::http::string_body>& request,
               std::string_view server, done_handler handler);

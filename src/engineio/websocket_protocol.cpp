@@ -17,6 +17,26 @@ std::string websocket_accept(std::string_view key) {
   return base64_encode(std::string_view(reinterpret_cast<const char*>(digest), size));
 }
 
+frame_header::frame_header(std::uint8_t opcode, std::size_t size, bool masked) {
+  const std::uint8_t mask_bit = masked ? 0x80 : 0x00;
+  data[0] = static_cast<std::uint8_t>(0x80 | opcode);
+  if (size < 126) {
+    data[1] = static_cast<std::uint8_t>(mask_bit | size);
+    length = 2;
+  } else if (size <= 0xFFFF) {
+    data[1] = mask_bit | 126;
+    data[2] = static_cast<std::uint8_t>(size >> 8);
+    data[3] = static_cast<std::uint8_t>(size);
+    length = 4;
+  } else {
+    data[1] = mask_bit | 127;
+    for (int index = 0; index < 8; ++index) {
+      data[2 + index] = static_cast<std::uint8_t>(std::uint64_t{size} >> (56 - 8 * index));
+    }
+    length = 10;
+  }
+}
+
 frame_status read_frame_head(std::string_view bytes, bool from_client, bool in_message,
                              std::uint64_t room, frame_head& head) {
   if (bytes.size() < 2) {

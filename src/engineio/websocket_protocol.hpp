@@ -3,6 +3,7 @@
 // received frame's header and the rules it must keep, and a frame's masking. The server's
 // `websocket` and the load generator's client share them.
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -24,6 +25,18 @@ inline constexpr std::uint8_t close = 0x8;
 inline constexpr std::uint8_t ping = 0x9;
 inline constexpr std::uint8_t pong = 0xA;
 } // namespace opcode
+
+/// A frame's header as its sender writes it: FIN and `opcode`, then the payload's `size` in
+/// its shortest form, with the mask bit when `masked` (the 4-byte masking key, the sender's,
+/// goes after it).
+struct frame_header {
+  frame_header(std::uint8_t opcode, std::size_t size, bool masked = false);
+  [[nodiscard]] std::string_view bytes() const {
+    return {reinterpret_cast<const char*>(data.data()), length};
+  }
+  std::array<std::uint8_t, 10> data{};
+  std::size_t length = 0;
+};
 
 /// A received frame's header.
 struct frame_head {

@@ -95,6 +95,27 @@ TEST(WebSocketProtocolTest, ReadsAnUnmaskedServerFrameOfEachSizeClass) {
   }
 }
 
+TEST(WebSocketProtocolTest, AWrittenHeaderReadsBackInEachLengthForm) {
+  for (const bool masked : {false, true}) {
+    for (const std::size_t size : {0U, 125U, 126U, 65535U, 65536U, 1U << 20}) {
+      const frame_header written(opcode::binary, size, masked);
+      EXPECT_EQ(written.length, (size < 126 ? 2U : size <= 0xFFFF ? 4U : 10U)) << size;
+      // The header, a key when masked, and the payload: read back as it was written.
+      std::string bytes(written.bytes());
+      bytes += masked ? std::string("\x01\x02\x03\x04") : std::string();
+      bytes += std::string(size, 'z');
+      frame_head head;
+      ASSERT_EQ(read_frame_head(bytes, masked, false, size, head), frame_status::whole)
+          << size << (masked ? " masked" : "");
+      EXPECT_TRUE(head.fin);
+      EXPECT_EQ(head.opcode, opcode::binary);
+      EXPECT_EQ(head.length, size);
+      EXPECT_EQ(head.size, written.length + (masked ? 4 : 0));
+      EXPECT_EQ(head.mask != nullptr, masked);
+    }
+  }
+}
+
 TEST(WebSocketProtocolTest, EveryTruncationOfAFrameNeedsMore) {
   const std::string masked = frame(0x81, std::string(300, 'y'), "abcd");
   const std::string plain = frame(0x81, std::string(300, 'y'));
