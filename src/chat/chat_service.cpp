@@ -315,12 +315,7 @@ chat_service::announcement to_every_member(store::read_transaction& transaction,
     everyone.seq = found->last_seq;
   }
   everyone.members = transaction.member_ids(conversation);
-  everyone.views.reserve(everyone.members.size());
-  for (const auto viewer : everyone.members) {
-    if (auto view = transaction.summary(conversation, viewer)) {
-      everyone.views.emplace_back(viewer, std::move(*view));
-    }
-  }
+  everyone.views = transaction.views_of_members(conversation);
   return everyone;
 }
 
@@ -335,9 +330,10 @@ void chat_service::announce(const announcement& change, const socketio::socket* 
     out.updated = message_text(*change.updated);
   }
   out.members = change.members;
-  out.views.reserve(change.views.size());
-  for (const auto& [viewer, view] : change.views) {
-    out.views.emplace_back(viewer, boost::json::serialize(conversation_json(view, viewer)));
+  if (change.views) {
+    auto rendered = render_views(*change.views);
+    out.views = std::move(rendered.viewers);
+    out.view_members = std::move(rendered.members);
   }
   relay_.committed(std::move(out), except);
 }

@@ -297,7 +297,7 @@ public:
     store::id seq = 0; ///< The change's place in the conversation's log.
     std::optional<store::message_row> updated; ///< `message:updated` to `members`.
     /// `conversation`: each viewer's own view of it, to that viewer's sockets.
-    std::vector<std::pair<store::id, store::conversation_summary>> views;
+    std::optional<store::member_views> views;
     std::vector<store::id> removed; ///< `conversation:left` (and the fence).
     std::vector<store::id> members;
     store::id conversation = 0;

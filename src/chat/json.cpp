@@ -194,49 +194,93 @@ boost::json::object contact_json(const store::contact_row& contact, bool online)
   return result;
 }
 
-boost::json::object conversation_json(const store::conversation_summary& summary,
-                                      store::id viewer) {
-  const auto& conversation = summary.conversation;
-  boost::json::object result;
-  result["id"] = conversation.conversation_id;
-  const bool direct = conversation.kind == store::conversation_kind::direct;
-  result["kind"] = direct ? "direct" : "group";
+namespace {
+
+// A direct conversation is titled with the viewer's nickname for the other member, or their name.
+std::string title_for(const store::conversation_row& conversation,
+                      const std::optional<std::string>& nickname,
+                      const std::vector<store::member_view>& members, store::id viewer) {
+  if (conversation.kind != store::conversation_kind::direct) {
+    return conversation.title.value_or("");
+  }
+  if (nickname) {
+    return *nickname;
+  }
   std::string title = conversation.title.value_or("");
-  if (direct) {
-    if (summary.nickname) {
-      title = *summary.nickname;
-    } else {
-      for (const auto& member : summary.members) {
-        if (member.user.user_id != viewer) {
-          title = member.user.name;
-        }
-      }
+  for (const auto& member : members) {
+    if (member.user.user_id != viewer) {
+      title = member.user.name;
     }
   }
-  result["title"] = title;
-  boost::json::array members;
-  members.reserve(summary.members.size());
-  for (const auto& member : summary.members) {
-    auto shown = user_json(member.user);
-    shown["admin"] = member.admin;
-    shown["read_up_to"] = member.read_up_to;
-    shown["delivered_up_to"] = member.delivered_up_to;
-    members.push_back(std::move(shown));
+  return title;
+}
+
+boost::json::array members_json(const std::vector<store::member_view>& members) {
+  boost::json::array shown;
+  shown.reserve(members.size());
+  for (const auto& member : members) {
+    auto one = user_json(member.user);
+    one["admin"] = member.admin;
+    one["read_up_to"] = member.read_up_to;
+    one["delivered_up_to"] = member.delivered_up_to;
+    shown.push_back(std::move(one));
   }
-  result["members"] = std::move(members);
+  return shown;
+}
+
+// The fields after "members": last_message, unread_count, seq, muted_until.
+void put_viewer_fields(boost::json::object& result, const store::conversation_summary& summary) {
   if (summary.last_message) {
     result["last_message"] = message_json(*summary.last_message);
   } else {
     result["last_message"] = nullptr;
   }
   result["unread_count"] = summary.unread_count;
-  result["seq"] = conversation.last_seq;
+  result["seq"] = summary.conversation.last_seq;
   if (summary.muted_until) {
     result["muted_until"] = *summary.muted_until;
   } else {
     result["muted_until"] = nullptr;
   }
+}
+
+boost::json::object head_json(const store::conversation_summary& summary, std::string title) {
+  const bool direct = summary.conversation.kind == store::conversation_kind::direct;
+  return boost::json::object{{"id", summary.conversation.conversation_id},
+                             {"kind", direct ? "direct" : "group"},
+                             {"title", std::move(title)}};
+}
+
+} // namespace
+
+boost::json::object conversation_json(const store::conversation_summary& summary,
+                                      store::id viewer) {
+  auto result = head_json(summary, title_for(summary.conversation, summary.nickname,
+                                             summary.members, viewer));
+  result["members"] = members_json(summary.members);
+  put_viewer_fields(result, summary);
   return result;
+}
+
+rendered_views render_views(const store::member_views& views,
+                            const std::function<bool(store::id)>& wanted) {
+  rendered_views out;
+  out.members = boost::json::serialize(members_json(views.shared.members));
+  // The shared summary without its members, to which each viewer's part is applied.
+  store::conversation_summary bare;
+  bare.conversation = views.shared.conversation;
+  bare.last_message = views.shared.last_message;
+  for (const auto& part : views.viewers) {
+    if (wanted && !wanted(part.viewer)) {
+      continue;
+    }
+    const auto summary = store::viewing(bare, part);
+    auto object = head_json(summary, title_for(summary.conversation, summary.nickname,
+                                               views.shared.members, part.viewer));
+    put_viewer_fields(object, summary);
+    out.viewers.emplace_back(part.viewer, boost::json::serialize(object));
+  }
+  return out;
 }
 
 } // namespace parley::chat

@@ -5,7 +5,11 @@
 
 #include <boost/json/object.hpp>
 
+#include <array>
+#include <functional>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 namespace parley::chat {
@@ -44,5 +48,23 @@ void append_messages_text(std::string& out, const std::vector<store::message_row
 /// direct conversation is titled with the viewer's nickname for the other member, or their name.
 [[nodiscard]] boost::json::object conversation_json(const store::conversation_summary& summary,
                                                     store::id viewer);
+
+/// conversation_json for each member of a conversation at once, with what they share written
+/// once: a 1,000-member group's change is then 1,000 small objects and one members' array, not
+/// 1,000 copies of the array (each member's view used to be read and kept whole).
+struct rendered_views {
+  std::string members; ///< The members' array.
+  /// Each viewer's object without "members" (whole_view() gives the pieces of the whole one).
+  std::vector<std::pair<store::id, std::string>> viewers;
+};
+/// The views of the members for whom `wanted` says yes (no `wanted`: every member's).
+[[nodiscard]] rendered_views render_views(const store::member_views& views,
+                                          const std::function<bool(store::id)>& wanted = {});
+/// A viewer's whole object (one of rendered_views' viewers with its members), as pieces to be
+/// joined as they are: the members go in before its closing brace.
+[[nodiscard]] inline std::array<std::string_view, 4> whole_view(std::string_view viewer_object,
+                                                                std::string_view members) {
+  return {viewer_object.substr(0, viewer_object.size() - 1), R"(,"members":)", members, "}"};
+}
 
 } // namespace parley::chat

@@ -94,13 +94,10 @@ struct missed_job {
     }
     delivery views;
     views.conversation = conversation;
-    for (const auto member : members) {
-      if (!hub->is_online(member)) {
-        continue;
-      }
-      if (auto view = transaction.summary(conversation, member)) {
-        views.views.emplace_back(member, json::serialize(conversation_json(*view, member)));
-      }
+    if (const auto every = transaction.views_of_members(conversation)) {
+      auto rendered = render_views(*every, [this](id member) { return hub->is_online(member); });
+      views.views = std::move(rendered.viewers);
+      views.view_members = std::move(rendered.members);
     }
     result.changes.push_back(std::move(views));
     return result;
@@ -154,7 +151,7 @@ std::string encode(const delivery& change) {
       out += fmt::format("{}[{},{}]", index == 0 ? "" : ",", change.views[index].first,
                          change.views[index].second);
     }
-    out += "]";
+    out += "],\"vm\":" + change.view_members;
   }
   put_ids(out, "r", change.removed);
   if (!change.event.empty()) {
@@ -188,6 +185,7 @@ std::optional<delivery> decode(std::string_view payload) {
         const auto& entry = pair.as_array();
         change.views.emplace_back(entry.at(0).as_int64(), json::serialize(entry.at(1)));
       }
+      change.view_members = json::serialize(object.at("vm").as_array());
     }
     change.removed = ids_of(object, "r");
     if (const auto* event = object.if_contains("e"); event != nullptr) {
@@ -525,7 +523,10 @@ void relay::apply(const delivery& change, const socketio::socket* except) {
   }
   for (const auto& [viewer, view] : change.views) {
     // A member added back is let in again by the event that shows them the conversation.
-    hub_.emit_to_users({viewer}, "conversation", socketio::single_serialized_argument(view),
+    const auto pieces = whole_view(view, change.view_members);
+    hub_.emit_to_users({viewer}, "conversation",
+                       socketio::single_serialized_argument({pieces[0], pieces[1], pieces[2],
+                                                             pieces[3]}),
                        except, socketio::scope{change.conversation, true});
   }
   if (!change.event.empty()) {

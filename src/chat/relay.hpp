@@ -52,8 +52,10 @@ struct delivery {
   /// A changed message (JSON text): `message:updated` to `members`.
   std::string updated;
   std::vector<store::id> members;
-  /// `conversation`: each viewer's own view (JSON text); it lets them back into the scope.
+  /// `conversation`: each viewer's own view (JSON text, without "members"); it lets them back
+  /// into the scope. `view_members` is the members' array they all have (render_views).
   std::vector<std::pair<store::id, std::string>> views;
+  std::string view_members;
   /// `conversation:left`, and nothing more of the conversation, to their sockets.
   std::vector<store::id> removed;
   /// An event outside the log: `event` with one argument (JSON text) to `users`.

@@ -177,6 +177,35 @@ struct conversation_summary {
   std::optional<unix_ms> muted_until;  ///< The viewer's: no pushes before then (null: never muted).
 };
 
+/// What one member's view of a conversation has of its own (member_views holds the rest).
+struct viewer_part {
+  id viewer = 0;
+  bool sees_last_message = true; ///< false: it came before the viewer joined.
+  std::int64_t unread_count = 0;
+  std::optional<std::string> nickname;
+  std::optional<unix_ms> muted_until;
+};
+
+/// Every member's view of a conversation, with what they share read once: `shared` is the
+/// conversation, its members and its last message (its own fields left empty), then one part
+/// per member. shared + a part is that member's summary (viewing()).
+struct member_views {
+  conversation_summary shared;
+  std::vector<viewer_part> viewers;
+};
+
+/// The summary `part.viewer` has of `shared` (a member_views' shared summary).
+[[nodiscard]] inline conversation_summary viewing(conversation_summary shared,
+                                                  const viewer_part& part) {
+  if (!part.sees_last_message) {
+    shared.last_message.reset();
+  }
+  shared.unread_count = part.unread_count;
+  shared.nickname = part.nickname;
+  shared.muted_until = part.muted_until;
+  return shared;
+}
+
 /// One of a user's conversations, for `sync`: where its log is and where the user's view starts.
 struct log_position {
   id conversation_id = 0;

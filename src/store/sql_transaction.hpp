@@ -67,6 +67,7 @@ public:
   std::optional<message_row> message(id message_id) override;
   std::vector<id> senders_between(id conversation_id, id after, id up_to) override;
   std::optional<conversation_summary> summary(id conversation_id, id viewer) override;
+  std::optional<member_views> views_of_members(id conversation_id) override;
   std::vector<conversation_summary> conversations_of(id viewer) override;
   std::optional<message_row> message_by_client_id(id sender, std::string_view client_id) override;
   std::vector<message_position> page_positions(id conversation_id, std::optional<id> before,
@@ -133,6 +134,11 @@ private:
   message_row stored_message(id message_id, id conversation_id, id sender_id,
                              std::string_view body, unix_ms sent_at, std::string_view client_id,
                              id seq, std::optional<id> reply_to);
+  /// What every member's summary of the conversation has: its members and last message.
+  conversation_summary shared_summary(conversation_row conversation);
+  /// What `viewer`'s summary has of its own, but muted_until (from their member row).
+  viewer_part viewer_part_of(const conversation_summary& shared, id viewer, id last_read_id,
+                             id from_seq);
   conversation_summary summarise(conversation_row conversation, id viewer, id last_read_id,
                                  id from_seq);
   /// Where a message of the conversation is in its log (nullopt: not one of its messages).

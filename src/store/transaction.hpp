@@ -49,6 +49,9 @@ public:
   /// The conversation as `viewer` sees it in their list; nullopt when not a member.
   [[nodiscard]] virtual std::optional<conversation_summary> summary(id conversation_id,
                                                                     id viewer) = 0;
+  /// Every member's view of the conversation at once (after a change to it), its members read
+  /// once rather than once per member; viewers in member_ids' order. nullopt: no conversation.
+  [[nodiscard]] virtual std::optional<member_views> views_of_members(id conversation_id) = 0;
   /// `viewer`'s conversations, most recent activity first. A direct conversation without
   /// messages is listed only to the member who opened it.
   [[nodiscard]] virtual std::vector<conversation_summary> conversations_of(id viewer) = 0;

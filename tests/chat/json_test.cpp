@@ -264,6 +264,50 @@ TEST(user_json, contacts_and_members_carry_it_too) {
   EXPECT_EQ(members[0].at("admin"), true);
 }
 
+// Every member's view rendered at once is, joined with the members, each one's own object.
+TEST(render_views, each_viewer_gets_their_own_object_with_the_members_written_once) {
+  store::member_views views;
+  auto& shared = views.shared;
+  shared.conversation.conversation_id = 7;
+  shared.conversation.kind = store::conversation_kind::direct;
+  shared.conversation.last_seq = 9;
+  auto bob = alice(std::nullopt);
+  bob.user_id = 4;
+  bob.name = "Bob";
+  shared.members = {store::member_view{alice(77), false, 3, 5},
+                    store::member_view{bob, false, 0, 0}};
+  shared.last_message = plain();
+  views.viewers = {store::viewer_part{alice(77).user_id, true, 2, "Bobby", 5000},
+                   store::viewer_part{4, false, 0, std::nullopt, std::nullopt}};
+
+  const auto rendered = render_views(views);
+  EXPECT_EQ(boost::json::parse(rendered.members),
+            conversation_json(shared, 4).at("members"));
+  ASSERT_EQ(rendered.viewers.size(), 2U);
+  for (std::size_t index = 0; index < 2; ++index) {
+    const auto& [viewer, object] = rendered.viewers[index];
+    EXPECT_EQ(viewer, views.viewers[index].viewer);
+    EXPECT_FALSE(boost::json::parse(object).as_object().contains("members"));
+    std::string whole;
+    for (const auto piece : whole_view(object, rendered.members)) {
+      whole += piece;
+    }
+    EXPECT_EQ(boost::json::parse(whole),
+              conversation_json(store::viewing(shared, views.viewers[index]), viewer));
+  }
+  const auto first = boost::json::parse(rendered.viewers[0].second);
+  EXPECT_EQ(first.at("title"), "Bobby");
+  EXPECT_EQ(first.at("unread_count"), 2);
+  EXPECT_EQ(first.at("muted_until"), 5000);
+  const auto second = boost::json::parse(rendered.viewers[1].second);
+  EXPECT_EQ(second.at("title"), "Alice");
+  EXPECT_EQ(second.at("last_message"), nullptr);
+
+  const auto some = render_views(views, [](store::id viewer) { return viewer == 4; });
+  ASSERT_EQ(some.viewers.size(), 1U);
+  EXPECT_EQ(some.viewers[0].first, 4);
+}
+
 TEST(messages_text, an_array_in_order) {
   EXPECT_EQ(messages_text({}), "[]");
   auto second = plain();

@@ -9,6 +9,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <vector>
+
 namespace parley::store {
 namespace {
 
@@ -328,6 +331,60 @@ TEST_P(chat_test, the_list_shows_recent_activity_first_with_unread_counts) {
   transaction_.advance_read(group.conversation_id, alice_.user_id, two.message_id);
   EXPECT_EQ(transaction_.summary(group.conversation_id, alice_.user_id)->unread_count, 0);
   EXPECT_FALSE(transaction_.summary(quiet, carol_.user_id));
+}
+
+// After a change every member gets the conversation as they see it: read at once (members
+// once), each one's view is what their own summary says.
+TEST_P(chat_test, every_members_view_read_at_once_is_each_ones_own_summary) {
+  const auto dave = transaction_.insert_user("+14155550104", "Dave", 100);
+  const auto group = transaction_.insert_conversation(conversation_kind::group, "Trip",
+                                                      std::nullopt, bob_.user_id, 150);
+  const id conversation = group.conversation_id;
+  for (const auto& member : {alice_, bob_, carol_}) {
+    transaction_.insert_member(conversation, member.user_id, 150);
+  }
+  send(conversation, bob_.user_id, "one", 300, "1");
+  const auto two = send(conversation, carol_.user_id, "two", 400, "2");
+  transaction_.advance_read(conversation, alice_.user_id, two.message_id);
+  transaction_.insert_member(conversation, dave.user_id, 450, two.seq); // after both messages
+  EXPECT_TRUE(transaction_.set_muted(conversation, carol_.user_id, 5000));
+
+  const auto views = transaction_.views_of_members(conversation);
+  ASSERT_TRUE(views);
+  EXPECT_EQ(views->shared.members.size(), 4U);
+  EXPECT_EQ(views->shared.last_message->body, "two");
+  std::vector<id> viewers;
+  for (const auto& part : views->viewers) {
+    viewers.push_back(part.viewer);
+    const auto own = transaction_.summary(conversation, part.viewer);
+    ASSERT_TRUE(own);
+    const auto seen = viewing(views->shared, part);
+    EXPECT_EQ(seen.unread_count, own->unread_count) << part.viewer;
+    EXPECT_EQ(seen.last_message.has_value(), own->last_message.has_value()) << part.viewer;
+    EXPECT_EQ(seen.muted_until, own->muted_until) << part.viewer;
+    EXPECT_EQ(seen.nickname, own->nickname) << part.viewer;
+    EXPECT_EQ(seen.members.size(), own->members.size()) << part.viewer;
+  }
+  EXPECT_EQ(viewers, transaction_.member_ids(conversation));
+  auto part_of = [&](const user_row& user) {
+    return *std::ranges::find(views->viewers, user.user_id, &viewer_part::viewer);
+  };
+  EXPECT_EQ(part_of(alice_).unread_count, 0); // read up to "two"
+  EXPECT_EQ(part_of(bob_).unread_count, 1);   // "two"; his own never counts
+  EXPECT_EQ(part_of(carol_).unread_count, 1); // "one"
+  EXPECT_EQ(part_of(carol_).muted_until, 5000);
+  EXPECT_FALSE(part_of(dave).sees_last_message); // it came before he joined
+  EXPECT_EQ(part_of(dave).unread_count, 0);
+
+  // A direct conversation: each side's title comes from their own nickname for the other.
+  const auto quiet = direct(alice_, bob_, 100);
+  transaction_.insert_contact(alice_.user_id, bob_.user_id, "Bobby", 1);
+  const auto pair = transaction_.views_of_members(quiet);
+  ASSERT_TRUE(pair);
+  ASSERT_EQ(pair->viewers.size(), 2U);
+  EXPECT_EQ(pair->viewers[0].nickname, "Bobby");
+  EXPECT_FALSE(pair->viewers[1].nickname);
+  EXPECT_FALSE(transaction_.views_of_members(conversation + quiet + 100));
 }
 
 TEST_P(chat_test, an_empty_direct_conversation_shows_only_to_its_creator) {
