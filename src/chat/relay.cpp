@@ -12,6 +12,8 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <memory>
+#include <unordered_map>
 #include <utility>
 
 namespace parley::chat {
@@ -521,13 +523,30 @@ void relay::apply(const delivery& change, const socketio::socket* except) {
     hub_.emit_to_users(change.members, "message:updated",
                        socketio::single_serialized_argument(change.updated), except, about);
   }
-  for (const auto& [viewer, view] : change.views) {
+  if (!change.views.empty()) {
+    // Each viewer's object is joined with the members they share on their socket's thread.
     // A member added back is let in again by the event that shows them the conversation.
-    const auto pieces = whole_view(view, change.view_members);
-    hub_.emit_to_users({viewer}, "conversation",
-                       socketio::single_serialized_argument({pieces[0], pieces[1], pieces[2],
-                                                             pieces[3]}),
-                       except, socketio::scope{change.conversation, true});
+    struct shared_views {
+      std::unordered_map<id, std::string> views;
+      std::string members;
+    };
+    auto views = std::make_shared<shared_views>();
+    std::vector<id> viewers;
+    viewers.reserve(change.views.size());
+    for (const auto& [viewer, view] : change.views) {
+      views->views.emplace(viewer, view);
+      viewers.push_back(viewer);
+    }
+    views->members = change.view_members;
+    hub_.emit_to_each(
+        viewers, "conversation",
+        [views = std::shared_ptr<const shared_views>(std::move(views))](id viewer,
+                                                                        std::string& out) {
+          for (const auto piece : whole_view(views->views.at(viewer), views->members)) {
+            out += piece;
+          }
+        },
+        except, socketio::scope{change.conversation, true});
   }
   if (!change.event.empty()) {
     hub_.emit_to_users(change.users, change.event,

@@ -2,8 +2,13 @@
 
 #include "common/post_batch.hpp"
 
+#include <boost/json/serialize.hpp>
+#include <boost/json/string_view.hpp>
+
 #include <algorithm>
 #include <iterator>
+#include <memory>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -121,6 +126,23 @@ void hub::emit_to_users(const std::vector<user_id>& users, std::string event, co
   post_per_executor(std::move(targets), [serialized, about](user_id, socket& target) {
     if (admits(target, about)) {
       target.emit(serialized);
+    }
+  });
+}
+
+void hub::emit_to_each(const std::vector<user_id>& users, std::string_view event,
+                       std::function<void(user_id user, std::string& out)> argument,
+                       const socket* except, scope about) {
+  const auto head = std::make_shared<const std::string>(
+      "[" + boost::json::serialize(boost::json::string_view(event)) + ",");
+  const auto write = std::make_shared<const decltype(argument)>(std::move(argument));
+  post_per_executor(live_sockets(users, except), [head, write, about](user_id user,
+                                                                      socket& target) {
+    if (admits(target, about)) {
+      auto text = std::make_shared<std::string>(*head);
+      (*write)(user, *text);
+      text->push_back(']');
+      target.emit(serialized_event(std::move(text)));
     }
   });
 }

@@ -39,6 +39,13 @@ public:
   /// Sends `event` to every socket of each of `users`, except `except` (the sending socket).
   void emit_to_users(const std::vector<user_id>& users, std::string event, const message& args,
                      const socket* except = nullptr, scope about = {});
+  /// Sends `event` to every socket of each of `users` (but `except`) with one argument of that
+  /// user's own: `argument(user, out)` appends its JSON text to `out`, on the socket's thread as
+  /// the event goes out. An argument that is large and differs per user (a group's members with
+  /// each member's own fields) is then not written for every user at once on the caller's thread.
+  void emit_to_each(const std::vector<user_id>& users, std::string_view event,
+                    std::function<void(user_id user, std::string& out)> argument,
+                    const socket* except = nullptr, scope about = {});
   /// Like emit_to_users, asking each socket for an acknowledgement: `on_ack(user)` runs on
   /// that socket's executor (passed along) when it answers within `timeout`.
   void emit_to_users_with_ack(const std::vector<user_id>& users, std::string event,
