@@ -10,15 +10,6 @@
 
 namespace parley::app {
 
-void configure_allocator() {
-#ifdef PARLEY_WITH_MIMALLOC
-  if (std::getenv("MIMALLOC_DECOMMIT_DELAY") == nullptr &&
-      std::getenv("MIMALLOC_RESET_DELAY") == nullptr) { // the option's older name
-    mi_option_set(mi_option_decommit_delay, 0);
-  }
-#endif
-}
-
 std::string allocator_in_use() {
 #ifdef PARLEY_WITH_MIMALLOC
   // Linked is not enough: malloc must resolve to mimalloc's (a link order that put libc first

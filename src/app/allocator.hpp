@@ -9,15 +9,14 @@
 
 namespace parley::app {
 
-/// Sets the allocator up for a long-running server; first thing in main(), before any thread.
-/// mimalloc gives pages that fell free back to the system after `decommit_delay` (25 ms), but
-/// applies that delayed release only during later allocator work on the thread that owns
-/// them: a burst's memory stayed with the process (the fan-out benchmark held 260 MiB where
-/// glibc's malloc held 52; docs/performance.md, "Memory under fan-out"). So the delay is 0
-/// unless MIMALLOC_DECOMMIT_DELAY says otherwise. Does nothing without mimalloc.
-void configure_allocator();
+// mimalloc's own settings stand: pages that fell free go back to the system after
+// `decommit_delay` (25 ms). The server set it to 0 for a while, because a 1,000-member group's
+// creation held 300 MiB for good otherwise; that was the group's views read whole for every
+// member, since fixed, and returning pages at once cost up to a fifth of a message's CPU in
+// page faults (docs/performance.md, "Freed pages kept 25 ms again"). MIMALLOC_DECOMMIT_DELAY
+// in the environment changes it.
 
-/// "mimalloc 2.0.9 (freed pages returned after 0 ms)" when mimalloc is linked and malloc's
+/// "mimalloc 2.0.9 (freed pages returned after 25 ms)" when mimalloc is linked and malloc's
 /// blocks are its own; otherwise "system" (the C library's, or whatever took malloc over: a
 /// sanitizer, an LD_PRELOAD).
 [[nodiscard]] std::string allocator_in_use();

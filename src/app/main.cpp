@@ -491,7 +491,6 @@ int issue_token(const config::config& settings, const std::string& phone) {
 } // namespace
 
 int main(int argc, char** argv) {
-  parley::app::configure_allocator();
   CLI::App app{"Parley: real-time chat server.\n"
                "Configuration: flags over environment over the TOML file over defaults.",
                "parley"};
