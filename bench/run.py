@@ -4,7 +4,8 @@ socket.io peer (bench/peers/socketio), with the same load generator (parley-load
 `media` workload (uploads, thumbnails, attachments: bench/media.py) is Parley's alone and runs
 in this process instead of parley-load; so is `push` (Web Push: bench/push.py), which runs
 parley-load four times on fresh servers beside a fake push service, and `instructions`
-(bench/instructions.py), which counts a message's CPU instructions with callgrind.
+(bench/instructions.py), which counts a message's CPU instructions with callgrind, and
+`group-change` (bench/groups.py), what a change to a 1,000-member group costs the server.
 
     bench/run.py                      # every workload, full sizes; results in bench/results/
     bench/run.py throughput fanout    # only these
@@ -45,6 +46,7 @@ import sys
 import tempfile
 import time
 
+import groups
 import instructions
 import media
 import push
@@ -363,6 +365,9 @@ def workloads(options):
                    "sync100_p99_ms", "fill_changes_per_s"]),
         # Parley only, in Python (bench/media.py): uploads, thumbnails, attachments.
         "media": media.plan(options),
+        # Parley only (bench/groups.py): a 1,000-member group created, then renamed with every
+        # member online.
+        "group-change": groups.plan(options),
         # Parley only (bench/push.py): CPU per push, and throughput with half the receivers
         # offline and subscribed; four parley-load runs, each on a fresh server.
         "push": push.plan(options),
@@ -487,6 +492,7 @@ def main():
     parser.add_argument("--parley-flag", action="append", default=[],
                         help="extra flag for parley serve (repeatable; every node)")
     media.add_arguments(parser)
+    groups.add_arguments(parser)
     push.add_arguments(parser)
     instructions.add_arguments(parser)
     options = parser.parse_args()
@@ -578,12 +584,14 @@ def main():
                     output = os.path.join(server.directory, "result.json")
                     if "media" in plan:
                         results[kind] = media.run(server, plan["media"], kind)
+                    elif "groups" in plan:
+                        results[kind] = groups.run(server, plan["groups"], kind)
                     else:
                         threads = options.load_threads or plan.get("load_threads", 1)
                         load_extra = ["--gather-writes"] if options.load_gather_writes else []
                         results[kind] = run_load(options.load, server, arguments, output, kind,
                                                  extra=load_extra, threads=threads)
-                except (Failure, media.Failure) as error:
+                except (Failure, media.Failure, groups.Failure) as error:
                     log(f"bench: {name} on {kind} FAILED: {error}")
                     failed = True
                 finally:
