@@ -542,7 +542,13 @@ void relay::apply(const delivery& change, const socketio::socket* except) {
         viewers, "conversation",
         [views = std::shared_ptr<const shared_views>(std::move(views))](id viewer,
                                                                         std::string& out) {
-          for (const auto piece : whole_view(views->views.at(viewer), views->members)) {
+          const auto pieces = whole_view(views->views.at(viewer), views->members);
+          std::size_t size = out.size() + 1; // and the array's closing bracket
+          for (const auto piece : pieces) {
+            size += piece.size();
+          }
+          out.reserve(size);
+          for (const auto piece : pieces) {
             out += piece;
           }
         },

@@ -6,6 +6,7 @@
 #include "store/sql_message_impl.hpp"
 #include "store/sql_page_impl.hpp"
 #include "store/sql_push_impl.hpp"
+#include "store/sql_summary_impl.hpp"
 #include "store/sql_transaction_impl.hpp"
 
 namespace parley::store {
