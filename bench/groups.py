@@ -25,7 +25,7 @@ import os
 import time
 import urllib.request
 
-import media  # the /proc readers
+import media  # the /proc readers, Failure
 
 TIMEOUT = 120  # bounds every wait; only a failure reaches it
 SHOWN = ["create_ms", "create_server_cpu_ms", "create_rss_growth_mib", "rename_to_last_p50_ms",
@@ -33,8 +33,7 @@ SHOWN = ["create_ms", "create_server_cpu_ms", "create_rss_growth_mib", "rename_t
          "conversation_object_bytes"]
 
 
-class Failure(Exception):
-    pass
+Failure = media.Failure
 
 
 def add_arguments(parser):
@@ -173,12 +172,7 @@ async def renames(url, pid, tokens, conversation, rounds):
 def run(server, sizes, label):
     """Creates the group, then renames it with every member online; the result as parley-load
     writes it."""
-    try:
-        return measure(server, sizes, label)
-    except Failure:
-        raise
-    except Exception as error:  # noqa: BLE001 - one failed workload, not the whole run
-        raise Failure(f"{type(error).__name__}: {error}") from error
+    return media.failing_as_one(measure, server, sizes, label)
 
 
 def measure(server, sizes, label):

@@ -488,15 +488,20 @@ def seen(web, url, pid, sender, receiver, photos, rate):
 
 # -- the workload -----------------------------------------------------------------------------
 
+def failing_as_one(measurement, *args):
+    """measurement(*args), any error in it a Failure: one failed workload, not the whole run."""
+    try:
+        return measurement(*args)
+    except Failure:
+        raise
+    except Exception as error:  # noqa: BLE001 - reported as the workload's failure
+        raise Failure(f"{type(error).__name__}: {error}") from error
+
+
 def run(server, sizes, label):
     """Runs the three measurements against `server` (bench/run.py's Server, started with
     plan()'s flags); the result as parley-load writes it."""
-    try:
-        return measure(server, sizes, label)
-    except Failure:
-        raise
-    except Exception as error:  # noqa: BLE001 - one failed workload, not the whole run
-        raise Failure(f"{type(error).__name__}: {error}") from error
+    return failing_as_one(measure, server, sizes, label)
 
 
 def measure(server, sizes, label):

@@ -591,7 +591,7 @@ def main():
                         load_extra = ["--gather-writes"] if options.load_gather_writes else []
                         results[kind] = run_load(options.load, server, arguments, output, kind,
                                                  extra=load_extra, threads=threads)
-                except (Failure, media.Failure, groups.Failure) as error:
+                except (Failure, media.Failure) as error:  # groups.Failure is media's
                     log(f"bench: {name} on {kind} FAILED: {error}")
                     failed = True
                 finally:
