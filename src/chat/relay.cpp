@@ -148,12 +148,19 @@ std::string encode(const delivery& change) {
   }
   put_ids(out, "mb", change.members);
   if (!change.views.empty()) {
-    out += ",\"v\":[";
+    // "w" and "vm", not the whole views' "v": a node of an earlier build ignores them (its
+    // members miss the event until they next read the conversation) rather than sending
+    // objects without members during a rolling upgrade.
+    const bool whole = change.view_members.empty();
+    out += whole ? ",\"v\":[" : ",\"w\":[";
     for (std::size_t index = 0; index < change.views.size(); ++index) {
       out += fmt::format("{}[{},{}]", index == 0 ? "" : ",", change.views[index].first,
                          change.views[index].second);
     }
-    out += "],\"vm\":" + change.view_members;
+    out += "]";
+    if (!whole) {
+      out += ",\"vm\":" + change.view_members;
+    }
   }
   put_ids(out, "r", change.removed);
   if (!change.event.empty()) {
@@ -182,12 +189,17 @@ std::optional<delivery> decode(std::string_view payload) {
     change.sender = id_of(object, "ms");
     change.updated = text_of(object, "u");
     change.members = ids_of(object, "mb");
-    if (const auto* views = object.if_contains("v"); views != nullptr) {
+    // Each viewer's own fields and the members they share ("w", "vm"), or, from a node of an
+    // earlier build, each viewer's whole object ("v").
+    const auto* parts = object.if_contains("w");
+    if (const auto* views = parts != nullptr ? parts : object.if_contains("v"); views != nullptr) {
       for (const auto& pair : views->as_array()) {
         const auto& entry = pair.as_array();
         change.views.emplace_back(entry.at(0).as_int64(), json::serialize(entry.at(1)));
       }
-      change.view_members = json::serialize(object.at("vm").as_array());
+      if (parts != nullptr) {
+        change.view_members = json::serialize(object.at("vm").as_array());
+      }
     }
     change.removed = ids_of(object, "r");
     if (const auto* event = object.if_contains("e"); event != nullptr) {
@@ -542,7 +554,12 @@ void relay::apply(const delivery& change, const socketio::socket* except) {
         viewers, "conversation",
         [views = std::shared_ptr<const shared_views>(std::move(views))](id viewer,
                                                                         std::string& out) {
-          const auto pieces = whole_view(views->views.at(viewer), views->members);
+          const auto& view = views->views.at(viewer);
+          if (views->members.empty()) { // a whole object, from a node of an earlier build
+            out += view;
+            return;
+          }
+          const auto pieces = whole_view(view, views->members);
           std::size_t size = out.size() + 1; // and the array's closing bracket
           for (const auto piece : pieces) {
             size += piece.size();

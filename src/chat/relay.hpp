@@ -53,7 +53,8 @@ struct delivery {
   std::string updated;
   std::vector<store::id> members;
   /// `conversation`: each viewer's own view (JSON text, without "members"); it lets them back
-  /// into the scope. `view_members` is the members' array they all have (render_views).
+  /// into the scope. `view_members` is the members' array they all have (render_views); when
+  /// it is empty, each view is the whole object (from a node of an earlier build).
   std::vector<std::pair<store::id, std::string>> views;
   std::string view_members;
   /// `conversation:left`, and nothing more of the conversation, to their sockets.
