@@ -310,12 +310,14 @@ error too_fast(std::string message, std::chrono::milliseconds wait) {
 chat_service::announcement to_every_member(store::read_transaction& transaction, id conversation) {
   chat_service::announcement everyone;
   everyone.conversation = conversation;
-  // Called after the change took its seq in this transaction: the log's last one.
-  if (const auto found = transaction.conversation(conversation)) {
-    everyone.seq = found->last_seq;
-  }
-  everyone.members = transaction.member_ids(conversation);
   everyone.views = transaction.views_of_members(conversation);
+  if (everyone.views) {
+    // Called after the change took its seq in this transaction: the log's last one.
+    everyone.seq = everyone.views->shared.conversation.last_seq;
+    for (const auto& part : everyone.views->viewers) { // by user id, as member_ids
+      everyone.members.push_back(part.viewer);
+    }
+  }
   return everyone;
 }
 
@@ -331,9 +333,7 @@ void chat_service::announce(const announcement& change, const socketio::socket* 
   }
   out.members = change.members;
   if (change.views) {
-    auto rendered = render_views(*change.views);
-    out.views = std::move(rendered.viewers);
-    out.view_members = std::move(rendered.members);
+    out.views = render_views(*change.views);
   }
   relay_.committed(std::move(out), except);
 }

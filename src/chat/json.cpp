@@ -228,20 +228,22 @@ boost::json::array members_json(const std::vector<store::member_view>& members) 
   return shown;
 }
 
-// The fields after "members": last_message, unread_count, seq, muted_until.
-void put_viewer_fields(boost::json::object& result, const store::conversation_summary& summary) {
-  if (summary.last_message) {
-    result["last_message"] = message_json(*summary.last_message);
-  } else {
-    result["last_message"] = nullptr;
-  }
-  result["unread_count"] = summary.unread_count;
-  result["seq"] = summary.conversation.last_seq;
-  if (summary.muted_until) {
-    result["muted_until"] = *summary.muted_until;
+// The fields after "members": last_message (its JSON, or null), unread_count, seq, muted_until.
+void put_viewer_fields(boost::json::object& result, const boost::json::value& last_message,
+                       std::int64_t unread_count, store::id seq,
+                       const std::optional<unix_ms>& muted_until) {
+  result["last_message"] = last_message;
+  result["unread_count"] = unread_count;
+  result["seq"] = seq;
+  if (muted_until) {
+    result["muted_until"] = *muted_until;
   } else {
     result["muted_until"] = nullptr;
   }
+}
+
+boost::json::value last_message_json(const std::optional<store::message_row>& message) {
+  return message ? boost::json::value(message_json(*message)) : boost::json::value(nullptr);
 }
 
 boost::json::object head_json(const store::conversation_summary& summary, std::string title) {
@@ -258,26 +260,27 @@ boost::json::object conversation_json(const store::conversation_summary& summary
   auto result = head_json(summary, title_for(summary.conversation, summary.nickname,
                                              summary.members, viewer));
   result["members"] = members_json(summary.members);
-  put_viewer_fields(result, summary);
+  put_viewer_fields(result, last_message_json(summary.last_message), summary.unread_count,
+                    summary.conversation.last_seq, summary.muted_until);
   return result;
 }
 
 rendered_views render_views(const store::member_views& views,
                             const std::function<bool(store::id)>& wanted) {
   rendered_views out;
-  out.members = boost::json::serialize(members_json(views.shared.members));
-  // The shared summary without its members, to which each viewer's part is applied.
-  store::conversation_summary bare;
-  bare.conversation = views.shared.conversation;
-  bare.last_message = views.shared.last_message;
+  const auto& shared = views.shared;
+  out.members = boost::json::serialize(members_json(shared.members));
+  // The last message is written once, for every viewer who may see it.
+  const auto last_message = last_message_json(shared.last_message);
+  const boost::json::value none = nullptr;
   for (const auto& part : views.viewers) {
     if (wanted && !wanted(part.viewer)) {
       continue;
     }
-    const auto summary = store::viewing(bare, part);
-    auto object = head_json(summary, title_for(summary.conversation, summary.nickname,
-                                               views.shared.members, part.viewer));
-    put_viewer_fields(object, summary);
+    auto object = head_json(shared, title_for(shared.conversation, part.nickname, shared.members,
+                                              part.viewer));
+    put_viewer_fields(object, part.sees_last_message ? last_message : none, part.unread_count,
+                      shared.conversation.last_seq, part.muted_until);
     out.viewers.emplace_back(part.viewer, boost::json::serialize(object));
   }
   return out;
