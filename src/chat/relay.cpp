@@ -97,9 +97,7 @@ struct missed_job {
     delivery views;
     views.conversation = conversation;
     if (const auto every = transaction.views_of_members(conversation)) {
-      auto rendered = render_views(*every, [this](id member) { return hub->is_online(member); });
-      views.views = std::move(rendered.viewers);
-      views.view_members = std::move(rendered.members);
+      views.views = render_views(*every, [this](id member) { return hub->is_online(member); });
     }
     result.changes.push_back(std::move(views));
     return result;
@@ -147,19 +145,19 @@ std::string encode(const delivery& change) {
     out += ",\"u\":" + change.updated;
   }
   put_ids(out, "mb", change.members);
-  if (!change.views.empty()) {
+  if (const auto& views = change.views.viewers; !views.empty()) {
     // "w" and "vm", not the whole views' "v": a node of an earlier build ignores them (its
     // members miss the event until they next read the conversation) rather than sending
     // objects without members during a rolling upgrade.
-    const bool whole = change.view_members.empty();
+    const bool whole = change.views.members.empty();
     out += whole ? ",\"v\":[" : ",\"w\":[";
-    for (std::size_t index = 0; index < change.views.size(); ++index) {
-      out += fmt::format("{}[{},{}]", index == 0 ? "" : ",", change.views[index].first,
-                         change.views[index].second);
+    for (std::size_t index = 0; index < views.size(); ++index) {
+      out += fmt::format("{}[{},{}]", index == 0 ? "" : ",", views[index].first,
+                         views[index].second);
     }
     out += "]";
     if (!whole) {
-      out += ",\"vm\":" + change.view_members;
+      out += ",\"vm\":" + change.views.members;
     }
   }
   put_ids(out, "r", change.removed);
@@ -195,10 +193,10 @@ std::optional<delivery> decode(std::string_view payload) {
     if (const auto* views = parts != nullptr ? parts : object.if_contains("v"); views != nullptr) {
       for (const auto& pair : views->as_array()) {
         const auto& entry = pair.as_array();
-        change.views.emplace_back(entry.at(0).as_int64(), json::serialize(entry.at(1)));
+        change.views.viewers.emplace_back(entry.at(0).as_int64(), json::serialize(entry.at(1)));
       }
       if (parts != nullptr) {
-        change.view_members = json::serialize(object.at("vm").as_array());
+        change.views.members = json::serialize(object.at("vm").as_array());
       }
     }
     change.removed = ids_of(object, "r");
@@ -281,7 +279,7 @@ void relay::received(std::string_view payload) {
 
 bool relay::concerns_this_node(const delivery& change) const {
   return hub_.any_online(change.members) || hub_.any_online(change.removed) ||
-         std::ranges::any_of(change.views,
+         std::ranges::any_of(change.views.viewers,
                              [this](const auto& view) { return hub_.is_online(view.first); });
 }
 
@@ -535,7 +533,7 @@ void relay::apply(const delivery& change, const socketio::socket* except) {
     hub_.emit_to_users(change.members, "message:updated",
                        socketio::single_serialized_argument(change.updated), except, about);
   }
-  if (!change.views.empty()) {
+  if (!change.views.viewers.empty()) {
     // Each viewer's object is joined with the members they share on their socket's thread.
     // A member added back is let in again by the event that shows them the conversation.
     struct shared_views {
@@ -544,12 +542,12 @@ void relay::apply(const delivery& change, const socketio::socket* except) {
     };
     auto views = std::make_shared<shared_views>();
     std::vector<id> viewers;
-    viewers.reserve(change.views.size());
-    for (const auto& [viewer, view] : change.views) {
+    viewers.reserve(change.views.viewers.size());
+    for (const auto& [viewer, view] : change.views.viewers) {
       views->views.emplace(viewer, view);
       viewers.push_back(viewer);
     }
-    views->members = change.view_members;
+    views->members = change.views.members;
     hub_.emit_to_each(
         viewers, "conversation",
         [views = std::shared_ptr<const shared_views>(std::move(views))](id viewer,

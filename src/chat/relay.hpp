@@ -23,6 +23,7 @@
 // Thread-safety: every member may be called from any thread.
 
 #include "bus/bus.hpp"
+#include "chat/json.hpp"
 #include "socketio/hub.hpp"
 #include "store/database.hpp"
 
@@ -52,11 +53,9 @@ struct delivery {
   /// A changed message (JSON text): `message:updated` to `members`.
   std::string updated;
   std::vector<store::id> members;
-  /// `conversation`: each viewer's own view (JSON text, without "members"); it lets them back
-  /// into the scope. `view_members` is the members' array they all have (render_views); when
-  /// it is empty, each view is the whole object (from a node of an earlier build).
-  std::vector<std::pair<store::id, std::string>> views;
-  std::string view_members;
+  /// `conversation`: each viewer's own view (render_views); it lets them back into the scope.
+  /// With no `members`, each viewer's object is the whole one (from a node of an earlier build).
+  rendered_views views;
   /// `conversation:left`, and nothing more of the conversation, to their sockets.
   std::vector<store::id> removed;
   /// An event outside the log: `event` with one argument (JSON text) to `users`.

@@ -15,9 +15,9 @@ delivery group_change() {
   change.conversation = 7;
   change.seq = 3;
   change.members = {1, 2};
-  change.views = {{1, R"({"id":7,"title":"Trip","unread_count":0})"},
-                  {2, R"({"id":7,"title":"Trip","unread_count":4})"}};
-  change.view_members = R"([{"id":1,"name":"Ann"},{"id":2,"name":"Ben"}])";
+  change.views.viewers = {{1, R"({"id":7,"title":"Trip","unread_count":0})"},
+                          {2, R"({"id":7,"title":"Trip","unread_count":4})"}};
+  change.views.members = R"([{"id":1,"name":"Ann"},{"id":2,"name":"Ben"}])";
   change.removed = {9};
   return change;
 }
@@ -37,23 +37,24 @@ TEST(relay_payload, a_conversation_change_comes_back_as_it_went) {
   EXPECT_EQ(back->seq, 3);
   EXPECT_EQ(back->members, change.members);
   EXPECT_EQ(back->removed, change.removed);
-  ASSERT_EQ(back->views.size(), 2U);
+  ASSERT_EQ(back->views.viewers.size(), 2U);
   for (std::size_t index = 0; index < 2; ++index) {
-    EXPECT_EQ(back->views[index].first, change.views[index].first);
-    EXPECT_EQ(boost::json::parse(back->views[index].second),
-              boost::json::parse(change.views[index].second));
+    EXPECT_EQ(back->views.viewers[index].first, change.views.viewers[index].first);
+    EXPECT_EQ(boost::json::parse(back->views.viewers[index].second),
+              boost::json::parse(change.views.viewers[index].second));
   }
-  EXPECT_EQ(boost::json::parse(back->view_members), boost::json::parse(change.view_members));
+  EXPECT_EQ(boost::json::parse(back->views.members), boost::json::parse(change.views.members));
 }
 
 TEST(relay_payload, whole_views_from_an_earlier_build_stay_whole) {
   const auto back = decode(
       R"({"c":7,"s":3,"mb":[1],"v":[[1,{"id":7,"title":"Trip","members":[{"id":1}]}]],"r":[],"to":[]})");
   ASSERT_TRUE(back);
-  ASSERT_EQ(back->views.size(), 1U);
-  EXPECT_EQ(back->views[0].first, 1);
-  EXPECT_TRUE(boost::json::parse(back->views[0].second).as_object().contains("members"));
-  EXPECT_TRUE(back->view_members.empty()); // sent as they are
+  ASSERT_EQ(back->views.viewers.size(), 1U);
+  EXPECT_EQ(back->views.viewers[0].first, 1);
+  EXPECT_TRUE(
+      boost::json::parse(back->views.viewers[0].second).as_object().contains("members"));
+  EXPECT_TRUE(back->views.members.empty()); // sent as they are
 
   // And such a delivery, encoded again, goes out the same way.
   const auto again = boost::json::parse(encode(*back)).as_object();
