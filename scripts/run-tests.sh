@@ -21,6 +21,7 @@ trap 'exit 143' TERM
 
 total_passed=0
 total_failed=0
+failed_names=()
 status=0
 for build_dir in "$@"; do
   echo "== tests in $build_dir"
@@ -36,9 +37,18 @@ for build_dir in "$@"; do
     total_failed=$((total_failed + failed))
   else
     total_failed=$((total_failed + 1))
+    failed_names+=("$build_dir: ctest printed no summary")
     status=1
   fi
+  # ctest lists what failed after its summary, mid-log when another suite follows: repeated
+  # below so that the last lines of a run name them.
+  while IFS= read -r line; do
+    failed_names+=("$build_dir: ${line#"${line%%[![:space:]]*}"}")
+  done < <(sed -n '/^The following tests FAILED:/,/^$/p' "$log" | grep -E '^[[:space:]]+[0-9]+ - ')
   rm -f "$log"
+done
+for name in "${failed_names[@]}"; do
+  echo "failed in $name"
 done
 echo "$total_passed passed, $total_failed failed"
 exit $status
