@@ -46,10 +46,8 @@ std::string bus_channel(store::database& database) {
 } // namespace
 
 cluster_link::cluster_link(const config::config& settings, store::database& database)
-    : guard_(context_.get_executor()), thread_([this] {
-        common::name_this_thread("bus");
-        context_.run();
-      }) {
+    : guard_(context_.get_executor()),
+      thread_(common::named_thread("bus", [this] { context_.run(); })) {
   if (settings.bus.empty()) {
     return;
   }

@@ -142,10 +142,7 @@ int serve(const config::config& settings) {
   // thread.
   app::io_context outbound(1);
   auto outbound_guard = asio::make_work_guard(outbound);
-  std::thread outbound_thread([&outbound] {
-    common::name_this_thread("outbound");
-    outbound.run();
-  });
+  auto outbound_thread = common::named_thread("outbound", [&outbound] { outbound.run(); });
   // Also when start-up fails (say the address is in use): a joinable thread left behind
   // would end the process with std::terminate instead of exit status 1.
   struct outbound_stopper {

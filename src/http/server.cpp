@@ -70,8 +70,7 @@ void server::start() {
   bound_port_ = acceptor_->local_endpoint().port();
   asio::co_spawn(*contexts_[0], accept_loop(), asio::detached);
   for (std::size_t index = 0; index < contexts_.size(); ++index) {
-    threads_.emplace_back([&context = contexts_[index], index, make_state = options_.thread_state] {
-      common::name_this_thread(fmt::format("io-{}", index));
+    auto body = [&context = contexts_[index], make_state = options_.thread_state] {
       std::shared_ptr<void> state;
       if (make_state) {
         try {
@@ -81,7 +80,8 @@ void server::start() {
         }
       }
       context->run();
-    });
+    };
+    threads_.push_back(common::named_thread(fmt::format("io-{}", index), std::move(body)));
   }
   spdlog::info("http.listening address={}:{} threads={}", options_.host, bound_port_,
                thread_count);

@@ -10,10 +10,7 @@ worker_pool::worker_pool(options settings) : queue_limit_(settings.queue_limit) 
   const std::size_t count = std::max<std::size_t>(1, settings.threads);
   threads_.reserve(count);
   for (std::size_t index = 0; index < count; ++index) {
-    threads_.emplace_back([this, name = settings.name] {
-      common::name_this_thread(name);
-      work_loop();
-    });
+    threads_.push_back(common::named_thread(settings.name, [this] { work_loop(); }));
   }
 }
 

@@ -47,7 +47,7 @@ public:
   struct options {
     std::size_t threads = 1;     ///< at least 1
     std::size_t queue_limit = 8; ///< jobs waiting for a worker, at most
-    const char* name = "media";  ///< the workers' thread name (common::name_this_thread)
+    const char* name = "media";  ///< the workers' thread name (common::named_thread)
   };
 
   struct statistics {

@@ -12,7 +12,8 @@ namespace parley::store {
 
 sqlite_checkpointer::sqlite_checkpointer(std::string path, std::size_t frames,
                                          statistics_counter& counter)
-    : path_(std::move(path)), frames_(frames), counter_(counter), thread_([this] { run(); }) {}
+    : path_(std::move(path)), frames_(frames), counter_(counter),
+      thread_(common::named_thread("checkpointer", [this] { run(); })) {}
 
 sqlite_checkpointer::~sqlite_checkpointer() { stop(); }
 
@@ -96,7 +97,6 @@ bool sqlite_checkpointer::checkpoint(sqlite::connection& db) {
 }
 
 void sqlite_checkpointer::run() {
-  common::name_this_thread("checkpointer");
   std::unique_ptr<sqlite::connection> db;
   try {
     db = std::make_unique<sqlite::connection>(path_, sqlite::open_mode::read_write_create);

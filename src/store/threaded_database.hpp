@@ -225,15 +225,9 @@ public:
 protected:
   /// Starts the writer and `readers` reader threads (at least one).
   void start(std::size_t readers) {
-    writer_ = std::thread([this] {
-      common::name_this_thread("store-writer");
-      write_loop();
-    });
+    writer_ = common::named_thread("store-writer", [this] { write_loop(); });
     for (std::size_t index = 0; index < std::max<std::size_t>(1, readers); ++index) {
-      readers_.emplace_back([this] {
-        common::name_this_thread("store-reader");
-        read_loop();
-      });
+      readers_.push_back(common::named_thread("store-reader", [this] { read_loop(); }));
     }
   }
   enum class here {

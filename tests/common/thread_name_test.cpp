@@ -5,35 +5,38 @@
 #include <gtest/gtest.h>
 
 #include <array>
+#include <future>
 #include <string>
 #include <thread>
 
 namespace parley::common {
 namespace {
 
-std::string name_of_this_thread() {
+std::string name_of(std::thread::native_handle_type thread) {
   std::array<char, 64> name{};
-  EXPECT_EQ(pthread_getname_np(pthread_self(), name.data(), name.size()), 0);
+  EXPECT_EQ(pthread_getname_np(thread, name.data(), name.size()), 0);
   return name.data();
 }
 
-TEST(thread_name, names_the_calling_thread_only) {
+// The thread waits on `go` until the test has looked: its name was given before it ran a line.
+TEST(thread_name, a_named_thread_has_its_name_before_its_body_runs) {
+  std::promise<void> go;
   std::string inside;
-  const auto before = name_of_this_thread();
-  std::thread([&] {
-    name_this_thread("store-writer");
-    inside = name_of_this_thread();
-  }).join();
+  const auto before = name_of(pthread_self());
+  auto thread = named_thread("store-writer", [&, started = go.get_future()] {
+    started.wait();
+    inside = name_of(pthread_self());
+  });
+  EXPECT_EQ(name_of(thread.native_handle()), "store-writer");
+  go.set_value();
+  thread.join();
   EXPECT_EQ(inside, "store-writer");
-  EXPECT_EQ(name_of_this_thread(), before);
+  EXPECT_EQ(name_of(pthread_self()), before);
 }
 
 TEST(thread_name, keeps_the_first_fifteen_bytes_of_a_long_name) {
   std::string inside;
-  std::thread([&] {
-    name_this_thread("a-name-longer-than-linux-keeps");
-    inside = name_of_this_thread();
-  }).join();
+  named_thread("a-name-longer-than-linux-keeps", [&] { inside = name_of(pthread_self()); }).join();
   EXPECT_EQ(inside, "a-name-longer-t");
 }
 

@@ -105,8 +105,10 @@ class ThreadNamesTest(ServerTestCase):
     def test_the_threads_are_named_by_their_role(self):
         server = self.start_server("--threads", "2", "--database-readers", "2")
         task = f"/proc/{server.process.pid}/task"
-        names = sorted(open(f"{task}/{thread}/comm").read().strip()
-                       for thread in os.listdir(task))
+        names = []
+        for thread in os.listdir(task):
+            with open(f"{task}/{thread}/comm", encoding="utf-8") as comm:
+                names.append(comm.read().strip())
         for name in ("io-0", "io-1", "store-writer", "checkpointer", "outbound", "bus",
                      "media-images", "media-files"):
             self.assertIn(name, names)
