@@ -7,11 +7,11 @@
 
 namespace parley::common {
 
-void name_thread(std::thread& thread, std::string_view name) {
+void name_thread(std::thread::native_handle_type thread, std::string_view name) {
   std::array<char, 16> bounded{}; // Linux's limit, with the terminating zero
   const auto length = std::min(name.size(), bounded.size() - 1);
   std::copy_n(name.data(), length, bounded.data());
-  pthread_setname_np(thread.native_handle(), bounded.data()); // a failure leaves the old name
+  pthread_setname_np(thread, bounded.data()); // a failure leaves the old name
 }
 
 } // namespace parley::common

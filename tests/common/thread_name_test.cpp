@@ -34,6 +34,7 @@ TEST(thread_name, a_named_thread_has_its_name_before_its_body_runs) {
   EXPECT_EQ(name_of(pthread_self()), before);
 }
 
+// Here the body may run before its starter names it: it has its name all the same.
 TEST(thread_name, keeps_the_first_fifteen_bytes_of_a_long_name) {
   std::string inside;
   named_thread("a-name-longer-than-linux-keeps", [&] { inside = name_of(pthread_self()); }).join();
