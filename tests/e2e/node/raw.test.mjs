@@ -261,7 +261,8 @@ describe("raw protocol, compliance mode", { timeout: 4 * TIMEOUT }, () => {
   });
 
   it("/socket.io/: server → client ack (ask, question with an ack id, answer)", async () => {
-    await withServer(["--compliance"], async (server) => {
+    // Not a heartbeat test: a long one, so that a loaded machine's late pong cannot end it.
+    await withServer(["--compliance", "--ping-interval", "5000", "--ping-timeout", "5000"], async (server) => {
       const { frames } = await openWebSocket(server);
       frames.send("40");
       assert.match(await frames.text(), /^40\{"sid":/);
