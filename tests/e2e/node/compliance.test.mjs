@@ -6,12 +6,12 @@
 // The compliance server: on connect to "/" or "/custom" it emits "auth" with the CONNECT auth
 // object; "message" → "message-back" with the same args; "message-with-ack" → ack with the
 // same args; "ask" → "question" (same args) with an ack callback, whose arguments come back
-// in "answer". Heartbeat 300 ms / 200 ms there by default; these tests give it their own
-// (the flags win over the mode's default, raw.test.mjs), since the client too drops a
-// connection whose next ping is over 500 ms late, which a loaded machine sometimes makes it:
-// a long one where the heartbeat is not what is tested, and for the test of a client that
-// stops answering, pings every 300 ms with 2 s to answer (the server's drop is what it waits
-// for; the client's own watchdog is off there once connected).
+// in "answer". The mode's heartbeat is the upstream suite's 300 ms / 200 ms, and heartbeat flags
+// win over it (raw.test.mjs checks both). socket.io-client drops a connection whose next ping
+// is more than 500 ms late, and the server drops one whose pong is more than 200 ms late; a
+// loaded machine can reach both. So these tests use a long heartbeat, except the test of a
+// client that stops answering: pings every 300 ms, 2 s to answer. That test waits for the
+// server's drop, and it switches off the client's own watchdog once connected.
 
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
