@@ -314,9 +314,7 @@ chat_service::announcement to_every_member(store::read_transaction& transaction,
   if (everyone.views) {
     // Called after the change took its seq in this transaction: the log's last one.
     everyone.seq = everyone.views->shared.conversation.last_seq;
-    for (const auto& part : everyone.views->viewers) { // by user id, as member_ids
-      everyone.members.push_back(part.viewer);
-    }
+    everyone.members = everyone.views->member_ids();
   }
   return everyone;
 }

@@ -66,12 +66,14 @@ struct missed_job {
 
   missed operator()(store::read_transaction& transaction) const {
     missed result;
-    const auto found = transaction.conversation(conversation);
-    if (!found) {
+    // The conversation, its members and each one's view, read once (one snapshot with the
+    // changes below).
+    const auto every = transaction.views_of_members(conversation);
+    if (!every) {
       return result;
     }
-    result.last_seq = found->last_seq;
-    const auto members = transaction.member_ids(conversation);
+    result.last_seq = every->shared.conversation.last_seq;
+    const auto members = every->member_ids();
     for (id cursor = after;;) {
       const auto page = transaction.changes_after(conversation, cursor, 0, k_page);
       for (const auto& message : page) {
@@ -96,9 +98,7 @@ struct missed_job {
     }
     delivery views;
     views.conversation = conversation;
-    if (const auto every = transaction.views_of_members(conversation)) {
-      views.views = render_views(*every, [this](id member) { return hub->is_online(member); });
-    }
+    views.views = render_views(*every, [this](id member) { return hub->is_online(member); });
     result.changes.push_back(std::move(views));
     return result;
   }

@@ -192,6 +192,16 @@ struct viewer_part {
 struct member_views {
   conversation_summary shared;
   std::vector<viewer_part> viewers;
+
+  /// The members' ids, ascending (as read_transaction::member_ids gives them).
+  [[nodiscard]] std::vector<id> member_ids() const {
+    std::vector<id> ids;
+    ids.reserve(viewers.size());
+    for (const auto& part : viewers) {
+      ids.push_back(part.viewer);
+    }
+    return ids;
+  }
 };
 
 /// The summary `part.viewer` has of `shared` (a member_views' shared summary).
