@@ -190,11 +190,19 @@ int serve(const config::config& settings) {
   options.max_connections_per_address = settings.max_connections_per_address;
   options.drain_timeout = settings.drain_timeout;
   options.trust_proxy = settings.trust_proxy;
-  // SQLite's reads run on the I/O thread that asks for them, within a budget (on PostgreSQL,
-  // and with a zero budget, read_here gives nothing: reads stay on reader threads).
-  options.thread_state = [&database, budget = settings.io_thread_read_budget] {
-    return std::shared_ptr<void>(database.read_here(budget));
-  };
+  // SQLite's reads run on the I/O thread that asks for them, within a budget, and a light
+  // load of writes commits there too (on PostgreSQL, and with a zero budget, read_here and
+  // write_here give nothing: reads stay on reader threads, writes on the writer thread).
+  options.thread_state =
+      [&database, reads = settings.io_thread_read_budget,
+       commits = settings.io_thread_commit_budget](const boost::asio::any_io_executor& executor) {
+        struct local_store {
+          std::unique_ptr<store::local_reads> reads;
+          std::unique_ptr<store::local_writes> writes;
+        };
+        return std::shared_ptr<void>(std::make_shared<local_store>(
+            local_store{database.read_here(reads), database.write_here(executor, commits)}));
+      };
 
   socketio::hub hub;
   chat::policy chat_rules;

@@ -8,6 +8,11 @@ void add_store_metrics(http::metrics& counters, store::database& database) {
   counters.add_sampled("parley_store_write_batches_total",
                        "Transactions committed by the store's writer (group commits).", "counter",
                        [&database] { return double(database.stats().write_batches); });
+  counters.add_sampled("parley_store_write_batches_here_total",
+                       "Of those, transactions committed by an I/O thread itself (a light load, "
+                       "within --io-thread-commit-budget).",
+                       "counter",
+                       [&database] { return double(database.stats().write_batches_here); });
   counters.add_sampled("parley_store_read_jobs_total", "Reads completed by the store.", "counter",
                        [&database] { return double(database.stats().read_jobs); });
   counters.add_sampled("parley_store_reads_here_total",

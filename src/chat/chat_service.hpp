@@ -6,6 +6,9 @@
 // Delivery order: a message is handed to the hub on the writer thread right after its
 // COMMIT (see store::database::write), so every socket receives a conversation's messages in
 // id order even when several members send at once; only then is the sender acknowledged.
+// "The writer thread" here and in chat, push and the relay is whichever thread commits: the
+// store's writer, or under a light load the I/O thread that asked for the write
+// (store::database::write_here); one at a time, in commit order either way.
 //
 // Thread-safety: all members may be called concurrently from any I/O thread.
 

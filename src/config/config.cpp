@@ -271,6 +271,12 @@ std::vector<setting> make_settings() {
                        "SQLite: a read runs on the I/O thread that asks for it if it takes no "
                        "longer than this, else on a reader thread; 0 = always on a reader thread",
                        &config::io_thread_read_budget, 0, 1'000'000),
+      duration_setting("io_thread_commit_budget", "PARLEY_IO_THREAD_COMMIT_BUDGET",
+                       "--io-thread-commit-budget", "MICROSECONDS",
+                       "SQLite: under a light load an I/O thread commits the messages it "
+                       "receives itself while the last commit took no longer than this, else "
+                       "the writer thread does; 0 = always the writer thread",
+                       &config::io_thread_commit_budget, 0, 1'000'000),
       text_setting("media_store", "PARLEY_MEDIA_STORE", "--media-store", "DIR|URL",
                    "Where uploaded files are kept: a directory (shared by the nodes), or "
                    "postgres://… (default: <the SQLite database's directory>/media, or the "

@@ -42,6 +42,9 @@ struct config {
   /// SQLite: the longest a read may run on the I/O thread that asks for it before it is moved
   /// to a reader thread (store::database::read_here); zero: reads run on reader threads only.
   std::chrono::microseconds io_thread_read_budget{100};
+  /// SQLite: an I/O thread commits a light load of writes itself while the last commit took no
+  /// longer than this (store::database::write_here); zero: every write on the writer thread.
+  std::chrono::microseconds io_thread_commit_budget{500};
 
   // Sign-in
   std::string default_region = "US";

@@ -74,7 +74,7 @@ void server::start() {
       std::shared_ptr<void> state;
       if (make_state) {
         try {
-          state = make_state();
+          state = make_state(context->get_executor());
         } catch (const std::exception& error) {
           spdlog::error("http.thread_state_failed error={}", error.what());
         }

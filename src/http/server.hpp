@@ -12,6 +12,7 @@
 #include "http/metrics.hpp"
 #include "http/router.hpp"
 
+#include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -66,10 +67,11 @@ struct server_options {
   /// Paths starting with one of these prefixes accept bodies up to the given size instead of
   /// max_body_bytes (the Engine.IO endpoint takes its maxPayload).
   std::vector<std::pair<std::string, std::size_t>> body_limits;
-  /// Called on each I/O thread before it runs: what it returns is kept until the thread is
-  /// done (the store's reads on I/O threads: store::database::read_here). Should it throw, the
-  /// failure is logged and the thread runs without.
-  std::function<std::shared_ptr<void>()> thread_state;
+  /// Called on each I/O thread, with its executor, before it runs: what it returns is kept
+  /// until the thread is done (the store's reads and writes on I/O threads:
+  /// store::database::read_here, write_here). Should it throw, the failure is logged and the
+  /// thread runs without.
+  std::function<std::shared_ptr<void>(const boost::asio::any_io_executor&)> thread_state;
 };
 
 class server {

@@ -8,14 +8,18 @@
 // answered is therefore on disk. Reads run on separate reader threads, each with its own
 // connection (WAL readers see the last commit), or, on SQLite, on the thread that asks for
 // them when it holds a `local_reads` (read_here: an I/O thread, within a time budget; a read
-// over it moves to a reader thread). A write never runs on an I/O thread. Callers on an I/O
-// thread `co_await read(...)` / `co_await write(...)` and are resumed on their own executor,
+// over it moves to a reader thread). On SQLite an I/O thread that holds a `local_writes`
+// (write_here) commits a light load of writes itself, as the writer would; one thread at a
+// time holds the writer's connection, so jobs commit and complete in their queued order
+// whoever commits them ("the writer" below: whichever it is). Callers on an I/O thread
+// `co_await read(...)` / `co_await write(...)` and are resumed on their own executor,
 // always through a post (or, on the hottest path, pass a callback to `write_then`).
 
 #include "common/histogram.hpp"
 #include "common/post_batch.hpp"
 #include "store/transaction.hpp"
 
+#include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/awaitable.hpp>
@@ -46,7 +50,8 @@ public:
   /// rolled back (a writer runs a batch again, a savepoint per job, when one of its jobs
   /// failed): a job keeps nothing from one run to the next but what the last run returns.
   virtual void run_write(write_transaction& transaction) { (void)transaction; }
-  /// `failure` is null on success. Called on the store thread; must not block.
+  /// `failure` is null on success. Called on the thread that ran it (a store thread, or the
+  /// thread that asked for it: read_here, write_here); must not block.
   virtual void complete(std::exception_ptr failure) = 0;
   /// The conversation whose row the job will lock, when known before it runs (0: not known).
   /// A writer that orders its batch by it takes row locks in ascending order, as every node
@@ -66,6 +71,7 @@ public:
 struct statistics {
   std::uint64_t write_jobs = 0;    ///< Jobs committed (or failed) by the writer.
   std::uint64_t write_batches = 0; ///< Transactions committed: jobs / batches = batching.
+  std::uint64_t write_batches_here = 0; ///< Of those, committed on an I/O thread (write_here).
   std::uint64_t read_jobs = 0;     ///< Reads completed, wherever they ran.
   std::uint64_t reads_here = 0;    ///< Of those, completed on the thread that asked (read_here).
   std::uint64_t reads_moved = 0;   ///< Reads started there and moved to a reader thread.
@@ -83,6 +89,13 @@ struct statistics {
 class local_reads {
 public:
   virtual ~local_reads() = default;
+};
+
+/// While it lives, light writes asked for on the thread that made it may be committed on that
+/// thread (database::write_here). Destroy it on the same thread, before the database.
+class local_writes {
+public:
+  virtual ~local_writes() = default;
 };
 
 /// A database: a writer and readers. Thread-safe. stop() (or the destructor) finishes every
@@ -110,6 +123,23 @@ public:
     return nullptr;
   }
 
+  /// Lets the calling thread, which runs `executor` (an I/O thread), commit the writes it asks
+  /// for itself while the load is light, and so spares each of them the hand-offs to the
+  /// writer thread and back: a write that is not deferrable is queued without waking the
+  /// writer, and once the handlers ready on this thread have run, this thread takes what is
+  /// queued and commits it as the writer would, when the writer is idle, at most `most` such
+  /// jobs wait, the last batch was no larger, and the last commit (whoever made it) took no
+  /// longer than `budget`. Otherwise the writer thread commits them. The thread is held up for
+  /// the commit and its flush (about the budget, unless the disk slows down at once). Null
+  /// when every write stays on the writer thread: a zero budget, or an engine whose commits
+  /// wait on the network (PostgreSQL).
+  [[nodiscard]] virtual std::unique_ptr<local_writes>
+  write_here(const boost::asio::any_io_executor& executor, std::chrono::microseconds budget) {
+    (void)executor;
+    (void)budget;
+    return nullptr;
+  }
+
   /// Runs `function(write_transaction&)` in the next group commit and resumes the caller with
   /// its result after COMMIT. A thrown exception (storage failure) is rethrown to the caller.
   ///
@@ -119,8 +149,9 @@ public:
   /// A function object with `static constexpr bool deferrable = true` is a deferrable job
   /// (job::deferrable).
   ///
-  /// A function object with a member `committed(Result&)` has it called on the writer thread
-  /// right after COMMIT, before any later job completes: jobs see their commits in commit
+  /// A function object with a member `committed(Result&)` has it called on the thread that
+  /// committed it (the writer thread, or an I/O thread: write_here) right after COMMIT, before
+  /// any later job completes: jobs see their commits in commit
   /// order there (e.g. to hand out messages in id order). It must not block.
   ///
   /// Pass a named function object, never a capturing lambda written inside the co_await

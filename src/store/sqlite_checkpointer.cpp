@@ -39,21 +39,24 @@ int sqlite_checkpointer::on_commit(void* self, sqlite3* /*db*/, const char* /*na
   return SQLITE_OK;
 }
 
-void sqlite_checkpointer::after_batch(sqlite::connection& writer) {
+void sqlite_checkpointer::after_batch(sqlite::connection& writer, bool writer_thread) {
   if (wal_frames_ < frames_) {
     pass_asked_ = false; // the WAL started over since (or never grew): a pass asked is moot
     return;
   }
   if (wal_frames_ >= 4 * frames_) {
-    checkpoint_on_writer(writer);
+    if (writer_thread) {
+      checkpoint_on_writer(writer);
+    }
     return;
   }
   if (pass_asked_) {
     {
       std::lock_guard lock(mutex_);
-      if (!std::exchange(done_, false)) {
-        return; // under way
+      if (!done_ || !writer_thread) {
+        return; // under way, or done and left to the writer thread's next batch
       }
+      done_ = false;
     }
     pass_asked_ = false;
     if (wal_frames_ - asked_at_ <= frames_ / 8) {
@@ -69,6 +72,17 @@ void sqlite_checkpointer::after_batch(sqlite::connection& writer) {
     done_ = false;
   }
   wake_.notify_one();
+}
+
+bool sqlite_checkpointer::due_on_writer() {
+  if (wal_frames_ >= 4 * frames_) {
+    return true;
+  }
+  if (wal_frames_ < frames_ || !pass_asked_) {
+    return false;
+  }
+  std::lock_guard lock(mutex_);
+  return done_;
 }
 
 void sqlite_checkpointer::checkpoint_on_writer(sqlite::connection& writer) {

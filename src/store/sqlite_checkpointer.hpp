@@ -16,7 +16,9 @@
 // A checkpoint cannot copy what a reader's snapshot still needs; that is SQLite's rule
 // whoever runs it.
 //
-// Thread-safety: attach() and after_batch() on the writer thread only, and not after stop().
+// Thread-safety: attach(), after_batch() and due_on_writer() by whichever thread holds the
+// writer's connection (the writer thread, or one committing a batch itself: write_here), one at
+// a time, and not after stop().
 
 #include "store/sqlite.hpp"
 #include "store/threaded_database.hpp"
@@ -46,8 +48,13 @@ public:
   /// commit.
   void attach(sqlite::connection& writer);
   /// Between two batches, when every job of the last one is completed: asks for a pass, or
-  /// checkpoints on `writer` (the connection given to attach()).
-  void after_batch(sqlite::connection& writer);
+  /// checkpoints on `writer` (the connection given to attach()); the latter only on the writer
+  /// thread (`writer_thread`): after a batch committed on another thread (write_here), a
+  /// checkpoint due on the connection waits for the writer thread's next batch.
+  void after_batch(sqlite::connection& writer, bool writer_thread);
+  /// Whether after_batch on the writer thread would checkpoint on the connection now (or
+  /// decide between that and another pass): a batch is then the writer thread's to commit.
+  [[nodiscard]] bool due_on_writer();
 
 private:
   static int on_commit(void* self, sqlite3* db, const char* name, int frames);
@@ -60,7 +67,7 @@ private:
   const std::size_t frames_;
   statistics_counter& counter_;
 
-  // The writer thread's own.
+  // The connection holder's own (thread-safety above).
   std::size_t wal_frames_ = 0;  // the WAL's frames after the last commit (its hook)
   bool pass_asked_ = false;     // a pass was asked for and the writer has not seen it done
   std::size_t asked_at_ = 0;    // wal_frames_ when it was asked for

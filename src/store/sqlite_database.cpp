@@ -145,6 +145,9 @@ sqlite_database::sqlite_database(sqlite_options options)
     }
   }
   checkpointer_.emplace(options_.path, options_.checkpoint_frames, statistics_);
+  writer_.emplace(options_.path);
+  configure(writer_->db);
+  checkpointer_->attach(writer_->db);
   start(options_.readers);
 }
 
@@ -163,82 +166,98 @@ threaded_database::here sqlite_database::run_here(job& work) {
 }
 
 void sqlite_database::write_loop() {
-  sqlite::connection db(options_.path, sqlite::open_mode::read_write_create);
-  configure(db);
-  checkpointer_->attach(db);
-  sqlite_write_transaction transaction(db);
   std::vector<std::unique_ptr<job>> batch;
-  std::vector<std::exception_ptr> failures;
   while (writes_.take(batch, options_.max_batch)) {
-    const auto started = std::chrono::steady_clock::now();
-    // Deferrable jobs alone need no flush of their own (database.hpp).
-    const bool flush = needs_flush(batch);
-    if (!flush) {
-      db.cached("PRAGMA synchronous = NORMAL").post();
-    }
-    // The jobs run without a savepoint each (two statements a job, about a twelfth of a
-    // message's instructions: docs/performance.md). When one fails, the transaction is rolled
-    // back and the same jobs run again, each in a savepoint of its own, so that the failing job
-    // fails alone (jobs may run twice: store::job::run_write). Each statement is prepared once
-    // (sqlite3_exec would parse it again for every job).
-    //
-    // The sends' raises of their conversations' last seq and of their senders' read marks are
-    // held and written once per conversation and member before the commit (or before each
-    // job's release in the second pass), and forgotten when what they belong to is rolled back
-    // (sql_transaction::hold_raises).
-    for (const bool savepoints : {false, true}) {
-      failures.assign(batch.size(), nullptr);
-      try {
-        sqlite::transaction_guard guard(db, sqlite::transaction_guard::kind::immediate);
-        bool failed = false;
-        for (std::size_t index = 0; index < batch.size() && !failed; ++index) {
-          if (savepoints) {
-            db.cached("SAVEPOINT job").post();
-          }
-          transaction.hold_raises();
-          try {
-            batch[index]->run_write(transaction);
-            if (savepoints) {
-              transaction.write_held_raises();
-              db.cached("RELEASE job").post();
-            }
-          } catch (...) {
-            failures[index] = std::current_exception();
-            transaction.drop_held_raises();
-            if (savepoints) {
-              db.cached("ROLLBACK TO job").post();
-              db.cached("RELEASE job").post();
-            } else {
-              failed = true; // the guard rolls it all back: run it again, job by job
-            }
-          }
-        }
-        if (!failed) {
-          try {
-            transaction.write_held_raises();
-          } catch (...) {
-            transaction.drop_held_raises();
-            failed = true; // a job's raise failed: the second pass finds which
-          }
-        }
-        if (failed) {
-          continue;
-        }
-        guard.commit();
-      } catch (const std::exception& error) {
-        transaction.drop_held_raises();
-        spdlog::error("store.commit_failed jobs={} error={}", batch.size(), error.what());
-        failures.assign(batch.size(), std::current_exception());
-      }
-      break;
-    }
-    if (!flush) {
-      restore_full_sync(db);
-    }
-    complete_committed(batch, failures, 0, batch.size(), started);
-    checkpointer_->after_batch(db);
+    commit(batch, true);
   }
   checkpointer_->stop();
+}
+
+std::unique_ptr<local_writes>
+sqlite_database::write_here(const boost::asio::any_io_executor& executor,
+                            std::chrono::microseconds budget) {
+  return make_local_writer(executor, budget, options_.most_jobs_here, options_.max_batch);
+}
+
+void sqlite_database::commit_batch(std::vector<std::unique_ptr<job>>& batch) {
+  commit(batch, false);
+}
+
+bool sqlite_database::may_commit_here() {
+  return !checkpointer_->due_on_writer();
+}
+
+void sqlite_database::commit(std::vector<std::unique_ptr<job>>& batch, bool writer_thread) {
+  auto& db = writer_->db;
+  auto& transaction = writer_->transaction;
+  auto& failures = writer_->failures;
+  const auto started = std::chrono::steady_clock::now();
+  // Deferrable jobs alone need no flush of their own (database.hpp).
+  const bool flush = needs_flush(batch);
+  if (!flush) {
+    db.cached("PRAGMA synchronous = NORMAL").post();
+  }
+  // The jobs run without a savepoint each (two statements a job, about a twelfth of a
+  // message's instructions: docs/performance.md). When one fails, the transaction is rolled
+  // back and the same jobs run again, each in a savepoint of its own, so that the failing job
+  // fails alone (jobs may run twice: store::job::run_write). Each statement is prepared once
+  // (sqlite3_exec would parse it again for every job).
+  //
+  // The sends' raises of their conversations' last seq and of their senders' read marks are
+  // held and written once per conversation and member before the commit (or before each
+  // job's release in the second pass), and forgotten when what they belong to is rolled back
+  // (sql_transaction::hold_raises).
+  for (const bool savepoints : {false, true}) {
+    failures.assign(batch.size(), nullptr);
+    try {
+      sqlite::transaction_guard guard(db, sqlite::transaction_guard::kind::immediate);
+      bool failed = false;
+      for (std::size_t index = 0; index < batch.size() && !failed; ++index) {
+        if (savepoints) {
+          db.cached("SAVEPOINT job").post();
+        }
+        transaction.hold_raises();
+        try {
+          batch[index]->run_write(transaction);
+          if (savepoints) {
+            transaction.write_held_raises();
+            db.cached("RELEASE job").post();
+          }
+        } catch (...) {
+          failures[index] = std::current_exception();
+          transaction.drop_held_raises();
+          if (savepoints) {
+            db.cached("ROLLBACK TO job").post();
+            db.cached("RELEASE job").post();
+          } else {
+            failed = true; // the guard rolls it all back: run it again, job by job
+          }
+        }
+      }
+      if (!failed) {
+        try {
+          transaction.write_held_raises();
+        } catch (...) {
+          transaction.drop_held_raises();
+          failed = true; // a job's raise failed: the second pass finds which
+        }
+      }
+      if (failed) {
+        continue;
+      }
+      guard.commit();
+    } catch (const std::exception& error) {
+      transaction.drop_held_raises();
+      spdlog::error("store.commit_failed jobs={} error={}", batch.size(), error.what());
+      failures.assign(batch.size(), std::current_exception());
+    }
+    break;
+  }
+  if (!flush) {
+    restore_full_sync(db);
+  }
+  complete_committed(batch, failures, 0, batch.size(), started);
+  checkpointer_->after_batch(db, writer_thread);
 }
 
 void sqlite_database::read_loop() {

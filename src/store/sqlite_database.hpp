@@ -8,13 +8,16 @@
 
 #include "store/database.hpp"
 #include "store/sqlite_checkpointer.hpp"
+#include "store/sqlite_transaction.hpp"
 #include "store/threaded_database.hpp"
 
 #include <chrono>
 #include <cstddef>
+#include <exception>
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace parley::store {
 
@@ -30,6 +33,8 @@ struct sqlite_options {
   /// less; and each still holds the writer up for a while (docs/performance.md, "Checkpoints
   /// off the writer's path").
   std::size_t checkpoint_frames = 16000;
+  /// The most jobs that are not deferrable an I/O thread commits itself (write_here).
+  std::size_t most_jobs_here = 8;
 };
 
 class sqlite_database final : public threaded_database {
@@ -42,6 +47,10 @@ public:
   [[nodiscard]] int schema_version() const override { return schema_version_; }
   /// A connection of the calling thread's own for its reads (database::read_here).
   [[nodiscard]] std::unique_ptr<local_reads> read_here(std::chrono::microseconds budget) override;
+  /// Commits of a light load on the calling thread (database::write_here).
+  [[nodiscard]] std::unique_ptr<local_writes>
+  write_here(const boost::asio::any_io_executor& executor,
+             std::chrono::microseconds budget) override;
 
 private:
   class local_reader;
@@ -49,10 +58,26 @@ private:
   here run_here(job& work) override;
   void write_loop() override;
   void read_loop() override;
+  void commit_batch(std::vector<std::unique_ptr<job>>& batch) override;
+  bool may_commit_here() override;
+  // Runs, commits and completes `batch` on the writer's connection; on the writer thread, or
+  // on a thread that holds the claim on writes_ (write_here).
+  void commit(std::vector<std::unique_ptr<job>>& batch, bool writer_thread);
+
+  // The writer's connection: used by one thread at a time, the writer thread or one holding
+  // the claim on writes_ (job_queue::try_claim).
+  struct writer_connection {
+    explicit writer_connection(const std::string& path)
+        : db(path, sqlite::open_mode::read_write_create), transaction(db) {}
+    sqlite::connection db;
+    sqlite_write_transaction transaction;
+    std::vector<std::exception_ptr> failures;
+  };
 
   sqlite_options options_;
   int schema_version_ = 0;
   std::optional<sqlite_checkpointer> checkpointer_; // made after the migrations, before start()
+  std::optional<writer_connection> writer_;         // made before start(), closed last
 };
 
 } // namespace parley::store

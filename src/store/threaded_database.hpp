@@ -1,140 +1,30 @@
 #pragma once
-// What both engines' databases share: the queue between callers and a store thread (callers
-// push jobs from any thread; the writer takes everything waiting, up to a bound, for one group
-// commit; a reader takes one job at a time), the counters, and the threads themselves.
-// Internal to the store.
+// What both engines' databases share: the queues between callers and the store's threads
+// (job_queue.hpp), the counters, the threads themselves, and the commits of a light load on
+// the threads that ask for them (database::write_here). Internal to the store.
 
 #include "common/post_batch.hpp"
 #include "common/thread_name.hpp"
 #include "store/database.hpp"
+#include "store/job_queue.hpp"
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/post.hpp>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstddef>
-#include <deque>
 #include <exception>
 #include <memory>
 #include <mutex>
 #include <span>
 #include <stdexcept>
 #include <thread>
+#include <utility>
 #include <vector>
 
 namespace parley::store {
-
-class job_queue {
-public:
-  using clock = std::chrono::steady_clock;
-
-  /// A deferrable job (job::deferrable) waits at most `limit` for a job that is not.
-  explicit job_queue(std::chrono::milliseconds limit = {}) : defer_limit_(limit) {}
-
-  /// Queues `work`, or fails it at once when the queue is stopping. A deferrable job wakes a
-  /// taker only when one sleeps with no deadline (it then learns the job's): a taker that has
-  /// taken work within the last `limit` sleeps with a deadline anyway, so at a steady light
-  /// load a deferrable job (a delivered mark) costs the writer no wake-up of its own.
-  void push(std::unique_ptr<job> work) {
-    bool wake = false;
-    {
-      std::lock_guard lock(mutex_);
-      if (!stopping_) {
-        const bool deferrable = work->deferrable();
-        wake = !deferrable || sleeping_without_deadline_ > 0;
-        urgent_ += deferrable ? 0 : 1;
-        jobs_.push_back(
-            queued{std::move(work), deferrable, deferrable ? clock::now() : clock::time_point{}});
-        notified_ += wake ? 1 : 0;
-      }
-    }
-    if (work) {
-      work->complete(std::make_exception_ptr(std::runtime_error("the store is stopped")));
-      return;
-    }
-    if (wake) {
-      ready_.notify_one();
-    }
-  }
-
-  /// Waits for work and moves up to `most` jobs into `batch` (cleared first). While only
-  /// deferrable jobs wait, it waits until the oldest has waited its limit. With nothing queued
-  /// it sleeps until `limit` after it last took work (a deferrable job pushed meanwhile needs
-  /// no wake-up), then without a deadline. False once the queue is stopping and empty:
-  /// everything queued has been taken.
-  bool take(std::vector<std::unique_ptr<job>>& batch, std::size_t most) {
-    batch.clear();
-    std::unique_lock lock(mutex_);
-    for (;;) {
-      if (stopping_ || urgent_ > 0) {
-        break;
-      }
-      const auto now = clock::now();
-      if (jobs_.empty()) {
-        if (defer_limit_.count() > 0 && now < lingering_until_) {
-          ready_.wait_until(lock, lingering_until_);
-        } else {
-          ++sleeping_without_deadline_;
-          ready_.wait(lock);
-          --sleeping_without_deadline_;
-        }
-        continue;
-      }
-      // Only deferrable jobs: the front one has waited longest.
-      const auto deadline = jobs_.front().since + defer_limit_;
-      if (now >= deadline) {
-        break;
-      }
-      ready_.wait_until(lock, deadline);
-    }
-    while (!jobs_.empty() && batch.size() < most) {
-      urgent_ -= jobs_.front().deferrable ? 0 : 1;
-      batch.push_back(std::move(jobs_.front().work));
-      jobs_.pop_front();
-    }
-    if (!batch.empty() && defer_limit_.count() > 0) {
-      lingering_until_ = clock::now() + defer_limit_;
-    }
-    return !batch.empty();
-  }
-
-  /// How many pushes woke a taker (or would have, with none asleep): for tests.
-  [[nodiscard]] std::size_t notified() const {
-    std::lock_guard lock(mutex_);
-    return notified_;
-  }
-  /// Whether a taker sleeps without a deadline: for tests.
-  [[nodiscard]] bool has_taker_without_deadline() const {
-    std::lock_guard lock(mutex_);
-    return sleeping_without_deadline_ > 0;
-  }
-
-  /// Refuses later pushes and wakes every taker; what is queued is still taken at once.
-  void stop() {
-    {
-      std::lock_guard lock(mutex_);
-      stopping_ = true;
-    }
-    ready_.notify_all();
-  }
-
-private:
-  struct queued {
-    std::unique_ptr<job> work;
-    bool deferrable = false;  ///< work->deferrable(), asked once.
-    clock::time_point since; ///< When a deferrable job was queued.
-  };
-
-  const std::chrono::milliseconds defer_limit_;
-  mutable std::mutex mutex_;
-  std::condition_variable ready_;
-  std::deque<queued> jobs_;      // guarded by mutex_
-  std::size_t urgent_ = 0;       // guarded by mutex_: queued jobs that are not deferrable
-  bool stopping_ = false;        // guarded by mutex_
-  std::size_t sleeping_without_deadline_ = 0; // guarded by mutex_: takers in ready_.wait()
-  clock::time_point lingering_until_;         // guarded by mutex_: last take + defer_limit_
-  std::size_t notified_ = 0;                  // guarded by mutex_
-};
 
 /// False when every job of `batch` is deferrable: such a batch alone needs no flush to disk
 /// (job::deferrable).
@@ -150,6 +40,10 @@ public:
     value_.write_jobs += jobs;
     value_.write_batches += 1;
     value_.commits.record(took);
+  }
+  void add_writes_here() {
+    std::lock_guard lock(mutex_);
+    value_.write_batches_here += 1;
   }
   void add_read() {
     std::lock_guard lock(mutex_);
@@ -184,9 +78,22 @@ private:
 class threaded_database : public database {
 public:
   /// Deferrable writes wait at most `defer_limit` for a batch that is not only theirs.
-  explicit threaded_database(std::chrono::milliseconds defer_limit) : writes_(defer_limit) {}
+  explicit threaded_database(std::chrono::milliseconds defer_limit)
+      : writes_(defer_limit, job_queue::takers::one_claiming) {}
 
-  void submit_write(std::unique_ptr<job> work) final { writes_.push(std::move(work)); }
+  /// A write that is not deferrable, asked for on a thread that holds a local writer of this
+  /// database, is queued without waking the writer thread, and that thread commits what is
+  /// queued itself once the handlers ready on it have run, or hands it to the writer
+  /// (commit_here). Any other write is queued for the writer thread.
+  void submit_write(std::unique_ptr<job> work) final {
+    auto* local = work->deferrable() ? nullptr : local_writer::of_this_thread(*this);
+    if (local == nullptr) {
+      writes_.push(std::move(work));
+      return;
+    }
+    writes_.push(std::move(work), true);
+    local->commit_soon();
+  }
   /// Runs `work` here when run_here() can (and it is not a long read), else queues it for a
   /// reader thread.
   void submit_read(std::unique_ptr<job> work) final {
@@ -221,6 +128,9 @@ public:
     });
   }
   [[nodiscard]] statistics stats() const final { return statistics_.get(); }
+  /// Whether a thread holds the writer's connection (the writer thread from a batch it took
+  /// until its next take, or one committing here): for tests.
+  [[nodiscard]] bool writes_claimed() const { return writes_.claimed(); }
 
 protected:
   /// Starts the writer and `readers` reader threads (at least one).
@@ -242,6 +152,28 @@ protected:
   }
   /// Takes batches from writes_ until it is stopped and empty.
   virtual void write_loop() = 0;
+  /// Runs, commits and completes `batch` on the calling thread, which holds writes_' claim
+  /// (job_queue::try_claim), as the writer thread would: for an engine whose write_here gives
+  /// a local writer (make_local_writer).
+  virtual void commit_batch(std::vector<std::unique_ptr<job>>& batch) {
+    (void)batch;
+    throw std::logic_error("this engine commits on its writer thread only");
+  }
+  /// Whether a batch may be committed on another thread than the writer now; asked holding
+  /// writes_' claim (SQLite: not while a checkpoint is due on the writer's connection).
+  virtual bool may_commit_here() { return true; }
+
+  /// For an engine's write_here: a local writer for the calling thread, running `executor`,
+  /// that commits at most `most` jobs that are not deferrable at once, and only while the
+  /// last commit took no longer than `budget`.
+  std::unique_ptr<local_writes> make_local_writer(const boost::asio::any_io_executor& executor,
+                                                  std::chrono::microseconds budget,
+                                                  std::size_t most, std::size_t max_batch) {
+    if (budget <= std::chrono::microseconds::zero() || most == 0) {
+      return nullptr;
+    }
+    return std::make_unique<local_writer>(*this, executor, budget, most, max_batch);
+  }
   /// Takes jobs from reads_ until it is stopped and empty.
   virtual void read_loop() = 0;
 
@@ -252,7 +184,9 @@ protected:
   void complete_committed(const std::vector<std::unique_ptr<job>>& batch,
                           const std::vector<std::exception_ptr>& failures, std::size_t first,
                           std::size_t last, std::chrono::steady_clock::time_point started) {
-    statistics_.add_writes(last - first, std::chrono::steady_clock::now() - started);
+    const auto took = std::chrono::steady_clock::now() - started;
+    statistics_.add_writes(last - first, took);
+    last_commit_.store(took.count(), std::memory_order_relaxed);
     const common::post_batch handoff;
     for (std::size_t index = first; index < last; ++index) {
       batch[index]->complete(failures[index]);
@@ -264,6 +198,86 @@ protected:
   statistics_counter statistics_;
 
 private:
+  // While it lives, the thread that made it commits light loads itself (database::write_here).
+  class local_writer final : public local_writes {
+  public:
+    local_writer(threaded_database& owner, boost::asio::any_io_executor executor,
+                 std::chrono::microseconds budget, std::size_t most, std::size_t max_batch)
+        : owner_(owner), executor_(std::move(executor)), budget_(budget), most_(most),
+          max_batch_(max_batch), outer_(current_) {
+      current_ = this;
+    }
+    ~local_writer() override { current_ = outer_; }
+    local_writer(const local_writer&) = delete;
+    local_writer& operator=(const local_writer&) = delete;
+
+    static local_writer* of_this_thread(const threaded_database& database) {
+      for (auto* local = current_; local != nullptr; local = local->outer_) {
+        if (&local->owner_ == &database) {
+          return local;
+        }
+      }
+      return nullptr;
+    }
+    /// After a held push: once per round of this thread's ready handlers, so that the writes
+    /// they ask for commit together.
+    void commit_soon() {
+      if (!std::exchange(posted_, true)) {
+        boost::asio::post(executor_, [this] {
+          posted_ = false;
+          owner_.commit_here(*this);
+        });
+      }
+    }
+
+  private:
+    friend class threaded_database;
+    inline static thread_local local_writer* current_ = nullptr;
+
+    threaded_database& owner_;
+    const boost::asio::any_io_executor executor_;
+    const std::chrono::microseconds budget_;
+    const std::size_t most_;
+    const std::size_t max_batch_;
+    local_writer* const outer_; // this thread's local writer made before (another database's)
+    bool posted_ = false;
+    std::vector<std::unique_ptr<job>> batch_;
+  };
+
+  // Commits what is queued on this thread when the queue is light and the last commit was
+  // quick (job_queue::try_claim, `local`'s budget), else leaves it to the writer thread,
+  // waking it when it may sleep (the pushes were held).
+  void commit_here(local_writer& local) {
+    const std::chrono::nanoseconds last{last_commit_.load(std::memory_order_relaxed)};
+    const auto found =
+        last > local.budget_ ? job_queue::claim::large : writes_.try_claim(local.most_);
+    if (found == job_queue::claim::large) {
+      writes_.wake();
+    }
+    if (found != job_queue::claim::claimed) {
+      return; // held: its holder takes them next; empty: taken; stopped: stop() takes them
+    }
+    auto& batch = local.batch_;
+    batch.clear();
+    struct releaser {
+      job_queue& queue;
+      std::vector<std::unique_ptr<job>>& batch;
+      ~releaser() {
+        const auto taken = batch.size();
+        batch.clear(); // the jobs are completed: destroyed before the next holder runs
+        queue.release(taken);
+      }
+    } release{writes_, batch};
+    if (may_commit_here()) {
+      writes_.take_claimed(batch, local.max_batch_);
+    }
+    if (!batch.empty()) {
+      commit_batch(batch);
+      statistics_.add_writes_here();
+    }
+  }
+
+  std::atomic<std::chrono::nanoseconds::rep> last_commit_{0}; // the last commit's time
   std::thread writer_;
   std::vector<std::thread> readers_;
   std::once_flag stopped_;

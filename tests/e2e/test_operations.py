@@ -99,6 +99,35 @@ class ReadsOnTheIoThreadTest(ServerTestCase):
         self.assertEqual(counts["reads_moved"], 0)
 
 
+class WritesOnTheIoThreadTest(ServerTestCase):
+    """Under a light load SQLite's writes commit on the I/O thread that asks for them (while
+    the last commit took no longer than --io-thread-commit-budget), or all on the writer
+    thread with a budget of zero."""
+
+    def write_counts(self, server):
+        response = server.get("/metrics")
+        self.assertEqual(response.status, 200)
+        samples = parse_metrics(response.body.decode())
+        return {name: samples[(f"parley_store_{name}_total", ())]
+                for name in ("write_jobs", "write_batches", "write_batches_here")}
+
+    def test_a_sign_in_commits_on_the_io_thread_within_the_budget(self):
+        # The longest budget: a commit on this machine never takes a second, so none is
+        # left to the writer thread for its time (the default, 500 µs, could be, under load).
+        server = self.start_server("--io-thread-commit-budget", "1000000")
+        server.sign_in()  # the code, then the user and the session: one request at a time
+        counts = self.write_counts(server)
+        self.assertGreaterEqual(counts["write_batches_here"], 2)
+        self.assertLessEqual(counts["write_batches_here"], counts["write_batches"])
+
+    def test_a_zero_budget_keeps_every_write_on_the_writer_thread(self):
+        server = self.start_server("--io-thread-commit-budget", "0")
+        server.sign_in()
+        counts = self.write_counts(server)
+        self.assertGreaterEqual(counts["write_batches"], 2)
+        self.assertEqual(counts["write_batches_here"], 0)
+
+
 class ThreadNamesTest(ServerTestCase):
     """The server's threads carry names for top -H, ps -L and perf."""
 
@@ -136,6 +165,7 @@ class CommandLineTest(unittest.TestCase):
             ("--trust-proxy", None),
             ("--sms-timeout", None),
             ("--io-thread-read-budget", "PARLEY_IO_THREAD_READ_BUDGET"),
+            ("--io-thread-commit-budget", "PARLEY_IO_THREAD_COMMIT_BUDGET"),
         ):
             self.assertRegex(result.stdout, rf"(?m)^\s+(-\w,)?{re.escape(flag)}\b")
             if variable:

@@ -1,5 +1,6 @@
-// server_options::thread_state: each I/O thread makes its state before it serves anything and
-// lets it go once it is done; a state that fails to be made leaves the thread serving without.
+// server_options::thread_state: each I/O thread makes its state before it serves anything,
+// given the executor it runs, and lets it go once it is done; a state that fails to be made
+// leaves the thread serving without.
 
 #include "http/server.hpp"
 
@@ -8,9 +9,11 @@
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
 
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -30,15 +33,20 @@ struct ledger {
   std::mutex mutex;
   std::set<std::thread::id> made;     // guarded by mutex
   std::set<std::thread::id> released; // guarded by mutex
+  std::set<std::thread::id> posted;   // guarded by mutex: where a post to the executor ran
 };
 
 thread_local bool thread_has_state = false;
 
 struct recorded_state {
-  explicit recorded_state(ledger& book) : book(book) {
+  recorded_state(ledger& book, const asio::any_io_executor& executor) : book(book) {
     thread_has_state = true;
     const std::lock_guard lock(book.mutex);
     book.made.insert(std::this_thread::get_id());
+    asio::post(executor, [&book] {
+      const std::lock_guard lock(book.mutex);
+      book.posted.insert(std::this_thread::get_id());
+    });
   }
   ~recorded_state() {
     thread_has_state = false;
@@ -50,8 +58,9 @@ struct recorded_state {
 
 // Starts a server with `threads` I/O threads and `make` as their state, asks `/state` `asks`
 // times on connections of their own (spread over the threads), and returns the answers.
-std::vector<std::string> serve(std::size_t threads, std::function<std::shared_ptr<void>()> make,
-                               int asks) {
+std::vector<std::string>
+serve(std::size_t threads, std::function<std::shared_ptr<void>(const asio::any_io_executor&)> make,
+      int asks) {
   router routes;
   routes.add(beast_http::verb::get, "/state",
              [](request_context& context) -> asio::awaitable<response> {
@@ -88,17 +97,26 @@ std::vector<std::string> serve(std::size_t threads, std::function<std::shared_pt
 TEST(server_thread_state, each_io_thread_holds_its_state_while_it_serves_and_lets_it_go_after) {
   ledger book;
   const auto answers = serve(
-      2, [&book] { return std::make_shared<recorded_state>(book); }, 8);
+      2,
+      [&book](const asio::any_io_executor& executor) {
+        return std::make_shared<recorded_state>(book, executor);
+      },
+      8);
   EXPECT_EQ(answers, (std::vector<std::string>(8, "held")));
   const std::lock_guard lock(book.mutex);
   EXPECT_EQ(book.made.size(), 2U); // one per thread, on that thread
   EXPECT_EQ(book.released, book.made);
   EXPECT_EQ(book.made.count(std::this_thread::get_id()), 0U);
+  EXPECT_EQ(book.posted, book.made); // the executor given is the thread's own
 }
 
 TEST(server_thread_state, a_state_that_cannot_be_made_leaves_the_thread_serving_without) {
   const auto answers = serve(
-      1, []() -> std::shared_ptr<void> { throw std::runtime_error("no state today"); }, 2);
+      1,
+      [](const asio::any_io_executor&) -> std::shared_ptr<void> {
+        throw std::runtime_error("no state today");
+      },
+      2);
   EXPECT_EQ(answers, (std::vector<std::string>(2, "none")));
 }
 

@@ -1,6 +1,7 @@
-// The writer's queue: which pushes wake a taker (job_queue::notified counts them).
+// The writer's queue: which pushes wake a taker (job_queue::notified counts them), and the
+// claim on its jobs that the taker and a thread committing a light load itself share.
 
-#include "store/threaded_database.hpp"
+#include "store/job_queue.hpp"
 
 #include <gtest/gtest.h>
 
@@ -97,6 +98,130 @@ TEST(job_queue, stop_hands_out_what_is_queued_then_refuses) {
   ASSERT_TRUE(queue.take(batch, 10)); // without waiting the deferrable job's hour
   EXPECT_EQ(batch.size(), 1U);
   EXPECT_FALSE(queue.take(batch, 10));
+}
+
+// The job_queue::takers::one_claiming queue of a writer, without a defer limit.
+job_queue claiming_queue() {
+  return job_queue({}, job_queue::takers::one_claiming);
+}
+
+TEST(job_queue, a_claim_is_had_only_for_a_light_queue_that_nobody_holds) {
+  auto queue = claiming_queue();
+  using claim = job_queue::claim;
+  EXPECT_EQ(queue.try_claim(2), claim::empty);
+  queue.push(deferrable(), true);
+  EXPECT_EQ(queue.try_claim(2), claim::empty); // deferrable jobs alone are the taker's
+  for (int index = 0; index < 3; ++index) {
+    queue.push(urgent(), true);
+  }
+  EXPECT_EQ(queue.notified(), 0U); // held pushes wake nobody
+  EXPECT_EQ(queue.try_claim(2), claim::large);
+  ASSERT_EQ(queue.try_claim(3), claim::claimed);
+  EXPECT_EQ(queue.try_claim(3), claim::held);
+  std::vector<std::unique_ptr<job>> batch;
+  queue.take_claimed(batch, 10);
+  ASSERT_EQ(batch.size(), 4U); // in their order, the deferrable one first
+  EXPECT_TRUE(batch[0]->deferrable());
+  queue.release(batch.size());
+  queue.push(urgent(), true);
+  EXPECT_EQ(queue.try_claim(3), claim::large); // the last batch held four
+  EXPECT_EQ(queue.try_claim(4), claim::claimed);
+  queue.release(0);
+  for (std::size_t index = 0; index < 4 * job_queue::k_deferrable_per_claimed; ++index) {
+    queue.push(deferrable(), true);
+  }
+  EXPECT_EQ(queue.try_claim(4), claim::large); // 1 + 16 jobs for at most 4 × 4
+  EXPECT_EQ(queue.try_claim(5), claim::claimed);
+  queue.release(0);
+  queue.stop();
+  EXPECT_EQ(queue.try_claim(4), claim::stopped);
+}
+
+TEST(job_queue, the_taker_holds_what_it_took_until_its_next_take) {
+  auto queue = claiming_queue();
+  std::vector<std::unique_ptr<job>> first;
+  queue.push(urgent());
+  ASSERT_TRUE(queue.take(first, 10));
+  queue.push(urgent(), true);
+  EXPECT_EQ(queue.try_claim(8), job_queue::claim::held); // committing what it took
+  std::size_t taken = 0;
+  std::thread taker([&] {
+    std::vector<std::unique_ptr<job>> batch;
+    while (queue.take(batch, 10)) {
+      taken += batch.size();
+    }
+  });
+  // Its next take gives the claim back; it finds the job, or the claim below finds it.
+  std::vector<std::unique_ptr<job>> here;
+  for (bool done = false; !done;) {
+    switch (queue.try_claim(8)) {
+    case job_queue::claim::claimed:
+      queue.take_claimed(here, 10);
+      queue.release(here.size());
+      done = true;
+      break;
+    case job_queue::claim::empty:
+      done = true; // the taker took it
+      break;
+    default:
+      std::this_thread::yield();
+    }
+  }
+  queue.stop();
+  taker.join();
+  EXPECT_EQ(here.size() + taken, 1U);
+}
+
+TEST(job_queue, a_taker_waits_for_a_claim_held_elsewhere_and_is_woken_by_its_release) {
+  auto queue = claiming_queue();
+  queue.push(urgent(), true);
+  ASSERT_EQ(queue.try_claim(8), job_queue::claim::claimed);
+  std::vector<std::unique_ptr<job>> here;
+  queue.take_claimed(here, 10);
+  ASSERT_EQ(here.size(), 1U);
+  queue.push(urgent()); // wakes the taker, which must still wait
+  std::vector<std::unique_ptr<job>> taken;
+  std::thread taker([&] { queue.take(taken, 10); });
+  while (!queue.has_taker_waiting_for_claim()) {
+    std::this_thread::yield();
+  }
+  EXPECT_TRUE(taken.empty());
+  queue.release(here.size());
+  taker.join();
+  EXPECT_EQ(taken.size(), 1U);
+}
+
+TEST(job_queue, a_release_does_not_wake_a_taker_asleep_for_want_of_jobs_and_stop_waits_for_it) {
+  auto queue = claiming_queue();
+  std::vector<std::unique_ptr<job>> taken;
+  bool more = true;
+  std::thread taker([&] {
+    while (queue.take(taken, 10)) {
+    }
+    more = false;
+  });
+  while (!queue.has_taker_without_deadline()) {
+    std::this_thread::yield();
+  }
+  queue.push(urgent(), true);
+  ASSERT_EQ(queue.try_claim(8), job_queue::claim::claimed);
+  std::vector<std::unique_ptr<job>> here;
+  queue.take_claimed(here, 10);
+  queue.release(here.size());
+  EXPECT_EQ(queue.notified(), 0U); // the release woke nobody
+  // A claim held when the queue stops: the taker returns only once it is given back.
+  queue.push(urgent(), true);
+  ASSERT_EQ(queue.try_claim(8), job_queue::claim::claimed);
+  queue.stop();
+  while (!queue.has_taker_waiting_for_claim()) {
+    std::this_thread::yield();
+  }
+  queue.take_claimed(here, 10);
+  EXPECT_EQ(here.size(), 1U);
+  queue.release(here.size());
+  taker.join();
+  EXPECT_FALSE(more);
+  EXPECT_TRUE(taken.empty());
 }
 
 } // namespace

@@ -1,0 +1,253 @@
+// database::write_here on both engines: SQLite lets an I/O thread commit a light load of writes
+// itself, together, in their order, each job failing alone, and leaves a heavier one, a slow
+// disk's and any write of another thread to the writer thread; PostgreSQL keeps every write on
+// its writer thread.
+
+#include "store/engines.hpp"
+#include "store/threaded_database.hpp"
+
+#include <gtest/gtest.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+
+#include <fmt/format.h>
+
+#include <chrono>
+#include <cstddef>
+#include <future>
+#include <memory>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace parley::store {
+namespace {
+
+using namespace std::chrono_literals;
+
+// Where a write ran and completed, and in which order it completed among its fellows.
+struct traced {
+  std::thread::id ran_on;
+  std::thread::id completed_on;
+  std::exception_ptr failure;
+  std::size_t completed_as = 0;
+};
+
+// Completions in order, shared by the writes of one test.
+struct completions {
+  std::mutex mutex;
+  std::size_t count = 0; // guarded by mutex
+};
+
+// A write inserting a user with `phone` (or failing, when told to), recording its trace.
+class traced_write final : public job {
+public:
+  traced_write(completions& order, std::string phone, bool deferrable, bool fail)
+      : order_(order), phone_(std::move(phone)), deferrable_(deferrable), fail_(fail) {}
+  void run_write(write_transaction& transaction) override {
+    trace_.ran_on = std::this_thread::get_id();
+    transaction.insert_user(phone_, "user", 1);
+    if (fail_) {
+      throw std::runtime_error("this job fails");
+    }
+  }
+  void complete(std::exception_ptr failure) override {
+    trace_.completed_on = std::this_thread::get_id();
+    trace_.failure = failure;
+    {
+      const std::lock_guard lock(order_.mutex);
+      trace_.completed_as = order_.count++;
+    }
+    outcome_.set_value(trace_);
+  }
+  [[nodiscard]] bool deferrable() const override { return deferrable_; }
+  std::future<traced> outcome() { return outcome_.get_future(); }
+
+private:
+  completions& order_;
+  std::string phone_;
+  bool deferrable_;
+  bool fail_;
+  traced trace_;
+  std::promise<traced> outcome_;
+};
+
+// A read of whether a user with `phone` exists, on a reader thread.
+class exists_read final : public job {
+public:
+  explicit exists_read(std::string phone) : phone_(std::move(phone)) {}
+  void run_read(read_transaction& transaction) override {
+    found_ = transaction.user_by_phone(phone_).has_value();
+  }
+  void complete(std::exception_ptr failure) override {
+    if (failure) {
+      outcome_.set_exception(failure);
+    } else {
+      outcome_.set_value(found_);
+    }
+  }
+  std::future<bool> outcome() { return outcome_.get_future(); }
+
+private:
+  std::string phone_;
+  bool found_ = false;
+  std::promise<bool> outcome_;
+};
+
+struct write_spec {
+  bool deferrable = false;
+  bool fail = false;
+};
+
+class write_here_test : public ::testing::TestWithParam<conformance::engine> {
+protected:
+  // Deferrable writes wait an hour for others: only a write that is not deferrable takes them.
+  std::unique_ptr<conformance::test_store> store_ = conformance::test_store::make(GetParam());
+  std::unique_ptr<database> database_ = store_->open(1, std::chrono::hours(1));
+  boost::asio::io_context io_; // run by this thread: the "I/O thread"
+  const std::thread::id here_ = std::this_thread::get_id();
+  completions order_;
+  int next_phone_ = 0;
+
+  bool writes_here() const { return GetParam() == conformance::engine::sqlite; }
+
+  // Submits `specs` to `target` from one handler of io_ (as a socket's events would be), runs
+  // io_ until nothing is left to run there, and returns the writes' traces in submission order
+  // once the writer thread (if it took them) has let go of its connection.
+  std::vector<traced> write_round(const std::vector<write_spec>& specs,
+                                  database* target = nullptr) {
+    target = target != nullptr ? target : database_.get();
+    std::vector<std::future<traced>> outcomes;
+    boost::asio::post(io_, [&] {
+      for (const auto& spec : specs) {
+        auto work = std::make_unique<traced_write>(
+            order_, fmt::format("+1415555{:04d}", next_phone_++), spec.deferrable, spec.fail);
+        outcomes.push_back(work->outcome());
+        target->submit_write(std::move(work));
+      }
+    });
+    io_.restart();
+    io_.run();
+    std::vector<traced> traces;
+    for (auto& outcome : outcomes) {
+      traces.push_back(outcome.get());
+    }
+    // The writer thread holds its connection from its jobs' completion to its next take.
+    const auto& threaded = dynamic_cast<const threaded_database&>(*target);
+    while (threaded.writes_claimed()) {
+      std::this_thread::yield();
+    }
+    return traces;
+  }
+
+  bool exists(int index) {
+    auto read = std::make_unique<exists_read>(fmt::format("+1415555{:04d}", index));
+    auto outcome = read->outcome();
+    database_->submit_read(std::move(read));
+    return outcome.get();
+  }
+};
+PARLEY_STORE_ENGINES(write_here_test);
+
+TEST_P(write_here_test, a_light_load_commits_on_the_asking_thread_together_and_in_order) {
+  const auto local = database_->write_here(io_.get_executor(), 1s);
+  ASSERT_EQ(local != nullptr, writes_here()); // PostgreSQL's commits wait on the network
+  const auto traces = write_round({{}, {}, {}});
+  for (std::size_t index = 0; index < traces.size(); ++index) {
+    EXPECT_EQ(traces[index].ran_on == here_, writes_here());
+    EXPECT_EQ(traces[index].completed_on, traces[index].ran_on);
+    EXPECT_EQ(traces[index].completed_as, index);
+    EXPECT_FALSE(traces[index].failure);
+  }
+  const auto counted = database_->stats();
+  EXPECT_EQ(counted.write_jobs, 3U);
+  if (writes_here()) {
+    EXPECT_EQ(counted.write_batches, 1U); // the three asked for in one handler, one commit
+    EXPECT_EQ(counted.write_batches_here, 1U);
+  } else {
+    EXPECT_EQ(counted.write_batches_here, 0U);
+  }
+  // Committed: a reader sees them.
+  for (int index = 0; index < 3; ++index) {
+    EXPECT_TRUE(exists(index)) << index;
+  }
+}
+
+TEST_P(write_here_test, a_deferrable_write_queued_before_commits_with_the_next_one_here) {
+  const auto local = database_->write_here(io_.get_executor(), 1s);
+  const auto traces = write_round({{.deferrable = true}, {}});
+  // It would otherwise have waited its hour (on PostgreSQL both are the writer thread's).
+  EXPECT_EQ(traces[0].ran_on == here_, writes_here());
+  EXPECT_EQ(traces[1].ran_on, traces[0].ran_on);
+  EXPECT_EQ(traces[0].completed_as, 0U);
+  EXPECT_EQ(database_->stats().write_batches, 1U);
+}
+
+TEST_P(write_here_test, a_job_that_fails_here_fails_alone) {
+  const auto local = database_->write_here(io_.get_executor(), 1s);
+  const auto traces = write_round({{}, {.fail = true}, {}});
+  EXPECT_FALSE(traces[0].failure);
+  EXPECT_TRUE(traces[1].failure);
+  EXPECT_FALSE(traces[2].failure);
+  for (const auto& trace : traces) {
+    EXPECT_EQ(trace.completed_on == here_, writes_here());
+  }
+  EXPECT_TRUE(exists(0));
+  EXPECT_FALSE(exists(1));
+  EXPECT_TRUE(exists(2));
+}
+
+TEST_P(write_here_test, more_than_the_most_at_once_go_to_the_writer_thread) {
+  const auto local = database_->write_here(io_.get_executor(), 1s);
+  // sqlite_options::most_jobs_here is 8.
+  const auto traces = write_round(std::vector<write_spec>(9));
+  for (const auto& trace : traces) {
+    EXPECT_NE(trace.ran_on, here_);
+  }
+  EXPECT_EQ(database_->stats().write_batches_here, 0U);
+  // The last batch held nine: the next light one is the writer's too, and then they are light.
+  EXPECT_NE(write_round({{}})[0].ran_on, here_);
+  EXPECT_EQ(write_round({{}})[0].ran_on == here_, writes_here());
+}
+
+TEST_P(write_here_test, after_a_commit_over_the_budget_the_writer_thread_commits) {
+  // No commit (a flush to disk) takes under a microsecond; the first has none to go by.
+  const auto local = database_->write_here(io_.get_executor(), 1us);
+  EXPECT_EQ(write_round({{}})[0].ran_on == here_, writes_here());
+  EXPECT_NE(write_round({{}})[0].ran_on, here_);
+  EXPECT_NE(write_round({{}})[0].ran_on, here_);
+}
+
+TEST_P(write_here_test, only_the_thread_and_the_database_that_made_it_write_here_while_it_lives) {
+  auto local = database_->write_here(io_.get_executor(), 1s);
+  // Another thread's write goes to the writer thread.
+  std::thread::id other_thread;
+  std::thread([&] {
+    other_thread = std::this_thread::get_id();
+    auto traces = write_round({{}});
+    EXPECT_NE(traces[0].ran_on, other_thread);
+  }).join();
+  // Another database's write from this thread goes to its own writer thread.
+  auto other_store = conformance::test_store::make(GetParam());
+  auto other_database = other_store->open(1);
+  EXPECT_NE(write_round({{}}, other_database.get())[0].ran_on, here_);
+  // This one, here, until `local` is gone.
+  EXPECT_EQ(write_round({{}})[0].ran_on == here_, writes_here());
+  local.reset();
+  EXPECT_NE(write_round({{}})[0].ran_on, here_);
+  // A zero budget gives nothing to hold.
+  EXPECT_EQ(database_->write_here(io_.get_executor(), 0us), nullptr);
+}
+
+TEST_P(write_here_test, a_write_asked_for_here_after_stop_fails) {
+  const auto local = database_->write_here(io_.get_executor(), 1s);
+  database_->stop();
+  const auto traces = write_round({{}});
+  EXPECT_TRUE(traces[0].failure);
+}
+
+} // namespace
+} // namespace parley::store
