@@ -152,6 +152,8 @@ protected:
   }
   /// Takes batches from writes_ until it is stopped and empty.
   virtual void write_loop() = 0;
+  /// Takes jobs from reads_ until it is stopped and empty.
+  virtual void read_loop() = 0;
   /// Runs, commits and completes `batch` on the calling thread, which holds writes_' claim
   /// (job_queue::try_claim), as the writer thread would: for an engine whose write_here gives
   /// a local writer (make_local_writer).
@@ -174,8 +176,6 @@ protected:
     }
     return std::make_unique<local_writer>(*this, executor, budget, most, max_batch);
   }
-  /// Takes jobs from reads_ until it is stopped and empty.
-  virtual void read_loop() = 0;
 
   /// After a commit (or its failure): counts jobs [first, last) of `batch` and the time since
   /// `started` (when the writer took them), and completes each with its failure (null:
@@ -257,8 +257,13 @@ private:
     if (found != job_queue::claim::claimed) {
       return; // held: its holder takes them next; empty: taken; stopped: stop() takes them
     }
+    if (!may_commit_here()) {
+      writes_.release(0);
+      writes_.wake(); // the writer thread's to commit, and it may be asleep
+      return;
+    }
     auto& batch = local.batch_;
-    batch.clear();
+    writes_.take_claimed(batch, local.max_batch_);
     struct releaser {
       job_queue& queue;
       std::vector<std::unique_ptr<job>>& batch;
@@ -268,13 +273,8 @@ private:
         queue.release(taken);
       }
     } release{writes_, batch};
-    if (may_commit_here()) {
-      writes_.take_claimed(batch, local.max_batch_);
-    }
-    if (!batch.empty()) {
-      commit_batch(batch);
-      statistics_.add_writes_here();
-    }
+    commit_batch(batch);
+    statistics_.add_writes_here();
   }
 
   std::atomic<std::chrono::nanoseconds::rep> last_commit_{0}; // the last commit's time

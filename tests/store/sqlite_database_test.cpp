@@ -7,12 +7,16 @@
 
 #include "support/temporary_directory.hpp"
 
+#include <boost/asio/io_context.hpp>
+
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <chrono>
 #include <cstdint>
+#include <exception>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -127,6 +131,42 @@ TEST(sqlite_checkpoints, are_counted_by_the_thread_that_ran_them) {
     std::this_thread::yield();
   }
   EXPECT_GE(database.stats().checkpoints, 1U);
+}
+
+TEST(sqlite_checkpoints, a_checkpoint_due_on_the_writer_hands_the_next_commit_to_its_thread) {
+  // Commits made on an I/O thread (write_here) leave the checkpoint due on the writer's
+  // connection to the writer thread, which must be woken to commit the next batch and do it.
+  testing::temporary_directory directory;
+  const auto path = directory.file("parley.db");
+  sqlite_database database(small_wal(path));
+  boost::asio::io_context io;
+  const auto local = database.write_here(io.get_executor(), std::chrono::seconds(1));
+  ASSERT_NE(local, nullptr);
+  const auto here = std::this_thread::get_id();
+  std::size_t rounds_here = 0;
+  for (int number = 0; number < 1000; ++number) {
+    std::thread::id ran_on;
+    bool stored = false;
+    database.write_then(
+        [number, &ran_on](write_transaction& transaction) {
+          ran_on = std::this_thread::get_id();
+          return transaction.insert_user(fmt::format("+1415555{:04d}", number), "user", 1).user_id;
+        },
+        io.get_executor(),
+        [&stored](std::exception_ptr failure, std::optional<id> user) {
+          stored = !failure && user.has_value();
+        });
+    io.restart();
+    io.run(); // until the write's completion has run here, wherever it committed
+    ASSERT_TRUE(stored);
+    if (ran_on != here) {
+      break;
+    }
+    ++rounds_here;
+  }
+  EXPECT_GE(rounds_here, 1U);
+  EXPECT_LT(rounds_here, 1000U); // one went to the writer thread, and it committed it
+  EXPECT_EQ(database.stats().write_batches_here, rounds_here);
 }
 
 } // namespace
