@@ -64,6 +64,14 @@ class HealthAndMetricsTest(ServerTestCase):
         self.assertEqual(after, before + 2)
 
 
+def store_counts(test, server, names):
+    """The store's counters `parley_store_NAME_total` from the server's /metrics."""
+    response = server.get("/metrics")
+    test.assertEqual(response.status, 200)
+    samples = parse_metrics(response.body.decode())
+    return {name: samples[(f"parley_store_{name}_total", ())] for name in names}
+
+
 class ReadsOnTheIoThreadTest(ServerTestCase):
     """SQLite's reads run on the I/O thread that asks for them (within
     --io-thread-read-budget), or all on reader threads with a budget of zero."""
@@ -71,11 +79,7 @@ class ReadsOnTheIoThreadTest(ServerTestCase):
     flags = None
 
     def read_counts(self, server):
-        response = server.get("/metrics")
-        self.assertEqual(response.status, 200)
-        samples = parse_metrics(response.body.decode())
-        return {name: samples[(f"parley_store_{name}_total", ())]
-                for name in ("read_jobs", "reads_here", "reads_moved")}
+        return store_counts(self, server, ("read_jobs", "reads_here", "reads_moved"))
 
     def read_some(self, server):
         token = server.sign_in()["token"]
@@ -105,11 +109,7 @@ class WritesOnTheIoThreadTest(ServerTestCase):
     thread with a budget of zero."""
 
     def write_counts(self, server):
-        response = server.get("/metrics")
-        self.assertEqual(response.status, 200)
-        samples = parse_metrics(response.body.decode())
-        return {name: samples[(f"parley_store_{name}_total", ())]
-                for name in ("write_jobs", "write_batches", "write_batches_here")}
+        return store_counts(self, server, ("write_jobs", "write_batches", "write_batches_here"))
 
     def test_a_sign_in_commits_on_the_io_thread_within_the_budget(self):
         # The longest budget: a commit on this machine never takes a second, so none is
