@@ -163,7 +163,8 @@ public:
     }
   }
   /// Gives back a claim taken with try_claim, once the `taken` jobs it took are committed and
-  /// completed (0: it took none), and wakes the taker if it waits for the claim.
+  /// completed (0: it took none), and wakes the taker if it waits for the claim or jobs that
+  /// are not deferrable wait.
   void release(std::size_t taken) {
     std::lock_guard lock(mutex_);
     release_locked(taken);
@@ -208,9 +209,12 @@ private:
     if (taken > 0) {
       last_batch_ = taken;
     }
-    if (waiting_for_claim_ > 0) {
+    // A taker waiting for the claim, or asleep while jobs wait that the holder did not take
+    // (another thread's held push, made while the claim was held): a taker asleep for want of
+    // jobs is not woken for nothing.
+    if (waiting_for_claim_ > 0 || urgent_ > 0) {
       ++notified_;
-      ready_.notify_one(); // a taker asleep for want of jobs is not woken for nothing
+      ready_.notify_one();
     }
   }
 

@@ -255,7 +255,9 @@ private:
       writes_.wake();
     }
     if (found != job_queue::claim::claimed) {
-      return; // held: its holder takes them next; empty: taken; stopped: stop() takes them
+      // held: the writer thread takes them after the holder (whose release wakes it); empty:
+      // taken already; stopped: stop() has the writer take them.
+      return;
     }
     if (!may_commit_here()) {
       writes_.release(0);

@@ -224,5 +224,32 @@ TEST(job_queue, a_release_does_not_wake_a_taker_asleep_for_want_of_jobs_and_stop
   EXPECT_TRUE(taken.empty());
 }
 
+TEST(job_queue, a_release_wakes_the_taker_for_a_job_held_by_another_thread_meanwhile) {
+  auto queue = claiming_queue();
+  std::size_t taken = 0;
+  std::thread taker([&] {
+    std::vector<std::unique_ptr<job>> batch;
+    while (queue.take(batch, 10)) {
+      taken += batch.size();
+    }
+  });
+  while (!queue.has_taker_without_deadline()) {
+    std::this_thread::yield();
+  }
+  queue.push(urgent(), true);
+  ASSERT_EQ(queue.try_claim(8), job_queue::claim::claimed);
+  std::vector<std::unique_ptr<job>> here;
+  queue.take_claimed(here, 10);
+  // Another I/O thread's write, pushed held; its try_claim finds the claim held and leaves it.
+  queue.push(urgent(), true);
+  EXPECT_EQ(queue.try_claim(8), job_queue::claim::held);
+  EXPECT_EQ(queue.notified(), 0U);
+  queue.release(here.size());
+  EXPECT_EQ(queue.notified(), 1U); // the taker is woken for it
+  queue.stop();
+  taker.join();
+  EXPECT_EQ(taken, 1U);
+}
+
 } // namespace
 } // namespace parley::store
