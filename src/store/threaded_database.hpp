@@ -260,8 +260,7 @@ private:
       return;
     }
     if (!may_commit_here()) {
-      writes_.release(0);
-      writes_.wake(); // the writer thread's to commit, and it may be asleep
+      writes_.release(0); // wakes the writer thread: the jobs are its to commit
       return;
     }
     auto& batch = local.batch_;
