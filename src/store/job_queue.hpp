@@ -13,6 +13,7 @@
 #include <exception>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <stdexcept>
 #include <vector>
 
@@ -78,7 +79,7 @@ public:
     for (;;) {
       if (claimed_) {
         ++waiting_for_claim_;
-        ready_.wait(lock); // release() wakes it
+        wait(lock); // release() wakes it
         --waiting_for_claim_;
         continue;
       }
@@ -88,10 +89,10 @@ public:
       const auto now = clock::now();
       if (jobs_.empty()) {
         if (defer_limit_.count() > 0 && now < lingering_until_) {
-          ready_.wait_until(lock, lingering_until_);
+          wait(lock, lingering_until_);
         } else {
           ++sleeping_without_deadline_;
-          ready_.wait(lock);
+          wait(lock);
           --sleeping_without_deadline_;
         }
         continue;
@@ -101,7 +102,7 @@ public:
       if (now >= deadline) {
         break;
       }
-      ready_.wait_until(lock, deadline);
+      wait(lock, deadline);
     }
     while (!jobs_.empty() && batch.size() < most) {
       urgent_ -= jobs_.front().deferrable ? 0 : 1;
@@ -183,6 +184,11 @@ public:
     std::lock_guard lock(mutex_);
     return claimed_;
   }
+  /// Whether a taker sleeps in take(), for whatever reason: for tests.
+  [[nodiscard]] bool has_taker_asleep() const {
+    std::lock_guard lock(mutex_);
+    return asleep_ > 0;
+  }
   /// Whether a taker waits in take() for another thread's claim: for tests.
   [[nodiscard]] bool has_taker_waiting_for_claim() const {
     std::lock_guard lock(mutex_);
@@ -204,6 +210,17 @@ public:
   }
 
 private:
+  // Sleeps in take(), counted (has_taker_asleep); until `deadline` if there is one.
+  void wait(std::unique_lock<std::mutex>& lock, std::optional<clock::time_point> deadline = {}) {
+    ++asleep_;
+    if (deadline) {
+      ready_.wait_until(lock, *deadline);
+    } else {
+      ready_.wait(lock);
+    }
+    --asleep_;
+  }
+
   void release_locked(std::size_t taken) {
     claimed_ = false;
     if (taken > 0) {
@@ -239,6 +256,7 @@ private:
   std::size_t taken_ = 0;             // guarded by mutex_: how many jobs the taker holds
   std::size_t last_batch_ = 0;        // guarded by mutex_: jobs of the last claim, whoever held it
   std::size_t waiting_for_claim_ = 0; // guarded by mutex_: takers in take() waiting for it
+  std::size_t asleep_ = 0;            // guarded by mutex_: takers asleep in take()
 };
 
 } // namespace parley::store

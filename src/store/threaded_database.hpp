@@ -131,6 +131,8 @@ public:
   /// Whether a thread holds the writer's connection (the writer thread from a batch it took
   /// until its next take, or one committing here): for tests.
   [[nodiscard]] bool writes_claimed() const { return writes_.claimed(); }
+  /// Whether the writer thread sleeps, waiting for work or for a claim: for tests.
+  [[nodiscard]] bool writer_asleep() const { return writes_.has_taker_asleep(); }
 
 protected:
   /// Starts the writer and `readers` reader threads (at least one).

@@ -117,7 +117,7 @@ class WritesOnTheIoThreadTest(ServerTestCase):
         server = self.start_server("--io-thread-commit-budget", "1000000")
         server.sign_in()  # the code, then the user and the session: one request at a time
         counts = self.write_counts(server)
-        self.assertGreaterEqual(counts["write_batches_here"], 2)
+        self.assertGreaterEqual(counts["write_batches_here"], 1)
         self.assertLessEqual(counts["write_batches_here"], counts["write_batches"])
 
     def test_a_zero_budget_keeps_every_write_on_the_writer_thread(self):

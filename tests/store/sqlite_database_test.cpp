@@ -143,6 +143,9 @@ TEST(sqlite_checkpoints, a_checkpoint_due_on_the_writer_hands_the_next_commit_to
   const auto local = database.write_here(io.get_executor(), std::chrono::seconds(1));
   ASSERT_NE(local, nullptr);
   const auto here = std::this_thread::get_id();
+  while (!database.writer_asleep()) { // a writer thread still starting would take the first
+    std::this_thread::yield();
+  }
   std::size_t rounds_here = 0;
   for (int number = 0; number < 1000; ++number) {
     std::thread::id ran_on;
