@@ -133,6 +133,10 @@ public:
   [[nodiscard]] bool writes_claimed() const { return writes_.claimed(); }
   /// Whether the writer thread sleeps, waiting for work or for a claim: for tests.
   [[nodiscard]] bool writer_asleep() const { return writes_.has_taker_asleep(); }
+  /// Whether it sleeps with no deadline (a deferrable job pushed now would wake it): for tests.
+  [[nodiscard]] bool writer_asleep_without_deadline() const {
+    return writes_.has_taker_without_deadline();
+  }
 
 protected:
   /// Starts the writer and `readers` reader threads (at least one).

@@ -105,6 +105,15 @@ job_queue claiming_queue() {
   return job_queue({}, job_queue::takers::one_claiming);
 }
 
+// As an I/O thread would: pushes one job held, claims the queue and takes what waits.
+std::vector<std::unique_ptr<job>> claim_one(job_queue& queue) {
+  queue.push(urgent(), true);
+  EXPECT_EQ(queue.try_claim(8), job_queue::claim::claimed);
+  std::vector<std::unique_ptr<job>> here;
+  queue.take_claimed(here, 10);
+  return here;
+}
+
 TEST(job_queue, a_claim_is_had_only_for_a_light_queue_that_nobody_holds) {
   auto queue = claiming_queue();
   using claim = job_queue::claim;
@@ -203,10 +212,7 @@ TEST(job_queue, a_release_does_not_wake_a_taker_asleep_for_want_of_jobs_and_stop
   while (!queue.has_taker_without_deadline()) {
     std::this_thread::yield();
   }
-  queue.push(urgent(), true);
-  ASSERT_EQ(queue.try_claim(8), job_queue::claim::claimed);
-  std::vector<std::unique_ptr<job>> here;
-  queue.take_claimed(here, 10);
+  auto here = claim_one(queue);
   queue.release(here.size());
   EXPECT_EQ(queue.notified(), 0U); // the release woke nobody
   // A claim held when the queue stops: the taker returns only once it is given back.
@@ -236,10 +242,7 @@ TEST(job_queue, a_release_wakes_the_taker_for_a_job_held_by_another_thread_meanw
   while (!queue.has_taker_without_deadline()) {
     std::this_thread::yield();
   }
-  queue.push(urgent(), true);
-  ASSERT_EQ(queue.try_claim(8), job_queue::claim::claimed);
-  std::vector<std::unique_ptr<job>> here;
-  queue.take_claimed(here, 10);
+  auto here = claim_one(queue);
   // Another I/O thread's write, pushed held; its try_claim finds the claim held and leaves it.
   queue.push(urgent(), true);
   EXPECT_EQ(queue.try_claim(8), job_queue::claim::held);
