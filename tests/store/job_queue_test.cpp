@@ -200,7 +200,7 @@ TEST(job_queue, a_taker_waits_for_a_claim_held_elsewhere_and_is_woken_by_its_rel
   EXPECT_EQ(taken.size(), 1U);
 }
 
-TEST(job_queue, a_release_does_not_wake_a_taker_asleep_for_want_of_jobs_and_stop_waits_for_it) {
+TEST(job_queue, a_release_leaves_an_idle_taker_alone_and_stop_waits_for_the_claim) {
   auto queue = claiming_queue();
   std::vector<std::unique_ptr<job>> taken;
   bool more = true;
