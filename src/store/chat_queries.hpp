@@ -188,6 +188,7 @@ inline constexpr const char* raise_seq_by_one =
     "last_activity_at = CASE WHEN ?2 > last_activity_at THEN ?2 ELSE last_activity_at END "
     "WHERE id = ?1";
 inline constexpr const char* last_seq = "SELECT last_seq FROM conversations WHERE id = ?1";
+// (PostgreSQL; SQLite gives the id itself: insert_message_at_new_id.)
 inline constexpr const char* insert_message =
     "INSERT INTO messages (conversation_id, sender_id, body, sent_at, client_id, seq, "
     "updated_seq, reply_to) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7) RETURNING id";
@@ -203,6 +204,12 @@ inline constexpr const char* append_message_with_members =
     "ON CONFLICT (sender_id, client_id) DO NOTHING RETURNING id, seq, "
     "(SELECT string_agg(CAST(user_id AS TEXT), ',' ORDER BY user_id) FROM conversation_members "
     "WHERE conversation_id = ?1)";
+// A new message's id on SQLite, which has no identity: the next above every id there is and
+// the largest ever deleted (message_id_floor, raised by a trigger), so that none comes back.
+// SQLite-only (its two-argument max; PostgreSQL has no such table).
+#define PARLEY_NEW_MESSAGE_ID                                                                      \
+  "(SELECT max(floor, coalesce((SELECT max(id) FROM messages), 0)) + 1 FROM message_id_floor "     \
+  "WHERE id = 1)"
 // The insert of a send in two plain statements, for an engine where RETURNING costs (SQLite):
 // the conversation's last seq (and a direct one's pair) if the sender is a member, then the
 // insert at the next one (no row when the client_id was sent before: changes() says 0); a
@@ -211,9 +218,15 @@ inline constexpr const char* last_seq_if_member =
     "SELECT last_seq, direct_low, direct_high FROM conversations WHERE id = ?1 AND EXISTS "
     "(SELECT 1 FROM conversation_members WHERE conversation_id = ?1 AND user_id = ?2)";
 inline constexpr const char* append_message_at =
-    "INSERT INTO messages (conversation_id, sender_id, body, sent_at, client_id, seq, "
-    "updated_seq, reply_to) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7) "
+    "INSERT INTO messages (id, conversation_id, sender_id, body, sent_at, client_id, seq, "
+    "updated_seq, reply_to) VALUES (" PARLEY_NEW_MESSAGE_ID ", ?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7) "
     "ON CONFLICT (sender_id, client_id) DO NOTHING";
+// insert_message on SQLite.
+inline constexpr const char* insert_message_at_new_id =
+    "INSERT INTO messages (id, conversation_id, sender_id, body, sent_at, client_id, seq, "
+    "updated_seq, reply_to) VALUES (" PARLEY_NEW_MESSAGE_ID ", ?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7) "
+    "RETURNING id";
+#undef PARLEY_NEW_MESSAGE_ID
 inline constexpr const char* raise_seq =
     "UPDATE conversations SET last_seq = ?2, "
     "last_activity_at = CASE WHEN ?3 > last_activity_at THEN ?3 ELSE last_activity_at END "
@@ -311,7 +324,6 @@ inline constexpr std::array all{
     raise_seq_by_one,
     last_seq,
     last_seq_if_member,
-    append_message_at,
     raise_seq,
     save_version,
     edit_message,
@@ -322,6 +334,12 @@ inline constexpr std::array all{
     touch_message,
     advance_read,
     advance_delivered,
+};
+
+// SQLite's own statements (PostgreSQL has an identity for ids, and one statement for a send).
+inline constexpr std::array sqlite_only{
+    append_message_at,
+    insert_message_at_new_id,
 };
 
 } // namespace parley::store::chat_sql

@@ -15,6 +15,11 @@ struct migration {
   std::string_view name;
   std::string_view sqlite;
   std::string_view postgres;
+  /// SQLite only, run after `sqlite`: UPDATEs of sqlite_schema for a change that leaves every
+  /// table's and index's content as it is on disk (SQLite's documented "other ALTER TABLE"
+  /// procedure). The migration runs them with writable_schema on, raises schema_version so
+  /// that every connection reloads the schema, and checks the database's integrity after.
+  std::string_view sqlite_schema_edit = {};
 };
 
 /// Every migration, in order, versions 1, 2, 3 …

@@ -118,6 +118,8 @@ public:
   static constexpr bool row_locks = true;
   /// Whether RETURNING costs next to nothing (here: it saves a round trip).
   static constexpr bool cheap_returning = true;
+  /// Whether an identity column hands out ids that never come back.
+  static constexpr bool identity_ids = true;
   /// Whether a statement can take an array of ids as one parameter (unnest): many rows' worth
   /// of work in one statement and one round trip.
   static constexpr bool array_parameters = true;

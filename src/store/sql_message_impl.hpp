@@ -153,8 +153,10 @@ message_row sql_transaction<Connection>::insert_message(id conversation_id, id s
                                                      std::string_view body, unix_ms sent_at,
                                                      std::string_view client_id, id seq,
                                                      std::optional<id> reply_to) {
-  auto& insert = detail::bind_new_message(cached(chat_sql::insert_message), conversation_id,
-                                          sender_id, body, sent_at, client_id, seq, reply_to);
+  auto& insert = detail::bind_new_message(
+      cached(Connection::identity_ids ? chat_sql::insert_message
+                                      : chat_sql::insert_message_at_new_id),
+      conversation_id, sender_id, body, sent_at, client_id, seq, reply_to);
   return stored_message(returned_integer(insert), conversation_id, sender_id, body, sent_at,
                         client_id, seq, reply_to);
 }

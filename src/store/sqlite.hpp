@@ -91,6 +91,9 @@ public:
   /// Whether RETURNING costs next to nothing: not in SQLite, which gathers a RETURNING's rows
   /// in an ephemeral b-tree, opened, zeroed and freed at every execution.
   static constexpr bool cheap_returning = false;
+  /// Whether an identity column hands out ids that never come back: not here (a new message
+  /// takes its id from chat_sql's message_id_floor rule).
+  static constexpr bool identity_ids = false;
   /// Whether a statement can take an array of ids as one parameter: not here (and a
   /// statement per row costs no round trip).
   static constexpr bool array_parameters = false;

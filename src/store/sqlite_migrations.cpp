@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <cstdint>
 #include <stdexcept>
 
 namespace parley::store {
@@ -11,6 +12,29 @@ int schema_version(sqlite::connection& db) {
   statement.step();
   return static_cast<int>(statement.integer(0));
 }
+
+namespace {
+
+std::int64_t single_integer(sqlite::connection& db, const char* sql) {
+  auto statement = sqlite::statement(db, sql);
+  statement.step();
+  return statement.integer(0);
+}
+
+// SQLite's procedure for a change that leaves the file's content as it is
+// (https://www.sqlite.org/lang_altertable.html#otheralter), inside the migration's transaction.
+// The new version makes this connection and every other one read the schema again: a text
+// SQLite cannot parse fails the statement after it, and the migration rolls back.
+void edit_schema(sqlite::connection& db, std::string_view updates) {
+  const auto version = single_integer(db, "PRAGMA schema_version");
+  db.execute("PRAGMA writable_schema = ON");
+  db.execute(updates);
+  db.execute(fmt::format("PRAGMA schema_version = {}", version + 1));
+  db.execute("PRAGMA writable_schema = OFF");
+  single_integer(db, "SELECT count(*) FROM sqlite_schema");
+}
+
+} // namespace
 
 int migrate(sqlite::connection& db, int target) {
   const auto all = migrations();
@@ -30,6 +54,9 @@ int migrate(sqlite::connection& db, int target) {
     }
     sqlite::transaction_guard transaction(db, sqlite::transaction_guard::kind::immediate);
     db.execute(step.sqlite);
+    if (!step.sqlite_schema_edit.empty()) {
+      edit_schema(db, step.sqlite_schema_edit);
+    }
     db.execute(fmt::format("PRAGMA user_version = {}", step.version));
     transaction.commit();
     version = step.version;

@@ -170,6 +170,26 @@ TEST_P(chat_test, message_ids_are_not_reused_after_the_newest_is_deleted) {
   EXPECT_GT(second.message_id, first.message_id);
 }
 
+// Ids stay a valid cursor: after the newest messages go with their conversation (a group's
+// last member leaving), a send on another connection (as after a restart) still takes an id
+// above them.
+TEST_P(chat_test, message_ids_are_not_reused_after_a_conversations_messages_go) {
+  const auto kept = direct(alice_, bob_);
+  const auto gone = direct(alice_, carol_);
+  ASSERT_TRUE(transaction_.append_message(kept, alice_.user_id, "a", 1, "1", std::nullopt));
+  transaction_.append_message(gone, alice_.user_id, "b", 2, "2", std::nullopt);
+  const auto newest = transaction_.append_message(gone, carol_.user_id, "c", 3, "3", std::nullopt);
+  ASSERT_TRUE(newest);
+  transaction_.delete_messages(gone);
+  EXPECT_EQ(count("SELECT count(*) FROM messages"), 1);
+
+  const auto reconnected = store_->connect();
+  const auto next =
+      reconnected->transaction().append_message(kept, bob_.user_id, "d", 4, "4", std::nullopt);
+  ASSERT_TRUE(next);
+  EXPECT_GT(next->message.message_id, newest->message.message_id);
+}
+
 TEST_P(chat_test, history_pages_go_backwards_from_before) {
   const auto conversation = direct(alice_, bob_);
   const auto other = direct(alice_, carol_);
@@ -404,6 +424,12 @@ TEST_P(chat_test, every_query_is_served_by_an_index) {
   for (const char* sql : upload_sql::all) {
     const auto details = connection_->plan(sql);
     EXPECT_FALSE(connection_->scans_whole(details)) << sql << "\n" << details;
+  }
+  if (GetParam() == conformance::engine::sqlite) {
+    for (const char* sql : chat_sql::sqlite_only) {
+      const auto details = connection_->plan(sql);
+      EXPECT_FALSE(connection_->scans_whole(details)) << sql << "\n" << details;
+    }
   }
   if (GetParam() == conformance::engine::postgres) { // its own statements, with arrays
     const auto with_arrays = [](std::string sql) {
