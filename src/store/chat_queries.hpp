@@ -204,12 +204,13 @@ inline constexpr const char* append_message_with_members =
     "ON CONFLICT (sender_id, client_id) DO NOTHING RETURNING id, seq, "
     "(SELECT string_agg(CAST(user_id AS TEXT), ',' ORDER BY user_id) FROM conversation_members "
     "WHERE conversation_id = ?1)";
-// A new message's id on SQLite, which has no identity: the next above every id there is and
-// the largest ever deleted (message_id_floor, raised by a trigger), so that none comes back.
-// SQLite-only (its two-argument max; PostgreSQL has no such table).
+// A new message's id on SQLite, which has no identity: ?8 when the writer knows it (the next
+// after its batch's last insert), else the next above every id there is and the largest ever
+// deleted (message_id_floor, raised by a trigger), so that none comes back. SQLite-only (its
+// two-argument max; PostgreSQL has no such table).
 #define PARLEY_NEW_MESSAGE_ID                                                                      \
-  "(SELECT max(floor, coalesce((SELECT max(id) FROM messages), 0)) + 1 FROM message_id_floor "     \
-  "WHERE id = 1)"
+  "coalesce(?8, (SELECT max(floor, coalesce((SELECT max(id) FROM messages), 0)) + 1 "              \
+  "FROM message_id_floor WHERE id = 1))"
 // The insert of a send in two plain statements, for an engine where RETURNING costs (SQLite):
 // the conversation's last seq (and a direct one's pair) if the sender is a member, then the
 // insert at the next one (no row when the client_id was sent before: changes() says 0); a

@@ -139,11 +139,13 @@ template <class Connection> void sql_transaction<Connection>::write_held() {
 
 template <class Connection> void sql_transaction<Connection>::write_held_raises() {
   holding_ = false;
+  next_message_id_.reset();
   write_held();
 }
 
 template <class Connection> void sql_transaction<Connection>::drop_held_raises() noexcept {
   holding_ = false;
+  next_message_id_.reset();
   held_seqs_.clear();
   held_reads_.clear();
 }
@@ -157,8 +159,15 @@ message_row sql_transaction<Connection>::insert_message(id conversation_id, id s
       cached(Connection::identity_ids ? chat_sql::insert_message
                                       : chat_sql::insert_message_at_new_id),
       conversation_id, sender_id, body, sent_at, client_id, seq, reply_to);
-  return stored_message(returned_integer(insert), conversation_id, sender_id, body, sent_at,
-                        client_id, seq, reply_to);
+  if constexpr (!Connection::identity_ids) {
+    insert.bind(8, holding_ ? next_message_id_ : std::nullopt);
+  }
+  const id message_id = returned_integer(insert);
+  if (!Connection::identity_ids && holding_) {
+    next_message_id_ = message_id + 1;
+  }
+  return stored_message(message_id, conversation_id, sender_id, body, sent_at, client_id, seq,
+                        reply_to);
 }
 
 template <class Connection>
@@ -219,9 +228,13 @@ sql_transaction<Connection>::append_message(id conversation_id, id sender_id, st
       const id seq = (held == held_seqs_.end() ? found->last_seq : held->second.seq) + 1;
       detail::bind_new_message(db_.cached(chat_sql::append_message_at), conversation_id, sender_id,
                                body, sent_at, client_id, seq, reply_to)
+          .bind(8, holding_ ? next_message_id_ : std::nullopt)
           .post();
       if (db_.changes() > 0) {
         stored.emplace(db_.last_insert_rowid(), seq);
+        if (holding_) {
+          next_message_id_ = stored->first + 1;
+        }
         // A direct conversation's members are its pair (low first, as member_ids lists them).
         members = found->direct_low && found->direct_high
                       ? std::vector<id>{*found->direct_low, *found->direct_high}

@@ -184,6 +184,11 @@ private:
     id conversation_id, user_id, up_to;
   };
   bool holding_ = false;
+  /// SQLite, while holding_: the id the next message takes, once an insert has found it
+  /// (PARLEY_NEW_MESSAGE_ID reads the floor and the largest id). The writer's transaction holds
+  /// the database's write lock, so no other connection inserts before it ends; forgotten with
+  /// the held raises.
+  std::optional<id> next_message_id_;
   /// Per conversation, its highest seq taken by a held send and that send's time.
   std::unordered_map<id, held_seq> held_seqs_;
   /// The read marks to raise, in the order asked (several per member are possible).

@@ -149,38 +149,6 @@ TEST_P(database_test, migrates_step_by_step_from_an_older_version) {
   EXPECT_EQ(listed[0].user.name, "Bob");
 }
 
-// A database of version 6, whose newest message was deleted: after the migration that takes
-// AUTOINCREMENT away (SQLite), the next message still takes an id above it, the table keeps
-// its rows, and a send no longer writes sqlite_sequence.
-TEST_P(database_test, message_ids_stay_above_the_deleted_newest_across_the_id_migration) {
-  const auto db = store_->connect();
-  ASSERT_EQ(db->migrate(6), 6);
-  db->execute(R"sql(
-INSERT INTO users (id, phone, name, created_at) VALUES
-  (1, '+14155550101', 'Alice', 1), (2, '+14155550102', 'Bob', 2);
-INSERT INTO conversations (id, kind, direct_low, direct_high, created_by, created_at,
-                           last_activity_at, last_seq) VALUES (10, 'direct', 1, 2, 1, 10, 12, 2);
-INSERT INTO conversation_members (conversation_id, user_id, joined_at) VALUES (10, 1, 10), (10, 2, 10);
-INSERT INTO messages (id, conversation_id, sender_id, body, sent_at, client_id, seq, updated_seq)
-VALUES (101, 10, 1, 'hi', 11, 'a1', 1, 1), (102, 10, 2, 'hello', 12, 'b1', 2, 2);
-)sql");
-  db->ids_inserted();
-  db->execute("DELETE FROM messages WHERE id = 102");
-  ASSERT_EQ(db->migrate(), migrations().back().version);
-
-  const auto next = db->transaction().append_message(10, 1, "again", 13, "a2", std::nullopt);
-  ASSERT_TRUE(next);
-  EXPECT_GT(next->message.message_id, 102);
-  EXPECT_EQ(db->transaction().message(101)->body, "hi");
-  if (GetParam() == conformance::engine::sqlite) {
-    const auto table = db->rows("SELECT sql FROM sqlite_schema WHERE name = 'messages'");
-    ASSERT_EQ(table.size(), 1U);
-    EXPECT_EQ(table[0][0].find("AUTOINCREMENT"), std::string::npos) << table[0][0];
-    EXPECT_TRUE(db->rows("SELECT seq FROM sqlite_sequence WHERE name = 'messages'").empty());
-    EXPECT_EQ(db->rows("PRAGMA integrity_check"), (std::vector<std::vector<std::string>>{{"ok"}}));
-  }
-}
-
 // A job whose committed() records its result on the writer thread.
 struct ordered_insert {
   std::string phone;

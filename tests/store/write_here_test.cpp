@@ -15,9 +15,11 @@
 
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <future>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -30,6 +32,7 @@ using namespace std::chrono_literals;
 
 // Where a write ran and completed, and in which order it completed among its fellows.
 struct traced {
+  int runs = 0; // two when its batch ran again job by job (one of them failed)
   std::thread::id ran_on;
   std::thread::id completed_on;
   std::exception_ptr failure;
@@ -42,14 +45,25 @@ struct completions {
   std::size_t count = 0; // guarded by mutex
 };
 
-// A write inserting a user with `phone` (or failing, when told to), recording its trace.
+// What a write does instead of inserting a user (it may run twice: job::run_write).
+using write_action = std::function<void(write_transaction&)>;
+
+// A write inserting a user with `phone` or running `action` (then failing, when told to),
+// recording its trace.
 class traced_write final : public job {
 public:
-  traced_write(completions& order, std::string phone, bool deferrable, bool fail)
-      : order_(order), phone_(std::move(phone)), deferrable_(deferrable), fail_(fail) {}
+  traced_write(completions& order, std::string phone, bool deferrable, bool fail,
+               write_action action = {})
+      : order_(order), phone_(std::move(phone)), deferrable_(deferrable), fail_(fail),
+        action_(std::move(action)) {}
   void run_write(write_transaction& transaction) override {
+    ++trace_.runs;
     trace_.ran_on = std::this_thread::get_id();
-    transaction.insert_user(phone_, "user", 1);
+    if (action_) {
+      action_(transaction);
+    } else {
+      transaction.insert_user(phone_, "user", 1);
+    }
     if (fail_) {
       throw std::runtime_error("this job fails");
     }
@@ -71,6 +85,7 @@ private:
   std::string phone_;
   bool deferrable_;
   bool fail_;
+  write_action action_;
   traced trace_;
   std::promise<traced> outcome_;
 };
@@ -100,6 +115,7 @@ private:
 struct write_spec {
   bool deferrable = false;
   bool fail = false;
+  write_action action = {};
 };
 
 class write_here_test : public ::testing::TestWithParam<conformance::engine> {
@@ -129,8 +145,9 @@ protected:
     std::vector<std::future<traced>> outcomes;
     boost::asio::post(io_, [&] {
       for (const auto& spec : specs) {
-        auto work = std::make_unique<traced_write>(
-            order_, fmt::format("+1415555{:04d}", next_phone_++), spec.deferrable, spec.fail);
+        auto work =
+            std::make_unique<traced_write>(order_, fmt::format("+1415555{:04d}", next_phone_++),
+                                           spec.deferrable, spec.fail, spec.action);
         outcomes.push_back(work->outcome());
         target->submit_write(std::move(work));
       }
@@ -263,6 +280,72 @@ TEST_P(write_here_test, a_write_asked_for_here_after_stop_fails) {
   database_->stop();
   const auto traces = write_round({{}}, nullptr, true);
   EXPECT_TRUE(traces[0].failure);
+}
+
+// The messages of one batch take ids that follow one another (SQLite's writer knows the next
+// after its batch's last insert) without a conflict that would make the batch run again, and
+// stay above those a job of the batch deleted; a job that fails (its message rolled back, the
+// batch run again job by job) takes its id nowhere.
+TEST_P(write_here_test, messages_of_one_batch_take_new_ids_above_those_deleted_in_it) {
+  struct pair_ids {
+    id kept, gone, alice, bob, carol;
+  };
+  const auto made = blocking_write(*database_, [](write_transaction& transaction) {
+    const auto user = [&](std::string_view phone) {
+      return transaction.insert_user(phone, "user", 1).user_id;
+    };
+    pair_ids ids{0, 0, user("+14155550001"), user("+14155550002"), user("+14155550003")};
+    const auto direct = [&](id low, id high) {
+      const auto created = transaction.insert_conversation(conversation_kind::direct, std::nullopt,
+                                                           std::pair{low, high}, low, 1);
+      transaction.insert_member(created.conversation_id, low, 1);
+      transaction.insert_member(created.conversation_id, high, 1);
+      return created.conversation_id;
+    };
+    ids.kept = direct(ids.alice, ids.bob);
+    ids.gone = direct(ids.alice, ids.carol);
+    return ids;
+  });
+  auto local = database_->write_here(io_.get_executor(), 1s);
+  std::vector<id> sent(6, 0); // by job, 0 until it stores its message
+  const auto send = [&](std::size_t slot, id conversation, id sender) {
+    return [&sent, slot, conversation, sender](write_transaction& transaction) {
+      const auto stored = transaction.append_message(conversation, sender, "hi", 2,
+                                                     fmt::format("c{}", slot), std::nullopt);
+      sent[slot] = stored ? stored->message.message_id : 0;
+    };
+  };
+  const auto traces = write_round({
+      {.action = send(0, made.kept, made.alice)},
+      {.action = send(1, made.gone, made.carol)},
+      {.action = send(2, made.gone, made.alice)},
+      {.action = [&](write_transaction& transaction) { transaction.delete_messages(made.gone); }},
+      {.action = send(3, made.kept, made.bob)},
+  });
+  for (std::size_t index = 0; index < traces.size(); ++index) {
+    EXPECT_FALSE(traces[index].failure) << index;
+    EXPECT_EQ(traces[index].ran_on == here_, writes_here()) << index; // SQLite: one batch
+    if (writes_here()) { // (PostgreSQL runs a send to a lower conversation in a new transaction)
+      EXPECT_EQ(traces[index].runs, 1) << index; // no id taken twice: the batch never ran again
+    }
+  }
+  EXPECT_LT(sent[0], sent[1]);
+  EXPECT_LT(sent[1], sent[2]);
+  EXPECT_GT(sent[3], sent[2]); // above the deleted newest
+  const auto next = write_round({{.fail = true, .action = send(4, made.kept, made.alice)},
+                                 {.action = send(5, made.kept, made.alice)}});
+  EXPECT_TRUE(next[0].failure);
+  EXPECT_FALSE(next[1].failure);
+  EXPECT_GT(sent[5], sent[3]);
+  local.reset(); // a blocking write from the thread that writes here would wait for itself
+  const auto kept = blocking_write(*database_, [&](write_transaction& transaction) {
+    std::vector<id> ids;
+    for (const auto& position : transaction.page_positions(made.kept, std::nullopt, 0, 10)) {
+      ids.push_back(position.message_id);
+    }
+    return ids;
+  });
+  EXPECT_EQ(kept, (std::vector<id>{sent[5], sent[3], sent[0]})); // newest first; 4 rolled back
 }
 
 } // namespace
