@@ -452,9 +452,9 @@ CREATE INDEX messages_changed_by_seq ON messages (conversation_id, seq, updated_
               // SQLite
               R"sql(
 -- AUTOINCREMENT wrote its counter's row in sqlite_sequence at every insert: one more page in
--- every commit, the sixth of what a message one at a time wrote. Ids still never come back:
--- the floor holds the largest id ever deleted, and a message takes the next id above both it
--- and the largest id there is (chat_sql::new_message_id).
+-- every commit (of about 6.7 for a message one at a time). Ids still never come back: the
+-- floor holds the largest id ever deleted, and a message takes the next id above both it and
+-- the largest id there is (PARLEY_NEW_MESSAGE_ID in chat_queries.hpp).
 CREATE TABLE message_id_floor (
   id    INTEGER PRIMARY KEY CHECK (id = 1), -- one row, found by its key
   floor INTEGER NOT NULL

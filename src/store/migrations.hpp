@@ -17,8 +17,8 @@ struct migration {
   std::string_view postgres;
   /// SQLite only, run after `sqlite`: UPDATEs of sqlite_schema for a change that leaves every
   /// table's and index's content as it is on disk (SQLite's documented "other ALTER TABLE"
-  /// procedure). The migration runs them with writable_schema on, raises schema_version so
-  /// that every connection reloads the schema, and checks the database's integrity after.
+  /// procedure). The migration runs them with writable_schema on and raises schema_version, so
+  /// that every connection reads the schema again (a text SQLite cannot parse rolls it back).
   std::string_view sqlite_schema_edit = {};
 };
 
