@@ -1,24 +1,18 @@
 #include "store/sqlite_migrations.hpp"
 
+#include "store/sql_rows.hpp"
+
 #include <fmt/format.h>
 
 #include <cstdint>
 #include <stdexcept>
 
 namespace parley::store {
-
-int schema_version(sqlite::connection& db) {
-  auto statement = sqlite::statement(db, "PRAGMA user_version");
-  statement.step();
-  return static_cast<int>(statement.integer(0));
-}
-
 namespace {
 
 std::int64_t single_integer(sqlite::connection& db, const char* sql) {
-  auto statement = sqlite::statement(db, sql);
-  statement.step();
-  return statement.integer(0);
+  sqlite::statement statement(db, sql);
+  return sql_rows::returned_integer(statement);
 }
 
 // SQLite's procedure for a change that leaves the file's content as it is
@@ -35,6 +29,10 @@ void edit_schema(sqlite::connection& db, std::string_view updates) {
 }
 
 } // namespace
+
+int schema_version(sqlite::connection& db) {
+  return static_cast<int>(single_integer(db, "PRAGMA user_version"));
+}
 
 int migrate(sqlite::connection& db, int target) {
   const auto all = migrations();
