@@ -160,11 +160,11 @@ message_row sql_transaction<Connection>::insert_message(id conversation_id, id s
                                       : chat_sql::insert_message_at_new_id),
       conversation_id, sender_id, body, sent_at, client_id, seq, reply_to);
   if constexpr (!Connection::identity_ids) {
-    insert.bind(8, holding_ ? next_message_id_ : std::nullopt);
+    insert.bind(8, known_message_id());
   }
   const id message_id = returned_integer(insert);
-  if (!Connection::identity_ids && holding_) {
-    next_message_id_ = message_id + 1;
+  if constexpr (!Connection::identity_ids) {
+    message_id_taken(message_id);
   }
   return stored_message(message_id, conversation_id, sender_id, body, sent_at, client_id, seq,
                         reply_to);
@@ -228,13 +228,11 @@ sql_transaction<Connection>::append_message(id conversation_id, id sender_id, st
       const id seq = (held == held_seqs_.end() ? found->last_seq : held->second.seq) + 1;
       detail::bind_new_message(db_.cached(chat_sql::append_message_at), conversation_id, sender_id,
                                body, sent_at, client_id, seq, reply_to)
-          .bind(8, holding_ ? next_message_id_ : std::nullopt)
+          .bind(8, known_message_id())
           .post();
       if (db_.changes() > 0) {
         stored.emplace(db_.last_insert_rowid(), seq);
-        if (holding_) {
-          next_message_id_ = stored->first + 1;
-        }
+        message_id_taken(stored->first);
         // A direct conversation's members are its pair (low first, as member_ids lists them).
         members = found->direct_low && found->direct_high
                       ? std::vector<id>{*found->direct_low, *found->direct_high}

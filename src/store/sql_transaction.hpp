@@ -167,6 +167,16 @@ private:
   }
   /// Writes and forgets the held raises, holding on.
   void write_held();
+  /// SQLite: the id the next message takes when this batch knows it (?8 of a new message's
+  /// insert), and noting the one an insert took.
+  [[nodiscard]] std::optional<id> known_message_id() const {
+    return holding_ ? next_message_id_ : std::nullopt;
+  }
+  void message_id_taken(id taken) {
+    if (holding_) {
+      next_message_id_ = taken + 1;
+    }
+  }
   /// The one statement of each raise, written at once: by write_held, or by a send when
   /// nothing is held (raises are only held while holding_).
   void post_raise_seq(id conversation_id, id seq, unix_ms activity);
