@@ -139,7 +139,6 @@ template <class Connection> void sql_transaction<Connection>::write_held() {
 
 template <class Connection> void sql_transaction<Connection>::write_held_raises() {
   holding_ = false;
-  next_message_id_.reset();
   write_held();
 }
 

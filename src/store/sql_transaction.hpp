@@ -33,8 +33,13 @@ public:
   /// Writes the held raises (before a commit or a savepoint's release) and stops holding.
   void write_held_raises();
   /// Forgets the held raises (their transaction or savepoint is being rolled back) and stops
-  /// holding.
+  /// holding; forgets the next message id too (forget_message_id).
   void drop_held_raises() noexcept;
+  /// SQLite: forgets the id the next message would take, so that the next insert finds it in
+  /// the database again. The writer knows it from one batch to the next (the id after its last
+  /// insert) and calls this when another connection may have inserted meanwhile or when what
+  /// it inserted is rolled back.
+  void forget_message_id() noexcept { next_message_id_.reset(); }
 
   std::optional<user_row> user_by_id(id user_id) override;
   std::optional<user_row> user_by_phone(std::string_view phone) override;
@@ -194,10 +199,11 @@ private:
     id conversation_id, user_id, up_to;
   };
   bool holding_ = false;
-  /// SQLite, while holding_: the id the next message takes, once an insert has found it
+  /// SQLite, used while holding_: the id the next message takes, once an insert has found it
   /// (PARLEY_NEW_MESSAGE_ID reads the floor and the largest id). The writer's transaction holds
-  /// the database's write lock, so no other connection inserts before it ends; forgotten with
-  /// the held raises.
+  /// the database's write lock, so no other connection inserts before it ends; it is kept
+  /// from one commit to the next unless another connection wrote in between
+  /// (sqlite_database::commit, by the data version), and forgotten at a rollback.
   std::optional<id> next_message_id_;
   /// Per conversation, its highest seq taken by a held send and that send's time.
   std::unordered_map<id, held_seq> held_seqs_;

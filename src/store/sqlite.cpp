@@ -156,6 +156,14 @@ std::int64_t connection::last_insert_rowid() const { return sqlite3_last_insert_
 
 int connection::changes() const { return sqlite3_changes(handle_); }
 
+std::optional<unsigned> connection::data_version() const noexcept {
+  unsigned version = 0;
+  if (sqlite3_file_control(handle_, "main", SQLITE_FCNTL_DATA_VERSION, &version) != SQLITE_OK) {
+    return std::nullopt;
+  }
+  return version;
+}
+
 void connection::check(int result_code, std::string_view what) const {
   if (result_code != SQLITE_OK) {
     throw sqlite_error(sqlite3_extended_errcode(handle_),

@@ -120,6 +120,12 @@ public:
 
   [[nodiscard]] std::int64_t last_insert_rowid() const;
   [[nodiscard]] int changes() const;
+  /// The main database's data version (SQLITE_FCNTL_DATA_VERSION): it changes with every
+  /// commit of this connection and whenever a transaction of this connection finds that
+  /// another one changed the database, so that two equal readings taken after this
+  /// connection's commit and after its next BEGIN mean nobody else wrote in between. Nullopt
+  /// if SQLite cannot tell (it always can for a database file).
+  [[nodiscard]] std::optional<unsigned> data_version() const noexcept;
   [[nodiscard]] sqlite3* handle() const { return handle_; }
 
   /// Throws sqlite_error for a failed result code, with SQLite's message.

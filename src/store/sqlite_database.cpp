@@ -211,6 +211,10 @@ void sqlite_database::commit(std::vector<std::unique_ptr<job>>& batch, bool writ
     failures.assign(batch.size(), nullptr);
     try {
       sqlite::transaction_guard guard(db, sqlite::transaction_guard::kind::immediate);
+      if (const auto version = db.data_version();
+          !version || version != writer_->committed_version) {
+        transaction.forget_message_id(); // another connection may have inserted since
+      }
       bool failed = false;
       for (std::size_t index = 0; index < batch.size() && !failed; ++index) {
         if (savepoints) {
@@ -246,6 +250,7 @@ void sqlite_database::commit(std::vector<std::unique_ptr<job>>& batch, bool writ
         continue;
       }
       guard.commit();
+      writer_->committed_version = db.data_version();
     } catch (const std::exception& error) {
       transaction.drop_held_raises();
       spdlog::error("store.commit_failed jobs={} error={}", batch.size(), error.what());

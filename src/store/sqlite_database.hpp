@@ -72,6 +72,9 @@ private:
     sqlite::connection db;
     sqlite_write_transaction transaction;
     std::vector<std::exception_ptr> failures;
+    /// The connection's data version right after its last commit: at the next BEGIN, the same
+    /// value means no other connection wrote since, so the next message id it knows holds.
+    std::optional<unsigned> committed_version;
   };
 
   sqlite_options options_;

@@ -348,5 +348,51 @@ TEST_P(write_here_test, messages_of_one_batch_take_new_ids_above_those_deleted_i
   EXPECT_EQ(kept, (std::vector<id>{sent[5], sent[3], sent[0]})); // newest first; 4 rolled back
 }
 
+// SQLite's writer knows the next message id from one commit to the next, unless another
+// connection wrote in between: a message stored elsewhere meanwhile (an operator's tool, say)
+// keeps its id, and the next send takes one above it without a conflict (which would make its
+// batch run again).
+TEST_P(write_here_test, a_send_after_another_connections_insert_takes_an_id_above_it) {
+  struct pair_ids {
+    id conversation, alice, bob;
+  };
+  const auto made = blocking_write(*database_, [](write_transaction& transaction) {
+    const auto alice = transaction.insert_user("+14155550001", "user", 1).user_id;
+    const auto bob = transaction.insert_user("+14155550002", "user", 1).user_id;
+    const auto created = transaction.insert_conversation(conversation_kind::direct, std::nullopt,
+                                                         std::pair{alice, bob}, alice, 1);
+    transaction.insert_member(created.conversation_id, alice, 1);
+    transaction.insert_member(created.conversation_id, bob, 1);
+    return pair_ids{created.conversation_id, alice, bob};
+  });
+  auto local = database_->write_here(io_.get_executor(), 1s);
+  std::vector<id> sent(3, 0);
+  const auto send = [&](std::size_t slot) {
+    return [&sent, &made, slot](write_transaction& transaction) {
+      const auto stored = transaction.append_message(made.conversation, made.alice, "hi", 2,
+                                                     fmt::format("c{}", slot), std::nullopt);
+      sent[slot] = stored ? stored->message.message_id : 0;
+    };
+  };
+  const auto first = write_round({{.action = send(0)}, {.action = send(1)}});
+  const auto elsewhere = store_->connect();
+  const auto stored = elsewhere->transaction().append_message(made.conversation, made.bob, "hey", 3,
+                                                              "elsewhere", std::nullopt);
+  ASSERT_TRUE(stored);
+  const auto next = write_round({{.action = send(2)}});
+  for (const auto& trace : {first[0], first[1], next[0]}) {
+    EXPECT_FALSE(trace.failure);
+    EXPECT_EQ(trace.runs, 1); // no id taken twice: no batch ran again
+  }
+  EXPECT_LT(sent[0], sent[1]);
+  EXPECT_LT(sent[1], stored->message.message_id);
+  EXPECT_GT(sent[2], stored->message.message_id);
+  local.reset(); // a blocking write from the thread that writes here would wait for itself
+  const auto count = blocking_write(*database_, [&](write_transaction& transaction) {
+    return transaction.page_positions(made.conversation, std::nullopt, 0, 10).size();
+  });
+  EXPECT_EQ(count, 4U);
+}
+
 } // namespace
 } // namespace parley::store
