@@ -205,7 +205,7 @@ inline constexpr const char* append_message_with_members =
     "(SELECT string_agg(CAST(user_id AS TEXT), ',' ORDER BY user_id) FROM conversation_members "
     "WHERE conversation_id = ?1)";
 // A new message's id on SQLite, which has no identity: ?8 when the writer knows it (the next
-// after its batch's last insert), else the next above every id there is and the largest ever
+// after its last insert), else the next above every id there is and the largest ever
 // deleted (message_id_floor, raised by a trigger), so that none comes back. SQLite-only (its
 // two-argument max; PostgreSQL has no such table).
 #define PARLEY_NEW_MESSAGE_ID                                                                      \

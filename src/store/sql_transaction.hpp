@@ -172,7 +172,7 @@ private:
   }
   /// Writes and forgets the held raises, holding on.
   void write_held();
-  /// SQLite: the id the next message takes when this batch knows it (?8 of a new message's
+  /// SQLite: the id the next message takes when the writer knows it (?8 of a new message's
   /// insert), and noting the one an insert took.
   [[nodiscard]] std::optional<id> known_message_id() const {
     return holding_ ? next_message_id_ : std::nullopt;
