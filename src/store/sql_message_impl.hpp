@@ -144,7 +144,7 @@ template <class Connection> void sql_transaction<Connection>::write_held_raises(
 
 template <class Connection> void sql_transaction<Connection>::drop_held_raises() noexcept {
   holding_ = false;
-  next_message_id_.reset();
+  forget_message_id();
   held_seqs_.clear();
   held_reads_.clear();
 }

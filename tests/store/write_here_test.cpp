@@ -165,6 +165,26 @@ protected:
     return traces;
   }
 
+  // A direct conversation of `low` and `high`, with both as members.
+  static id direct(write_transaction& transaction, id low, id high) {
+    const auto created = transaction.insert_conversation(conversation_kind::direct, std::nullopt,
+                                                         std::pair{low, high}, low, 1);
+    transaction.insert_member(created.conversation_id, low, 1);
+    transaction.insert_member(created.conversation_id, high, 1);
+    return created.conversation_id;
+  }
+
+  // A write sending a message of `sender` to `conversation`, noting its id in sent[slot] (0
+  // when it stores none).
+  static write_action send_noted(std::vector<id>& sent, std::size_t slot, id conversation,
+                                 id sender) {
+    return [&sent, slot, conversation, sender](write_transaction& transaction) {
+      const auto stored = transaction.append_message(conversation, sender, "hi", 2,
+                                                     fmt::format("c{}", slot), std::nullopt);
+      sent[slot] = stored ? stored->message.message_id : 0;
+    };
+  }
+
   bool exists(int index) {
     auto read = std::make_unique<exists_read>(fmt::format("+1415555{:04d}", index));
     auto outcome = read->outcome();
@@ -295,25 +315,14 @@ TEST_P(write_here_test, messages_of_one_batch_take_new_ids_above_those_deleted_i
       return transaction.insert_user(phone, "user", 1).user_id;
     };
     pair_ids ids{0, 0, user("+14155550001"), user("+14155550002"), user("+14155550003")};
-    const auto direct = [&](id low, id high) {
-      const auto created = transaction.insert_conversation(conversation_kind::direct, std::nullopt,
-                                                           std::pair{low, high}, low, 1);
-      transaction.insert_member(created.conversation_id, low, 1);
-      transaction.insert_member(created.conversation_id, high, 1);
-      return created.conversation_id;
-    };
-    ids.kept = direct(ids.alice, ids.bob);
-    ids.gone = direct(ids.alice, ids.carol);
+    ids.kept = direct(transaction, ids.alice, ids.bob);
+    ids.gone = direct(transaction, ids.alice, ids.carol);
     return ids;
   });
   auto local = database_->write_here(io_.get_executor(), 1s);
   std::vector<id> sent(6, 0); // by job, 0 until it stores its message
   const auto send = [&](std::size_t slot, id conversation, id sender) {
-    return [&sent, slot, conversation, sender](write_transaction& transaction) {
-      const auto stored = transaction.append_message(conversation, sender, "hi", 2,
-                                                     fmt::format("c{}", slot), std::nullopt);
-      sent[slot] = stored ? stored->message.message_id : 0;
-    };
+    return send_noted(sent, slot, conversation, sender);
   };
   const auto traces = write_round({
       {.action = send(0, made.kept, made.alice)},
@@ -359,20 +368,12 @@ TEST_P(write_here_test, a_send_after_another_connections_insert_takes_an_id_abov
   const auto made = blocking_write(*database_, [](write_transaction& transaction) {
     const auto alice = transaction.insert_user("+14155550001", "user", 1).user_id;
     const auto bob = transaction.insert_user("+14155550002", "user", 1).user_id;
-    const auto created = transaction.insert_conversation(conversation_kind::direct, std::nullopt,
-                                                         std::pair{alice, bob}, alice, 1);
-    transaction.insert_member(created.conversation_id, alice, 1);
-    transaction.insert_member(created.conversation_id, bob, 1);
-    return pair_ids{created.conversation_id, alice, bob};
+    return pair_ids{direct(transaction, alice, bob), alice, bob};
   });
   auto local = database_->write_here(io_.get_executor(), 1s);
   std::vector<id> sent(3, 0);
   const auto send = [&](std::size_t slot) {
-    return [&sent, &made, slot](write_transaction& transaction) {
-      const auto stored = transaction.append_message(made.conversation, made.alice, "hi", 2,
-                                                     fmt::format("c{}", slot), std::nullopt);
-      sent[slot] = stored ? stored->message.message_id : 0;
-    };
+    return send_noted(sent, slot, made.conversation, made.alice);
   };
   const auto first = write_round({{.action = send(0)}, {.action = send(1)}});
   const auto elsewhere = store_->connect();
