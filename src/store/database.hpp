@@ -66,6 +66,9 @@ public:
   /// reader thread at once instead of being tried on the caller's (database::read_here),
   /// where it would only be interrupted at the budget and run again.
   [[nodiscard]] virtual bool long_read() const { return false; }
+  /// True for a write whose caller blocks until it completes (blocking_write): it is never
+  /// left to the asking thread to commit (database::write_here), which could not while blocked.
+  [[nodiscard]] virtual bool blocks_its_caller() const { return false; }
 };
 
 struct statistics {
@@ -276,6 +279,7 @@ boost::asio::awaitable<Result> submit(database& target,
 template <class Result, class Function> class blocking_job final : public job {
 public:
   explicit blocking_job(Function function) : function_(std::move(function)) {}
+  [[nodiscard]] bool blocks_its_caller() const override { return true; }
   void run_write(write_transaction& transaction) override { result_.emplace(function_(transaction)); }
   void complete(std::exception_ptr failure) override {
     if (failure) {
@@ -294,8 +298,9 @@ private:
 
 } // namespace detail
 
-/// Runs `function(write_transaction&)` in a group commit and waits for it: for start-up and
-/// tests, never on an I/O thread.
+/// Runs `function(write_transaction&)` in a group commit and waits for it: for start-up,
+/// command-line tools and tests. On an I/O thread it would hold up every socket of the thread
+/// (it still completes: job::blocks_its_caller).
 template <class Function> auto blocking_write(database& target, Function function) {
   using result_type = std::invoke_result_t<Function&, write_transaction&>;
   auto work = std::make_unique<detail::blocking_job<result_type, Function>>(std::move(function));

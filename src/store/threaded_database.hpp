@@ -84,9 +84,12 @@ public:
   /// A write that is not deferrable, asked for on a thread that holds a local writer of this
   /// database, is queued without waking the writer thread, and that thread commits what is
   /// queued itself once the handlers ready on it have run, or hands it to the writer
-  /// (commit_here). Any other write is queued for the writer thread.
+  /// (commit_here). Any other write, and one its caller waits for, is queued for the writer
+  /// thread.
   void submit_write(std::unique_ptr<job> work) final {
-    auto* local = work->deferrable() ? nullptr : local_writer::of_this_thread(*this);
+    auto* local = work->deferrable() || work->blocks_its_caller()
+                      ? nullptr
+                      : local_writer::of_this_thread(*this);
     if (local == nullptr) {
       writes_.push(std::move(work));
       return;

@@ -295,6 +295,22 @@ TEST_P(write_here_test, only_the_thread_and_the_database_that_made_it_write_here
   EXPECT_EQ(database_->write_here(io_.get_executor(), 0us), nullptr);
 }
 
+TEST_P(write_here_test, a_write_its_caller_waits_for_goes_to_the_writer_thread) {
+  const auto local = database_->write_here(io_.get_executor(), 1s);
+  // A writer thread still starting would take it whatever this thread did.
+  const auto& threaded = dynamic_cast<const threaded_database&>(*database_);
+  while (!threaded.writer_asleep()) {
+    std::this_thread::yield();
+  }
+  // io_ does not run while this thread waits: left to it, the write would never commit.
+  const auto ran_on = blocking_write(*database_, [](write_transaction& transaction) {
+    transaction.insert_user("+14155558888", "Waiting", 1);
+    return std::this_thread::get_id();
+  });
+  EXPECT_NE(ran_on, here_);
+  EXPECT_EQ(database_->stats().write_batches_here, 0U);
+}
+
 TEST_P(write_here_test, a_write_asked_for_here_after_stop_fails) {
   const auto local = database_->write_here(io_.get_executor(), 1s);
   database_->stop();
