@@ -130,17 +130,25 @@ protected:
 
   bool writes_here() const { return GetParam() == conformance::engine::sqlite; }
 
+  // Once the writer thread has started and found nothing to take: a writer thread still
+  // starting would take the first jobs it finds, whatever this thread meant for them.
+  static void wait_until_writer_asleep(const threaded_database& threaded) {
+    while (!threaded.writer_asleep()) {
+      std::this_thread::yield();
+    }
+  }
+
   // Submits `specs` to `target` from one handler of io_ (as a socket's events would be), runs
   // io_ until nothing is left to run there, and returns the writes' traces in submission order
   // once the writer thread (if it took them) has let go of its connection.
   std::vector<traced> write_round(const std::vector<write_spec>& specs,
                                   database* target = nullptr, bool stopped = false) {
     target = target != nullptr ? target : database_.get();
-    // A writer thread still starting would take the first jobs it finds, before the round
-    // has queued them all (a stopped database has none).
+    // So that the writer takes none of the round before all are queued (a stopped database has
+    // no writer left to wait for).
     const auto& threaded = dynamic_cast<const threaded_database&>(*target);
-    while (!stopped && !threaded.writer_asleep()) {
-      std::this_thread::yield();
+    if (!stopped) {
+      wait_until_writer_asleep(threaded);
     }
     std::vector<std::future<traced>> outcomes;
     boost::asio::post(io_, [&] {
@@ -297,11 +305,7 @@ TEST_P(write_here_test, only_the_thread_and_the_database_that_made_it_write_here
 
 TEST_P(write_here_test, a_write_its_caller_waits_for_goes_to_the_writer_thread) {
   const auto local = database_->write_here(io_.get_executor(), 1s);
-  // A writer thread still starting would take it whatever this thread did.
-  const auto& threaded = dynamic_cast<const threaded_database&>(*database_);
-  while (!threaded.writer_asleep()) {
-    std::this_thread::yield();
-  }
+  wait_until_writer_asleep(dynamic_cast<const threaded_database&>(*database_));
   // io_ does not run while this thread waits: left to it, the write would never commit.
   const auto ran_on = blocking_write(*database_, [](write_transaction& transaction) {
     transaction.insert_user("+14155558888", "Waiting", 1);
