@@ -32,6 +32,18 @@ function assertHandshake(handshake, { upgrades, pingInterval, pingTimeout, maxPa
   assert.equal(handshake.maxPayload, maxPayload);
 }
 
+/** The open packets of a compliance-mode server on both paths and over polling: its heartbeat. */
+async function assertCompliantOpenPackets(server, pingInterval, pingTimeout) {
+  for (const path of ["/engine.io/", "/socket.io/"]) {
+    const { handshake } = await openWebSocket(server, path);
+    assertHandshake(handshake, { upgrades: [], pingInterval, pingTimeout, maxPayload: 1_000_000 });
+  }
+  const response = await server.request("GET", "/socket.io/?EIO=4&transport=polling");
+  assert.equal(response.status, 200, response.body);
+  assertHandshake(JSON.parse(response.body.slice(1)),
+                  { upgrades: ["websocket"], pingInterval, pingTimeout, maxPayload: 1_000_000 });
+}
+
 /** Socket.IO CONNECT to "/" with a token on a raw session; returns the socket id. */
 async function join(frames, token) {
   frames.send(`40${JSON.stringify({ token })}`);
@@ -236,16 +248,7 @@ describe("raw protocol, compliance mode", { timeout: 4 * TIMEOUT }, () => {
   const NO_PINGS = ["--compliance", "--ping-interval", "60000", "--ping-timeout", "60000"];
 
   it("compliance mode answers with the suites' heartbeat, 300/200 ms, on both paths", async () => {
-    await withServer(["--compliance"], async (server) => {
-      for (const path of ["/engine.io/", "/socket.io/"]) {
-        const { handshake } = await openWebSocket(server, path);
-        assertHandshake(handshake, { upgrades: [], pingInterval: 300, pingTimeout: 200, maxPayload: 1_000_000 });
-      }
-      const response = await server.request("GET", "/socket.io/?EIO=4&transport=polling");
-      assert.equal(response.status, 200, response.body);
-      assertHandshake(JSON.parse(response.body.slice(1)),
-                      { upgrades: ["websocket"], pingInterval: 300, pingTimeout: 200, maxPayload: 1_000_000 });
-    });
+    await withServer(["--compliance"], (server) => assertCompliantOpenPackets(server, 300, 200));
   });
 
   it("/engine.io/ echoes text as text and binary as binary", async () => {
@@ -299,16 +302,8 @@ describe("raw protocol, compliance mode", { timeout: 4 * TIMEOUT }, () => {
   });
 
   it("explicit --ping-interval / --ping-timeout win over the suite's heartbeat", async () => {
-    await withServer(["--compliance", "--ping-interval", "5000", "--ping-timeout", "4000"], async (server) => {
-      for (const path of ["/engine.io/", "/socket.io/"]) {
-        const { handshake } = await openWebSocket(server, path);
-        assertHandshake(handshake, { upgrades: [], pingInterval: 5000, pingTimeout: 4000, maxPayload: 1_000_000 });
-      }
-      const response = await server.request("GET", "/socket.io/?EIO=4&transport=polling");
-      assert.equal(response.status, 200, response.body);
-      assertHandshake(JSON.parse(response.body.slice(1)),
-                      { upgrades: ["websocket"], pingInterval: 5000, pingTimeout: 4000, maxPayload: 1_000_000 });
-    });
+    await withServer(["--compliance", "--ping-interval", "5000", "--ping-timeout", "4000"],
+                     (server) => assertCompliantOpenPackets(server, 5000, 4000));
     // Only one of the two given: the other keeps the suite's value.
     await withServer(["--compliance", "--ping-interval", "6000"], async (server) => {
       const { handshake } = await openWebSocket(server, "/engine.io/");
