@@ -133,7 +133,8 @@ int serve(const config::config& settings) {
   spdlog::info("server.allocator name={}", log::quoted(parley::app::allocator_in_use()));
 
   system_clock clock;
-  const auto opened = store::open_database(settings.database, settings.database_readers);
+  const auto opened =
+      store::open_database(settings.database, settings.database_readers, settings.slow_commit);
   store::database& database = *opened;
   spdlog::info("store.open database={} schema_version={}", store::redacted(settings.database),
                database.schema_version());

@@ -45,6 +45,9 @@ struct config {
   /// SQLite: an I/O thread commits a light load of writes itself while the last commit took no
   /// longer than this (store::database::write_here); zero: every write on the writer thread.
   std::chrono::microseconds io_thread_commit_budget{500};
+  /// A commit that takes longer than this is logged with its stages (store::commit_timing);
+  /// zero: none is.
+  std::chrono::microseconds slow_commit{0};
 
   // Sign-in
   std::string default_region = "US";

@@ -3,13 +3,20 @@
 #include "store/postgres_database.hpp"
 #include "store/sqlite_database.hpp"
 
+#include <utility>
+
 namespace parley::store {
 
-std::unique_ptr<database> open_database(const std::string& setting, std::size_t readers) {
+std::unique_ptr<database> open_database(const std::string& setting, std::size_t readers,
+                                        std::chrono::microseconds slow_commit) {
   if (is_postgres_url(setting)) {
-    return std::make_unique<postgres_database>(postgres_options{setting, readers});
+    postgres_options options{setting, readers};
+    options.slow_commit = slow_commit;
+    return std::make_unique<postgres_database>(std::move(options));
   }
-  return std::make_unique<sqlite_database>(sqlite_options{setting, readers});
+  sqlite_options options{setting, readers};
+  options.slow_commit = slow_commit;
+  return std::make_unique<sqlite_database>(std::move(options));
 }
 
 std::string redacted(std::string_view setting) {

@@ -65,7 +65,7 @@ struct run_again {};
 } // namespace
 
 postgres_database::postgres_database(postgres_options options)
-    : threaded_database(options.defer_limit), options_(std::move(options)) {
+    : threaded_database(options.defer_limit, options.slow_commit), options_(std::move(options)) {
   {
     postgres::connection db(options_.url, postgres::connection_options{options_.timeout});
     const int before = store::schema_version(db);
@@ -99,7 +99,7 @@ void postgres_database::write_loop() {
     // with a savepoint per job, so that the failing job fails alone (jobs may run twice:
     // store::job::run_write).
     bool savepoints = false;
-    auto started = std::chrono::steady_clock::now(); // of the transaction (its retries included)
+    auto timing = time_commit(); // of the transaction (its retries included)
     while (next < batch.size()) {
       std::size_t end = batch.size();
       // Deferrable jobs alone need no flush of their own (database.hpp): so a transaction of
@@ -110,6 +110,7 @@ void postgres_database::write_loop() {
         auto& db = current.connection();
         db.send("BEGIN");
         current.transaction().transaction_started();
+        timing.mark(commit_timing::stage::begin);
         if (!flush) {
           db.send("SET LOCAL synchronous_commit = off");
         }
@@ -152,8 +153,10 @@ void postgres_database::write_loop() {
             db.send("RELEASE SAVEPOINT job");
           }
         }
+        timing.mark(commit_timing::stage::jobs);
         db.send("COMMIT");
         db.synchronise();
+        timing.mark(commit_timing::stage::commit);
       } catch (const run_again&) {
         again = true; // nothing of it committed: COMMIT comes after every job
       } catch (const std::exception& error) {
@@ -177,9 +180,9 @@ void postgres_database::write_loop() {
         savepoints = true;
         continue;
       }
-      complete_committed(batch, failures, next, end, started);
+      complete_committed(batch, failures, next, end, timing, "postgres", flush);
       next = end;
-      started = std::chrono::steady_clock::now();
+      timing = time_commit();
     }
   }
 }

@@ -29,6 +29,8 @@ struct postgres_options {
   std::chrono::milliseconds defer_limit{20};
   /// The longest wait for the server in one call; past it the connection counts as lost.
   std::chrono::milliseconds timeout{10'000};
+  /// A commit that takes longer is logged with its stages (commit_timing.hpp); zero: none.
+  std::chrono::microseconds slow_commit{0};
 };
 
 class postgres_database final : public threaded_database {

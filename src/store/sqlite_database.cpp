@@ -129,7 +129,7 @@ private:
 };
 
 sqlite_database::sqlite_database(sqlite_options options)
-    : threaded_database(options.defer_limit), options_(std::move(options)) {
+    : threaded_database(options.defer_limit, options.slow_commit), options_(std::move(options)) {
   const auto parent = std::filesystem::path(options_.path).parent_path();
   if (!parent.empty()) {
     std::filesystem::create_directories(parent);
@@ -191,7 +191,7 @@ void sqlite_database::commit(std::vector<std::unique_ptr<job>>& batch, bool writ
   auto& db = writer_->db;
   auto& transaction = writer_->transaction;
   auto& failures = writer_->failures;
-  const auto started = std::chrono::steady_clock::now();
+  auto timing = time_commit();
   // Deferrable jobs alone need no flush of their own (database.hpp).
   const bool flush = needs_flush(batch);
   if (!flush) {
@@ -211,6 +211,7 @@ void sqlite_database::commit(std::vector<std::unique_ptr<job>>& batch, bool writ
     failures.assign(batch.size(), nullptr);
     try {
       sqlite::transaction_guard guard(db, sqlite::transaction_guard::kind::immediate);
+      timing.mark(commit_timing::stage::begin);
       if (const auto version = db.data_version();
           !version || version != writer_->committed_version) {
         transaction.forget_message_id(); // another connection may have inserted since
@@ -249,7 +250,9 @@ void sqlite_database::commit(std::vector<std::unique_ptr<job>>& batch, bool writ
       if (failed) {
         continue;
       }
+      timing.mark(commit_timing::stage::jobs);
       guard.commit();
+      timing.mark(commit_timing::stage::commit);
       writer_->committed_version = db.data_version();
     } catch (const std::exception& error) {
       transaction.drop_held_raises();
@@ -261,7 +264,7 @@ void sqlite_database::commit(std::vector<std::unique_ptr<job>>& batch, bool writ
   if (!flush) {
     restore_full_sync(db);
   }
-  complete_committed(batch, failures, 0, batch.size(), started);
+  complete_committed(batch, failures, 0, batch.size(), timing, "sqlite", flush);
   checkpointer_->after_batch(db, writer_thread);
 }
 

@@ -5,6 +5,7 @@
 
 #include "common/post_batch.hpp"
 #include "common/thread_name.hpp"
+#include "store/commit_timing.hpp"
 #include "store/database.hpp"
 #include "store/job_queue.hpp"
 
@@ -20,6 +21,7 @@
 #include <mutex>
 #include <span>
 #include <stdexcept>
+#include <string_view>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -77,9 +79,10 @@ private:
 /// once its constructor is done, and stop() in its destructor.
 class threaded_database : public database {
 public:
-  /// Deferrable writes wait at most `defer_limit` for a batch that is not only theirs.
-  explicit threaded_database(std::chrono::milliseconds defer_limit)
-      : writes_(defer_limit, job_queue::takers::one_claiming) {}
+  /// Deferrable writes wait at most `defer_limit` for a batch that is not only theirs; a
+  /// commit that takes longer than `slow_commit` (if positive) is logged (commit_timing.hpp).
+  threaded_database(std::chrono::milliseconds defer_limit, std::chrono::microseconds slow_commit)
+      : writes_(defer_limit, job_queue::takers::one_claiming), slow_commit_(slow_commit) {}
 
   /// A write that is not deferrable, asked for on a thread that holds a local writer of this
   /// database, is queued without waking the writer thread, and that thread commits what is
@@ -186,14 +189,20 @@ protected:
     return std::make_unique<local_writer>(*this, executor, budget, most, max_batch);
   }
 
+  /// A commit's timing, started now (commit_timing.hpp).
+  [[nodiscard]] commit_timing time_commit() const { return commit_timing(slow_commit_); }
+
   /// After a commit (or its failure): counts jobs [first, last) of `batch` and the time since
-  /// `started` (when the writer took them), and completes each with its failure (null:
-  /// committed), in order. What they post (their callers' resumptions, the deliveries of their
-  /// committed() hooks) reaches each I/O thread as one hand-off (common::post_batch).
+  /// `timing` started (when the writer took them), logs the commit if it was slow (`engine`,
+  /// whether it was `flushed`), and completes each job with its failure (null: committed), in
+  /// order. What they post (their callers' resumptions, the deliveries of their committed()
+  /// hooks) reaches each I/O thread as one hand-off (common::post_batch).
   void complete_committed(const std::vector<std::unique_ptr<job>>& batch,
                           const std::vector<std::exception_ptr>& failures, std::size_t first,
-                          std::size_t last, std::chrono::steady_clock::time_point started) {
-    const auto took = std::chrono::steady_clock::now() - started;
+                          std::size_t last, const commit_timing& timing, std::string_view engine,
+                          bool flushed) {
+    timing.finish(last - first, engine, flushed);
+    const auto took = timing.elapsed();
     statistics_.add_writes(last - first, took);
     last_commit_.store(took.count(), std::memory_order_relaxed);
     const common::post_batch handoff;
@@ -287,6 +296,7 @@ private:
     statistics_.add_writes_here();
   }
 
+  const std::chrono::microseconds slow_commit_;
   std::atomic<std::chrono::nanoseconds::rep> last_commit_{0}; // the last commit's time
   std::thread writer_;
   std::vector<std::thread> readers_;

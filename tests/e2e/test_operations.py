@@ -128,6 +128,27 @@ class WritesOnTheIoThreadTest(ServerTestCase):
         self.assertEqual(counts["write_batches_here"], 0)
 
 
+class SlowCommitLogTest(ServerTestCase):
+    """--slow-commit logs each commit over it with its stages and its thread's times."""
+
+    def test_commits_over_the_threshold_are_logged_with_their_stages(self):
+        server = self.start_server("--slow-commit", "1")  # a microsecond: every commit
+        server.sign_in()
+        match = server.wait_for_log(
+            r"store\.slow_commit engine=sqlite thread=(\S+) jobs=(\d+) flush=(yes|no) "
+            r"took_ms=[\d.]+ begin_ms=[\d.]+ jobs_ms=[\d.]+ commit_ms=[\d.]+ runs=1 "
+            r"on_cpu_ms=[\d.]+ waiting_for_cpu_ms=[\d.]+ asleep_or_stolen_ms=[\d.]+")
+        self.assertRegex(match.group(1), r"^(io-\d+|store-writer)$")
+        self.assertGreaterEqual(int(match.group(2)), 1)
+
+    def test_no_commit_is_logged_by_default(self):
+        server = self.start_server()
+        server.sign_in()
+        self.assertEqual(server.stop_cleanly(), 0)
+        server.wait_for_log(r"server\.stopped")  # the whole log read
+        self.assertNotIn("store.slow_commit", server.log())
+
+
 class ThreadNamesTest(ServerTestCase):
     """The server's threads carry names for top -H, ps -L and perf."""
 
@@ -166,6 +187,7 @@ class CommandLineTest(unittest.TestCase):
             ("--sms-timeout", None),
             ("--io-thread-read-budget", "PARLEY_IO_THREAD_READ_BUDGET"),
             ("--io-thread-commit-budget", "PARLEY_IO_THREAD_COMMIT_BUDGET"),
+            ("--slow-commit", "PARLEY_SLOW_COMMIT"),
         ):
             self.assertRegex(result.stdout, rf"(?m)^\s+(-\w,)?{re.escape(flag)}\b")
             if variable:

@@ -1,6 +1,8 @@
 #pragma once
 // Helpers shared by the sms tests: a network thread like the server's outbound one, a way
-// to run an awaitable on a caller's io_context, and a capture of the log.
+// to run an awaitable on a caller's io_context, and the capture of the log.
+
+#include "support/log_capture.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
@@ -9,12 +11,6 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/use_future.hpp>
 
-#include <spdlog/sinks/ostream_sink.h>
-#include <spdlog/spdlog.h>
-
-#include <memory>
-#include <sstream>
-#include <string>
 #include <thread>
 
 namespace parley::sms::test_support {
@@ -65,29 +61,6 @@ template <class T> T run_on_caller(boost::asio::awaitable<T> task) {
   return result.get();
 }
 
-/// Sends everything logged through spdlog's default logger to a string while alive.
-class log_capture {
-public:
-  log_capture() : previous_(spdlog::default_logger()) {
-    auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(stream_);
-    auto logger = std::make_shared<spdlog::logger>("capture", std::move(sink));
-    logger->set_pattern("%l %v");
-    logger->set_level(spdlog::level::trace);
-    spdlog::set_default_logger(std::move(logger));
-  }
-  ~log_capture() { spdlog::set_default_logger(previous_); }
-  log_capture(const log_capture&) = delete;
-  log_capture& operator=(const log_capture&) = delete;
-
-  /// What was logged so far. Call when no other thread is logging.
-  [[nodiscard]] std::string text() const {
-    spdlog::default_logger()->flush();
-    return stream_.str();
-  }
-
-private:
-  std::ostringstream stream_;
-  std::shared_ptr<spdlog::logger> previous_;
-};
+using testing::log_capture;
 
 } // namespace parley::sms::test_support

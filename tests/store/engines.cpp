@@ -94,10 +94,11 @@ public:
   std::unique_ptr<test_connection> connect() override {
     return std::make_unique<sqlite_connection>(path_);
   }
-  std::unique_ptr<database> open(std::size_t readers,
-                                 std::chrono::milliseconds defer_limit) override {
+  std::unique_ptr<database> open(std::size_t readers, std::chrono::milliseconds defer_limit,
+                                 std::chrono::microseconds slow_commit) override {
     sqlite_options options{path_, readers};
     options.defer_limit = defer_limit;
+    options.slow_commit = slow_commit;
     return std::make_unique<sqlite_database>(std::move(options));
   }
   int schema_version_of(database& opened) override {
@@ -194,10 +195,11 @@ public:
   std::unique_ptr<test_connection> connect() override {
     return std::make_unique<postgres_connection>(url_);
   }
-  std::unique_ptr<database> open(std::size_t readers,
-                                 std::chrono::milliseconds defer_limit) override {
+  std::unique_ptr<database> open(std::size_t readers, std::chrono::milliseconds defer_limit,
+                                 std::chrono::microseconds slow_commit) override {
     postgres_options options{url_, readers};
     options.defer_limit = defer_limit;
+    options.slow_commit = slow_commit;
     return std::make_unique<postgres_database>(std::move(options));
   }
   int schema_version_of(database& opened) override {

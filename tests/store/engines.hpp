@@ -58,9 +58,13 @@ public:
   virtual ~test_store() = default;
   virtual std::unique_ptr<test_connection> connect() = 0;
   /// The engine's database (writer and readers) on this store; migrates it. Deferrable writes
-  /// wait at most `defer_limit` (job::deferrable).
-  virtual std::unique_ptr<database> open(std::size_t readers,
-                                         std::chrono::milliseconds defer_limit) = 0;
+  /// wait at most `defer_limit` (job::deferrable); commits over `slow_commit` are logged (zero:
+  /// none).
+  virtual std::unique_ptr<database> open(std::size_t readers, std::chrono::milliseconds defer_limit,
+                                         std::chrono::microseconds slow_commit) = 0;
+  std::unique_ptr<database> open(std::size_t readers, std::chrono::milliseconds defer_limit) {
+    return open(readers, defer_limit, std::chrono::microseconds(0));
+  }
   std::unique_ptr<database> open(std::size_t readers) {
     return open(readers, std::chrono::milliseconds(20));
   }
