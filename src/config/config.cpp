@@ -277,9 +277,9 @@ std::vector<setting> make_settings() {
                        "the writer thread does; 0 = always the writer thread",
                        &config::io_thread_commit_budget, 0, 1'000'000),
       duration_setting("slow_commit", "PARLEY_SLOW_COMMIT", "--slow-commit", "MICROSECONDS",
-                       "Log each commit to the database that takes longer than this, with its "
-                       "stages and where its thread's time went (on a CPU, waiting for one, "
-                       "asleep); 0 = none",
+                       "Log each commit to the database (and SQLite checkpoint) that takes "
+                       "longer than this, with its stages and where its thread's time went (on "
+                       "a CPU, waiting for one, asleep); 0 = none",
                        &config::slow_commit, 0, 3'600'000'000),
       text_setting("media_store", "PARLEY_MEDIA_STORE", "--media-store", "DIR|URL",
                    "Where uploaded files are kept: a directory (shared by the nodes), or "

@@ -82,6 +82,20 @@ thread_times this_thread_times() {
   return times;
 }
 
+std::string thread_time_fields(const thread_times& before, const thread_times& after,
+                               std::chrono::nanoseconds took) {
+  if (!before.known || !after.known) {
+    return {};
+  }
+  // What is neither on a CPU nor waiting for one was spent asleep, or, on a virtual machine,
+  // with the CPU taken by the host (steal time counts as neither).
+  const auto on_cpu = after.on_cpu - before.on_cpu;
+  const auto waiting = after.waiting - before.waiting;
+  const auto rest = std::max(std::chrono::nanoseconds(0), took - on_cpu - waiting);
+  return fmt::format(" on_cpu_ms={:.3f} waiting_for_cpu_ms={:.3f} asleep_or_stolen_ms={:.3f}",
+                     milliseconds(on_cpu), milliseconds(waiting), milliseconds(rest));
+}
+
 commit_timing::commit_timing(std::chrono::microseconds slow) : slow_(slow), started_(clock::now()) {
   if (slow_.count() > 0) {
     times_ = this_thread_times();
@@ -113,16 +127,7 @@ std::string commit_timing::slow_line(std::size_t jobs, std::string_view engine,
       "begin_ms={:.3f} jobs_ms={:.3f} commit_ms={:.3f} runs={}",
       engine, this_thread_name(), jobs, flushed ? "yes" : "no", milliseconds(took),
       milliseconds(stages[0]), milliseconds(stages[1]), milliseconds(stages[2]), passes_);
-  if (now.known) {
-    // What is neither on a CPU nor waiting for one was spent asleep, or, on a virtual machine,
-    // with the CPU taken by the host (steal time counts as neither).
-    const auto on_cpu = now.on_cpu - times_.on_cpu;
-    const auto waiting = now.waiting - times_.waiting;
-    const auto rest =
-        std::max(std::chrono::nanoseconds(0), std::chrono::nanoseconds(took) - on_cpu - waiting);
-    line += fmt::format(" on_cpu_ms={:.3f} waiting_for_cpu_ms={:.3f} asleep_or_stolen_ms={:.3f}",
-                        milliseconds(on_cpu), milliseconds(waiting), milliseconds(rest));
-  }
+  line += thread_time_fields(times_, now, took);
   return line;
 }
 

@@ -23,6 +23,12 @@ struct thread_times {
 };
 [[nodiscard]] thread_times this_thread_times();
 
+/// " on_cpu_ms=… waiting_for_cpu_ms=… asleep_or_stolen_ms=…" for a span of `took` between two
+/// readings of this_thread_times() (the rest of `took` is neither: asleep, or on a virtual
+/// machine the CPU taken by its host); empty if either is not known.
+[[nodiscard]] std::string thread_time_fields(const thread_times& before, const thread_times& after,
+                                             std::chrono::nanoseconds took);
+
 class commit_timing {
 public:
   using clock = std::chrono::steady_clock;

@@ -1,9 +1,11 @@
 #include "store/sqlite_checkpointer.hpp"
 
 #include "common/thread_name.hpp"
+#include "store/commit_timing.hpp"
 
 #include <spdlog/spdlog.h>
 
+#include <chrono>
 #include <exception>
 #include <memory>
 #include <utility>
@@ -11,8 +13,9 @@
 namespace parley::store {
 
 sqlite_checkpointer::sqlite_checkpointer(std::string path, std::size_t frames,
-                                         statistics_counter& counter)
-    : path_(std::move(path)), frames_(frames), counter_(counter),
+                                         statistics_counter& counter,
+                                         std::chrono::microseconds slow)
+    : path_(std::move(path)), frames_(frames), counter_(counter), slow_(slow),
       thread_(common::named_thread("checkpointer", [this] { run(); })) {}
 
 sqlite_checkpointer::~sqlite_checkpointer() { stop(); }
@@ -86,18 +89,29 @@ bool sqlite_checkpointer::due_on_writer() {
 }
 
 void sqlite_checkpointer::checkpoint_on_writer(sqlite::connection& writer) {
-  if (checkpoint(writer)) {
+  if (checkpoint(writer, true)) {
     counter_.add_checkpoint(true);
   }
   pass_asked_ = false;
 }
 
-bool sqlite_checkpointer::checkpoint(sqlite::connection& db) {
+bool sqlite_checkpointer::checkpoint(sqlite::connection& db, bool on_writer) {
   std::lock_guard lock(checkpoint_mutex_);
   int log = 0;
   int copied = 0;
+  const auto started = std::chrono::steady_clock::now();
+  const auto times = slow_.count() > 0 ? this_thread_times() : thread_times{};
   const int result =
       sqlite3_wal_checkpoint_v2(db.handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE, &log, &copied);
+  if (slow_.count() > 0 && std::chrono::steady_clock::now() - started > slow_) {
+    const auto after = this_thread_times();
+    const auto took = std::chrono::steady_clock::now() - started;
+    spdlog::warn("store.slow_checkpoint thread={} result={} wal_frames={} copied={} "
+                 "took_ms={:.3f}{}",
+                 on_writer ? "writer" : "checkpointer", result, log, copied,
+                 std::chrono::duration<double, std::milli>(took).count(),
+                 thread_time_fields(times, after, took));
+  }
   if (result == SQLITE_BUSY) {
     // Another process's checkpoint (this one's run one at a time): a later batch tries again.
     spdlog::debug("store.checkpoint_busy");
@@ -130,7 +144,7 @@ void sqlite_checkpointer::run() {
     }
     asked_ = false;
     lock.unlock();
-    const bool made = db != nullptr && checkpoint(*db);
+    const bool made = db != nullptr && checkpoint(*db, false);
     if (made) {
       counter_.add_checkpoint(false);
     }

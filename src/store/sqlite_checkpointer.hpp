@@ -23,6 +23,7 @@
 #include "store/sqlite.hpp"
 #include "store/threaded_database.hpp"
 
+#include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <mutex>
@@ -34,8 +35,10 @@ namespace parley::store {
 class sqlite_checkpointer {
 public:
   /// Starts the checkpointing thread for the database at `path`; its passes are counted in
-  /// `counter` (statistics::checkpoints), which must outlive this object.
-  sqlite_checkpointer(std::string path, std::size_t frames, statistics_counter& counter);
+  /// `counter` (statistics::checkpoints), which must outlive this object. A checkpoint that
+  /// takes longer than `slow` (if positive) is logged, as the commits are (commit_timing.hpp).
+  sqlite_checkpointer(std::string path, std::size_t frames, statistics_counter& counter,
+                      std::chrono::microseconds slow);
   ~sqlite_checkpointer(); ///< stop()
   sqlite_checkpointer(const sqlite_checkpointer&) = delete;
   sqlite_checkpointer& operator=(const sqlite_checkpointer&) = delete;
@@ -59,13 +62,15 @@ public:
 private:
   static int on_commit(void* self, sqlite3* db, const char* name, int frames);
   void run();
-  // A PASSIVE checkpoint on `db`, one at a time (checkpoint_mutex_). False when it failed.
-  bool checkpoint(sqlite::connection& db);
+  // A PASSIVE checkpoint on `db` (the writer's connection, or the thread's), one at a time
+  // (checkpoint_mutex_). False when it failed.
+  bool checkpoint(sqlite::connection& db, bool on_writer);
   void checkpoint_on_writer(sqlite::connection& writer);
 
   const std::string path_;
   const std::size_t frames_;
   statistics_counter& counter_;
+  const std::chrono::microseconds slow_;
 
   // The connection holder's own (thread-safety above).
   std::size_t wal_frames_ = 0;  // the WAL's frames after the last commit (its hook)

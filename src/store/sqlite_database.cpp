@@ -144,7 +144,8 @@ sqlite_database::sqlite_database(sqlite_options options)
       spdlog::info("store.migrated path={} from={} to={}", options_.path, before, schema_version_);
     }
   }
-  checkpointer_.emplace(options_.path, options_.checkpoint_frames, statistics_);
+  checkpointer_.emplace(options_.path, options_.checkpoint_frames, statistics_,
+                        options_.slow_commit);
   writer_.emplace(options_.path);
   configure(writer_->db);
   checkpointer_->attach(writer_->db);

@@ -35,7 +35,8 @@ struct sqlite_options {
   std::size_t checkpoint_frames = 16000;
   /// The most jobs that are not deferrable an I/O thread commits itself (write_here).
   std::size_t most_jobs_here = 8;
-  /// A commit that takes longer is logged with its stages (commit_timing.hpp); zero: none.
+  /// A commit or checkpoint that takes longer is logged, a commit with its stages
+  /// (commit_timing.hpp); zero: none.
   std::chrono::microseconds slow_commit{0};
 };
 

@@ -5,6 +5,7 @@
 #include "store/sqlite.hpp"
 #include "store/sqlite_database.hpp"
 
+#include "support/log_capture.hpp"
 #include "support/temporary_directory.hpp"
 
 #include <boost/asio/io_context.hpp>
@@ -131,6 +132,32 @@ TEST(sqlite_checkpoints, are_counted_by_the_thread_that_ran_them) {
     std::this_thread::yield();
   }
   EXPECT_GE(database.stats().checkpoints, 1U);
+}
+
+TEST(sqlite_checkpoints, each_over_the_slow_threshold_is_logged_by_the_thread_that_ran_it) {
+  testing::temporary_directory directory;
+  auto options = small_wal(directory.file("parley.db"));
+  options.slow_commit = std::chrono::microseconds(1); // every checkpoint takes longer
+  const testing::log_capture log;
+  sqlite_database database(std::move(options));
+  for (int number = 0; number < 100; ++number) {
+    insert_user(database, number);
+  }
+  database.stop(); // nothing logs from here on
+  const auto text = log.text();
+  const auto count = [&text](const std::string& needle) {
+    std::size_t found = 0;
+    for (auto at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) {
+      ++found;
+    }
+    return found;
+  };
+  const auto stats = database.stats();
+  EXPECT_GE(stats.checkpoints + stats.writer_checkpoints, 1U);
+  EXPECT_EQ(count("store.slow_checkpoint thread=checkpointer result=0 "), stats.checkpoints);
+  EXPECT_EQ(count("store.slow_checkpoint thread=writer result=0 "), stats.writer_checkpoints);
+  EXPECT_EQ(count(" asleep_or_stolen_ms="),
+            count("store.slow_checkpoint") + count("store.slow_commit"));
 }
 
 TEST(sqlite_checkpoints, a_checkpoint_due_on_the_writer_hands_the_next_commit_to_its_thread) {
