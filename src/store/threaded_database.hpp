@@ -201,10 +201,10 @@ protected:
                           const std::vector<std::exception_ptr>& failures, std::size_t first,
                           std::size_t last, const commit_timing& timing, std::string_view engine,
                           bool flushed) {
-    timing.finish(last - first, engine, flushed);
-    const auto took = timing.elapsed();
+    const auto took = timing.elapsed(); // the log's own time not counted
     statistics_.add_writes(last - first, took);
     last_commit_.store(took.count(), std::memory_order_relaxed);
+    timing.finish(last - first, engine, flushed);
     const common::post_batch handoff;
     for (std::size_t index = first; index < last; ++index) {
       batch[index]->complete(failures[index]);
