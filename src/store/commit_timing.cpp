@@ -82,53 +82,53 @@ thread_times this_thread_times() {
   return times;
 }
 
-std::string thread_time_fields(const thread_times& before, const thread_times& after,
-                               std::chrono::nanoseconds took) {
-  if (!before.known || !after.known) {
-    return {};
-  }
-  // What is neither on a CPU nor waiting for one was spent asleep, or, on a virtual machine,
-  // with the CPU taken by the host (steal time counts as neither).
-  const auto on_cpu = after.on_cpu - before.on_cpu;
-  const auto waiting = after.waiting - before.waiting;
-  const auto rest = std::max(std::chrono::nanoseconds(0), took - on_cpu - waiting);
-  return fmt::format(" on_cpu_ms={:.3f} waiting_for_cpu_ms={:.3f} asleep_or_stolen_ms={:.3f}",
-                     milliseconds(on_cpu), milliseconds(waiting), milliseconds(rest));
-}
-
-commit_timing::commit_timing(std::chrono::microseconds slow) : slow_(slow), started_(clock::now()) {
-  if (slow_.count() > 0) {
+slow_span::slow_span(std::chrono::microseconds slow) : slow_(slow), started_(clock::now()) {
+  if (timed()) {
     times_ = this_thread_times();
   }
 }
 
-std::string commit_timing::slow_line(std::size_t jobs, std::string_view engine,
-                                     bool flushed) const {
-  if (slow_.count() <= 0) {
-    return {};
-  }
-  if (clock::now() - started_ <= slow_) {
-    return {};
+std::optional<slow_span::over> slow_span::ended() const {
+  if (!timed() || elapsed() <= slow_) {
+    return std::nullopt;
   }
   // The thread's times before the end, so that they span no more than `took` does.
   const auto now = times_.known ? this_thread_times() : thread_times{};
-  const auto took = clock::now() - started_;
+  const std::chrono::nanoseconds took = elapsed();
+  over result{milliseconds(took), {}};
+  if (now.known) {
+    // What is neither on a CPU nor waiting for one was spent asleep, or, on a virtual machine,
+    // with the CPU taken by the host (steal time counts as neither).
+    const auto on_cpu = now.on_cpu - times_.on_cpu;
+    const auto waiting = now.waiting - times_.waiting;
+    const auto rest = std::max(std::chrono::nanoseconds(0), took - on_cpu - waiting);
+    result.thread_fields =
+        fmt::format(" on_cpu_ms={:.3f} waiting_for_cpu_ms={:.3f} asleep_or_stolen_ms={:.3f}",
+                    milliseconds(on_cpu), milliseconds(waiting), milliseconds(rest));
+  }
+  return result;
+}
+
+std::string commit_timing::slow_line(std::size_t jobs, std::string_view engine,
+                                     bool flushed) const {
+  const auto over = span_.ended();
+  if (!over) {
+    return {};
+  }
   // Each stage from the end of the one before it (or the start); one not marked is zero.
   std::array<std::chrono::nanoseconds, 3> stages{};
-  auto previous = started_;
+  auto previous = span_.started();
   for (std::size_t index = 0; index < stages.size(); ++index) {
     if (at_[index] != clock::time_point{}) {
       stages[index] = at_[index] - previous;
       previous = at_[index];
     }
   }
-  std::string line = fmt::format(
-      "store.slow_commit engine={} thread={} jobs={} flush={} took_ms={:.3f} "
-      "begin_ms={:.3f} jobs_ms={:.3f} commit_ms={:.3f} runs={}",
-      engine, this_thread_name(), jobs, flushed ? "yes" : "no", milliseconds(took),
-      milliseconds(stages[0]), milliseconds(stages[1]), milliseconds(stages[2]), passes_);
-  line += thread_time_fields(times_, now, took);
-  return line;
+  return fmt::format("store.slow_commit engine={} thread={} jobs={} flush={} took_ms={:.3f} "
+                     "begin_ms={:.3f} jobs_ms={:.3f} commit_ms={:.3f} runs={}{}",
+                     engine, this_thread_name(), jobs, flushed ? "yes" : "no", over->took_ms,
+                     milliseconds(stages[0]), milliseconds(stages[1]), milliseconds(stages[2]),
+                     passes_, over->thread_fields);
 }
 
 void commit_timing::finish(std::size_t jobs, std::string_view engine, bool flushed) const {

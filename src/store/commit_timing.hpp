@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -23,15 +24,39 @@ struct thread_times {
 };
 [[nodiscard]] thread_times this_thread_times();
 
-/// " on_cpu_ms=… waiting_for_cpu_ms=… asleep_or_stolen_ms=…" for a span of `took` between two
-/// readings of this_thread_times() (the rest of `took` is neither: asleep, or on a virtual
-/// machine the CPU taken by its host); empty if either is not known.
-[[nodiscard]] std::string thread_time_fields(const thread_times& before, const thread_times& after,
-                                             std::chrono::nanoseconds took);
+/// A span of the calling thread's work, timed from its start, that says where the thread's
+/// time went once it has taken longer than a threshold: for the slow-commit and
+/// slow-checkpoint lines. Ended on the thread that started it.
+class slow_span {
+public:
+  using clock = std::chrono::steady_clock;
+
+  /// Starts now. With `slow` positive the thread's times are read too; zero: only the start.
+  explicit slow_span(std::chrono::microseconds slow);
+
+  [[nodiscard]] bool timed() const { return slow_.count() > 0; }
+  [[nodiscard]] clock::time_point started() const { return started_; }
+  [[nodiscard]] clock::duration elapsed() const { return clock::now() - started_; }
+
+  struct over {
+    double took_ms;
+    /// " on_cpu_ms=… waiting_for_cpu_ms=… asleep_or_stolen_ms=…" (the rest of `took_ms` is
+    /// neither: asleep, or on a virtual machine the CPU taken by its host); empty where the
+    /// thread's times cannot be read.
+    std::string thread_fields;
+  };
+  /// If timed and longer than the threshold by now: how long, and where the time went.
+  [[nodiscard]] std::optional<over> ended() const;
+
+private:
+  std::chrono::microseconds slow_;
+  clock::time_point started_;
+  thread_times times_;
+};
 
 class commit_timing {
 public:
-  using clock = std::chrono::steady_clock;
+  using clock = slow_span::clock;
   enum class stage : std::uint8_t {
     begin,  ///< The transaction opened (SQLite: the write lock taken).
     jobs,   ///< The jobs ran (SQLite: their statements; PostgreSQL: sent, mostly unanswered).
@@ -41,18 +66,18 @@ public:
 
   /// Starts timing now. With `slow` positive the thread's times are read too, and finish()
   /// logs the commit if it took longer than `slow`; zero: the stages are not timed.
-  explicit commit_timing(std::chrono::microseconds slow);
+  explicit commit_timing(std::chrono::microseconds slow) : span_(slow) {}
 
   /// Marks the end of `reached`; a transaction run again (a savepoint per job) marks its
   /// stages again, and the first run counts in the second's `begin`.
   void mark(stage reached) {
-    if (slow_.count() > 0) {
+    if (span_.timed()) {
       at_[static_cast<std::size_t>(reached)] = clock::now();
       passes_ += reached == stage::begin ? 1 : 0;
     }
   }
 
-  [[nodiscard]] clock::duration elapsed() const { return clock::now() - started_; }
+  [[nodiscard]] clock::duration elapsed() const { return span_.elapsed(); }
 
   /// At the end of a commit of `jobs` jobs on `engine`: the line for the slow-commit log if it
   /// took longer than the setting (the stages not marked count as zero), else empty.
@@ -63,11 +88,9 @@ public:
   void finish(std::size_t jobs, std::string_view engine, bool flushed) const;
 
 private:
-  std::chrono::microseconds slow_;
-  clock::time_point started_;
+  slow_span span_;
   clock::time_point at_[3]{};
   int passes_ = 0;
-  thread_times times_;
 };
 
 } // namespace parley::store

@@ -5,7 +5,6 @@
 
 #include <spdlog/spdlog.h>
 
-#include <chrono>
 #include <exception>
 #include <memory>
 #include <utility>
@@ -99,18 +98,14 @@ bool sqlite_checkpointer::checkpoint(sqlite::connection& db, bool on_writer) {
   std::lock_guard lock(checkpoint_mutex_);
   int log = 0;
   int copied = 0;
-  const auto started = std::chrono::steady_clock::now();
-  const auto times = slow_.count() > 0 ? this_thread_times() : thread_times{};
+  const slow_span timing(slow_);
   const int result =
       sqlite3_wal_checkpoint_v2(db.handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE, &log, &copied);
-  if (slow_.count() > 0 && std::chrono::steady_clock::now() - started > slow_) {
-    const auto after = this_thread_times();
-    const auto took = std::chrono::steady_clock::now() - started;
+  if (const auto over = timing.ended()) {
     spdlog::warn("store.slow_checkpoint thread={} result={} wal_frames={} copied={} "
                  "took_ms={:.3f}{}",
-                 on_writer ? "writer" : "checkpointer", result, log, copied,
-                 std::chrono::duration<double, std::milli>(took).count(),
-                 thread_time_fields(times, after, took));
+                 on_writer ? "writer" : "checkpointer", result, log, copied, over->took_ms,
+                 over->thread_fields);
   }
   if (result == SQLITE_BUSY) {
     // Another process's checkpoint (this one's run one at a time): a later batch tries again.
