@@ -14,4 +14,12 @@ void name_thread(std::thread::native_handle_type thread, std::string_view name) 
   pthread_setname_np(thread, bounded.data()); // a failure leaves the old name
 }
 
+std::string this_thread_name() {
+  std::array<char, 16> name{};
+  if (pthread_getname_np(pthread_self(), name.data(), name.size()) != 0) {
+    return "?";
+  }
+  return name.data();
+}
+
 } // namespace parley::common

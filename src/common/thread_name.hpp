@@ -15,6 +15,9 @@ namespace parley::common {
 /// "store-writer". Does nothing where the system cannot.
 void name_thread(std::thread::native_handle_type thread, std::string_view name);
 
+/// The calling thread's name ("?" where the system cannot say), for logs.
+[[nodiscard]] std::string this_thread_name();
+
 /// A thread running `body`, with its name both before this returns and before `body` starts:
 /// named by the thread that starts it, so that whatever looks once the component that started
 /// it is up (a test reading /proc, perf) sees the name, and by itself, since it may run before

@@ -1,7 +1,8 @@
 #include "store/commit_timing.hpp"
 
+#include "common/thread_name.hpp"
+
 #include <fcntl.h>
-#include <pthread.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -56,14 +57,6 @@ private:
 
 double milliseconds(std::chrono::nanoseconds span) {
   return std::chrono::duration<double, std::milli>(span).count();
-}
-
-std::string this_thread_name() {
-  std::array<char, 16> name{};
-  if (pthread_getname_np(pthread_self(), name.data(), name.size()) != 0) {
-    return "?";
-  }
-  return name.data();
 }
 
 } // namespace
@@ -126,9 +119,9 @@ std::string commit_timing::slow_line(std::size_t jobs, std::string_view engine,
   }
   return fmt::format("store.slow_commit engine={} thread={} jobs={} flush={} took_ms={:.3f} "
                      "begin_ms={:.3f} jobs_ms={:.3f} commit_ms={:.3f} runs={}{}",
-                     engine, this_thread_name(), jobs, flushed ? "yes" : "no", over->took_ms,
-                     milliseconds(stages[0]), milliseconds(stages[1]), milliseconds(stages[2]),
-                     passes_, over->thread_fields);
+                     engine, common::this_thread_name(), jobs, flushed ? "yes" : "no",
+                     over->took_ms, milliseconds(stages[0]), milliseconds(stages[1]),
+                     milliseconds(stages[2]), passes_, over->thread_fields);
 }
 
 void commit_timing::finish(std::size_t jobs, std::string_view engine, bool flushed) const {

@@ -41,5 +41,11 @@ TEST(thread_name, keeps_the_first_fifteen_bytes_of_a_long_name) {
   EXPECT_EQ(inside, "a-name-longer-t");
 }
 
+TEST(thread_name, this_thread_name_is_the_name_it_was_given) {
+  std::string inside;
+  named_thread("checkpointer", [&] { inside = this_thread_name(); }).join();
+  EXPECT_EQ(inside, "checkpointer");
+}
+
 } // namespace
 } // namespace parley::common
