@@ -359,8 +359,11 @@ void run_fanout(const common_options& options, const fanout_options& workload) {
         connection.ack(ack_id, "[]");
       }
       ++run.delivered;
+      // The time is taken first and stored after the count reaches 0, so the main thread,
+      // which sees the count first, waits until last_at belongs to its own round or burst.
+      const auto arrived = now_ns();
       if (run.remaining.fetch_sub(1) == 1) {
-        run.last_at = now_ns();
+        run.last_at = arrived;
       }
     };
     asio::post(connections[index]->context(), [connection = connections[index], on_event, &run] {
@@ -395,7 +398,9 @@ void run_fanout(const common_options& options, const fanout_options& workload) {
     send("round", round);
     if (!wait_until(
             [&] {
-              return (run.remaining.load() <= 0 && unacked.load() == 0) || run.errors.count != 0;
+              return (run.remaining.load() <= 0 && run.last_at.load() >= started &&
+                      unacked.load() == 0) ||
+                     run.errors.count != 0;
             },
             30) ||
         run.errors.count != 0) {
@@ -424,7 +429,7 @@ void run_fanout(const common_options& options, const fanout_options& workload) {
                       run.errors.count != 0 ? run.errors.first_error() : "no ack for 30 s"));
     }
   }
-  if (!wait_until([&] { return run.remaining.load() <= 0; }, 60)) {
+  if (!wait_until([&] { return run.remaining.load() <= 0 && run.last_at.load() >= started; }, 60)) {
     throw std::runtime_error(
         fmt::format("burst: {} deliveries missing after 60 s", run.remaining.load()));
   }
