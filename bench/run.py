@@ -28,7 +28,8 @@ Each workload starts a fresh setup (a new SQLite database for Parley; for the Po
 fresh PostgreSQL and Redis from scripts/test-services.sh), signs its users in without SMS
 (`parley users import --tokens`; the peer reads the same kind of users file), runs
 parley-load, and stops everything by PID. It prints one table and writes
-<out>/<date>-<workload>.json with every setup's figures and the ratio Parley/peer.
+<out>/<date>-<workload>.json with every setup's figures and the ratio Parley/peer, then the
+message path's targets that the run can judge, met or not (bench/targets.py).
 """
 
 import argparse
@@ -50,6 +51,7 @@ import groups
 import instructions
 import media
 import push
+import targets
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PEER = os.path.join(ROOT, "bench", "peers", "socketio", "server.mjs")
@@ -531,6 +533,7 @@ def main():
     workdir = tempfile.mkdtemp(prefix="parley-bench-")
     today = datetime.date.today().isoformat()
     rows = []
+    records = {}  # workload: its JSON record, for the targets' check
     failed = False
     peaks = {}
     try:
@@ -610,6 +613,7 @@ def main():
             if "parley" in results and "peer" in results:
                 record["ratio_parley_to_peer"] = ratio(results["parley"]["figures"], results["peer"]["figures"])
             record.update({kind: f"n/a: {why}" for kind, why in skipped.items()})
+            records[name] = record
             with open(os.path.join(options.out, f"{today}-{name}.json"), "w") as stream:
                 json.dump(record, stream, indent=2)
                 stream.write("\n")
@@ -640,6 +644,8 @@ def main():
     widths = [max(len(row[column]) for row in table) for column in range(len(header))]
     for row in table:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+    for line in targets.report(records, smoke=options.smoke):
+        print(line)
     print(f"results: {options.out}")
     return 1 if failed else 0
 
