@@ -4,9 +4,11 @@
 needs (`make bench` runs them all), so that every run says which targets it met, on the
 machine it ran on, without reading docs/performance.md. A target compares Parley's figure
 either with a bound of its own (`limit`) or with the peer's figure in the same run (`ratio`).
-A target whose workload or figure is missing from the run is left out; one whose peer figure
-is missing or zero reads "no peer figure" and counts as not met. The multi-node targets are
-bench/project.py's; `sync` has no peer to compare with.
+A target whose workload or figure is missing from the run is left out, and so is a ratio when
+the run has no peer result (`--only parley`, or the peer failed, which the run reports); a
+ratio whose peer was skipped or lacks the figure (or has it at zero) reads "no peer figure" and
+counts as not met. The multi-node targets are bench/project.py's; `sync` has no peer to
+compare with.
 """
 
 from dataclasses import dataclass
@@ -79,6 +81,8 @@ def check(records, targets=TARGETS):
             value = parley
             shown = f"{_shown(parley)}{target.unit} (bound {_shown(target.bound)}{target.unit})"
         else:
+            if "peer" not in record:  # not asked for in this run
+                continue
             peer = _figure(record, "peer", target.figure)
             if not peer:
                 rows.append((target, f"{_shown(parley)}; no peer figure", False))

@@ -72,7 +72,7 @@ class TargetsCheckTest(unittest.TestCase):
 
     def test_a_ratio_without_the_peers_figure_is_not_met(self):
         run = passing_run()
-        del run["history"]["peer"]
+        del run["history"]["peer"]["figures"]["server_cpu_us_per_page"]
         run["churn"]["peer"]["figures"]["cycles_per_s"] = 0
         rows = {target.what: (shown, met) for target, shown, met in targets.check(run)}
         for what in ("history page: CPU at most the peer's",
@@ -91,6 +91,13 @@ class TargetsCheckTest(unittest.TestCase):
         self.assertNotIn("throughput server_rss_mib", judged)
         self.assertNotIn("idle server_bytes_per_connection", judged)
         self.assertIn("throughput delivered_per_s", judged)
+
+    def test_a_run_without_the_peer_judges_only_the_bounds(self):
+        run = passing_run()
+        for workload in run.values():
+            del workload["peer"]  # bench/run.py --only parley
+        judged = [target for target, _, _ in targets.check(run)]
+        self.assertEqual(judged, [target for target in targets.TARGETS if target.kind == "limit"])
 
     def test_a_skipped_setup_counts_as_no_figure(self):
         run = passing_run()
