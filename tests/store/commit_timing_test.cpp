@@ -194,30 +194,13 @@ protected:
 };
 PARLEY_STORE_ENGINES(slow_commit_log);
 
-class insert_job final : public job {
-public:
-  insert_job(std::string phone, bool deferrable)
-      : phone_(std::move(phone)), deferrable_(deferrable) {}
-  void run_write(write_transaction& transaction) override {
-    transaction.insert_user(phone_, "user", 1);
-  }
-  void complete(std::exception_ptr failure) override { outcome_.set_value(failure); }
-  [[nodiscard]] bool deferrable() const override { return deferrable_; }
-  std::future<std::exception_ptr> outcome() { return outcome_.get_future(); }
-
-private:
-  std::string phone_;
-  bool deferrable_;
-  std::promise<std::exception_ptr> outcome_;
-};
-
 // The slow-commit lines logged while `opened` committed one write and one deferrable write.
 std::vector<std::string> lines_for_two_commits(std::unique_ptr<database> opened) {
   static std::atomic<int> users{0};
   const testing::log_capture log;
   for (const bool deferrable : {false, true}) {
     auto work =
-        std::make_unique<insert_job>("+1415555" + std::to_string(1000 + users++), deferrable);
+        conformance::insert_user_job("+1415555" + std::to_string(1000 + users++), deferrable);
     auto outcome = work->outcome();
     opened->submit_write(std::move(work));
     EXPECT_EQ(outcome.get(), nullptr);

@@ -46,29 +46,8 @@ private:
   std::promise<void> started_;
 };
 
-// Records its outcome; runs `work` in the transaction.
-class recorded_job final : public job {
-public:
-  explicit recorded_job(std::function<void(write_transaction&)> work, bool deferrable = false)
-      : work_(std::move(work)), deferrable_(deferrable) {}
-  void run_write(write_transaction& transaction) override { work_(transaction); }
-  void complete(std::exception_ptr failure) override { outcome_.set_value(failure); }
-  [[nodiscard]] bool deferrable() const override { return deferrable_; }
-  std::future<std::exception_ptr> outcome() { return outcome_.get_future(); }
-
-private:
-  std::function<void(write_transaction&)> work_;
-  bool deferrable_;
-  std::promise<std::exception_ptr> outcome_;
-};
-
-std::unique_ptr<recorded_job> insert_user_job(std::string phone, bool deferrable) {
-  return std::make_unique<recorded_job>(
-      [phone = std::move(phone)](write_transaction& transaction) {
-        transaction.insert_user(phone, "user", 1);
-      },
-      deferrable);
-}
+using conformance::insert_user_job;
+using conformance::recorded_job;
 
 // Runs `jobs` as one batch: a gate holds the writer while they queue behind it, so that it
 // takes them together. Each job's outcome (null: committed), in order.

@@ -11,9 +11,13 @@
 
 #include <chrono>
 #include <cstdint>
+#include <exception>
+#include <functional>
+#include <future>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace parley::store::conformance {
@@ -71,6 +75,31 @@ public:
   /// Its schema version as the open database reports it.
   virtual int schema_version_of(database& opened) = 0;
 };
+
+/// A write that runs `work` in its transaction and records its outcome (null: committed).
+class recorded_job final : public job {
+public:
+  explicit recorded_job(std::function<void(write_transaction&)> work, bool deferrable = false)
+      : work_(std::move(work)), deferrable_(deferrable) {}
+  void run_write(write_transaction& transaction) override { work_(transaction); }
+  void complete(std::exception_ptr failure) override { outcome_.set_value(failure); }
+  [[nodiscard]] bool deferrable() const override { return deferrable_; }
+  std::future<std::exception_ptr> outcome() { return outcome_.get_future(); }
+
+private:
+  std::function<void(write_transaction&)> work_;
+  bool deferrable_;
+  std::promise<std::exception_ptr> outcome_;
+};
+
+/// A write that inserts a user with `phone`.
+inline std::unique_ptr<recorded_job> insert_user_job(std::string phone, bool deferrable) {
+  return std::make_unique<recorded_job>(
+      [phone = std::move(phone)](write_transaction& transaction) {
+        transaction.insert_user(phone, "user", 1);
+      },
+      deferrable);
+}
 
 /// A test on both engines with a migrated store and a connection to it.
 class store_test : public ::testing::TestWithParam<engine> {
