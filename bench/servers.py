@@ -61,6 +61,17 @@ def wait_for_line(path, pattern, process, timeout=START_TIMEOUT):
     raise Failure(f"the server did not start within {timeout} s; see {path}")
 
 
+def terminate(process):
+    """Stops a process that may still run: SIGTERM, then SIGKILL after 30 s."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
 class Node:
     """One `parley serve` process, its log and the port it listens on."""
 
@@ -91,14 +102,8 @@ class Node:
         self.url = f"http://127.0.0.1:{self.port}"
 
     def stop(self):
-        """SIGTERM (SIGKILL after 30 s); the exit status, or None when it needed SIGKILL."""
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        """SIGTERM (SIGKILL after 30 s); the exit status."""
+        terminate(self.process)
         self.log_file.close()
         return self.process.returncode
 
@@ -186,13 +191,7 @@ class Server:
     def stop(self, check=True):
         problems = []
         if self.peer is not None:
-            if self.peer.poll() is None:
-                self.peer.send_signal(signal.SIGTERM)
-                try:
-                    self.peer.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    self.peer.kill()
-                    self.peer.wait()
+            terminate(self.peer)
             self.peer_log.close()
             if self.peer.returncode not in (0, -signal.SIGTERM):
                 problems.append(f"peer exited with {self.peer.returncode}; see {self.log_path}")
