@@ -110,7 +110,7 @@ def wrapper(directory):
 
 
 def run(start_server, run_load, sizes, label):
-    """start_server(wrapper, start_timeout) makes a fresh bench/run.py Server; run_load is
+    """start_server(wrapper, start_timeout) makes a fresh bench/servers.py Server; run_load is
     bench/run.py's. The result as parley-load writes it, with the counts in its figures."""
     server = None
     try:

@@ -499,7 +499,7 @@ def failing_as_one(measurement, *args):
 
 
 def run(server, sizes, label):
-    """Runs the three measurements against `server` (bench/run.py's Server, started with
+    """Runs the three measurements against `server` (bench/servers.py's Server, started with
     plan()'s flags); the result as parley-load writes it."""
     return failing_as_one(measure, server, sizes, label)
 

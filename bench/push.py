@@ -1,7 +1,7 @@
 """The `push` workload of bench/run.py (Parley only; the peer has no Web Push): what a push
 costs the server, and what pushes do to message throughput.
 
-Every run is parley-load's `throughput` workload on a fresh server (bench/run.py's Server, with
+Every run is parley-load's `throughput` workload on a fresh server (bench/servers.py's Server, with
 --push-allow-insecure-endpoints and --push-user-rate 0 so that no per-user limit drops a
 push), with `--offline N`: the receivers of the last N pairs never connect, so every message to
 them is stored and, when the receiver is subscribed, pushed. Four runs, in this order:
@@ -330,7 +330,7 @@ def check_samples(samples, subscriber, server_key, port, module):
 # -- the workload -------------------------------------------------------------------------------
 
 def run(start_server, run_load, sizes, label):
-    """The four runs (start_server() makes a fresh bench/run.py Server with plan()'s flags;
+    """The four runs (start_server() makes a fresh bench/servers.py Server with plan()'s flags;
     run_load is bench/run.py's, with extra parley-load arguments); the result as parley-load
     writes it."""
     try:
