@@ -88,8 +88,9 @@ def check(records, targets=TARGETS):
                 rows.append((target, f"{_shown(parley)}; no peer figure", False))
                 continue
             value = parley / peer
-            shown = (f"{value:.2f}x the peer's ({_shown(parley)} against {_shown(peer)}; "
-                     f"bound {target.bound:.2f}x)")
+            # Three decimals: at two, 1.996 would read as the bound of 2.00 and yet not meet it.
+            shown = (f"{value:.3f}x the peer's ({_shown(parley)} against {_shown(peer)}; "
+                     f"bound {target.bound:.3f}x)")
         met = value <= target.bound if target.at_most else value >= target.bound
         rows.append((target, shown, met))
     return rows

@@ -115,6 +115,15 @@ class TargetsCheckTest(unittest.TestCase):
         self.assertIn("NOT met", half)
         self.assertIn("59.1 ms (bound 5 ms)", half)
         self.assertIn("smoke run", targets.report(run, smoke=True)[0])
+
+    def test_a_ratio_just_under_its_bound_does_not_read_as_the_bound(self):
+        run = passing_run()
+        run["throughput"]["parley"]["figures"]["delivered_per_s"] = 39920  # 1.996x 20,000
+        rows = {target.what: (shown, met) for target, shown, met in targets.check(run)}
+        shown, met = rows["throughput: messages/s at least 2x the peer's"]
+        self.assertFalse(met)
+        self.assertIn("1.996x the peer's", shown)
+        self.assertIn("bound 2.000x", shown)
         self.assertEqual(targets.report({}), [])
 
 
