@@ -3,12 +3,14 @@
 `bench/run.py` prints this check under its table whenever a run has the workloads a target
 needs (`make bench` runs them all), so that every run says which targets it met, on the
 machine it ran on, without reading docs/performance.md. A target compares Parley's figure
-either with a bound of its own (`limit`) or with the peer's figure in the same run (`ratio`).
-A target whose workload or figure is missing from the run is left out, and so is a ratio when
-the run has no peer result (`--only parley`, or the peer failed, which the run reports); a
-ratio whose peer was skipped or lacks the figure (or has it at zero) reads "no peer figure" and
-counts as not met. The multi-node targets are bench/project.py's; `sync` has no peer to
-compare with.
+either with a bound of its own (`limit`) or with the peer's figure in the same run (`ratio`);
+the two-node ones compare two nodes on PostgreSQL and Redis (`parley-2n`) with one
+(`parley-pg`) the same way. A target whose workload or figure is missing from the run is left
+out, and so is a ratio when the run has no result of the setup it compares with (`--only
+parley`, or that setup failed, which the run reports); a ratio whose setup was skipped or lacks
+the figure (or has it at zero) reads "no ... figure" and counts as not met. bench/project.py
+projects several nodes' capacity and checks the other multi-node targets; `sync` has no peer
+to compare with.
 """
 
 from dataclasses import dataclass
@@ -23,6 +25,8 @@ class Target:
     bound: float
     what: str
     unit: str = ""  # shown after a limit's figure and bound
+    of: str = "parley"  # the setup whose figure is judged
+    against: str = "peer"  # a ratio's other setup
 
 
 TARGETS = [
@@ -48,6 +52,12 @@ TARGETS = [
            "no regression: memory under load at most the peer's"),
     Target("fanout-1000", "to_last_p50_ms", "ratio", True, 1.0,
            "no regression: fan-out's last member no later than the peer's"),
+    Target("throughput", "server_cpu_us_per_message", "ratio", True, 1.5,
+           "two nodes: CPU per message under load within 1.5x of one's",
+           of="parley-2n", against="parley-pg"),
+    Target("throughput-light", "server_cpu_us_per_message", "ratio", True, 1.5,
+           "two nodes: CPU per message at 2,000/s within 1.5x of one's",
+           of="parley-2n", against="parley-pg"),
 ]
 
 
@@ -74,22 +84,23 @@ def check(records, targets=TARGETS):
         record = records.get(target.workload)
         if record is None:
             continue
-        parley = _figure(record, "parley", target.figure)
+        parley = _figure(record, target.of, target.figure)
         if parley is None:
             continue
         if target.kind == "limit":
             value = parley
             shown = f"{_shown(parley)}{target.unit} (bound {_shown(target.bound)}{target.unit})"
         else:
-            if "peer" not in record:  # not asked for in this run
+            if target.against not in record:  # not asked for in this run
                 continue
-            peer = _figure(record, "peer", target.figure)
+            peer = _figure(record, target.against, target.figure)
             if not peer:
-                rows.append((target, f"{_shown(parley)}; no peer figure", False))
+                rows.append((target, f"{_shown(parley)}; no {target.against} figure", False))
                 continue
             value = parley / peer
+            other = "the peer" if target.against == "peer" else target.against
             # Three decimals: at two, 1.996 would read as the bound of 2.00 and yet not meet it.
-            shown = (f"{value:.3f}x the peer's ({_shown(parley)} against {_shown(peer)}; "
+            shown = (f"{value:.3f}x {other}'s ({_shown(parley)} against {_shown(peer)}; "
                      f"bound {target.bound:.3f}x)")
         met = value <= target.bound if target.at_most else value >= target.bound
         rows.append((target, shown, met))

@@ -9,11 +9,14 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "bench"))
 import targets  # noqa: E402
 
 
-def record(parley, peer=None):
-    """A workload's record: the figures of Parley and, if given, of the peer."""
+def record(parley, peer=None, **nodes):
+    """A workload's record: the figures of Parley and, if given, of the peer and of the
+    multi-node setups (parley_pg=…, parley_2n=…)."""
     result = {"workload": "w", "parley": {"figures": parley}}
     if peer is not None:
         result["peer"] = {"figures": peer}
+    for name, figures in nodes.items():
+        result[name.replace("_", "-")] = {"figures": figures}
     return result
 
 
@@ -22,10 +25,14 @@ def passing_run():
     return {
         "throughput": record(
             {"delivered_per_s": 50000, "server_cpu_us_per_message": 10, "server_rss_mib": 50},
-            {"delivered_per_s": 20000, "server_cpu_us_per_message": 45, "server_rss_mib": 200}),
+            {"delivered_per_s": 20000, "server_cpu_us_per_message": 45, "server_rss_mib": 200},
+            parley_pg={"server_cpu_us_per_message": 80},
+            parley_2n={"server_cpu_us_per_message": 90}),
         "throughput-light": record(
             {"server_cpu_us_per_message": 100, "delivery_p99_ms": 1.5},
-            {"server_cpu_us_per_message": 150, "delivery_p99_ms": 1.0}),
+            {"server_cpu_us_per_message": 150, "delivery_p99_ms": 1.0},
+            parley_pg={"server_cpu_us_per_message": 200},
+            parley_2n={"server_cpu_us_per_message": 240}),
         "throughput-half": record({"delivery_p99_ms": 4.0}, {"delivery_p99_ms": 9.0}),
         "fanout-1000": record({"to_last_p50_ms": 15.0}, {"to_last_p50_ms": 50.0}),
         "idle": record({"server_bytes_per_connection": 3100}, {"server_bytes_per_connection": 16000}),
@@ -48,19 +55,19 @@ class TargetsCheckTest(unittest.TestCase):
         for target in targets.TARGETS:
             with self.subTest(target=target.what):
                 run = passing_run()
-                figures = run[target.workload]["parley"]["figures"]
+                figures = run[target.workload][target.of]["figures"]
                 if target.kind == "limit":
                     base = target.bound
                 else:
-                    base = target.bound * run[target.workload]["peer"]["figures"][target.figure]
+                    base = target.bound * run[target.workload][target.against]["figures"][target.figure]
                 figures[target.figure] = base * (1.5 if target.at_most else 0.5)
                 failed = [what for what, met in verdicts(run).items() if not met]
                 self.assertIn(target.what, failed)
                 # A figure shared by two targets may fail both; no other target moves.
                 for what in failed:
                     other = next(t for t in targets.TARGETS if t.what == what)
-                    self.assertEqual((other.workload, other.figure),
-                                     (target.workload, target.figure))
+                    self.assertEqual((other.workload, other.figure, other.of),
+                                     (target.workload, target.figure, target.of))
 
     def test_a_figure_at_its_bound_meets_it(self):
         run = passing_run()
@@ -95,9 +102,30 @@ class TargetsCheckTest(unittest.TestCase):
     def test_a_run_without_the_peer_judges_only_the_bounds(self):
         run = passing_run()
         for workload in run.values():
-            del workload["peer"]  # bench/run.py --only parley
+            for setup in ("peer", "parley-pg", "parley-2n"):
+                workload.pop(setup, None)  # bench/run.py --only parley
         judged = [target for target, _, _ in targets.check(run)]
         self.assertEqual(judged, [target for target in targets.TARGETS if target.kind == "limit"])
+
+    def test_two_nodes_are_judged_against_one_without_the_peer(self):
+        # bench/run.py throughput throughput-light --only parley-pg,parley-2n
+        run = {workload: {key: value for key, value in passing_run()[workload].items()
+                          if key in ("workload", "parley-pg", "parley-2n")}
+               for workload in ("throughput", "throughput-light")}
+        run["throughput-light"]["parley-2n"]["figures"]["server_cpu_us_per_message"] = 320
+        rows = {target.what: (shown, met) for target, shown, met in targets.check(run)}
+        self.assertEqual(set(rows), {"two nodes: CPU per message under load within 1.5x of one's",
+                                     "two nodes: CPU per message at 2,000/s within 1.5x of one's"})
+        shown, met = rows["two nodes: CPU per message under load within 1.5x of one's"]
+        self.assertTrue(met)
+        self.assertIn("1.125x parley-pg's (90 against 80; bound 1.500x)", shown)
+        shown, met = rows["two nodes: CPU per message at 2,000/s within 1.5x of one's"]
+        self.assertFalse(met)  # 1.6x
+        run["throughput"]["parley-pg"] = "n/a: no PostgreSQL"
+        shown, met = dict((t.what, (s, m)) for t, s, m in targets.check(run))[
+            "two nodes: CPU per message under load within 1.5x of one's"]
+        self.assertFalse(met)
+        self.assertIn("no parley-pg figure", shown)
 
     def test_a_skipped_setup_counts_as_no_figure(self):
         run = passing_run()
