@@ -84,23 +84,23 @@ def check(records, targets=TARGETS):
         record = records.get(target.workload)
         if record is None:
             continue
-        parley = _figure(record, target.of, target.figure)
-        if parley is None:
+        judged = _figure(record, target.of, target.figure)
+        if judged is None:
             continue
         if target.kind == "limit":
-            value = parley
-            shown = f"{_shown(parley)}{target.unit} (bound {_shown(target.bound)}{target.unit})"
+            value = judged
+            shown = f"{_shown(judged)}{target.unit} (bound {_shown(target.bound)}{target.unit})"
         else:
             if target.against not in record:  # not asked for in this run
                 continue
-            peer = _figure(record, target.against, target.figure)
-            if not peer:
-                rows.append((target, f"{_shown(parley)}; no {target.against} figure", False))
+            compared = _figure(record, target.against, target.figure)
+            if not compared:
+                rows.append((target, f"{_shown(judged)}; no {target.against} figure", False))
                 continue
-            value = parley / peer
+            value = judged / compared
             other = "the peer" if target.against == "peer" else target.against
             # Three decimals: at two, 1.996 would read as the bound of 2.00 and yet not meet it.
-            shown = (f"{value:.3f}x {other}'s ({_shown(parley)} against {_shown(peer)}; "
+            shown = (f"{value:.3f}x {other}'s ({_shown(judged)} against {_shown(compared)}; "
                      f"bound {target.bound:.3f}x)")
         met = value <= target.bound if target.at_most else value >= target.bound
         rows.append((target, shown, met))
