@@ -58,7 +58,13 @@ void server::start() {
   }
   const std::size_t thread_count = std::max<std::size_t>(1, options_.threads);
   for (std::size_t index = 0; index < thread_count; ++index) {
-    contexts_.push_back(std::make_unique<asio::io_context>(1));
+    // Not the concurrency hint 1 ("one thread"), although one thread runs each context: with
+    // it, Asio keeps what a thread posts to its own context in a queue of the running handler's
+    // that joins the context's queue only when that handler returns, so a post made later from
+    // another thread runs first. An event handed to a socket of this thread and then an HTTP
+    // answer written at once would let the client's next request, served on another thread,
+    // overtake the event (docs/architecture.md, "Threads").
+    contexts_.push_back(std::make_unique<asio::io_context>());
     guards_.push_back(asio::make_work_guard(*contexts_.back()));
   }
   const tcp::endpoint endpoint(asio::ip::make_address(options_.host), options_.port);

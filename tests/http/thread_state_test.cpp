@@ -14,6 +14,7 @@
 #include <boost/beast/http.hpp>
 
 #include <functional>
+#include <future>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -118,6 +119,36 @@ TEST(server_thread_state, a_state_that_cannot_be_made_leaves_the_thread_serving_
       },
       2);
   EXPECT_EQ(answers, (std::vector<std::string>(2, "none")));
+}
+
+// What an I/O thread posts to its own executor runs before what another thread posts to it
+// afterwards: an event handed to a socket of the thread, then an HTTP answer, then the next
+// request served on another thread handing that socket another event, keep their order.
+TEST(server_io_threads, run_posts_in_the_order_they_were_made_from_whichever_thread) {
+  router routes;
+  metrics counters;
+  server_options options;
+  options.port = 0;
+  options.threads = 1;
+  server running(options, routes, counters);
+  running.start();
+  const auto executor = running.next_executor();
+  std::string order; // written on the I/O thread only
+  std::promise<std::string> both;
+  const auto ran = [&](char which) {
+    order += which;
+    if (order.size() == 2) {
+      both.set_value(order);
+    }
+  };
+  asio::post(executor, [&] {
+    asio::post(executor, [&] { ran('A'); }); // from the I/O thread itself, first
+    std::thread other([&] { asio::post(executor, [&] { ran('B'); }); });
+    other.join(); // posted from elsewhere, after
+  });
+  EXPECT_EQ(both.get_future().get(), "AB");
+  running.stop();
+  running.wait();
 }
 
 } // namespace
