@@ -45,6 +45,11 @@ def verdicts(records):
     return {target.what: met for target, _, met in targets.check(records)}
 
 
+def judged(records):
+    """Each judged target's (shown, met), by what it says."""
+    return {target.what: (shown, met) for target, shown, met in targets.check(records)}
+
+
 class TargetsCheckTest(unittest.TestCase):
     def test_a_run_that_meets_every_target_is_judged_on_all_of_them(self):
         result = verdicts(passing_run())
@@ -81,7 +86,7 @@ class TargetsCheckTest(unittest.TestCase):
         run = passing_run()
         del run["history"]["peer"]["figures"]["server_cpu_us_per_page"]
         run["churn"]["peer"]["figures"]["cycles_per_s"] = 0
-        rows = {target.what: (shown, met) for target, shown, met in targets.check(run)}
+        rows = judged(run)
         for what in ("history page: CPU at most the peer's",
                      "no regression: churn cycles/s at least the peer's"):
             shown, met = rows[what]
@@ -113,7 +118,7 @@ class TargetsCheckTest(unittest.TestCase):
                           if key in ("workload", "parley-pg", "parley-2n")}
                for workload in ("throughput", "throughput-light")}
         run["throughput-light"]["parley-2n"]["figures"]["server_cpu_us_per_message"] = 320
-        rows = {target.what: (shown, met) for target, shown, met in targets.check(run)}
+        rows = judged(run)
         self.assertEqual(set(rows), {"two nodes: CPU per message under load within 1.5x of one's",
                                      "two nodes: CPU per message at 2,000/s within 1.5x of one's"})
         shown, met = rows["two nodes: CPU per message under load within 1.5x of one's"]
@@ -122,8 +127,7 @@ class TargetsCheckTest(unittest.TestCase):
         shown, met = rows["two nodes: CPU per message at 2,000/s within 1.5x of one's"]
         self.assertFalse(met)  # 1.6x
         run["throughput"]["parley-pg"] = "n/a: no PostgreSQL"
-        shown, met = dict((t.what, (s, m)) for t, s, m in targets.check(run))[
-            "two nodes: CPU per message under load within 1.5x of one's"]
+        shown, met = judged(run)["two nodes: CPU per message under load within 1.5x of one's"]
         self.assertFalse(met)
         self.assertIn("no parley-pg figure", shown)
 
@@ -143,16 +147,16 @@ class TargetsCheckTest(unittest.TestCase):
         self.assertIn("NOT met", half)
         self.assertIn("59.1 ms (bound 5 ms)", half)
         self.assertIn("smoke run", targets.report(run, smoke=True)[0])
+        self.assertEqual(targets.report({}), [])
 
     def test_a_ratio_just_under_its_bound_does_not_read_as_the_bound(self):
         run = passing_run()
         run["throughput"]["parley"]["figures"]["delivered_per_s"] = 39920  # 1.996x 20,000
-        rows = {target.what: (shown, met) for target, shown, met in targets.check(run)}
+        rows = judged(run)
         shown, met = rows["throughput: messages/s at least 2x the peer's"]
         self.assertFalse(met)
         self.assertIn("1.996x the peer's", shown)
         self.assertIn("bound 2.000x", shown)
-        self.assertEqual(targets.report({}), [])
 
 
 if __name__ == "__main__":
